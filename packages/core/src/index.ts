@@ -1,0 +1,3 @@
+export { BitcdnError, hasCode, describeError, type BitcdnErrorOptions } from './errors.js'
+export * from './units.js'
+export * from './service.js'
