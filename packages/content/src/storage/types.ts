@@ -1,0 +1,20 @@
+/**
+ * Piece storage: where verified pieces live. The swarm hands over whole, hash-verified pieces and
+ * reads blocks back to upload them. Durability is explicit: `put` may leave bytes in the OS cache;
+ * `flush` makes everything put so far durable. A piece is recorded as had (resume journal) only
+ * after a flush that covered it, so a crash can never leave a piece marked had without its bytes.
+ */
+export interface PieceStore {
+  readonly pieceLength: number
+  readonly pieceCount: number
+  /** Total bytes. */
+  readonly length: number
+  /** Write one whole verified piece (may span files). */
+  put(index: number, data: Buffer): Promise<void>
+  /** Read `length` bytes at `offset` within piece `index`. */
+  get(index: number, offset: number, length: number): Promise<Buffer>
+  /** Make every completed `put` durable (fdatasync). */
+  flush(): Promise<void>
+  /** Release file handles. The store is unusable afterwards. */
+  close(): Promise<void>
+}
