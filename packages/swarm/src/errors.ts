@@ -1,0 +1,47 @@
+/**
+ * The error codes of the swarm (peers, picker, torrent sessions). Each is documented under
+ * `## swarm` in docs/errors.md. Recoverable peer misbehaviour surfaces as a `'warning'` carrying
+ * one of these codes; only session-fatal failures (storage, listen) go to `'error'`.
+ */
+import { BitcdnError } from '@bitcdn/core'
+
+/** Stable codes this package throws or emits. */
+export const SwarmErrorCode = {
+  /** A peer broke the wire protocol (bad length, out-of-range index, unrequested block). */
+  peerProtocol: 'BITCDN_ERR_PEER_PROTOCOL',
+  /** A piece failed its SHA-1 check; it is fetched again. */
+  pieceHashFailed: 'BITCDN_ERR_PIECE_HASH_FAILED',
+  /** A peer was banned for sending corrupt data. */
+  peerBanned: 'BITCDN_ERR_PEER_BANNED',
+  /** A peer delivered nothing for the snub timeout; requests moved elsewhere. */
+  peerSnubbed: 'BITCDN_ERR_PEER_SNUBBED',
+  /** An outgoing connection could not be made or the handshake failed. */
+  peerConnect: 'BITCDN_ERR_PEER_CONNECT',
+  /** Reading or writing pieces in the store failed; the session stops. */
+  storage: 'BITCDN_ERR_SWARM_STORAGE',
+  /** The listener could not bind its port. */
+  listen: 'BITCDN_ERR_SWARM_LISTEN',
+  /** The torrent is already in this client, or unknown to it. */
+  torrentExists: 'BITCDN_ERR_TORRENT_EXISTS',
+  torrentUnknown: 'BITCDN_ERR_TORRENT_UNKNOWN',
+  /** A stream or call named a file the torrent does not have, or a byte range outside it. */
+  fileRange: 'BITCDN_ERR_FILE_RANGE',
+  /** The session or client was stopped while the call waited. */
+  stopped: 'BITCDN_ERR_SWARM_STOPPED',
+} as const
+
+export type SwarmErrorCode = (typeof SwarmErrorCode)[keyof typeof SwarmErrorCode]
+
+/**
+ * Build a swarm error.
+ * @example
+ * emit('warning', swarmError('peerProtocol', 'piece index 9000 out of range', { peer }))
+ */
+export function swarmError(
+  code: keyof typeof SwarmErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+  cause?: unknown,
+): BitcdnError {
+  return new BitcdnError(SwarmErrorCode[code], message, { details, cause })
+}

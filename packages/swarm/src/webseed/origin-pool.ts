@@ -1,0 +1,218 @@
+/**
+ * Per-origin politeness for web seeds. A CDN's HTTP origin is the web seed of many torrents at
+ * once; every web-seed connection to the same origin (scheme://host:port) shares one pool entry:
+ * at most `maxConnections` requests in flight, one keep-alive agent, and one exponential backoff
+ * (1 s → 2 s → … → 60 s, reset by a success) so a failing origin is left alone instead of
+ * hammered, yet never dropped for good.
+ */
+import { EventEmitter } from 'node:events'
+import http from 'node:http'
+import https from 'node:https'
+import { systemClock, type Clock } from '@bitcdn/core'
+
+export interface OriginPoolInit {
+  /** Concurrent HTTP requests per origin, across all web-seed connections. @default 4 */
+  maxConnectionsPerOrigin?: number
+  /** First backoff after a failure, in ms. @default 1000 */
+  initialBackoffMs?: number
+  /** Longest backoff, in ms. @default 60000 */
+  maxBackoffMs?: number
+}
+
+export interface OriginPoolComponents {
+  clock?: Clock
+}
+
+/** What the pool knows about one origin (for tests, metrics and the hub). */
+export interface OriginState {
+  /** Requests holding a slot now. */
+  active: number
+  /** Requests waiting for a slot. */
+  waiting: number
+  limit: number
+  /** Consecutive failures since the last success. */
+  failures: number
+  /** Milliseconds of backoff left (0 when the origin may be asked). */
+  backoffRemainingMs: number
+}
+
+export interface OriginPool {
+  /**
+   * Declare an origin and the most connections its user allows. The lowest limit any caller
+   * asked for wins, so one cautious configuration is never overridden by a greedy one.
+   */
+  register(origin: string, maxConnections?: number): void
+  /** Wait for a request slot; resolves to its release function. Rejects if `signal` aborts. */
+  acquire(origin: string, signal?: AbortSignal): Promise<() => void>
+  /** Record a failed request that started at `startedAt` (ms); returns the backoff now in force. */
+  reportFailure(origin: string, startedAt: number): number
+  /** Record a successful request: the backoff resets. */
+  reportSuccess(origin: string): void
+  /** Milliseconds until the origin may be asked again (0: now). */
+  backoffRemainingMs(origin: string): number
+  /** Call `fn` each time a backoff of `origin` ends; returns an unsubscribe function. */
+  onReady(origin: string, fn: () => void): () => void
+  /** Keep-alive agent for the origin (sockets are reused between range requests). */
+  agent(origin: string): http.Agent
+  state(origin: string): OriginState
+  /** Close idle sockets and timers. */
+  destroy(): void
+}
+
+interface Entry {
+  limit: number
+  active: number
+  waiters: Array<{ grant: () => void }>
+  failures: number
+  retryAt: number
+  lastFailureAt: number
+  timer: NodeJS.Timeout | undefined
+  agent: http.Agent | undefined
+}
+
+/**
+ * Create a pool. Most programs use {@link defaultOriginPool}; tests and embedders that want
+ * their own limits and backoff create one and pass it to `createWebSeedConnection`.
+ * @example
+ * const pool = createOriginPool({ maxConnectionsPerOrigin: 2, initialBackoffMs: 500 })
+ * const release = await pool.acquire('https://cdn.example.com')
+ * try { ... } finally { release() }
+ */
+export function createOriginPool(init: OriginPoolInit = {}, components: OriginPoolComponents = {}): OriginPool {
+  const defaultLimit = Math.max(1, init.maxConnectionsPerOrigin ?? 4)
+  const initialBackoffMs = init.initialBackoffMs ?? 1000
+  const maxBackoffMs = init.maxBackoffMs ?? 60_000
+  const clock = components.clock ?? systemClock
+  const entries = new Map<string, Entry>()
+  const ready = new EventEmitter()
+  ready.setMaxListeners(0)
+
+  function entry(origin: string): Entry {
+    let e = entries.get(origin)
+    if (!e) {
+      e = { limit: defaultLimit, active: 0, waiters: [], failures: 0, retryAt: 0, lastFailureAt: 0, timer: undefined, agent: undefined }
+      entries.set(origin, e)
+    }
+    return e
+  }
+
+  function grantNext(e: Entry): void {
+    while (e.active < e.limit && e.waiters.length > 0) {
+      e.active++
+      ;(e.waiters.shift() as { grant: () => void }).grant()
+    }
+  }
+
+  return {
+    register(origin, maxConnections) {
+      const e = entry(origin)
+      if (maxConnections !== undefined) e.limit = Math.max(1, Math.min(e.limit, maxConnections))
+    },
+
+    acquire(origin, signal) {
+      const e = entry(origin)
+      return new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason)
+        let released = false
+        const release = (): void => {
+          if (released) return
+          released = true
+          e.active--
+          grantNext(e)
+        }
+        const waiter = {
+          grant: () => {
+            signal?.removeEventListener('abort', onAbort)
+            resolve(release)
+          },
+        }
+        const onAbort = (): void => {
+          const i = e.waiters.indexOf(waiter)
+          if (i >= 0) e.waiters.splice(i, 1)
+          reject(signal?.reason)
+        }
+        signal?.addEventListener('abort', onAbort, { once: true })
+        e.waiters.push(waiter)
+        grantNext(e)
+      })
+    },
+
+    reportFailure(origin, startedAt) {
+      const e = entry(origin)
+      const now = clock.now()
+      // Requests that were already in flight when the origin last failed fail together (one
+      // outage, many requests); they must not push the backoff up once each.
+      if (startedAt >= e.lastFailureAt || e.failures === 0) {
+        e.failures++
+        const delay = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (e.failures - 1))
+        e.retryAt = now + delay
+        e.lastFailureAt = now
+        if (e.timer) clearTimeout(e.timer)
+        e.timer = setTimeout(() => {
+          e.timer = undefined
+          ready.emit(origin)
+        }, delay)
+        e.timer.unref()
+      }
+      return Math.max(0, e.retryAt - now)
+    },
+
+    reportSuccess(origin) {
+      const e = entry(origin)
+      e.failures = 0
+      e.retryAt = 0
+    },
+
+    backoffRemainingMs(origin) {
+      const e = entries.get(origin)
+      return e ? Math.max(0, e.retryAt - clock.now()) : 0
+    },
+
+    onReady(origin, fn) {
+      ready.on(origin, fn)
+      return () => ready.off(origin, fn)
+    },
+
+    agent(origin) {
+      const e = entry(origin)
+      if (!e.agent) {
+        const opts = { keepAlive: true, maxSockets: e.limit, scheduling: 'lifo' as const }
+        e.agent = origin.startsWith('https:') ? new https.Agent(opts) : new http.Agent(opts)
+      }
+      return e.agent
+    },
+
+    state(origin) {
+      const e = entry(origin)
+      return {
+        active: e.active,
+        waiting: e.waiters.length,
+        limit: e.limit,
+        failures: e.failures,
+        backoffRemainingMs: Math.max(0, e.retryAt - clock.now()),
+      }
+    },
+
+    destroy() {
+      for (const e of entries.values()) {
+        if (e.timer) clearTimeout(e.timer)
+        e.agent?.destroy()
+      }
+      entries.clear()
+      ready.removeAllListeners()
+    },
+  }
+}
+
+let shared: OriginPool | undefined
+
+/**
+ * The process-wide pool every web-seed connection uses unless given another, so all torrents
+ * served by one origin share its connection limit and backoff.
+ * @example
+ * defaultOriginPool().state('https://cdn.example.com').backoffRemainingMs
+ */
+export function defaultOriginPool(): OriginPool {
+  shared ??= createOriginPool()
+  return shared
+}
