@@ -1,6 +1,6 @@
 // Minimal types for bittorrent-tracker 11 (ships none): only the client and server surface the
 // swarm's discovery and tracker modules use.
-declare module 'bittorrent-tracker' {
+declare module 'bittorrent-tracker/client' {
   import { EventEmitter } from 'node:events'
 
   export interface TrackerClientOptions {

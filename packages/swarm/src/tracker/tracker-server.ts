@@ -1,0 +1,204 @@
+/**
+ * A BitTorrent tracker (BEP 3 HTTP announce, BEP 15 UDP announce, BEP 23 compact peers, scrape)
+ * for BitCDN deployments that run their own: a CDN seeds its catalogue and points clients here.
+ * Wraps `bittorrent-tracker/server` with WebSocket (WebRTC) signalling off, loopback by default,
+ * an optional info-hash allow-list, per-torrent stats for the hub, and clean listen errors.
+ */
+import { EventEmitter } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import Server from 'bittorrent-tracker/server'
+import { BitcdnError, silentLogger, type Logger } from '@bitcdn/core'
+import { trackerError } from './errors.js'
+
+export interface TrackerServerInit {
+  /** Address to bind. @default '127.0.0.1' */
+  host?: string
+  /** Port for both HTTP (TCP) and UDP; 0 picks a free one for each. @default 0 */
+  port?: number
+  /** Overrides `port` for HTTP. */
+  httpPort?: number
+  /** Overrides `port` for UDP. */
+  udpPort?: number
+  /** Serve HTTP announce/scrape. @default true */
+  http?: boolean
+  /** Serve UDP announce/scrape (BEP 15). @default true */
+  udp?: boolean
+  /** Announce interval told to clients, in ms. @default 600000 (10 min) */
+  intervalMs?: number
+  /** Only these info-hashes (hex) may be announced; others get a failure reason. @default all */
+  allowInfoHashes?: Iterable<string>
+  /**
+   * Custom filter, after the allow-list: return false (or a reason string) to refuse an
+   * announce. May be async.
+   */
+  filter?: (infoHash: string) => boolean | string | Promise<boolean | string>
+  /** Trust `X-Forwarded-For` (only behind your own reverse proxy). @default false */
+  trustProxy?: boolean
+}
+
+export interface TrackerServerComponents {
+  logger?: Logger
+}
+
+/** Swarm counts of one torrent. */
+export interface TrackerTorrentStats {
+  infoHash: string
+  /** Peers known (both kinds). */
+  peers: number
+  seeders: number
+  leechers: number
+}
+
+export interface TrackerStats {
+  torrents: number
+  peers: number
+  seeders: number
+  leechers: number
+  byInfoHash: TrackerTorrentStats[]
+}
+
+/** Events: `'warning'` (err) for bad client requests and socket errors after start. */
+export interface TrackerServer extends EventEmitter<{ warning: [err: Error] }> {
+  /**
+   * Bind the sockets.
+   * @throws BitcdnError `BITCDN_ERR_PORT_IN_USE`, `BITCDN_ERR_TRACKER_LISTEN`.
+   */
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** `http://host:port/announce` once started (undefined if HTTP is off or not started). */
+  readonly httpUrl: string | undefined
+  /** `udp://host:port` once started (undefined if UDP is off or not started). */
+  readonly udpUrl: string | undefined
+  stats(): TrackerStats
+}
+
+/**
+ * Create a tracker server (not yet listening).
+ * @example
+ * const tracker = createTrackerServer({ port: 8000 })
+ * await tracker.start()
+ * console.log(tracker.httpUrl, tracker.udpUrl) // http://127.0.0.1:8000/announce udp://127.0.0.1:8000
+ * await tracker.stop()
+ */
+export function createTrackerServer(init: TrackerServerInit = {}, components: TrackerServerComponents = {}): TrackerServer {
+  const host = init.host ?? '127.0.0.1'
+  const log = (components.logger ?? silentLogger).child({ component: 'tracker-server' })
+  const allow = init.allowInfoHashes ? new Set([...init.allowInfoHashes].map((h) => h.toLowerCase())) : undefined
+  const useHttp = init.http !== false
+  const useUdp = init.udp !== false
+  let server: Server | undefined
+  let httpUrl: string | undefined
+  let udpUrl: string | undefined
+  const urlHost = host.includes(':') ? `[${host}]` : host
+
+  const filter = allow || init.filter
+    ? (infoHash: string, _params: Record<string, unknown>, cb: (err?: Error | null) => void): void => {
+        if (allow && !allow.has(infoHash)) return cb(new Error('torrent not allowed on this tracker'))
+        if (!init.filter) return cb(null)
+        Promise.resolve()
+          .then(() => init.filter?.(infoHash))
+          .then(
+            (ok) => cb(ok === true || ok === undefined ? null : new Error(typeof ok === 'string' ? ok : 'torrent not allowed on this tracker')),
+            (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
+          )
+      }
+    : undefined
+
+  const self = new EventEmitter<{ warning: [err: Error] }>() as TrackerServer
+
+  function listenError(err: NodeJS.ErrnoException, proto: string, port: number): BitcdnError {
+    if (err.code === 'EADDRINUSE') {
+      return trackerError('portInUse', `tracker ${proto} port ${port} on ${host} is already in use`, { host, port, proto }, err)
+    }
+    return trackerError('listen', `tracker could not listen on ${proto} ${host}:${port}: ${err.message}`, { host, port, proto }, err)
+  }
+
+  async function start(): Promise<void> {
+    if (server) return
+    const s = new Server({
+      http: useHttp,
+      udp: useUdp,
+      ws: false,
+      stats: false,
+      interval: init.intervalMs ?? 600_000,
+      trustProxy: init.trustProxy ?? false,
+      ...(filter ? { filter } : {}),
+    })
+    // The library opens a udp6 socket too and would bind it to our (IPv4) host, which fails;
+    // one socket on the configured host is what a loopback or single-homed tracker wants.
+    if (s.udp6) {
+      s.udp6.close()
+      s.udp6 = null
+    }
+    const warn = (err: Error): void => {
+      log.debug({ err: err.message }, 'tracker warning')
+      self.emit('warning', err)
+    }
+    s.on('warning', warn)
+    s.on('error', warn)
+    try {
+      const httpPort = init.httpPort ?? init.port ?? 0
+      if (s.http) {
+        const h = s.http
+        await new Promise<void>((resolve, reject) => {
+          const onErr = (err: NodeJS.ErrnoException): void => reject(listenError(err, 'http', httpPort))
+          h.once('error', onErr)
+          h.listen(httpPort, host, () => {
+            h.off('error', onErr)
+            resolve()
+          })
+        })
+        httpUrl = `http://${urlHost}:${(h.address() as AddressInfo).port}/announce`
+      }
+      const udpPort = init.udpPort ?? init.port ?? 0
+      if (s.udp4) {
+        const u = s.udp4
+        await new Promise<void>((resolve, reject) => {
+          const onErr = (err: NodeJS.ErrnoException): void => reject(listenError(err, 'udp', udpPort))
+          u.once('error', onErr)
+          u.bind(udpPort, host, () => {
+            u.off('error', onErr)
+            resolve()
+          })
+        })
+        udpUrl = `udp://${urlHost}:${u.address().port}`
+      }
+    } catch (err) {
+      await new Promise<void>((resolve) => s.close(() => resolve()))
+      httpUrl = udpUrl = undefined
+      throw err
+    }
+    server = s
+    log.info({ httpUrl, udpUrl }, 'tracker listening')
+  }
+
+  async function stop(): Promise<void> {
+    const s = server
+    if (!s) return
+    server = undefined
+    httpUrl = udpUrl = undefined
+    // keep-alive announce connections would hold close() open
+    s.http?.closeAllConnections()
+    await new Promise<void>((resolve) => s.close(() => resolve()))
+  }
+
+  function stats(): TrackerStats {
+    const byInfoHash: TrackerTorrentStats[] = []
+    for (const [infoHash, swarm] of Object.entries(server?.torrents ?? {})) {
+      byInfoHash.push({ infoHash, peers: swarm.peers.keys.length, seeders: swarm.complete, leechers: swarm.incomplete })
+    }
+    return {
+      torrents: byInfoHash.length,
+      peers: byInfoHash.reduce((n, t) => n + t.peers, 0),
+      seeders: byInfoHash.reduce((n, t) => n + t.seeders, 0),
+      leechers: byInfoHash.reduce((n, t) => n + t.leechers, 0),
+      byInfoHash,
+    }
+  }
+
+  Object.defineProperties(self, {
+    httpUrl: { get: () => httpUrl, enumerable: true },
+    udpUrl: { get: () => udpUrl, enumerable: true },
+  })
+  return Object.assign(self, { start, stop, stats })
+}
