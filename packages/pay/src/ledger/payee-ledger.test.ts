@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { Address } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { tokenUnits } from '@bitcdn/core'
+import { createPrivateKeyChequeSigner, signCheque } from '../cheques/index.js'
+import { createPayerWallet } from '../wallet/index.js'
+import { createPayeeLedger } from './index.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'bitcdn-ledger-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const domain = { chainId: 31337, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' as Address }
+const token = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC' as Address
+const payerKey = generatePrivateKey()
+const payer = privateKeyToAccount(payerKey)
+const payee = privateKeyToAccount(generatePrivateKey()).address
+
+describe('payer wallet + payee ledger', () => {
+  it('wallet issues increasing cumulatives that survive reopening; ledger accepts them in order', async () => {
+    const dbPath = join(dir, 'w1.db')
+    let wallet = createPayerWallet({ dbPath, signer: createPrivateKeyChequeSigner(payerKey, domain), payer: payer.address, domain })
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l1.db'), payee, domain, tokens: [token] })
+    const a = await wallet.pay(payee, token, tokenUnits(100n))
+    const b = await wallet.pay(payee, token, tokenUnits(50n))
+    expect(b.cheque.cumulativeAmount).toBe(150n)
+    expect(ledger.accept(a).increment).toBe(100n)
+    expect(ledger.accept(b).increment).toBe(50n)
+    expect(() => ledger.accept(a)).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_CHEQUE_NOT_NEWER' }))
+    wallet.close()
+    wallet = createPayerWallet({ dbPath, signer: payer, payer: payer.address, domain })
+    expect(wallet.cumulative(payee, token)).toBe(150n)
+    expect(wallet.lastCheque(payee, token)).toEqual(b)
+    const c = await wallet.pay(payee, token, tokenUnits(1n))
+    expect(c.cheque.cumulativeAmount).toBe(151n)
+    expect(ledger.accept(c).increment).toBe(1n)
+    expect(ledger.exposure(token)).toBe(151n)
+    expect(ledger.history(payer.address, token).map((h) => h.cumulative)).toEqual([100n, 50n + 100n, 151n])
+    await expect(wallet.pay(payee, token, tokenUnits(0n))).rejects.toMatchObject({ code: 'BITCDN_ERR_AMOUNT_INVALID' })
+    wallet.close()
+    await expect(wallet.pay(payee, token, tokenUnits(1n))).rejects.toMatchObject({ code: 'BITCDN_ERR_WALLET_CLOSED' })
+    ledger.close()
+  })
+
+  it('ledger rejects wrong payee, wrong token, wrong domain and forged signatures with their codes', async () => {
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l2.db'), payee, domain, tokens: [token] })
+    const ok = { payer: payer.address, payee, token, cumulativeAmount: tokenUnits(10n) }
+    const other = privateKeyToAccount(generatePrivateKey())
+    const code = (f: () => unknown) => {
+      try {
+        f()
+      } catch (e) {
+        return (e as { code: string }).code
+      }
+      return 'accepted'
+    }
+    expect(code(async () => 0)).toBe('accepted')
+    expect(code(() => ledger.accept({ cheque: { ...ok, payee: other.address }, signature: '0x' }))).toBe('BITCDN_ERR_CHEQUE_WRONG_PAYEE')
+    expect(code(() => ledger.accept({ cheque: { ...ok, token: other.address }, signature: '0x' }))).toBe('BITCDN_ERR_CHEQUE_WRONG_TOKEN')
+    const forged = await signCheque(other, { domain, cheque: ok })
+    expect(code(() => ledger.accept(forged))).toBe('BITCDN_ERR_CHEQUE_SIGNATURE')
+    const otherChain = await signCheque(payer, { domain: { ...domain, chainId: 10 }, cheque: ok })
+    expect(code(() => ledger.accept(otherChain))).toBe('BITCDN_ERR_CHEQUE_SIGNATURE')
+    const good = await signCheque(payer, { domain, cheque: ok })
+    expect(code(() => ledger.accept(good, { domain: { ...domain, chainId: 10 } }))).toBe('BITCDN_ERR_CHEQUE_WRONG_DOMAIN')
+    // a delegated signer is valid once the payer authorizes it
+    const delegated = await signCheque(other, { domain, cheque: { ...ok, cumulativeAmount: tokenUnits(20n) } })
+    expect(code(() => ledger.accept(delegated))).toBe('BITCDN_ERR_CHEQUE_SIGNATURE')
+    const ledger2 = createPayeeLedger({ dbPath: join(dir, 'l3.db'), payee, domain, signersOf: () => [other.address] })
+    expect(ledger2.accept(delegated).signer).toBe(other.address)
+    expect(ledger.accept(good).increment).toBe(10n)
+    ledger.close()
+    ledger2.close()
+  })
+
+  it('tracks pending, confirmed and requeued claims', async () => {
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l4.db'), payee, domain })
+    const s = await signCheque(payer, { domain, cheque: { payer: payer.address, payee, token, cumulativeAmount: tokenUnits(500n) } })
+    ledger.accept(s)
+    ledger.markPending([{ payer: payer.address, token, cumulative: tokenUnits(500n) }], '0xaa')
+    expect(ledger.pendingTxs()).toEqual(['0xaa'])
+    ledger.requeue('0xaa')
+    expect(ledger.unsettled()[0]?.pending).toBeUndefined()
+    ledger.markPending([{ payer: payer.address, token, cumulative: tokenUnits(500n) }], '0xbb')
+    ledger.markConfirmed('0xbb', [{ payer: payer.address, token, paidOut: tokenUnits(500n), paid: tokenUnits(500n) }])
+    expect(ledger.unsettled()).toEqual([])
+    expect(ledger.entry(payer.address, token)?.settled).toBe(500n)
+    ledger.close()
+  })
+})

@@ -1,0 +1,312 @@
+/**
+ * The payee's ledger (SQLite, WAL, synchronous=FULL): per (payer, token) the best cheque — the
+ * highest verified cumulative, the only one worth claiming — what the escrow has confirmed as paid
+ * out, what is in flight in a claim transaction, and a history row per accepted cheque for
+ * bookkeeping. `accept()` commits before it returns, so an acknowledged cheque survives a crash.
+ */
+import Database from 'better-sqlite3'
+import { getAddress, type Address, type Hex } from 'viem'
+import { tokenUnits, type TokenUnits } from '@bitcdn/core'
+import { PayError } from '../cheques/errors.js'
+import { createChequeVerifier, type ChequeVerifier } from '../cheques/verify.js'
+import type { ChequeDomain, SignedCheque } from '../cheques/types.js'
+
+export interface PayeeLedgerInit {
+  /** SQLite file; created if missing. */
+  dbPath: string
+  /** This node's payee address. */
+  payee: Address
+  /** The escrow the cheques are drawn on. */
+  domain: ChequeDomain
+  /** Tokens accepted; any when omitted. */
+  tokens?: readonly Address[]
+  /**
+   * Signers the payer has authorized besides itself (current, previous within grace), e.g. from
+   * the escrow watcher. The payer's own key is always valid.
+   * @default () => []
+   */
+  signersOf?: (payer: Address) => readonly Address[]
+  /** Shared verifier (keeps the fast-path key cache across ledgers). */
+  verifier?: ChequeVerifier
+  /** Time source for history rows, ms. @default Date.now */
+  now?: () => number
+}
+
+/** The ledger's view of one (payer, token) pair. */
+export interface LedgerEntry {
+  payer: Address
+  token: Address
+  /** Best accepted cheque. */
+  best: SignedCheque
+  /** Cumulative confirmed paid out by the escrow (`paidOut`). */
+  settled: TokenUnits
+  /** Accepted but unsettled value: best − settled. */
+  exposure: TokenUnits
+  /** In-flight claim, if any. */
+  pending?: { txHash: Hex; cumulative: TokenUnits; sinceMs: number }
+  /** When the oldest unsettled cheque of the pair was accepted (ms), if exposure > 0. */
+  unsettledSinceMs?: number
+}
+
+export interface AcceptResult {
+  accepted: true
+  /** What this cheque added over the previous best. */
+  increment: TokenUnits
+  signer: Address
+}
+
+export interface HistoryRow {
+  payer: Address
+  token: Address
+  cumulative: TokenUnits
+  increment: TokenUnits
+  atMs: number
+}
+
+/** The payee's durable book of cheques. */
+export interface PayeeLedger {
+  readonly payee: Address
+  readonly domain: ChequeDomain
+  /**
+   * Verifies and durably records a cheque.
+   * @throws {PayError} BITCDN_ERR_CHEQUE_WRONG_PAYEE | _WRONG_TOKEN | _WRONG_DOMAIN | _SIGNATURE |
+   *   _NOT_NEWER, BITCDN_ERR_LEDGER_CLOSED
+   */
+  accept(signed: SignedCheque, opts?: { domain?: ChequeDomain }): AcceptResult
+  best(payer: Address, token: Address): SignedCheque | undefined
+  entry(payer: Address, token: Address): LedgerEntry | undefined
+  /** Every pair with value not yet confirmed on chain. */
+  unsettled(): LedgerEntry[]
+  /** Sum of exposure in `token` (or per payer when given). */
+  exposure(token: Address, payer?: Address): TokenUnits
+  /** Marks pairs as claimed in `txHash` (not yet confirmed). */
+  markPending(rows: readonly { payer: Address; token: Address; cumulative: TokenUnits }[], txHash: Hex): void
+  /** Transactions with pairs pending. */
+  pendingTxs(): Hex[]
+  /** Records a confirmed claim: each pair's on-chain paidOut; clears the pending mark. */
+  markConfirmed(txHash: Hex, rows: readonly { payer: Address; token: Address; paidOut: TokenUnits; paid: TokenUnits }[]): void
+  /** Puts the pairs of a dropped/reverted tx back in the queue. */
+  requeue(txHash: Hex): void
+  history(payer?: Address, token?: Address): HistoryRow[]
+  close(): void
+}
+
+interface BestRow {
+  payer: string
+  token: string
+  cumulative: string
+  signature: string
+  settled: string
+  pending_tx: string | null
+  pending_cumulative: string | null
+  pending_since: number | null
+  unsettled_since: number | null
+}
+
+/**
+ * Opens (or creates) a payee ledger.
+ * @example
+ * const ledger = createPayeeLedger({ dbPath, payee, domain, tokens: [usdc] })
+ * ledger.accept(signed) // throws a coded PayError if not acceptable
+ */
+export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
+  const payee = getAddress(init.payee)
+  const domain = { chainId: init.domain.chainId, verifyingContract: getAddress(init.domain.verifyingContract) }
+  const tokens = init.tokens ? new Set(init.tokens.map((t) => getAddress(t))) : undefined
+  const signersOf = init.signersOf ?? (() => [])
+  const verifier = init.verifier ?? createChequeVerifier(domain)
+  const now = init.now ?? Date.now
+  const db = new Database(init.dbPath)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS best (
+      payer TEXT NOT NULL, token TEXT NOT NULL,
+      cumulative TEXT NOT NULL, signature TEXT NOT NULL,
+      settled TEXT NOT NULL DEFAULT '0',
+      pending_tx TEXT, pending_cumulative TEXT, pending_since INTEGER,
+      unsettled_since INTEGER,
+      PRIMARY KEY (payer, token));
+    CREATE TABLE IF NOT EXISTS history (
+      id INTEGER PRIMARY KEY, payer TEXT NOT NULL, token TEXT NOT NULL,
+      cumulative TEXT NOT NULL, increment TEXT NOT NULL, at_ms INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS claims (
+      id INTEGER PRIMARY KEY, tx TEXT NOT NULL, payer TEXT NOT NULL, token TEXT NOT NULL,
+      paid TEXT NOT NULL, paid_out TEXT NOT NULL, at_ms INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`)
+  const stored = db.prepare<[], { v: string }>("SELECT v FROM meta WHERE k = 'scope'").get()
+  const scope = `${domain.chainId}:${domain.verifyingContract}:${payee}`
+  if (!stored) db.prepare("INSERT INTO meta VALUES ('scope', ?)").run(scope)
+  else if (stored.v !== scope) {
+    db.close()
+    throw new PayError('BITCDN_ERR_CHEQUE_WRONG_DOMAIN', `ledger ${init.dbPath} belongs to ${stored.v}, not ${scope}`)
+  }
+  const getBest = db.prepare<[string, string], BestRow>('SELECT * FROM best WHERE payer = ? AND token = ?')
+  const allUnsettled = db.prepare<[], BestRow>('SELECT * FROM best')
+  const upsert = db.prepare(
+    `INSERT INTO best (payer, token, cumulative, signature, unsettled_since) VALUES (@payer, @token, @cumulative, @signature, @at)
+     ON CONFLICT (payer, token) DO UPDATE SET cumulative = excluded.cumulative, signature = excluded.signature,
+       unsettled_since = COALESCE(best.unsettled_since, excluded.unsettled_since)`,
+  )
+  const addHistory = db.prepare(
+    'INSERT INTO history (payer, token, cumulative, increment, at_ms) VALUES (@payer, @token, @cumulative, @increment, @at)',
+  )
+  const setPending = db.prepare(
+    'UPDATE best SET pending_tx = @tx, pending_cumulative = @cumulative, pending_since = @at WHERE payer = @payer AND token = @token',
+  )
+  const pendingTxs = db.prepare<[], { pending_tx: string }>('SELECT DISTINCT pending_tx FROM best WHERE pending_tx IS NOT NULL')
+  const clearPending = db.prepare(
+    'UPDATE best SET pending_tx = NULL, pending_cumulative = NULL, pending_since = NULL WHERE pending_tx = ?',
+  )
+  const confirm = db.prepare(
+    `UPDATE best SET settled = @paidOut, pending_tx = NULL, pending_cumulative = NULL, pending_since = NULL,
+       unsettled_since = CASE WHEN @paidOut = cumulative THEN NULL ELSE unsettled_since END
+     WHERE payer = @payer AND token = @token`,
+  )
+  const addClaim = db.prepare(
+    'INSERT INTO claims (tx, payer, token, paid, paid_out, at_ms) VALUES (@tx, @payer, @token, @paid, @paidOut, @at)',
+  )
+  let closed = false
+  const check = (): void => {
+    if (closed) throw new PayError('BITCDN_ERR_LEDGER_CLOSED', 'payee ledger is closed')
+  }
+
+  const toEntry = (r: BestRow): LedgerEntry => {
+    const best = BigInt(r.cumulative)
+    const settled = BigInt(r.settled)
+    const e: LedgerEntry = {
+      payer: r.payer as Address,
+      token: r.token as Address,
+      best: {
+        cheque: { payer: r.payer as Address, payee, token: r.token as Address, cumulativeAmount: tokenUnits(best) },
+        signature: r.signature as Hex,
+      },
+      settled: tokenUnits(settled),
+      exposure: tokenUnits(best > settled ? best - settled : 0n),
+    }
+    if (r.pending_tx) {
+      e.pending = { txHash: r.pending_tx as Hex, cumulative: tokenUnits(BigInt(r.pending_cumulative ?? '0')), sinceMs: r.pending_since ?? 0 }
+    }
+    if (r.unsettled_since !== null && best > settled) e.unsettledSinceMs = r.unsettled_since
+    return e
+  }
+
+  const commitAccept = db.transaction((row: { payer: string; token: string; cumulative: string; signature: string; increment: string; at: number }) => {
+    upsert.run(row)
+    addHistory.run(row)
+  })
+
+  return {
+    payee,
+    domain,
+    accept(signed, opts) {
+      check()
+      const c = signed.cheque
+      if (opts?.domain && (opts.domain.chainId !== domain.chainId || getAddress(opts.domain.verifyingContract) !== domain.verifyingContract)) {
+        throw new PayError('BITCDN_ERR_CHEQUE_WRONG_DOMAIN', `cheque is for chain ${opts.domain.chainId} escrow ${opts.domain.verifyingContract}`)
+      }
+      if (getAddress(c.payee) !== payee) {
+        throw new PayError('BITCDN_ERR_CHEQUE_WRONG_PAYEE', `cheque pays ${c.payee}, not ${payee}`)
+      }
+      const token = getAddress(c.token)
+      if (tokens && !tokens.has(token)) throw new PayError('BITCDN_ERR_CHEQUE_WRONG_TOKEN', `token ${token} is not accepted`)
+      const payer = getAddress(c.payer)
+      const prev = getBest.get(payer, token)
+      const prevAmount = prev ? BigInt(prev.cumulative) : 0n
+      // cheap check first: a stale cheque costs no signature verification
+      if (c.cumulativeAmount <= prevAmount) {
+        throw new PayError('BITCDN_ERR_CHEQUE_NOT_NEWER', `cheque cumulative ${c.cumulativeAmount} is not above ${prevAmount}`, {
+          details: { payer, token, best: prevAmount.toString() },
+        })
+      }
+      const allowed = [payer, ...signersOf(payer).map((s) => getAddress(s))]
+      const signer = verifier.recoverSigner(signed, allowed)
+      if (!signer || !allowed.includes(signer)) {
+        throw new PayError('BITCDN_ERR_CHEQUE_SIGNATURE', `cheque is not signed by ${payer} or an authorized signer`, {
+          details: { payer, recovered: signer },
+        })
+      }
+      const increment = c.cumulativeAmount - prevAmount
+      commitAccept({
+        payer,
+        token,
+        cumulative: c.cumulativeAmount.toString(),
+        signature: signed.signature,
+        increment: increment.toString(),
+        at: now(),
+      })
+      return { accepted: true, increment: tokenUnits(increment), signer }
+    },
+    best(payer, token) {
+      check()
+      const r = getBest.get(getAddress(payer), getAddress(token))
+      return r ? toEntry(r).best : undefined
+    },
+    entry(payer, token) {
+      check()
+      const r = getBest.get(getAddress(payer), getAddress(token))
+      return r ? toEntry(r) : undefined
+    },
+    unsettled() {
+      check()
+      return allUnsettled.all().map(toEntry).filter((e) => e.exposure > 0n)
+    },
+    exposure(token, payer) {
+      check()
+      const t = getAddress(token)
+      let sum = 0n
+      for (const r of allUnsettled.all()) {
+        if (r.token !== t || (payer && r.payer !== getAddress(payer))) continue
+        sum += toEntry(r).exposure
+      }
+      return tokenUnits(sum)
+    },
+    markPending(rows, txHash) {
+      check()
+      const at = now()
+      db.transaction(() => {
+        for (const r of rows) setPending.run({ tx: txHash, cumulative: r.cumulative.toString(), at, payer: getAddress(r.payer), token: getAddress(r.token) })
+      })()
+    },
+    pendingTxs() {
+      check()
+      return pendingTxs.all().map((r) => r.pending_tx as Hex)
+    },
+    markConfirmed(txHash, rows) {
+      check()
+      const at = now()
+      db.transaction(() => {
+        for (const r of rows) {
+          const row = { payer: getAddress(r.payer), token: getAddress(r.token), paidOut: r.paidOut.toString() }
+          confirm.run(row)
+          addClaim.run({ ...row, tx: txHash, paid: r.paid.toString(), at })
+        }
+        clearPending.run(txHash)
+      })()
+    },
+    requeue(txHash) {
+      check()
+      clearPending.run(txHash)
+    },
+    history(payer, token) {
+      check()
+      const rows = db
+        .prepare<[], { payer: string; token: string; cumulative: string; increment: string; at_ms: number }>('SELECT * FROM history ORDER BY id')
+        .all()
+      return rows
+        .filter((r) => (!payer || r.payer === getAddress(payer)) && (!token || r.token === getAddress(token)))
+        .map((r) => ({
+          payer: r.payer as Address,
+          token: r.token as Address,
+          cumulative: tokenUnits(BigInt(r.cumulative)),
+          increment: tokenUnits(BigInt(r.increment)),
+          atMs: r.at_ms,
+        }))
+    },
+    close() {
+      if (closed) return
+      closed = true
+      db.close()
+    },
+  }
+}

@@ -1,0 +1,2 @@
+/** The payer side: durable cumulative cheques. */
+export * from './payer-wallet.js'

@@ -1,0 +1,151 @@
+/**
+ * The payer's wallet: issues cumulative cheques, one running total per (payee, token).
+ *
+ * Safety rule: the new cumulative is committed to SQLite (WAL, synchronous=FULL: fsync on commit)
+ * BEFORE the cheque is signed. A crash between commit and signature loses a signature, never
+ * issues a cumulative lower than one already signed — because the next start reads the stored
+ * total and signs above it. The last signature is persisted lazily (with the next commit or on
+ * close) so a wallet can resend its newest cheque after a clean restart without a second fsync
+ * per cheque.
+ */
+import Database from 'better-sqlite3'
+import { getAddress, type Address, type Hex, type LocalAccount } from 'viem'
+import { tokenUnits, type TokenUnits } from '@bitcdn/core'
+import { PayError } from '../cheques/errors.js'
+import { accountChequeSigner, type ChequeSigner } from '../cheques/sign.js'
+import { MAX_CUMULATIVE, type ChequeDomain, type SignedCheque } from '../cheques/types.js'
+
+export interface PayerWalletInit {
+  /** SQLite file of this wallet; created if missing. */
+  dbPath: string
+  /** Signs the cheques: the payer itself or its delegated signer (`setSigner`). */
+  signer: ChequeSigner | LocalAccount
+  /** The escrow account that pays (owner of the deposit). */
+  payer: Address
+  /** The escrow the cheques are drawn on. */
+  domain: ChequeDomain
+}
+
+/** Issues cheques for one payer on one escrow. */
+export interface PayerWallet {
+  /**
+   * Raises the cumulative owed to `payee` in `token` by `amount` and returns the signed cheque.
+   * @throws {PayError} BITCDN_ERR_AMOUNT_INVALID (amount ≤ 0), BITCDN_ERR_CHEQUE_OVERFLOW,
+   *   BITCDN_ERR_WALLET_CLOSED
+   */
+  pay(payee: Address, token: Address, amount: TokenUnits): Promise<SignedCheque>
+  /** The stored cumulative (≥ every cheque ever signed for the pair). */
+  cumulative(payee: Address, token: Address): TokenUnits
+  /** The newest cheque whose signature is on record, if any. */
+  lastCheque(payee: Address, token: Address): SignedCheque | undefined
+  close(): void
+}
+
+/**
+ * Opens (or creates) a payer wallet.
+ * @example
+ * const wallet = createPayerWallet({ dbPath, signer: account, payer: account.address, domain })
+ * const cheque = await wallet.pay(payee, usdc, tokenUnits(5_000n))
+ */
+export function createPayerWallet(init: PayerWalletInit): PayerWallet {
+  const signer: ChequeSigner = 'signTypedData' in init.signer ? accountChequeSigner(init.signer, init.domain) : init.signer
+  const payer = getAddress(init.payer)
+  const scope = `${init.domain.chainId}:${getAddress(init.domain.verifyingContract)}`
+  const db = new Database(init.dbPath)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.exec(`CREATE TABLE IF NOT EXISTS cumulative (
+    scope TEXT NOT NULL, payer TEXT NOT NULL, payee TEXT NOT NULL, token TEXT NOT NULL,
+    amount TEXT NOT NULL,            -- decimal: uint128 does not fit SQLite's int64
+    signed_amount TEXT, signature TEXT,
+    PRIMARY KEY (scope, payer, payee, token))`)
+  const get = db.prepare<[string, string, string, string], { amount: string; signed_amount: string | null; signature: string | null }>(
+    'SELECT amount, signed_amount, signature FROM cumulative WHERE scope = ? AND payer = ? AND payee = ? AND token = ?',
+  )
+  const put = db.prepare(
+    `INSERT INTO cumulative (scope, payer, payee, token, amount) VALUES (@scope, @payer, @payee, @token, @amount)
+     ON CONFLICT (scope, payer, payee, token) DO UPDATE SET amount = excluded.amount`,
+  )
+  const putSig = db.prepare(
+    `UPDATE cumulative SET signed_amount = @signed, signature = @signature
+     WHERE scope = @scope AND payer = @payer AND payee = @payee AND token = @token`,
+  )
+  const rollback = db.prepare(
+    `UPDATE cumulative SET amount = @prev
+     WHERE scope = @scope AND payer = @payer AND payee = @payee AND token = @token AND amount = @next`,
+  )
+  // signatures not yet on disk, keyed by pair; written with the next commit or on close
+  const unsaved = new Map<string, { payee: string; token: string; signed: bigint; signature: Hex }>()
+  let closed = false
+
+  const flush = (): void => {
+    for (const u of unsaved.values()) putSig.run({ scope, payer, payee: u.payee, token: u.token, signed: u.signed.toString(), signature: u.signature })
+    unsaved.clear()
+  }
+
+  const reserve = db.transaction((payee: string, token: string, amount: bigint): { prev: bigint; next: bigint } => {
+    flush()
+    const row = get.get(scope, payer, payee, token)
+    const prev = row ? BigInt(row.amount) : 0n
+    const next = prev + amount
+    if (next > MAX_CUMULATIVE) {
+      throw new PayError('BITCDN_ERR_CHEQUE_OVERFLOW', 'cumulative amount would exceed uint128', { details: { payee, token } })
+    }
+    put.run({ scope, payer, payee, token, amount: next.toString() })
+    return { prev, next }
+  })
+
+  const check = (): void => {
+    if (closed) throw new PayError('BITCDN_ERR_WALLET_CLOSED', 'payer wallet is closed')
+  }
+
+  return {
+    async pay(payeeIn, tokenIn, amount) {
+      check()
+      if (typeof amount !== 'bigint' || amount <= 0n) {
+        throw new PayError('BITCDN_ERR_AMOUNT_INVALID', `payment must be a positive bigint, got ${String(amount)}`)
+      }
+      const payee = getAddress(payeeIn)
+      const token = getAddress(tokenIn)
+      // durable before signing: this commit fsyncs (synchronous=FULL)
+      const { prev, next } = reserve(payee, token, amount)
+      const cheque = { payer, payee, token, cumulativeAmount: tokenUnits(next) }
+      let signature: Hex
+      try {
+        signature = await signer.sign(cheque)
+      } catch (err) {
+        // no signature exists at `next`, so stepping back is safe — unless another pay moved on
+        if (!closed) rollback.run({ scope, payer, payee, token, prev: prev.toString(), next: next.toString() })
+        throw err
+      }
+      const key = `${payee}:${token}`
+      const cur = unsaved.get(key)
+      if (!cur || cur.signed < next) unsaved.set(key, { payee, token, signed: next, signature })
+      return { cheque, signature }
+    },
+    cumulative(payee, token) {
+      check()
+      const row = get.get(scope, payer, getAddress(payee), getAddress(token))
+      return tokenUnits(row ? BigInt(row.amount) : 0n)
+    },
+    lastCheque(payeeIn, tokenIn) {
+      check()
+      const payee = getAddress(payeeIn)
+      const token = getAddress(tokenIn)
+      const u = unsaved.get(`${payee}:${token}`)
+      if (u) return { cheque: { payer, payee, token, cumulativeAmount: tokenUnits(u.signed) }, signature: u.signature }
+      const row = get.get(scope, payer, payee, token)
+      if (!row?.signed_amount || !row.signature) return undefined
+      return {
+        cheque: { payer, payee, token, cumulativeAmount: tokenUnits(BigInt(row.signed_amount)) },
+        signature: row.signature as Hex,
+      }
+    },
+    close() {
+      if (closed) return
+      db.transaction(flush)()
+      closed = true
+      db.close()
+    },
+  }
+}
