@@ -11,6 +11,11 @@ export interface TorrentFile {
   length: number
   /** Offset of the file's first byte in the torrent's concatenated byte space. */
   offset: number
+  /**
+   * A BEP 47 padding file (attr "p", made by hybrid v1/v2 creators such as libtorrent 2): its
+   * bytes are zeros by definition and storage never creates it on disk.
+   */
+  padding?: boolean
 }
 
 /** A fully known torrent: the info dictionary and what surrounds it. */
@@ -36,6 +41,12 @@ export interface Metainfo {
   /** The whole .torrent file. */
   torrentFile: Buffer
   magnetURI: string
+  /** Free text from the creator (`comment`), if any. */
+  comment?: string
+  /** The creating program (`created by`), if any. */
+  createdBy?: string
+  /** `creation date`, Unix seconds, if the creator recorded one. */
+  creationDate?: number
 }
 
 /** A torrent known only by reference (magnet link or bare info-hash): metadata still to fetch. */
