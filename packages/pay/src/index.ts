@@ -1,0 +1,7 @@
+/**
+ * @bitcdn/pay — settlement: the escrow contract (ABIs, bytecode), the chain (anvil, deploy,
+ * presets, deployment file), and the off-chain payment library (cheques, wallet, ledger, credit,
+ * cash-out, keystore). Each line exports one module.
+ */
+export * from './contracts/index.js'
+export * from './chain/index.js'
