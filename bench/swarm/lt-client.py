@@ -59,6 +59,10 @@ def make_session(args):
         "enable_natpmp": False,
         # every test peer is 127.0.0.1; without this libtorrent keeps only one of them
         "allow_multiple_connections_per_ip": True,
+        # TCP only, as BitCDN and aria2 speak: libtorrent prefers uTP, whose delay-based
+        # congestion control crawls on loopback and would make the anchor meaninglessly slow
+        "enable_outgoing_utp": args.utp,
+        "enable_incoming_utp": args.utp,
         # trackers on 127.0.0.1 must be announced to even though the address is local
         "announce_to_all_trackers": True,
         "announce_to_all_tiers": True,
@@ -77,6 +81,7 @@ def main():
     p.add_argument("--port", type=int, default=0, help="listen port on 127.0.0.1 (0: any free port)")
     p.add_argument("--high-performance", action="store_true", help="start from lt.high_performance_seed()")
     p.add_argument("--seed-mode", action="store_true", help="seed without checking the data first (trust it)")
+    p.add_argument("--utp", action="store_true", help="allow uTP (BEP 29) besides TCP")
     p.add_argument("--interval", type=float, default=1.0, help="seconds between progress lines")
     p.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
     args = p.parse_args()

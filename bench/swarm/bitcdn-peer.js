@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// One BitCDN peer in its own process, for the swarm benchmark: the BitCDN counterpart of
+// lt-client.py with the same command line and the same JSON lines on stdout, so the suite drives
+// both the same way and measures each process apart.
+//
+//   node bench/swarm/bitcdn-peer.js seed --torrent T --dir D [--port N]
+//   node bench/swarm/bitcdn-peer.js get  --torrent T --dir D --peer 127.0.0.1:P [--peer ...]
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { parseTorrentFile } from '@bitcdn/content'
+import { createSwarmClient } from '@bitcdn/swarm'
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    torrent: { type: 'string' },
+    dir: { type: 'string' },
+    peer: { type: 'string', multiple: true, default: [] },
+    port: { type: 'string', default: '0' },
+    interval: { type: 'string', default: '1' },
+  },
+})
+const mode = positionals[0]
+const emit = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`)
+const cpuSeconds = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}
+
+try {
+  const metainfo = parseTorrentFile(readFileSync(values.torrent))
+  const client = createSwarmClient({ host: '127.0.0.1', port: Number(values.port) })
+  await client.start()
+  const started = performance.now()
+  const cpuStart = cpuSeconds()
+  const torrent = client.add(metainfo, { dir: values.dir, peers: values.peer })
+  torrent.on('error', (err) => {
+    emit({ event: 'error', message: err.message })
+    process.exit(1)
+  })
+  emit({ event: 'listening', port: client.port, infoHash: metainfo.infoHash })
+  const report = () => {
+    const s = torrent.stats()
+    emit({ event: 'progress', progress: s.progress, state: s.progress >= 1 ? 'seeding' : 'downloading', peers: s.peers, downloadRate: s.downloadRate, uploadRate: s.uploadRate, uploaded: s.uploaded, downloaded: s.downloaded })
+  }
+  const timer = setInterval(report, Number(values.interval) * 1000)
+  if (mode === 'get') {
+    torrent.once('done', async () => {
+      const seconds = (performance.now() - started) / 1000
+      const s = torrent.stats()
+      emit({ event: 'done', seconds, bytes: metainfo.length, cpuSeconds: cpuSeconds() - cpuStart, peakRssBytes: process.resourceUsage().maxRSS * 1024, downloadedPayload: s.downloaded })
+      clearInterval(timer)
+      await client.stop()
+      process.exit(0)
+    })
+  } else {
+    const stop = async () => {
+      clearInterval(timer)
+      emit({ event: 'stopped', uploaded: torrent.stats().uploaded, cpuSeconds: cpuSeconds() - cpuStart })
+      await client.stop()
+      process.exit(0)
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  }
+} catch (err) {
+  emit({ event: 'error', message: err?.message ?? String(err) })
+  process.exit(1)
+}

@@ -1,0 +1,81 @@
+// Bad input fails fast with one line on stderr (the error's message, never a stack) and exit 1.
+import { writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requireTools, runCli } from '../interop/helpers/clients.js'
+import { removeDir, tempDir, writeRandomFiles } from '../interop/helpers/data.js'
+import { stopAll } from '../interop/helpers/processes.js'
+
+let dir: string
+
+beforeAll(() => {
+  requireTools(['cli'])
+  dir = tempDir('cli-errors-')
+  writeFileSync(join(dir, 'garbage.torrent'), 'this is not bencode')
+  writeFileSync(join(dir, 'no-info.torrent'), 'd8:announce20:http://x/announce4:infoi1ee')
+  writeRandomFiles(dir, { 'content/a.bin': 40_000 })
+})
+afterAll(async () => {
+  await stopAll()
+  removeDir(dir)
+})
+
+function expectOneLineError(r: { code: number | null; stderr: string }, message: RegExp): void {
+  expect(r.code).toBe(1)
+  expect(r.stderr).toMatch(/^bitcdn: .+\n$/)
+  expect(r.stderr).toMatch(message)
+}
+
+describe('get', () => {
+  it('a .torrent that is not bencode → invalid torrent, exit 1', async () => {
+    expectOneLineError(await runCli(['get', 'garbage.torrent', '-o', 'dl'], dir), /invalid torrent/)
+  })
+
+  it('a .torrent whose info is not a dictionary → invalid torrent naming the field, exit 1', async () => {
+    expectOneLineError(await runCli(['get', 'no-info.torrent', '-o', 'dl'], dir), /invalid torrent.*info/)
+  })
+
+  it('a magnet link without a valid btih → bad magnet, exit 1', async () => {
+    expectOneLineError(await runCli(['get', 'magnet:?xt=urn:btih:not-a-hash&dn=x', '-o', 'dl'], dir), /magnet/i)
+  })
+
+  it('a .torrent path that does not exist → not found, exit 1', async () => {
+    expectOneLineError(await runCli(['get', 'missing.torrent', '-o', 'dl'], dir), /missing\.torrent/)
+  })
+
+  it('only an unreachable peer → no source within --timeout, exit 1', async () => {
+    // a port that accepts nothing: bind it, then close so the address is known-free
+    const port = await new Promise<number>((resolve) => {
+      const s: Server = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port
+        s.close(() => resolve(p))
+      })
+    })
+    const hash = '0123456789abcdef0123456789abcdef01234567'
+    const r = await runCli(['get', hash, '-o', 'dl', '--peer', `127.0.0.1:${port}`, '--timeout', '2'], dir)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^bitcdn: no source delivered any data for 2 s/m)
+  })
+})
+
+describe('create and seed', () => {
+  it('create of a missing path → not found, exit 1, no .torrent written', async () => {
+    expectOneLineError(await runCli(['create', 'nope', '-o', 'nope.torrent'], dir), /not found: nope/)
+  })
+
+  it('seed of a missing path → not found, exit 1', async () => {
+    expectOneLineError(await runCli(['seed', 'nope', '--port', '0'], dir), /not found: nope/)
+  })
+
+  it('seed of a malformed .torrent → invalid torrent, exit 1', async () => {
+    expectOneLineError(await runCli(['seed', 'garbage.torrent', '--port', '0'], dir), /invalid torrent/)
+  })
+
+  it('seed of a .torrent whose data is missing → names the data and --dir, exit 1', async () => {
+    const made = await runCli(['create', 'content', '-o', 'content.torrent'], dir)
+    expect(made.code).toBe(0)
+    const r = await runCli(['seed', 'content.torrent', '--dir', join(dir, 'elsewhere'), '--port', '0'], dir)
+    expectOneLineError(r, /data of 'content'.*not found/)
+  })
+})

@@ -1,0 +1,42 @@
+// Every command documents itself, and bad flag values are usage errors (exit 2) naming the flag.
+import { beforeAll, describe, expect, it } from 'vitest'
+import { requireTools, runCli } from '../interop/helpers/clients.js'
+
+beforeAll(() => requireTools(['cli']))
+
+describe('bitcdn --help', () => {
+  it('lists the swarm commands', async () => {
+    const r = await runCli(['--help'])
+    expect(r.code).toBe(0)
+    for (const cmd of ['create', 'seed', 'get', 'tracker']) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'))
+  })
+
+  it.each([
+    ['create', ['--web-seed', '--tracker', '--piece-length', '--name', '--output']],
+    ['seed', ['--port', '--dir', '--tracker', '--web-seed']],
+    ['get', ['--output', '--peer', '--tracker', '--web-seed', '--timeout']],
+    ['tracker', ['--port', '--host', '--no-udp', '--no-http']],
+  ])('%s --help shows usage and its options', async (cmd, flags) => {
+    const r = await runCli([cmd, '--help'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(`Usage: bitcdn ${cmd}`)
+    for (const f of flags) expect(r.stdout).toContain(f)
+  })
+})
+
+describe('usage errors', () => {
+  it.each([
+    [['seed', '.', '--port', 'abc'], /--port.*'abc' is invalid.*port number/],
+    [['tracker', '--port', '70000'], /--port.*'70000' is invalid/],
+    [['get', 'x', '--peer', 'nohost'], /--peer.*host:port/],
+    [['create', '.', '--piece-length', 'big'], /--piece-length.*byte count/],
+    [['create', '.', '--tracker', 'not a url'], /--tracker.*URL/],
+    [['get', 'x', '--timeout', '-1'], /--timeout.*seconds/],
+    [['tracker', '--no-http', '--no-udp'], /nothing to serve/],
+  ])('bitcdn %j exits 2 with a message naming the problem', async (args, message) => {
+    const r = await runCli(args)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(message)
+    expect(r.stderr).not.toMatch(/\n\s+at /) // no stack
+  })
+})

@@ -1,0 +1,82 @@
+// create → seed → get on loopback with the real CLI, by peer address and by tracker; re-running
+// get into the same directory resumes instead of starting over.
+import { readFileSync, truncateSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { requireTools, runCli, startCli, startCliSeeder } from '../interop/helpers/clients.js'
+import { removeDir, sha256Tree, tempDir, writeRandomFiles } from '../interop/helpers/data.js'
+import { stopAll } from '../interop/helpers/processes.js'
+
+const MiB = 1024 * 1024
+let dir: string
+
+beforeAll(() => {
+  requireTools(['cli'])
+  dir = tempDir('cli-roundtrip-')
+  writeRandomFiles(join(dir, 'src'), { 'site/index.html': 12_345, 'site/media/video.bin': 3 * MiB + 17, 'site/empty-ish.txt': 1 })
+})
+afterAll(async () => {
+  await stopAll()
+  removeDir(dir)
+})
+
+describe('create → seed → get', () => {
+  let infoHash: string
+  let magnet: string
+  let seederPort: number
+
+  it('create prints the info-hash and magnet and writes the .torrent', async () => {
+    const r = await runCli(['create', join(dir, 'src', 'site'), '--piece-length', '64KiB', '-o', join(dir, 'site.torrent')])
+    expect(r.code).toBe(0)
+    infoHash = r.stdout.match(/^info-hash\s+([0-9a-f]{40})$/m)![1]!
+    magnet = r.stdout.match(/^magnet\s+(magnet:\S+)$/m)![1]!
+    expect(magnet).toContain(`urn:btih:${infoHash}`)
+    expect(readFileSync(join(dir, 'site.torrent')).subarray(0, 1).toString()).toBe('d')
+  })
+
+  it('get with --peer downloads every file byte for byte', async () => {
+    const seeder = await startCliSeeder([join(dir, 'site.torrent'), '--dir', join(dir, 'src')])
+    seederPort = seeder.port
+    expect(seeder.proc.stdout()).toContain(infoHash)
+    const r = await runCli(['get', join(dir, 'site.torrent'), '-o', join(dir, 'dl'), '--peer', `127.0.0.1:${seederPort}`])
+    expect(r.stderr).not.toMatch(/^bitcdn:/m)
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^done site: .* verified/m)
+    expect(sha256Tree(join(dir, 'dl', 'site'))).toEqual(sha256Tree(join(dir, 'src', 'site')))
+  })
+
+  it('re-running get into the same dir finds everything there and fetches nothing', async () => {
+    const r = await runCli(['get', join(dir, 'site.torrent'), '-o', join(dir, 'dl'), '--peer', `127.0.0.1:${seederPort}`])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/already complete/)
+  })
+
+  it('after a file is damaged, get fetches the missing part again and ends verified', async () => {
+    truncateSync(join(dir, 'dl', 'site', 'media', 'video.bin'), MiB)
+    const r = await runCli(['get', join(dir, 'site.torrent'), '-o', join(dir, 'dl'), '--peer', `127.0.0.1:${seederPort}`])
+    expect(r.code).toBe(0)
+    expect(sha256Tree(join(dir, 'dl', 'site'))).toEqual(sha256Tree(join(dir, 'src', 'site')))
+  })
+
+  it('a magnet link with --peer fetches the metadata from the seeder, then the data', async () => {
+    const r = await runCli(['get', magnet, '-o', join(dir, 'dl-magnet'), '--peer', `127.0.0.1:${seederPort}`])
+    expect(r.code).toBe(0)
+    expect(sha256Tree(join(dir, 'dl-magnet', 'site'))).toEqual(sha256Tree(join(dir, 'src', 'site')))
+  })
+})
+
+describe('tracker → seed → get', () => {
+  it('peers find each other through `bitcdn tracker`', async () => {
+    const tracker = startCli(['tracker', '--port', '0', '--no-udp'])
+    const announce = (await tracker.waitFor(/^announce\s+(http:\/\/\S+)$/m))[1]!
+    // seed the content path directly: the torrent is made on the fly, with the tracker in it
+    const seeder = await startCliSeeder([join(dir, 'src', 'site'), '--tracker', announce, '--save-torrent', join(dir, 'tracked.torrent')])
+    expect(seeder.proc.stdout()).toMatch(/^magnet\s+magnet:/m)
+    const r = await runCli(['get', join(dir, 'tracked.torrent'), '-o', join(dir, 'dl-tracker')])
+    expect(r.code).toBe(0)
+    expect(sha256Tree(join(dir, 'dl-tracker', 'site'))).toEqual(sha256Tree(join(dir, 'src', 'site')))
+    await seeder.proc.stop()
+    const stopped = await tracker.stop()
+    expect(stopped.code).toBe(0)
+  })
+})
