@@ -117,7 +117,8 @@ export function createTrackerServer(init: TrackerServerInit = {}, components: Tr
     if (server) return
     const s = new Server({
       http: useHttp,
-      udp: useUdp,
+      // reuseAddr (the library's default) would let a second tracker share the port silently
+      udp: useUdp ? { reuseAddr: false } : false,
       ws: false,
       stats: false,
       interval: init.intervalMs ?? 600_000,
