@@ -276,111 +276,127 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
      * @return totalPaid sum of what all rows paid (in their own tokens' units).
      */
     function claim(SignedCheque[] calldata cheques) external nonReentrant returns (uint256 totalPaid) {
-        // Per-run caches: key material is reloaded only when the payer changes, token status only
-        // when the token changes, and earnings are written once per run of rows sharing payee+token.
-        address cachedPayer;
+        ClaimCache memory cache;
+        uint256 n = cheques.length;
+        for (uint256 i = 0; i < n; ++i) {
+            totalPaid += _claimRow(cheques[i], i, cache);
+        }
+        if (cache.earnings != 0) _earnings[cache.earningsPayee][cache.earningsToken] += cache.earnings;
+    }
+
+    /**
+     * @dev Per-batch caches so a batch touches each storage slot as few times as it can: key
+     * material is reloaded only when the payer changes, token status only when the token changes,
+     * and earnings are written once per run of consecutive rows sharing payee and token.
+     */
+    struct ClaimCache {
+        address payer;
         address signer;
         address previous;
         uint64 previousValidUntil;
         bool previousLoaded;
-        address cachedToken;
+        address token;
         TokenStatus tokenStatus;
-        address pendingPayee;
-        address pendingToken;
-        uint256 pendingEarnings;
+        address earningsPayee;
+        address earningsToken;
+        uint256 earnings;
+    }
 
-        uint256 n = cheques.length;
-        for (uint256 i = 0; i < n; ++i) {
-            SignedCheque calldata row = cheques[i];
-            address payer = row.cheque.payer;
-            address payee = row.cheque.payee;
-            address token = row.cheque.token;
-            uint128 cumulative = row.cheque.cumulativeAmount;
+    /// @dev Settles one row of {claim}; returns what it paid. Never reverts on a bad row.
+    function _claimRow(SignedCheque calldata row, uint256 i, ClaimCache memory cache) private returns (uint256 paid) {
+        address payer = row.cheque.payer;
+        address payee = row.cheque.payee;
+        address token = row.cheque.token;
+        uint128 cumulative = row.cheque.cumulativeAmount;
 
-            if (payer == address(0) || payee == address(0)) {
-                emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.ZeroAddress));
-                continue;
-            }
-            if (token != cachedToken) {
-                cachedToken = token;
-                tokenStatus = _tokenStatus[token];
-            }
-            if (tokenStatus == TokenStatus.Unknown) {
-                emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.UnknownToken));
-                continue;
-            }
+        if (payer == address(0) || payee == address(0)) {
+            emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.ZeroAddress));
+            return 0;
+        }
+        if (token != cache.token) {
+            cache.token = token;
+            cache.tokenStatus = _tokenStatus[token];
+        }
+        if (cache.tokenStatus == TokenStatus.Unknown) {
+            emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.UnknownToken));
+            return 0;
+        }
 
-            address recovered = _recover(_chequeDigest(payer, payee, token, cumulative), row.signature);
-            if (recovered == address(0)) {
-                emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.BadSignature));
-                continue;
+        address recovered = _recover(_chequeDigest(payer, payee, token, cumulative), row.signature);
+        if (recovered == address(0)) {
+            emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.BadSignature));
+            return 0;
+        }
+        // The owner key needs no lookup; the signer slot is read once per run of rows of one payer,
+        // and the rotated-out signer only when a row needs it.
+        if (recovered != payer) {
+            if (payer != cache.payer) {
+                cache.payer = payer;
+                cache.signer = _signer[payer].current;
+                cache.previousLoaded = false;
             }
-            if (payer != cachedPayer) {
-                cachedPayer = payer;
-                signer = _signer[payer].current;
-                previousLoaded = false;
-            }
-            if (recovered != payer && recovered != signer) {
-                // The rotated-out signer is read only when a row needs it.
-                if (!previousLoaded) {
+            if (recovered != cache.signer) {
+                if (!cache.previousLoaded) {
                     PreviousSignerSlot storage prev = _previousSigner[payer];
-                    previous = prev.previous;
-                    previousValidUntil = prev.validUntil;
-                    previousLoaded = true;
+                    cache.previous = prev.previous;
+                    cache.previousValidUntil = prev.validUntil;
+                    cache.previousLoaded = true;
                 }
-                if (previous == address(0) || recovered != previous || block.timestamp > previousValidUntil) {
+                if (
+                    cache.previous == address(0) || recovered != cache.previous
+                        || block.timestamp > cache.previousValidUntil
+                ) {
                     emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.UnauthorizedSigner));
-                    continue;
+                    return 0;
                 }
-            }
-
-            Channel storage channel = _channels[payer][payee][token];
-            uint128 alreadyPaid = channel.paidOut;
-            if (cumulative <= alreadyPaid) {
-                emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.NotNewer));
-                continue;
-            }
-
-            uint256 paid;
-            uint256 shortfall;
-            unchecked {
-                uint256 owed = cumulative - alreadyPaid;
-                uint128 allocated = channel.allocated;
-                if (owed <= allocated) {
-                    paid = owed;
-                    channel.allocated = allocated - uint128(owed);
-                } else {
-                    uint256 fromFree = owed - allocated;
-                    uint256 free = _balances[payer][token];
-                    if (fromFree > free) {
-                        shortfall = fromFree - free;
-                        fromFree = free;
-                    }
-                    if (fromFree != 0) _balances[payer][token] = free - fromFree;
-                    paid = allocated + fromFree;
-                    channel.allocated = 0;
-                }
-                // paid <= owed <= cumulative < 2^128
-                channel.paidOut = alreadyPaid + uint128(paid);
-                totalPaid += paid;
-            }
-
-            if (paid != 0) {
-                if (payee != pendingPayee || token != pendingToken) {
-                    if (pendingEarnings != 0) _earnings[pendingPayee][pendingToken] += pendingEarnings;
-                    pendingPayee = payee;
-                    pendingToken = token;
-                    pendingEarnings = 0;
-                }
-                pendingEarnings += paid;
-                emit ChequeClaimed(payer, payee, token, cumulative, paid);
-            }
-            if (shortfall != 0) {
-                if (!_signer[payer].bounced) _signer[payer].bounced = true;
-                emit ChequeBounced(payer, payee, token, cumulative, shortfall);
             }
         }
-        if (pendingEarnings != 0) _earnings[pendingPayee][pendingToken] += pendingEarnings;
+
+        Channel storage channel = _channels[payer][payee][token];
+        uint128 alreadyPaid = channel.paidOut;
+        if (cumulative <= alreadyPaid) {
+            emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.NotNewer));
+            return 0;
+        }
+
+        uint256 shortfall;
+        unchecked {
+            uint256 owed = cumulative - alreadyPaid;
+            uint128 allocated = channel.allocated;
+            if (owed <= allocated) {
+                paid = owed;
+                channel.allocated = allocated - uint128(owed);
+                channel.paidOut = cumulative;
+            } else {
+                uint256 fromFree = owed - allocated;
+                uint256 free = _balances[payer][token];
+                if (fromFree > free) {
+                    shortfall = fromFree - free;
+                    fromFree = free;
+                }
+                if (fromFree != 0) _balances[payer][token] = free - fromFree;
+                paid = allocated + fromFree;
+                // paid <= owed, so this stays below cumulative < 2^128
+                channel.paidOut = alreadyPaid + uint128(paid);
+                channel.allocated = 0;
+            }
+        }
+
+        if (paid != 0) {
+            if (payee != cache.earningsPayee || token != cache.earningsToken) {
+                if (cache.earnings != 0) _earnings[cache.earningsPayee][cache.earningsToken] += cache.earnings;
+                cache.earningsPayee = payee;
+                cache.earningsToken = token;
+                cache.earnings = 0;
+            }
+            cache.earnings += paid;
+            emit ChequeClaimed(payer, payee, token, cumulative, paid);
+        }
+        if (shortfall != 0) {
+            SignerSlot storage keys = _signer[payer];
+            if (!keys.bounced) keys.bounced = true;
+            emit ChequeBounced(payer, payee, token, cumulative, shortfall);
+        }
     }
 
     /// @notice What `payer` has paid `payee` in `token` through cheques, in total.
