@@ -142,7 +142,7 @@ describe('web seed (BEP 19)', () => {
 
   it('while a range is in flight, small top-up requests wait and go out as one larger range', async () => {
     const data = randomData(64 * BLOCK)
-    const { server, pool, meta } = await setup([{ path: 'f', data }], 'f', 4 * BLOCK, { server: { delayMs: 30 } })
+    const { server, pool, meta } = await setup([{ path: 'f', data }], 'f', 16 * BLOCK, { server: { delayMs: 30 } })
     const conn = open(server, meta, pool, { minRangeBytes: 8 * BLOCK })
     const all = blocksOf(meta)
     // a picker that keeps 8 blocks in flight and tops up one block per arrival
@@ -157,8 +157,20 @@ describe('web seed (BEP 19)', () => {
     })
     while (next < 8) conn.request(all[next++] as BlockRef)
     await done
-    // 64 blocks without coalescing would be up to 57 requests; waiting for ≥ 8 blocks caps it
-    expect(server.requests.length).toBeLessThanOrEqual(8)
+    // one block per request would be 57 requests; runs wait to reach 8 blocks (about 8 requests)
+    expect(server.requests.length).toBeLessThanOrEqual(12)
+  })
+
+  it('scattered whole pieces go out as parallel ranges, at most maxParallelRanges at a time', async () => {
+    const data = randomData(8 * 2 * BLOCK)
+    const pool = createOriginPool({ maxConnectionsPerOrigin: 8 })
+    const { server, meta } = await setup([{ path: 'f', data }], 'f', 2 * BLOCK, { server: { delayMs: 10 }, pool })
+    const conn = open(server, meta, pool, { maxParallelRanges: 2 })
+    const { blocks, rejected } = await fetchAll(conn, blocksOf(meta, [7, 1, 3, 5, 0]))
+    expect(rejected).toEqual([])
+    expect(blocks.size).toBe(10)
+    expect(server.requests.length).toBe(4) // pieces 0-1 are adjacent: one range
+    expect(server.maxInFlight).toBeLessThanOrEqual(2)
   })
 
   it('a failing origin (500s) is backed off with growing delays, then used again', async () => {

@@ -5,8 +5,8 @@
  *
  * Block requests issued in the same tick are coalesced: sorted by torrent offset, adjacent ones
  * become one range of up to `maxRangeBytes`, fetched with one HTTP request per file it touches
- * and cut back into blocks as bytes stream in. While a range is in flight, new small requests
- * wait (up to `minRangeBytes`) so that a picker topping up one block at a time still produces
+ * and cut back into blocks as bytes stream in. While ranges are in flight, runs shorter than a
+ * piece wait to grow (see `#flush`), so a picker topping up a few blocks at a time still produces
  * large ranges. A failed request rejects its blocks and backs the whole origin off (see
  * `origin-pool.ts`); `maxOutstanding` is 0 until the backoff ends, then `unchoke` is emitted as a
  * "ready again" nudge (`peerChoking` itself stays false).
@@ -34,6 +34,8 @@ export interface WebSeedConnectionInit {
    * bytes. @default 1 MiB
    */
   minRangeBytes?: number
+  /** Ranges this connection keeps in flight before short runs wait to grow. @default 4 */
+  maxParallelRanges?: number
   /** Block requests in flight when the origin is healthy (`maxOutstanding`). @default 512 */
   maxOutstandingBlocks?: number
   /** A request that receives nothing for this long fails, in ms. @default 30000 */
@@ -96,6 +98,7 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
   readonly #maxRange: number
   readonly #minRange: number
   readonly #maxBlocks: number
+  readonly #parallel: number
   readonly #idleTimeoutMs: number
   readonly #maxSkip: number
   /** Every outstanding block, queued or in flight. */
@@ -119,6 +122,7 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
     this.#maxRange = init.maxRangeBytes ?? 8 * MiB
     this.#minRange = Math.min(init.minRangeBytes ?? 1 * MiB, this.#maxRange)
     this.#maxBlocks = init.maxOutstandingBlocks ?? 512
+    this.#parallel = Math.max(1, init.maxParallelRanges ?? 4)
     this.#idleTimeoutMs = init.idleTimeoutMs ?? 30_000
     this.#maxSkip = init.maxSkipBytes ?? 4 * MiB
     this.#unsubscribe = this.#pool.onReady(this.#origin, () => {
@@ -206,18 +210,23 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
     this.emit('close', err)
   }
 
-  /** Turn queued blocks into range jobs. */
+  /**
+   * Turn queued blocks into range jobs. A run goes out when it is large (`minRangeBytes`), when
+   * the connection would otherwise sit idle, or when it holds at least a piece and fewer than
+   * `maxParallelRanges` ranges are in flight. Smaller runs wait: the next job to finish flushes
+   * again, and by then neighbours have usually joined them.
+   */
   #flush(): void {
     if (this.#destroyed || this.#queued.length === 0) return
-    const idle = this.#jobs.size === 0
     const queued = this.#queued.sort((a, b) => a.start - b.start)
+    const small = Math.min(this.#minRange, this.#meta.pieceLength)
     const keep: Block[] = []
     let run: Block[] = []
     let runBytes = 0
     const close = (): void => {
       if (run.length === 0) return
-      // a short run waits for more neighbours unless the connection would otherwise sit idle
-      if (idle || runBytes >= this.#minRange) this.#dispatch(run)
+      const jobs = this.#jobs.size
+      if (jobs === 0 || runBytes >= this.#minRange || (runBytes >= small && jobs < this.#parallel)) this.#dispatch(run)
       else keep.push(...run)
       run = []
       runBytes = 0
