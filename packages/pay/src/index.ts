@@ -5,3 +5,8 @@
  */
 export * from './contracts/index.js'
 export * from './chain/index.js'
+export * from './cheques/index.js'
+export * from './wallet/index.js'
+export * from './ledger/index.js'
+export * from './credit/index.js'
+export * from './cashout/index.js'

@@ -88,6 +88,8 @@ export interface PayeeLedger {
   /** Puts the pairs of a dropped/reverted tx back in the queue. */
   requeue(txHash: Hex): void
   history(payer?: Address, token?: Address): HistoryRow[]
+  /** Tokens this ledger holds cheques in. */
+  tokens(): Address[]
   close(): void
 }
 
@@ -302,6 +304,10 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
           increment: tokenUnits(BigInt(r.increment)),
           atMs: r.at_ms,
         }))
+    },
+    tokens() {
+      check()
+      return db.prepare<[], { token: string }>('SELECT DISTINCT token FROM best').all().map((r) => r.token as Address)
     },
     close() {
       if (closed) return

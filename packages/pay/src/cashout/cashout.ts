@@ -1,0 +1,287 @@
+/**
+ * The seller's cash-out service: turns the ledger's best cheques into money.
+ *
+ * Claims in batches (`claim(SignedCheque[])`) when the unsettled value in a token reaches a
+ * threshold, when the oldest unsettled cheque is too old, or at once for a payer who asked to
+ * withdraw (its funds are about to leave the escrow). Never pays more than `gasPriceCapWei` per
+ * gas — it waits instead. Bookkeeping is reorg-safe: a claimed pair is only *pending* (with the
+ * tx hash) until the receipt is `confirmations` deep; a tx that vanishes (reorg, dropped) or
+ * reverts puts its pairs back in the queue. That is safe because claims are idempotent on chain:
+ * the escrow pays `cumulative − paidOut`, so re-claiming never pays twice. What was really paid
+ * comes from the `ChequeClaimed`/`ChequeBounced` logs and `paidOut`. Confirmed earnings are then
+ * moved out with `withdrawEarnings`.
+ */
+import { getAddress, parseEventLogs, type Address, type Hex, type PublicClient, type WalletClient } from 'viem'
+import { silentLogger, systemClock, tokenUnits, type Clock, type Logger, type Startable } from '@bitcdn/core'
+import { escrowAbi } from '../contracts/index.js'
+import type { LedgerEntry, PayeeLedger } from '../ledger/payee-ledger.js'
+
+export interface CashoutInit {
+  /** The escrow contract. */
+  escrow: Address
+  /**
+   * Claim a token once its unsettled value reaches this, in token base units.
+   * @default 100 × the marginal claim cost (gasPerClaimedCheque × gas price × nativePriceUnits)
+   */
+  thresholdUnits?: bigint
+  /** Claim anything older than this, ms. @default 86_400_000 (24 h) */
+  maxAgeMs?: number
+  /** Never send at a gas price above this, wei; wait instead. @default no cap */
+  gasPriceCapWei?: bigint
+  /** Blocks a claim must be deep before it counts as settled. @default 2 */
+  confirmations?: number
+  /** Cheques per claim transaction. @default 100 */
+  batchSize?: number
+  /** Where withdrawn earnings go. @default the wallet account */
+  withdrawTo?: Address
+  /** Withdraw earnings once they reach this, token base units. @default 1n (any) */
+  withdrawMinUnits?: bigint
+  /** Gas one more cheque in a batch costs, for the default threshold. @default 30_000n */
+  gasPerClaimedCheque?: bigint
+  /** Token base units per 1 native coin (1e18 wei), for the default threshold. @default 3_000_000_000n (3,000 USD) */
+  nativePriceUnits?: bigint
+  /** Interval of the background loop, ms. @default 15_000 */
+  pollIntervalMs?: number
+  /** First retry delay after a failure, ms; doubles per failure. @default 5_000 */
+  retryBaseMs?: number
+  /** @default 300_000 */
+  retryMaxMs?: number
+  /** Watch `WithdrawRequested` and claim that payer at once. @default true */
+  watchWithdrawals?: boolean
+}
+
+export interface CashoutComponents {
+  ledger: PayeeLedger
+  walletClient: WalletClient
+  publicClient: PublicClient
+  clock?: Clock
+  logger?: Logger
+}
+
+/** What one pass did. */
+export interface CashoutTick {
+  sent: Hex[]
+  confirmed: Hex[]
+  requeued: Hex[]
+  /** Earnings withdrawn per token. */
+  withdrawn: { token: Address; amount: bigint; txHash: Hex }[]
+  /** Why nothing was sent, if so. */
+  waiting?: 'gas-price' | 'backoff' | 'below-threshold' | 'nothing-owed'
+}
+
+export interface Cashout extends Startable {
+  /** One pass: reconcile pending claims, send due claims, withdraw earnings. */
+  tick(): Promise<CashoutTick>
+  /** Claims this payer's cheques on the next pass regardless of threshold. */
+  urgent(payer: Address): void
+}
+
+/**
+ * @example
+ * const cashout = createCashout({ escrow, confirmations: 2 })({ ledger, walletClient, publicClient })
+ * await cashout.start()
+ */
+export function createCashout(init: CashoutInit): (components: CashoutComponents) => Cashout {
+  return (components) => {
+    const { ledger, walletClient, publicClient } = components
+    const clock = components.clock ?? systemClock
+    const log = (components.logger ?? silentLogger).child({ component: 'cashout' })
+    const escrow = getAddress(init.escrow)
+    const confirmations = BigInt(init.confirmations ?? 2)
+    const batchSize = init.batchSize ?? 100
+    const maxAgeMs = init.maxAgeMs ?? 86_400_000
+    const retryBaseMs = init.retryBaseMs ?? 5_000
+    const retryMaxMs = init.retryMaxMs ?? 300_000
+    const account = walletClient.account
+    if (!account) throw new TypeError('createCashout: walletClient needs an account')
+    const withdrawTo = init.withdrawTo ?? account.address
+    const urgentPayers = new Set<Address>()
+    let failures = 0
+    let retryAt = 0
+    let timer: NodeJS.Timeout | undefined
+    let unwatch: (() => void) | undefined
+    let running: Promise<CashoutTick> | undefined
+
+    const threshold = async (gasPrice: bigint): Promise<bigint> => {
+      if (init.thresholdUnits !== undefined) return init.thresholdUnits
+      const perCheque = (init.gasPerClaimedCheque ?? 30_000n) * gasPrice * (init.nativePriceUnits ?? 3_000_000_000n)
+      return (100n * perCheque) / 10n ** 18n
+    }
+
+    const reconcile = async (report: CashoutTick): Promise<void> => {
+      const head = await publicClient.getBlockNumber()
+      for (const hash of ledger.pendingTxs()) {
+        const receipt = await publicClient.getTransactionReceipt({ hash }).catch(() => undefined)
+        if (!receipt) {
+          const tx = await publicClient.getTransaction({ hash }).catch(() => undefined)
+          if (!tx) {
+            // gone from chain and mempool (reorg or dropped): claim again later
+            log.warn({ tx: hash }, 'claim tx vanished; requeued')
+            ledger.requeue(hash)
+            report.requeued.push(hash)
+          }
+          continue
+        }
+        if (receipt.status !== 'success') {
+          log.warn({ tx: hash }, 'claim tx reverted; requeued')
+          ledger.requeue(hash)
+          report.requeued.push(hash)
+          continue
+        }
+        if (head - receipt.blockNumber + 1n < confirmations) continue
+        // the receipt we hold may be from a block since replaced; trust only the canonical one
+        const block = await publicClient.getBlock({ blockNumber: receipt.blockNumber }).catch(() => undefined)
+        if (!block || block.hash !== receipt.blockHash) continue
+        const paid = new Map<string, bigint>()
+        for (const ev of parseEventLogs({ abi: escrowAbi, logs: receipt.logs, eventName: ['ChequeClaimed'] })) {
+          if (getAddress(ev.address) !== escrow || getAddress(ev.args.payee) !== ledger.payee) continue
+          const k = `${getAddress(ev.args.payer)}:${getAddress(ev.args.token)}`
+          paid.set(k, (paid.get(k) ?? 0n) + ev.args.paid)
+        }
+        const rows = []
+        for (const e of ledger.unsettled()) {
+          if (e.pending?.txHash !== hash) continue
+          const paidOut = await publicClient.readContract({
+            address: escrow,
+            abi: escrowAbi,
+            functionName: 'paidOut',
+            args: [e.payer, ledger.payee, e.token],
+            blockNumber: head,
+          })
+          rows.push({ payer: e.payer, token: e.token, paidOut: tokenUnits(paidOut), paid: tokenUnits(paid.get(`${e.payer}:${e.token}`) ?? 0n) })
+        }
+        ledger.markConfirmed(hash, rows)
+        report.confirmed.push(hash)
+        log.info({ tx: hash, rows: rows.length }, 'claim confirmed')
+      }
+    }
+
+    const sendClaims = async (report: CashoutTick): Promise<void> => {
+      if (clock.now() < retryAt) {
+        report.waiting = 'backoff'
+        return
+      }
+      const open = ledger.unsettled().filter((e) => !e.pending)
+      if (open.length === 0) {
+        report.waiting = 'nothing-owed'
+        return
+      }
+      const gasPrice = await publicClient.getGasPrice()
+      if (init.gasPriceCapWei !== undefined && gasPrice > init.gasPriceCapWei) {
+        log.info({ gasPrice, cap: init.gasPriceCapWei }, 'gas price above cap; waiting')
+        report.waiting = 'gas-price'
+        return
+      }
+      const min = await threshold(gasPrice)
+      const now = clock.now()
+      const byToken = new Map<Address, LedgerEntry[]>()
+      for (const e of open) byToken.set(e.token, [...(byToken.get(e.token) ?? []), e])
+      const due: LedgerEntry[] = []
+      for (const entries of byToken.values()) {
+        const total = entries.reduce((s, e) => s + e.exposure, 0n)
+        const old = entries.some((e) => e.unsettledSinceMs !== undefined && now - e.unsettledSinceMs >= maxAgeMs)
+        if (total >= min || old) due.push(...entries)
+        else due.push(...entries.filter((e) => urgentPayers.has(e.payer)))
+      }
+      if (due.length === 0) {
+        report.waiting = 'below-threshold'
+        return
+      }
+      try {
+        for (let i = 0; i < due.length; i += batchSize) {
+          const batch = due.slice(i, i + batchSize)
+          const hash = await walletClient.writeContract({
+            address: escrow,
+            abi: escrowAbi,
+            functionName: 'claim',
+            args: [batch.map((e) => ({ cheque: e.best.cheque, signature: e.best.signature }))],
+            account,
+            chain: walletClient.chain ?? null,
+          })
+          ledger.markPending(batch.map((e) => ({ payer: e.payer, token: e.token, cumulative: e.best.cheque.cumulativeAmount })), hash)
+          report.sent.push(hash)
+          for (const e of batch) urgentPayers.delete(e.payer)
+        }
+        failures = 0
+        retryAt = 0
+      } catch (err) {
+        failures++
+        retryAt = clock.now() + Math.min(retryMaxMs, retryBaseMs * 2 ** (failures - 1))
+        log.warn({ err, failures, retryAt }, 'claim failed; backing off')
+      }
+    }
+
+    const withdraw = async (report: CashoutTick): Promise<void> => {
+      const pendingTokens = new Set(ledger.unsettled().filter((e) => e.pending).map((e) => e.token))
+      const tokens = ledger.tokens()
+      for (const token of tokens) {
+        if (pendingTokens.has(token)) continue // withdraw once the in-flight claims are settled
+        const earned = await publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'earnings', args: [ledger.payee, token] })
+        if (earned === 0n || earned < (init.withdrawMinUnits ?? 1n)) continue
+        const txHash = await walletClient.writeContract({
+          address: escrow,
+          abi: escrowAbi,
+          functionName: 'withdrawEarnings',
+          args: [token, withdrawTo],
+          account,
+          chain: walletClient.chain ?? null,
+        })
+        const receipt = await publicClient.waitForTransactionReceipt({ hash: txHash })
+        if (receipt.status === 'success') report.withdrawn.push({ token, amount: earned, txHash })
+      }
+    }
+
+    const tick = async (): Promise<CashoutTick> => {
+      const report: CashoutTick = { sent: [], confirmed: [], requeued: [], withdrawn: [] }
+      await reconcile(report)
+      await sendClaims(report)
+      if (report.sent.length === 0) await withdraw(report)
+      return report
+    }
+
+    const serialTick = (): Promise<CashoutTick> => {
+      // one pass at a time: a timer tick and an event-driven tick must not claim the same pairs
+      const next = (running ?? Promise.resolve(undefined)).catch(() => undefined).then(tick)
+      running = next
+      return next
+    }
+
+    const loop = (): void => {
+      timer = setTimeout(() => {
+        serialTick()
+          .catch((err: unknown) => log.warn({ err }, 'cash-out pass failed'))
+          .finally(() => {
+            if (timer) loop()
+          })
+      }, init.pollIntervalMs ?? 15_000)
+      timer.unref?.()
+    }
+
+    return {
+      tick: serialTick,
+      urgent(payer) {
+        urgentPayers.add(getAddress(payer))
+      },
+      async start() {
+        if (init.watchWithdrawals ?? true) {
+          unwatch = publicClient.watchContractEvent({
+            address: escrow,
+            abi: escrowAbi,
+            eventName: 'WithdrawRequested',
+            onLogs: (logs) => {
+              for (const l of logs) if (l.args.payer) urgentPayers.add(getAddress(l.args.payer))
+              serialTick().catch((err: unknown) => log.warn({ err }, 'cash-out pass failed'))
+            },
+          })
+        }
+        loop()
+      },
+      async stop() {
+        unwatch?.()
+        if (timer) clearTimeout(timer)
+        timer = undefined
+        await running?.catch(() => undefined)
+      },
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** Seller cash-out: batched, gas-capped, reorg-safe claims and earnings withdrawal. */
+export * from './cashout.js'

@@ -1,0 +1,94 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tokenUnits } from '@bitcdn/core'
+import { createCashout, createPayeeLedger, createPayerWallet, createPrivateKeyChequeSigner, escrowAbi, testTokenAbi } from '@bitcdn/pay'
+import { startPayChain, type PayChain } from './helpers.js'
+
+let chain: PayChain
+const dir = mkdtempSync(join(tmpdir(), 'bitcdn-cashout-'))
+beforeAll(async () => {
+  chain = await startPayChain()
+})
+afterAll(async () => {
+  await chain?.anvil.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('cash-out service on anvil', () => {
+  it('claims above threshold, waits for confirmations, re-queues a claim dropped by a reorg, then withdraws', async () => {
+    const { deployment, accounts, publicClient, testClient } = chain
+    const payerKey = accounts[1]!.privateKey
+    const payer = accounts[1]!.address
+    const payeeKey = accounts[2]!.privateKey
+    const payee = accounts[2]!.address
+    const usdc = deployment.tokens.USDC
+    const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
+    await chain.deposit(payerKey, 50_000_000n)
+    const wallet = createPayerWallet({ dbPath: join(dir, 'payer.db'), signer: createPrivateKeyChequeSigner(payerKey, domain), payer, domain })
+    let now = 1_000_000
+    const clock = { now: () => now }
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'payee.db'), payee, domain, tokens: [usdc], now: clock.now })
+    const cashout = createCashout({ escrow: deployment.escrow, thresholdUnits: 1_000_000n, confirmations: 2, maxAgeMs: 60_000, watchWithdrawals: false })({
+      ledger,
+      walletClient: chain.wallet(payeeKey),
+      publicClient,
+      clock,
+    })
+
+    ledger.accept(await wallet.pay(payee, usdc, tokenUnits(400_000n)))
+    expect((await cashout.tick()).waiting).toBe('below-threshold')
+    now += 61_000 // age trigger
+    const snap = await testClient.snapshot()
+    const t1 = await cashout.tick()
+    expect(t1.sent).toHaveLength(1)
+    expect(ledger.pendingTxs()).toEqual(t1.sent)
+    // reorg: the block with the claim disappears
+    await testClient.revert({ id: snap })
+    const t2 = await cashout.tick()
+    expect(t2.requeued).toEqual(t1.sent)
+    expect(t2.sent).toHaveLength(1) // claimed again at once (still old)
+
+    ledger.accept(await wallet.pay(payee, usdc, tokenUnits(900_000n))) // 1.3 USDC owed ≥ threshold
+    const t3 = await cashout.tick()
+    expect(t3.confirmed).toEqual([]) // 1 confirmation only
+    expect(t3.sent).toHaveLength(0) // the pair is pending: its new best waits for the next pass
+    // mine until the claims are confirmations-deep and the new best is claimed and confirmed too
+    const ticks = []
+    for (let i = 0; i < 10 && (ledger.unsettled().length > 0 || ticks.every((t) => t.withdrawn.length === 0)); i++) {
+      await testClient.mine({ blocks: 1 })
+      ticks.push(await cashout.tick())
+    }
+    expect(ticks.flatMap((t) => t.confirmed).length).toBeGreaterThanOrEqual(1)
+    expect(ledger.unsettled()).toEqual([])
+    expect(ledger.entry(payer, usdc)?.settled).toBe(1_300_000n)
+    const paidOut = await publicClient.readContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'paidOut', args: [payer, payee, usdc] })
+    expect(paidOut).toBe(1_300_000n)
+    const withdrawn = ticks.flatMap((t) => t.withdrawn).reduce((s, w) => s + w.amount, 0n)
+    expect(withdrawn).toBe(1_300_000n)
+    expect(await publicClient.readContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'earnings', args: [payee, usdc] })).toBe(0n)
+    void testTokenAbi
+    wallet.close()
+    ledger.close()
+  })
+
+  it('waits instead of paying a gas price above the cap', async () => {
+    const { deployment, accounts, publicClient } = chain
+    const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
+    const payerKey = accounts[3]!.privateKey
+    await chain.deposit(payerKey, 5_000_000n)
+    const wallet = createPayerWallet({ dbPath: join(dir, 'p2.db'), signer: createPrivateKeyChequeSigner(payerKey, domain), payer: accounts[3]!.address, domain })
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l2.db'), payee: accounts[4]!.address, domain })
+    ledger.accept(await wallet.pay(accounts[4]!.address, deployment.tokens.USDC, tokenUnits(2_000_000n)))
+    const cashout = createCashout({ escrow: deployment.escrow, thresholdUnits: 1n, gasPriceCapWei: 1n, watchWithdrawals: false })({
+      ledger,
+      walletClient: chain.wallet(accounts[4]!.privateKey),
+      publicClient,
+    })
+    expect((await cashout.tick()).waiting).toBe('gas-price')
+    expect(ledger.pendingTxs()).toEqual([])
+    wallet.close()
+    ledger.close()
+  })
+})
