@@ -85,7 +85,7 @@ describe('openResumeJournal', () => {
 
     await writeFile(file, 'not a journal at all, just text')
     await expect(openResumeJournal(file, m)).rejects.toMatchObject({ code: 'BITCDN_ERR_RESUME_INVALID' })
-    header[20] ^= 1
+    header[20] = header[20]! ^ 1
     await writeFile(file, header)
     await expect(openResumeJournal(file, other)).rejects.toMatchObject({ code: 'BITCDN_ERR_RESUME_INVALID', message: /corrupt header/ })
   })
