@@ -1,0 +1,249 @@
+/**
+ * The swarm client: one TCP listener for every torrent (incoming handshakes are routed by
+ * info-hash), the client-wide connection budget, rate limits and ban list, and the torrents.
+ * Nothing listens beyond 127.0.0.1 unless `host` says so.
+ */
+import { randomBytes } from 'node:crypto'
+import { createServer, type Server, type Socket } from 'node:net'
+import { silentLogger, type Logger } from '@bitcdn/core'
+import { parseTorrentId, type Metainfo, type PieceStore, type TorrentRef } from '@bitcdn/content'
+import { swarmError } from './errors.js'
+import { RateLimiter } from './choker/rate-limit.js'
+import type { ChokePolicy } from './choker/choker.js'
+import { HardenedWire } from './wire/hardened-wire.js'
+import { BanList } from './torrent/ban-list.js'
+import { TorrentSession } from './torrent/torrent-session.js'
+import type { Torrent } from './torrent/types.js'
+import { createWebSeedConnection } from './webseed/index.js'
+import { createDiscovery } from './discovery/index.js'
+
+/** Azureus-style client prefix: BitCDN 0.1.0. */
+export const PEER_ID_PREFIX = '-BC0100-'
+const HANDSHAKE_TIMEOUT_MS = 10_000
+
+export interface SwarmClientInit {
+  /** Address to listen on. @default '127.0.0.1' */
+  host?: string
+  /** TCP port; 0 picks a free one. @default 0 */
+  port?: number
+  /** Use the mainline DHT for torrents' discovery. @default false */
+  dht?: boolean
+  /** Peer connections across all torrents. @default 200 */
+  maxConnections?: number
+  /** Peer connections per torrent. @default 50 */
+  maxConnectionsPerTorrent?: number
+  /** Upload limit, bytes/s; 0 = none. @default 0 */
+  uploadRateLimit?: number
+  /** Download limit, bytes/s; 0 = none. @default 0 */
+  downloadRateLimit?: number
+  /** Our 20-byte peer id. @default '-BC0100-' + 12 random bytes */
+  peerId?: Buffer | string
+  /** Regular upload slots per torrent. @default 8 */
+  uploadSlots?: number
+  /** Requests held this long without a block snub a peer, ms. @default 15000 */
+  snubTimeoutMs?: number
+}
+
+export interface SwarmClientComponents {
+  logger?: Logger
+  /** Who gets upload slots. @default unchokeSort by rate with one optimistic slot */
+  chokePolicy?: ChokePolicy
+}
+
+export interface AddTorrentOptions {
+  /** Directory for the torrent's files and its resume journal. */
+  dir?: string
+  /** A piece store to use instead of files in `dir` (or a factory called with the metainfo). */
+  store?: PieceStore | ((metainfo: Metainfo) => PieceStore)
+  /** Peers to connect to, `host:port`. */
+  peers?: string[]
+  /** Web seed URLs on top of the torrent's `url-list`. */
+  webSeeds?: string[]
+  /** Trackers on top of the torrent's. */
+  announce?: string[]
+  /** Trust and keep a resume journal in `dir`. @default true */
+  resume?: boolean
+}
+
+export interface SwarmClient {
+  /** Listen for peers. Resolves when bound (`port` is then set). */
+  start(): Promise<void>
+  /** Stop every torrent and the listener. */
+  stop(): Promise<void>
+  /** The bound port (0 before `start`). */
+  readonly port: number
+  /** Our peer id, hex. */
+  readonly peerId: string
+  /**
+   * Add a torrent (metainfo, magnet/ref, or a magnet URI / info-hash / .torrent buffer) and start
+   * it. Resolves once storage and resume state are ready (not when metadata or data arrived).
+   * @throws BitcdnError `BITCDN_ERR_TORRENT_EXISTS`, content's `BITCDN_ERR_MAGNET_INVALID` /
+   * `BITCDN_ERR_TORRENT_INVALID`, storage errors.
+   */
+  add(torrent: Metainfo | TorrentRef | string | Buffer, opts?: AddTorrentOptions): Promise<Torrent>
+  /** Stop and forget a torrent. @throws BitcdnError `BITCDN_ERR_TORRENT_UNKNOWN` */
+  remove(infoHash: string): Promise<void>
+  get(infoHash: string): Torrent | undefined
+  readonly torrents: Torrent[]
+}
+
+/**
+ * Create a swarm client (not listening until `start`).
+ * @example
+ * const client = createSwarmClient({ port: 0 })
+ * await client.start()
+ * const t = await client.add(metainfo, { dir: '/tmp/dl', peers: ['127.0.0.1:6881'] })
+ * await t.whenDone()
+ * await client.stop()
+ */
+export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmClientComponents = {}): SwarmClient {
+  const host = init.host ?? '127.0.0.1'
+  const peerId =
+    init.peerId === undefined
+      ? Buffer.concat([Buffer.from(PEER_ID_PREFIX), randomBytes(12)])
+      : typeof init.peerId === 'string'
+        ? init.peerId.length === 40
+          ? Buffer.from(init.peerId, 'hex')
+          : Buffer.from(init.peerId)
+        : init.peerId
+  if (peerId.length !== 20) throw new RangeError('peerId must be 20 bytes')
+  const log = (components.logger ?? silentLogger).child({ component: 'swarm' })
+  const torrents = new Map<string, TorrentSession>()
+  const bans = new BanList()
+  const uploadLimiter = new RateLimiter({ bytesPerSecond: init.uploadRateLimit ?? 0 })
+  const downloadLimiter = new RateLimiter({ bytesPerSecond: init.downloadRateLimit ?? 0 })
+  const maxConnections = init.maxConnections ?? 200
+  let connections = 0
+  let port = 0
+  let server: Server | undefined
+  const pending = new Set<Socket>()
+
+  const acquireConnection = () => {
+    if (connections >= maxConnections) return false
+    connections++
+    return true
+  }
+  const releaseConnection = () => {
+    if (connections > 0) connections--
+  }
+
+  function onSocket(socket: Socket): void {
+    if (bans.isBanned({ host: socket.remoteAddress ?? '' }) || pending.size > maxConnections) {
+      socket.destroy()
+      return
+    }
+    pending.add(socket)
+    const wire = new HardenedWire()
+    wire.onProtocolError = () => socket.destroy()
+    socket.on('error', () => socket.destroy())
+    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy())
+    socket.once('close', () => pending.delete(socket))
+    socket.pipe(wire).pipe(socket)
+    wire.once('handshake', (infoHash: string) => {
+      pending.delete(socket)
+      socket.setTimeout(0)
+      socket.removeAllListeners('error')
+      const torrent = torrents.get(infoHash)
+      if (torrent === undefined) {
+        socket.destroy()
+        return
+      }
+      torrent.acceptIncoming(socket, wire)
+    })
+  }
+
+  function toTorrent(t: Metainfo | TorrentRef | string | Buffer): Metainfo | TorrentRef {
+    if (typeof t === 'string' || Buffer.isBuffer(t)) return parseTorrentId(t)
+    return t
+  }
+
+  return {
+    get port() {
+      return port
+    },
+    get peerId() {
+      return peerId.toString('hex')
+    },
+    get torrents() {
+      return [...torrents.values()]
+    },
+    async start() {
+      if (server !== undefined) return
+      const s = createServer({ noDelay: true }, onSocket)
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', (err) => reject(swarmError('listen', `cannot listen on ${host}:${init.port ?? 0}: ${err.message}`, { host, port: init.port ?? 0 }, err)))
+        s.listen(init.port ?? 0, host, () => resolve())
+      })
+      s.on('error', (err) => log.warn({ err: err.message }, 'listener error'))
+      server = s
+      const addr = s.address()
+      port = typeof addr === 'object' && addr !== null ? addr.port : 0
+      log.info({ host, port }, 'swarm listening')
+    },
+    async stop() {
+      await Promise.all([...torrents.values()].map((t) => t.stop()))
+      torrents.clear()
+      for (const s of pending) s.destroy()
+      pending.clear()
+      const s = server
+      server = undefined
+      if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()))
+    },
+    async add(input, opts = {}) {
+      const t = toTorrent(input)
+      const infoHash = t.infoHash.toLowerCase()
+      if (torrents.has(infoHash)) throw swarmError('torrentExists', `torrent ${infoHash} is already added`, { infoHash })
+      const session = new TorrentSession(
+        {
+          torrent: t,
+          dir: opts.dir,
+          store: opts.store,
+          peers: opts.peers,
+          webSeeds: opts.webSeeds,
+          announce: opts.announce,
+          resume: opts.resume,
+          maxConnections: init.maxConnectionsPerTorrent ?? 50,
+          uploadSlots: init.uploadSlots,
+          snubTimeoutMs: init.snubTimeoutMs,
+          dht: init.dht ?? false,
+        },
+        {
+          peerId,
+          listenPort: () => port,
+          uploadLimiter,
+          downloadLimiter,
+          bans,
+          acquireConnection,
+          releaseConnection,
+          logger: log,
+          chokePolicy: components.chokePolicy,
+          createWebSeed: (url, metainfo, onWarning) => createWebSeedConnection({ url, metainfo }, { logger: log, onWarning }),
+          createDiscovery: (d) =>
+            createDiscovery(
+              { infoHash: d.infoHash, announce: d.announce, port: d.port, dht: d.dht ? { host } : false, peers: d.peers, peerId: d.peerId },
+              { logger: log },
+            ),
+        },
+      )
+      torrents.set(infoHash, session)
+      try {
+        await session.start()
+      } catch (err) {
+        torrents.delete(infoHash)
+        await session.stop().catch(() => {})
+        throw err
+      }
+      return session
+    },
+    async remove(infoHash) {
+      const key = infoHash.toLowerCase()
+      const t = torrents.get(key)
+      if (t === undefined) throw swarmError('torrentUnknown', `no torrent ${key} in this client`, { infoHash: key })
+      torrents.delete(key)
+      await t.stop()
+    },
+    get(infoHash) {
+      return torrents.get(infoHash.toLowerCase())
+    },
+  }
+}

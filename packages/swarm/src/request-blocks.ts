@@ -1,0 +1,45 @@
+/**
+ * The glue between picker and connection (libtorrent's `request_blocks.cpp`): top up one
+ * connection's pipeline from the picker. Kept apart so the BitTorrent and web-seed connections
+ * share exactly one request policy.
+ */
+import type { PeerConnection } from './peer-connection.js'
+import type { PiecePicker } from './picker/piece-picker.js'
+import type { RateLimiter } from './choker/rate-limit.js'
+
+export interface RequestBlocksOptions {
+  /** Pieces this connection may take (web seeds: what BitTorrent peers do not supply in time). */
+  filter?: (index: number) => boolean
+  /** Global download limit; requests are only sent for bytes the bucket holds. */
+  limiter?: RateLimiter
+  /**
+   * Refill only when the pipeline drained below this fraction of its depth, so a fast peer costs
+   * one pick per several blocks, not one per block. @default 0.75
+   */
+  refillBelow?: number
+}
+
+/**
+ * Fill `conn`'s request pipeline; returns how many blocks were requested.
+ * @example
+ * conn.on('block', () => requestBlocks(conn, picker))
+ */
+export function requestBlocks(conn: PeerConnection, picker: PiecePicker, opts: RequestBlocksOptions = {}): number {
+  if (conn.peerChoking) return 0
+  const max = conn.maxOutstanding
+  const outstanding = conn.outstanding
+  if (outstanding >= max) return 0
+  if (outstanding > 0 && outstanding >= max * (opts.refillBelow ?? 0.75)) return 0
+  let want = max - outstanding
+  const limiter = opts.limiter
+  if (limiter !== undefined && !limiter.unlimited) {
+    let granted = 0
+    while (granted < want && limiter.take(picker.blockSize)) granted++
+    if (granted === 0) return 0
+    want = granted
+    // tokens were taken per block; blocks picked below might be fewer, a tolerable overdraft
+  }
+  const refs = picker.pick(conn, { max: want, filter: opts.filter })
+  for (const ref of refs) conn.request(ref)
+  return refs.length
+}

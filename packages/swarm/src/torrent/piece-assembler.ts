@@ -1,0 +1,74 @@
+/**
+ * Blocks → pieces. Each piece in progress gets one buffer of its final size, blocks are copied in
+ * at their offset (one copy, no Buffer.concat), and the sender of every block is remembered so a
+ * piece that fails its hash can name who sent the bad bytes.
+ */
+
+export interface AssemblingPiece {
+  index: number
+  data: Buffer
+  /** Connection id that sent each block (undefined while missing). */
+  sources: (string | undefined)[]
+}
+
+/**
+ * @example
+ * const piece = assembler.add(index, begin, block, conn.id, pieceSize)
+ */
+export class PieceAssembler {
+  readonly #pieces = new Map<number, AssemblingPiece>()
+  readonly #blockSize: number
+
+  constructor(blockSize: number) {
+    this.#blockSize = blockSize
+  }
+
+  /** Copy a block in; returns the piece it belongs to. */
+  add(index: number, begin: number, block: Uint8Array, source: string, pieceSize: number): AssemblingPiece {
+    let piece = this.#pieces.get(index)
+    if (piece === undefined) {
+      piece = {
+        index,
+        data: Buffer.allocUnsafe(pieceSize),
+        sources: new Array<string | undefined>(Math.ceil(pieceSize / this.#blockSize)),
+      }
+      this.#pieces.set(index, piece)
+    }
+    piece.data.set(block, begin)
+    piece.sources[begin / this.#blockSize] = source
+    return piece
+  }
+
+  /** Hand the finished piece over and forget it. */
+  take(index: number): AssemblingPiece | undefined {
+    const piece = this.#pieces.get(index)
+    this.#pieces.delete(index)
+    return piece
+  }
+
+  get size(): number {
+    return this.#pieces.size
+  }
+
+  clear(): void {
+    this.#pieces.clear()
+  }
+}
+
+/**
+ * Peers whose blocks differ between a failed and the verified version of a piece: they sent
+ * corrupt data. A peer whose every block matched is innocent even though the piece failed.
+ * @example
+ * for (const id of corruptSources(failed, good, blockSize)) ban(id)
+ */
+export function corruptSources(failed: AssemblingPiece, good: Buffer, blockSize: number): Set<string> {
+  const guilty = new Set<string>()
+  for (let b = 0; b < failed.sources.length; b++) {
+    const source = failed.sources[b]
+    if (source === undefined || guilty.has(source)) continue
+    const start = b * blockSize
+    const end = Math.min(start + blockSize, good.length)
+    if (failed.data.compare(good, start, end, start, end) !== 0) guilty.add(source)
+  }
+  return guilty
+}

@@ -1,0 +1,91 @@
+/**
+ * The public shape of a torrent session: what `client.add` returns, its stats and its events.
+ */
+import type { EventEmitter } from 'node:events'
+import type { Readable } from 'node:stream'
+import type { BitcdnError } from '@bitcdn/core'
+import type { Metainfo, PieceStore } from '@bitcdn/content'
+
+/** A snapshot of one torrent's transfer. Bytes are payload bytes (no protocol overhead). */
+export interface TorrentStats {
+  infoHash: string
+  /** Payload bytes received from every source (duplicates in endgame included). */
+  downloaded: number
+  /** Of `downloaded`, from BitTorrent peers. */
+  downloadedFromPeers: number
+  /** Of `downloaded`, from web seeds (BEP 19). */
+  downloadedFromWebSeeds: number
+  /** Payload bytes sent to peers. */
+  uploaded: number
+  /** Bytes/s received, recent (about the last 2 s). */
+  downloadRate: number
+  /** Bytes/s sent, recent. */
+  uploadRate: number
+  /** Connected BitTorrent peers (handshake done). */
+  peers: number
+  /** Web seeds in use. */
+  webSeeds: number
+  /** Verified pieces / all pieces (0 before metadata). */
+  progress: number
+  verifiedPieces: number
+  pieceCount: number
+  /** Pieces that failed their SHA-1 check. */
+  hashFailures: number
+  /** Peers banned for corrupt data (by this torrent). */
+  bannedPeers: number
+  /** True once every wanted piece is verified and stored. */
+  done: boolean
+}
+
+/** Events of a torrent session (webtorrent's one good habit: fatal → error, else warning). */
+export interface TorrentEvents {
+  /** The info dictionary is known (at once for a .torrent, after ut_metadata for a magnet). */
+  metadata: [metainfo: Metainfo]
+  /** A piece was verified and stored. */
+  piece: [index: number]
+  /** Every wanted piece is verified and stored (and flushed). */
+  done: []
+  /** Something recoverable: a peer misbehaved, a piece failed, a source failed. */
+  warning: [err: BitcdnError]
+  /** The session cannot go on (storage failed); it has stopped itself. */
+  error: [err: BitcdnError]
+  /** A peer connection finished its handshake (`host:port`). */
+  wire: [id: string]
+}
+
+export interface ReadStreamOptions {
+  /** First byte, within the file. @default 0 */
+  start?: number
+  /** Last byte, inclusive, within the file. @default the file's last byte */
+  end?: number
+}
+
+/** One torrent in a swarm client. */
+export interface Torrent extends EventEmitter<TorrentEvents> {
+  readonly infoHash: string
+  /** Undefined until the metadata is known (magnet). */
+  readonly metainfo: Metainfo | undefined
+  /** Undefined until the metadata is known. */
+  readonly store: PieceStore | undefined
+  /** True when every wanted piece is verified and stored. */
+  readonly done: boolean
+  stats(): TorrentStats
+  /**
+   * A stream of verified bytes of one file (by index or path), from `start` to `end`
+   * (inclusive). Raises the priority of exactly the pieces it needs, the next one highest, and
+   * waits for pieces still downloading.
+   * @throws BitcdnError `BITCDN_ERR_FILE_RANGE` (emitted on the stream) for an unknown file or a
+   * range outside it.
+   */
+  createReadStream(file: number | string, opts?: ReadStreamOptions): Readable
+  /** Connect to a peer `host:port`. */
+  addPeer(addr: string): void
+  /** Use a web seed (BEP 19 URL). */
+  addWebSeed(url: string): void
+  /** Resolves once the metadata is known. */
+  ready(): Promise<Metainfo>
+  /** Resolves once done; rejects if the torrent stops or fails first. */
+  whenDone(): Promise<void>
+  /** Bytes of peers' addresses we are connected to (`host:port` listen addresses where known). */
+  peerAddresses(): string[]
+}

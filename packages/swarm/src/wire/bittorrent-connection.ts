@@ -1,0 +1,504 @@
+/**
+ * A BitTorrent peer over TCP as a `PeerConnection` (BEP 3 wire via bittorrent-protocol), with
+ * BEP 6 (fast: have-all/none, reject), BEP 9 (ut_metadata: fetch the info dictionary for a magnet,
+ * serve it once known), BEP 10 (extension handshake; our listen port in `p`) and BEP 11 (ut_pex).
+ *
+ * The connection owns what is per-peer: its request pipeline (sized to its measured rate), the
+ * checks on what it sends (indices, lengths, unrequested blocks), the keep-alive, and the upload
+ * requests it is waiting on us for. What to request and whether to upload is the torrent's call.
+ */
+import { EventEmitter } from 'node:events'
+import type { Socket } from 'node:net'
+import utMetadata from 'ut_metadata'
+import utPex from 'ut_pex'
+import type { BitcdnError } from '@bitcdn/core'
+import type { BlockRef, PeerConnection, PeerConnectionEvents } from '../peer-connection.js'
+import { swarmError } from '../errors.js'
+import { HardenedWire } from './hardened-wire.js'
+
+/** Seconds of queued requests to keep in flight: rate × this / block size. */
+const REQUEST_QUEUE_SECONDS = 1
+const MIN_OUTSTANDING = 4
+const INITIAL_OUTSTANDING = 64
+/** libtorrent's `max_out_request_queue`. */
+const MAX_OUTSTANDING = 500
+/** Largest request we serve (libtorrent closes above 128 KiB too). */
+const MAX_REQUEST_BYTES = 128 * 1024
+/** Blocks arriving after we cancelled or were choked are tolerated up to this slack. */
+const UNEXPECTED_SLACK = 16
+const RATE_WINDOW_MS = 250
+
+/** `2^32`: block keys are `index * 2^32 + begin`, unique and allocation-free. */
+const KEY_SCALE = 0x1_0000_0000
+const blockKey = (index: number, begin: number): number => index * KEY_SCALE + begin
+
+export interface BitTorrentConnectionInit {
+  socket: Socket
+  /** A wire that already read the remote handshake (incoming); else one is made. */
+  wire?: HardenedWire
+  /** The torrent's info-hash, lowercase hex. */
+  infoHash: string
+  /** Our 20-byte peer id. */
+  peerId: Buffer
+  /** True when we dialled. */
+  outgoing: boolean
+  /** Our listening port, sent in the extension handshake so peers can PEX and reconnect to us. */
+  listenPort: number
+  /** The bencoded info dictionary, when we have it (served over ut_metadata). */
+  infoBuffer?: Buffer
+  /** Piece count, when metadata is known (bounds every index the peer sends). */
+  pieceCount?: number
+  /** Piece length and total length, to bound upload requests. */
+  pieceLength?: number
+  length?: number
+}
+
+/** Callbacks for what only a BitTorrent peer does (kept off the shared `PeerConnection` events). */
+export interface BitTorrentConnectionHooks {
+  /** The remote handshake arrived and checks out; answer with our have-set now. */
+  onHandshake?: (conn: BitTorrentConnection, peerId: string) => void
+  /** The extension handshake arrived (the peer's listen port is known). */
+  onExtendedHandshake?: (conn: BitTorrentConnection) => void
+  /** The info dictionary arrived over ut_metadata and hashes to the info-hash. */
+  onMetadata?: (conn: BitTorrentConnection, infoBuffer: Buffer) => void
+  /** PEX taught us a peer, `host:port`. */
+  onPeer?: (addr: string) => void
+  /** Recoverable trouble with this peer (it is usually closed right after). */
+  onWarning?: (err: BitcdnError) => void
+}
+
+interface Outstanding {
+  ref: BlockRef
+}
+
+/**
+ * @example
+ * const conn = new BitTorrentConnection({ socket, infoHash, peerId, outgoing: true, listenPort }, hooks)
+ * conn.on('block', (index, begin, data) => assembler.add(index, begin, data))
+ */
+export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> implements PeerConnection {
+  readonly id: string
+  readonly kind = 'bittorrent' as const
+  readonly wire: HardenedWire
+  readonly socket: Socket
+  readonly outgoing: boolean
+  /** Remote host as seen on the socket. */
+  readonly host: string
+  /** Remote peer id (hex) once the handshake is in. */
+  remotePeerId: string | undefined
+  /** When the last block arrived (ms); snub detection reads it. */
+  lastBlockAt = Date.now()
+  /** When we last requested something while nothing was outstanding (ms). */
+  lastRequestAt = 0
+  /** Set by the torrent when the peer held requests too long: one request at a time. */
+  snubbed = false
+  /** True once the remote handshake checked out. */
+  ready = false
+
+  readonly #hooks: BitTorrentConnectionHooks
+  readonly #init: BitTorrentConnectionInit
+  #pieceCount: number | undefined
+  readonly #outstanding = new Map<number, Outstanding>()
+  readonly #peerRequests = new Map<number, (err: Error | null, data?: Uint8Array) => void>()
+  #unexpectedBudget = UNEXPECTED_SLACK
+  #maxOutstanding = INITIAL_OUTSTANDING
+  #downloaded = 0
+  #uploaded = 0
+  #closed = false
+  // rate estimate: EWMA over short windows, updated as blocks arrive
+  #windowStart = Date.now()
+  #windowBytes = 0
+  #rate = 0
+  #upWindowStart = Date.now()
+  #upWindowBytes = 0
+  #upRate = 0
+  #pexTimer: NodeJS.Timeout | undefined
+
+  constructor(init: BitTorrentConnectionInit, hooks: BitTorrentConnectionHooks = {}) {
+    super()
+    this.#init = init
+    this.#hooks = hooks
+    this.socket = init.socket
+    this.outgoing = init.outgoing
+    this.host = init.socket.remoteAddress ?? 'unknown'
+    this.id = `${this.host}:${init.socket.remotePort ?? 0}`
+    this.#pieceCount = init.pieceCount
+    const incomingWire = init.wire
+    this.wire = incomingWire ?? new HardenedWire()
+    const wire = this.wire
+    wire.onProtocolError = (reason) => this.#protocolError(reason)
+    wire.extendedHandshake.p = init.listenPort
+    wire.use(utMetadata(init.infoBuffer))
+    wire.use(utPex())
+    init.socket.setNoDelay(true)
+    if (incomingWire === undefined) init.socket.pipe(wire).pipe(init.socket)
+    this.#attach()
+    if (incomingWire !== undefined) {
+      // extensions added after the remote handshake never saw it; the metadata check needs it
+      const exts = this.#ext()
+      exts.meta.onHandshake?.(init.infoHash, wire.peerId ?? '', wire.peerExtensions)
+      exts.pex.onHandshake?.(init.infoHash, wire.peerId ?? '', wire.peerExtensions)
+    }
+  }
+
+  /** Send our handshake (after the owner registered its listeners: hooks may fire at once). */
+  start(): void {
+    const wire = this.wire
+    wire.handshake(this.#init.infoHash, this.#init.peerId, { dht: false, fast: true })
+    wire.setKeepAlive(true)
+    if (this.#init.wire !== undefined && wire.peerId !== null) this.#onHandshake(this.#init.infoHash, wire.peerId)
+  }
+
+  // ---- PeerConnection ----
+
+  has(index: number): boolean {
+    return this.wire.peerPieces.get(index)
+  }
+
+  get peerChoking(): boolean {
+    return this.wire.peerChoking
+  }
+
+  get peerInterested(): boolean {
+    return this.wire.peerInterested
+  }
+
+  get amChoking(): boolean {
+    return this.wire.amChoking
+  }
+
+  get maxOutstanding(): number {
+    return this.snubbed ? 1 : this.#maxOutstanding
+  }
+
+  get outstanding(): number {
+    return this.#outstanding.size
+  }
+
+  get downloaded(): number {
+    return this.#downloaded
+  }
+
+  get uploaded(): number {
+    return this.#uploaded
+  }
+
+  /** Payload bytes/s from this peer, recent. */
+  get downloadRate(): number {
+    this.#decay()
+    return this.#rate
+  }
+
+  /** Payload bytes/s to this peer, recent. */
+  get uploadRate(): number {
+    if (Date.now() - this.#upWindowStart > 2 * RATE_WINDOW_MS) this.#sampleUpload(0)
+    return this.#upRate
+  }
+
+  /** True when the peer has every piece (have-all or a full bitfield). */
+  get isSeed(): boolean {
+    const n = this.#pieceCount
+    if (n === undefined) return false
+    for (let i = 0; i < n; i++) if (!this.wire.peerPieces.get(i)) return false
+    return true
+  }
+
+  /** `host:port` the peer listens on (from the extension handshake), for PEX and bans. */
+  get listenAddress(): string | undefined {
+    if (this.outgoing) return this.id
+    const p = this.wire.peerExtendedHandshake.p
+    return typeof p === 'number' && p > 0 && p < 65536 ? `${this.host}:${p}` : undefined
+  }
+
+  request(ref: BlockRef): void {
+    if (this.#closed) return
+    const key = blockKey(ref.index, ref.begin)
+    if (this.#outstanding.has(key)) return
+    if (this.#outstanding.size === 0) this.lastRequestAt = Date.now()
+    this.#outstanding.set(key, { ref })
+    this.wire._message(6, [ref.index, ref.begin, ref.length], null)
+  }
+
+  cancel(ref: BlockRef): void {
+    const key = blockKey(ref.index, ref.begin)
+    if (!this.#outstanding.delete(key)) return
+    this.#unexpectedBudget++
+    if (!this.#closed) this.wire._message(8, [ref.index, ref.begin, ref.length], null)
+  }
+
+  /** Every request in flight (to release them elsewhere when snubbed). */
+  outstandingRefs(): BlockRef[] {
+    return [...this.#outstanding.values()].map((o) => o.ref)
+  }
+
+  /** Forget in-flight requests without a cancel message (snub: the blocks may still come). */
+  dropOutstanding(): void {
+    this.#unexpectedBudget += this.#outstanding.size
+    this.#outstanding.clear()
+  }
+
+  announceHave(index: number): void {
+    if (!this.#closed) this.wire.have(index)
+  }
+
+  setInterested(interested: boolean): void {
+    if (this.#closed) return
+    if (interested) this.wire.interested()
+    else this.wire.uninterested()
+  }
+
+  setChoking(choking: boolean): void {
+    if (this.#closed) return
+    if (choking) {
+      this.wire.choke()
+      this.#peerRequests.clear()
+    } else {
+      this.wire.unchoke()
+    }
+  }
+
+  sendBlock(ref: BlockRef, data: Buffer): void {
+    const key = blockKey(ref.index, ref.begin)
+    const respond = this.#peerRequests.get(key)
+    if (respond === undefined || this.#closed) return // cancelled or choked meanwhile
+    this.#peerRequests.delete(key)
+    respond(null, data)
+    this.#uploaded += data.length
+    this.#sampleUpload(data.length)
+  }
+
+  /** Refuse a request (BEP 6 reject when the peer speaks fast, else silence). */
+  rejectRequest(ref: BlockRef): void {
+    const key = blockKey(ref.index, ref.begin)
+    const respond = this.#peerRequests.get(key)
+    if (respond === undefined) return
+    this.#peerRequests.delete(key)
+    respond(new Error('rejected'))
+  }
+
+  destroy(err?: Error): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#pexTimer)
+    this.#outstanding.clear()
+    this.#peerRequests.clear()
+    this.wire.destroy()
+    this.socket.destroy()
+    this.emit('close', err)
+    this.removeAllListeners()
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  // ---- BitTorrent only ----
+
+  /** Send our have-set right after the handshake (BEP 3: bitfield must come first). */
+  sendHaves(haves: { seed: boolean; bitfield: Uint8Array | undefined }): void {
+    if (this.#closed) return
+    const wire = this.wire
+    if (haves.seed && wire.hasFast) wire.haveAll()
+    else if (haves.bitfield !== undefined && haves.bitfield.some((b) => b !== 0)) wire.bitfield(haves.bitfield)
+    else if (wire.hasFast) wire.haveNone()
+  }
+
+  /** Metadata became known (magnet): bound indices from now on and serve it to others. */
+  setMetadata(infoBuffer: Buffer, geometry: { pieceCount: number; pieceLength: number; length: number }): void {
+    this.#pieceCount = geometry.pieceCount
+    this.#init.pieceLength = geometry.pieceLength
+    this.#init.length = geometry.length
+    void (this.#ext().meta as unknown as { setMetadata(b: Uint8Array): Promise<boolean> }).setMetadata(infoBuffer)
+    this.#checkBitfield()
+  }
+
+  /** Ask this peer for the info dictionary (BEP 9). */
+  fetchMetadata(): void {
+    ;(this.#ext().meta as unknown as { fetch(): void }).fetch()
+  }
+
+  /** Advertise a peer to this one over PEX. */
+  pexAdd(addr: string): void {
+    ;(this.#ext().pex as unknown as { addPeer(a: string): void }).addPeer(addr)
+  }
+
+  pexDrop(addr: string): void {
+    ;(this.#ext().pex as unknown as { dropPeer(a: string): void }).dropPeer(addr)
+  }
+
+  // ---- internals ----
+
+  #ext() {
+    const wire = this.wire as unknown as { ut_metadata: EventEmitter & { onHandshake?: Function }; ut_pex: EventEmitter & { onHandshake?: Function } }
+    return { meta: wire.ut_metadata, pex: wire.ut_pex } as {
+      meta: EventEmitter & { onHandshake?: (i: string, p: string, e: unknown) => void }
+      pex: EventEmitter & { onHandshake?: (i: string, p: string, e: unknown) => void }
+    }
+  }
+
+  #attach(): void {
+    const wire = this.wire
+    const socket = this.socket
+    socket.on('error', (err) => this.destroy(err))
+    socket.on('close', () => this.destroy())
+    socket.on('end', () => this.destroy())
+    wire.on('error', (err: Error) => this.destroy(err))
+    wire.on('close', () => this.destroy())
+    wire.on('finish', () => this.destroy())
+    wire.on('handshake', (infoHash: string, peerId: string) => this.#onHandshake(infoHash, peerId))
+    wire.on('extended', (ext: string) => {
+      if (ext === 'handshake') {
+        this.#hooks.onExtendedHandshake?.(this)
+        const pex = wire.peerExtendedMapping.ut_pex
+        if (pex !== undefined) {
+          // first PEX soon (libtorrent does too), then the library's 65 s cadence
+          this.#pexTimer = setTimeout(() => {
+            if (this.#closed) return
+            const ext = this.#ext().pex as unknown as { _sendMessage(): void; start(): void }
+            ext._sendMessage()
+            ext.start()
+          }, 300)
+          this.#pexTimer.unref()
+        }
+      }
+    })
+    const { meta, pex } = this.#ext()
+    meta.on('metadata', () => {
+      const info = (meta as unknown as { metadata: Uint8Array }).metadata
+      this.#hooks.onMetadata?.(this, Buffer.from(info.buffer, info.byteOffset, info.byteLength))
+    })
+    meta.on('warning', () => {}) // "peer has no metadata" is normal
+    pex.on('peer', (addr: string) => this.#hooks.onPeer?.(addr))
+    pex.on('warning', () => {})
+    wire.on('have', (index: number) => {
+      if (this.#pieceCount !== undefined && index >= this.#pieceCount) {
+        return this.#protocolError(`have for piece ${index} of ${this.#pieceCount}`)
+      }
+      this.emit('have', index)
+    })
+    wire.on('bitfield', () => {
+      if (this.#checkBitfield()) this.emit('bitfield')
+    })
+    wire.on('have-all', () => this.emit('bitfield'))
+    wire.on('have-none', () => this.emit('bitfield'))
+    wire.on('choke', () => {
+      if (!wire.hasFast) {
+        // without BEP 6 a choke silently drops every request; blocks in flight may still land
+        const refs = this.outstandingRefs()
+        this.dropOutstanding()
+        for (const ref of refs) this.emit('reject', ref)
+      }
+      this.emit('choke')
+    })
+    wire.on('unchoke', () => this.emit('unchoke'))
+    wire.on('interested', () => this.emit('interested'))
+    wire.on('uninterested', () => this.emit('uninterested'))
+    wire.on('piece', (index: number, begin: number, data: Uint8Array) => this.#onPiece(index, begin, data))
+    wire.on('reject', (index: number, begin: number, length: number) => {
+      const key = blockKey(index, begin)
+      const o = this.#outstanding.get(key)
+      if (o === undefined) return
+      this.#outstanding.delete(key)
+      this.emit('reject', o.ref)
+    })
+    wire.on('request', (index: number, begin: number, length: number, respond: (err: Error | null, data?: Uint8Array) => void) =>
+      this.#onRequest(index, begin, length, respond),
+    )
+    wire.on('cancel', (index: number, begin: number) => this.#peerRequests.delete(blockKey(index, begin)))
+  }
+
+  #onHandshake(infoHash: string, peerId: string): void {
+    if (this.ready || this.#closed) return
+    if (infoHash !== this.#init.infoHash) {
+      return this.#fail('peerConnect', `peer answered for info-hash ${infoHash}`)
+    }
+    if (peerId === this.#init.peerId.toString('hex')) {
+      return this.destroy() // we dialled ourselves
+    }
+    this.remotePeerId = peerId
+    this.ready = true
+    this.#hooks.onHandshake?.(this, peerId)
+  }
+
+  #onPiece(index: number, begin: number, data: Uint8Array): void {
+    const key = blockKey(index, begin)
+    const o = this.#outstanding.get(key)
+    if (o === undefined || o.ref.length !== data.length) {
+      if (o !== undefined) return this.#protocolError(`block ${index}:${begin} has ${data.length} bytes, asked ${o.ref.length}`)
+      if (this.#unexpectedBudget-- > 0) return // cancelled or choked while it was on its way
+      return this.#protocolError(`unrequested block ${index}:${begin}`)
+    }
+    this.#outstanding.delete(key)
+    const now = Date.now()
+    this.lastBlockAt = now
+    this.lastRequestAt = now
+    this.#downloaded += data.length
+    this.#sample(now, data.length)
+    if (this.snubbed) this.snubbed = false
+    this.emit('block', index, begin, Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+  }
+
+  #onRequest(index: number, begin: number, length: number, respond: (err: Error | null, data?: Uint8Array) => void): void {
+    const n = this.#pieceCount
+    const pieceLength = this.#init.pieceLength
+    const total = this.#init.length
+    if (n === undefined || pieceLength === undefined || total === undefined) return respond(new Error('no metadata'))
+    const pieceSize = index === n - 1 ? total - index * pieceLength : pieceLength
+    if (index >= n || length === 0 || length > MAX_REQUEST_BYTES || begin + length > pieceSize) {
+      return this.#protocolError(`request ${index}:${begin}+${length} outside the torrent`)
+    }
+    this.#peerRequests.set(blockKey(index, begin), respond)
+    this.emit('request', { index, begin, length })
+  }
+
+  #checkBitfield(): boolean {
+    const n = this.#pieceCount
+    if (n === undefined) return true
+    const bits = this.wire.peerPieces.buffer
+    if (bits.length === 0) return true // have-all / have-none
+    if (bits.length !== Math.ceil(n / 8)) {
+      this.#protocolError(`bitfield of ${bits.length} bytes for ${n} pieces`)
+      return false
+    }
+    return true
+  }
+
+  #sample(now: number, n: number): void {
+    this.#windowBytes += n
+    const elapsed = now - this.#windowStart
+    if (elapsed < RATE_WINDOW_MS) return
+    const inst = (this.#windowBytes * 1000) / elapsed
+    this.#rate = this.#rate === 0 ? inst : this.#rate * 0.5 + inst * 0.5
+    this.#windowStart = now
+    this.#windowBytes = 0
+    const want = Math.ceil((this.#rate * REQUEST_QUEUE_SECONDS) / 16384)
+    this.#maxOutstanding = Math.max(MIN_OUTSTANDING, Math.min(MAX_OUTSTANDING, want))
+  }
+
+  #decay(): void {
+    const now = Date.now()
+    if (now - this.#windowStart > 2 * RATE_WINDOW_MS) this.#sample(now, 0)
+  }
+
+  #sampleUpload(n: number): void {
+    const now = Date.now()
+    this.#upWindowBytes += n
+    const elapsed = now - this.#upWindowStart
+    if (elapsed < RATE_WINDOW_MS) return
+    const inst = (this.#upWindowBytes * 1000) / elapsed
+    this.#upRate = this.#upRate * 0.5 + inst * 0.5
+    this.#upWindowStart = now
+    this.#upWindowBytes = 0
+  }
+
+  #protocolError(reason: string): void {
+    this.#fail('peerProtocol', `peer ${this.id} broke the protocol: ${reason}`)
+  }
+
+  #fail(code: 'peerProtocol' | 'peerConnect', message: string): void {
+    if (this.#closed) return
+    const err = swarmError(code, message, { peer: this.id })
+    this.#hooks.onWarning?.(err)
+    this.destroy(err)
+  }
+}
