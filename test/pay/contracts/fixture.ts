@@ -124,9 +124,12 @@ export async function write(
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   req: { address: Address; abi: Abi; functionName: string; args?: readonly any[]; gas?: bigint },
 ): Promise<TransactionReceipt> {
-  // simulate first so reverts surface as decoded custom errors
+  // simulate first so reverts surface as decoded custom errors — also the token's, when the
+  // escrow bubbles them up
+  const tokenErrors = testTokenAbi.filter((item) => item.type === 'error')
+  const abi = [...req.abi, ...tokenErrors.filter((e) => !req.abi.some((x) => x.type === 'error' && x.name === e.name))]
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const { request } = await f.publicClient.simulateContract({ ...(req as any), account: w.account })
+  const { request } = await f.publicClient.simulateContract({ ...(req as any), abi, account: w.account })
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const hash = await w.writeContract({ ...(request as any), ...(req.gas ? { gas: req.gas } : {}) })
   const receipt = await f.publicClient.waitForTransactionReceipt({ hash })
