@@ -1,7 +1,7 @@
 import DHT from 'bittorrent-dht'
 import type { BitcdnError } from '@bitcdn/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createDiscovery, type Discovery } from '../../packages/swarm/src/discovery/index.js'
+import { createDiscovery, startDhtNode, type Discovery } from '../../packages/swarm/src/discovery/index.js'
 import { createTrackerServer } from '../../packages/swarm/src/tracker/index.js'
 
 const INFO_HASH = 'cd'.repeat(20)
@@ -119,17 +119,33 @@ describe('discovery', () => {
   it('several torrents share one injected DHT node, which stop() leaves running', async () => {
     const boot = new DHT({ bootstrap: false })
     await new Promise<void>((r) => boot.listen(0, '127.0.0.1', () => r()))
-    const shared = new DHT({ bootstrap: [`127.0.0.1:${boot.address().port}`] })
-    await new Promise<void>((r) => shared.listen(0, '127.0.0.1', () => r()))
+    const shared = await startDhtNode({ host: '127.0.0.1', bootstrap: [`127.0.0.1:${boot.address().port}`] })
     cleanups.push(() => new Promise<void>((r) => boot.destroy(() => r())))
     cleanups.push(() => new Promise<void>((r) => shared.destroy(() => r())))
-    const a = discovery({ infoHash: 'a1'.repeat(20), announce: [], port: 41007 }, { dht: shared })
-    const b = discovery({ infoHash: 'b2'.repeat(20), announce: [], port: 41007 }, { dht: shared })
+    const a = discovery({ infoHash: 'a1'.repeat(20), announce: [], port: 41007, dht: true }, { dht: shared })
+    const b = discovery({ infoHash: 'b2'.repeat(20), announce: [], port: 41007, dht: true }, { dht: shared })
+    expect(shared.listenerCount('peer')).toBe(0)
+    const priv = discovery({ infoHash: 'c3'.repeat(20), announce: [], port: 41007, dht: false }, { dht: shared })
+    await priv.start()
+    expect(shared.listenerCount('peer')).toBe(0)
     await a.start()
     await b.start()
+    expect(shared.listenerCount('peer')).toBe(2)
     await a.stop()
     await b.stop()
     expect(shared.destroyed).toBe(false)
     expect(shared.listenerCount('peer')).toBe(0)
+  })
+
+  it('a DHT node on a taken UDP port is BITCDN_ERR_DHT (thrown by startDhtNode, a warning in discovery)', async () => {
+    const first = await startDhtNode({ host: '127.0.0.1', bootstrap: false })
+    cleanups.push(() => new Promise<void>((r) => first.destroy(() => r())))
+    const port = first.address().port
+    await expect(startDhtNode({ host: '127.0.0.1', port, bootstrap: false })).rejects.toMatchObject({ code: 'BITCDN_ERR_DHT' })
+    const d = discovery({ infoHash: INFO_HASH, announce: [], port: 41008, dht: { host: '127.0.0.1', port, bootstrap: false }, peers: ['10.1.1.1:1'] })
+    const got = collect(d)
+    await d.start()
+    expect(got.warnings.map((w) => w.code)).toEqual(['BITCDN_ERR_DHT'])
+    expect(got.peers).toEqual(['10.1.1.1:1'])
   })
 })

@@ -6,10 +6,11 @@
  */
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import DHT, { type Client as Dht, type DhtOptions } from 'bittorrent-dht'
+import type { Client as Dht } from 'bittorrent-dht'
 import { silentLogger, systemClock, type BitcdnError, type Clock, type Logger } from '@bitcdn/core'
 import { trackerError } from '../tracker/errors.js'
 import { DhtAnnouncer } from './dht-announcer.js'
+import { startDhtNode } from './dht-node.js'
 import { discoveryError } from './errors.js'
 import { hostOf, localHosts, normalizePeerAddress, portOf } from './peer-address.js'
 import { TrackerAnnouncer, type AnnounceStats, type TrackerAnnounceResult } from './tracker-announcer.js'
@@ -33,7 +34,7 @@ export interface DiscoveryInit {
   announce: string[]
   /** Our BitTorrent listening port (TCP), announced everywhere. */
   port: number
-  /** Use the mainline DHT. Off by default (private CDN torrents often must not leak). @default false */
+  /** Use the mainline DHT. Off by default; keep it off for private torrents (BEP 27). @default false */
   dht?: boolean | DiscoveryDhtOptions
   /** Peers known in advance (`host:port`), e.g. from a magnet's `x.pe`. */
   peers?: string[]
@@ -48,7 +49,10 @@ export interface DiscoveryInit {
 }
 
 export interface DiscoveryComponents {
-  /** A shared DHT node (not destroyed by `stop()`); wins over `init.dht` options. */
+  /**
+   * A DHT node shared by all torrents (see `startDhtNode`; not destroyed by `stop()`). Used when
+   * `init.dht` is truthy, instead of creating a node (whose options are then ignored).
+   */
   dht?: Dht
   logger?: Logger
   clock?: Clock
@@ -134,28 +138,20 @@ export function createDiscovery(init: DiscoveryInit, components: DiscoveryCompon
   const announceStats = (): AnnounceStats => (Number.isNaN(stats.left) ? { uploaded: stats.uploaded, downloaded: stats.downloaded } as AnnounceStats : { ...stats })
 
   async function startDht(): Promise<Dht | undefined> {
-    if (components.dht) return components.dht
+    // private torrents (BEP 27) pass dht: false and must stay off even a shared node
     if (!init.dht) return undefined
+    if (components.dht) return components.dht
     const o: DiscoveryDhtOptions = typeof init.dht === 'object' ? init.dht : {}
-    const opts: DhtOptions = o.bootstrap === undefined ? {} : { bootstrap: o.bootstrap }
-    const dht = new DHT(opts)
+    let dht: Dht
+    try {
+      dht = await startDhtNode({ port: o.port ?? init.port, host: o.host, bootstrap: o.bootstrap })
+    } catch (err) {
+      warn(err as BitcdnError)
+      return undefined
+    }
     // an unhandled 'error' would crash the process; a broken DHT is a warning
     dht.on('error', (err: Error) => warn(discoveryError('dht', `DHT failed: ${err.message}`, {}, err)))
     dht.on('warning', (err: Error) => log.debug({ err: err.message }, 'dht warning'))
-    const port = o.port ?? init.port
-    try {
-      await new Promise<void>((resolve, reject) => {
-        dht.once('error', reject)
-        dht.listen(port, o.host, () => {
-          dht.off('error', reject)
-          resolve()
-        })
-      })
-    } catch (err) {
-      dht.destroy()
-      warn(discoveryError('dht', `DHT could not bind UDP port ${port}: ${(err as Error).message}`, { port }, err))
-      return undefined
-    }
     ownedDht = dht
     return dht
   }

@@ -11,3 +11,4 @@ export {
 } from './discovery.js'
 export type { TrackerAnnounceResult } from './tracker-announcer.js'
 export { DiscoveryErrorCode } from './errors.js'
+export { startDhtNode, type DhtNodeInit, type Dht } from './dht-node.js'

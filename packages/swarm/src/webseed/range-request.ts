@@ -158,7 +158,7 @@ function fetchOnce(r: RangeRequest, url: string, redirectsLeft: number): Promise
         }
         if (fileOffset >= r.end) {
           // a 200 goes on to the end of the file: stop reading (the socket is not reusable)
-          if (status === 200) req.destroy()
+          if (status === 200 && r.end < r.fileLength) req.destroy()
           settle()
         }
       })

@@ -63,6 +63,8 @@ interface Block {
   state: BlockState
   buf: Buffer | null
   filled: number
+  /** The range job fetching it, once dispatched. */
+  job: Job | undefined
 }
 
 interface Slice extends FileSlice {
@@ -160,7 +162,7 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
       return
     }
     const start = ref.index * this.#meta.pieceLength + ref.begin
-    const block: Block = { ref: { ...ref }, start, end: start + ref.length, state: 'queued', buf: null, filled: 0 }
+    const block: Block = { ref: { ...ref }, start, end: start + ref.length, state: 'queued', buf: null, filled: 0, job: undefined }
     this.#blocks.set(k, block)
     this.#queued.push(block)
     if (!this.#flushScheduled) {
@@ -184,13 +186,13 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
     block.state = 'done'
     block.buf = null
     // stop downloading bytes nobody wants any more
-    for (const job of this.#jobs) {
-      for (const s of job.slices) {
-        if (s.abort.signal.aborted) continue
-        let live = false
-        for (let i = s.first; i <= s.last && !live; i++) live = (job.blocks[i] as Block).state === 'inflight'
-        if (!live) s.abort.abort(new Error('cancelled'))
-      }
+    const job = block.job
+    if (!job) return
+    for (const s of job.slices) {
+      if (s.abort.signal.aborted || block.end <= s.torrentOffset || block.start >= s.torrentOffset + s.length) continue
+      let live = false
+      for (let i = s.first; i <= s.last && !live; i++) live = (job.blocks[i] as Block).state === 'inflight'
+      if (!live) s.abort.abort(new Error('cancelled'))
     }
   }
 
@@ -244,8 +246,11 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
   #dispatch(blocks: Block[]): void {
     const first = blocks[0] as Block
     const last = blocks[blocks.length - 1] as Block
-    for (const b of blocks) b.state = 'inflight'
     const job: Job = { blocks, slices: [], running: 0 }
+    for (const b of blocks) {
+      b.state = 'inflight'
+      b.job = job
+    }
     let bi = 0
     for (const fs of fileSlices(this.#meta.files, first.start, last.end)) {
       const sliceEnd = fs.torrentOffset + fs.length
@@ -297,7 +302,7 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
       // aborted while waiting for a slot
     } finally {
       release?.()
-      this.#sliceDone(job, s)
+      this.#sliceDone(job)
     }
   }
 
@@ -338,13 +343,12 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
     this.emit('reject', { ...b.ref })
   }
 
-  #sliceDone(job: Job, s: Slice): void {
+  #sliceDone(job: Job): void {
     if (--job.running > 0) return
     this.#jobs.delete(job)
     if (this.#destroyed) return
     // every slice settled: a block still waiting for bytes will never get them
     for (const b of job.blocks) if (b.state === 'inflight') this.#reject(b)
-    void s
     this.#flush()
   }
 
