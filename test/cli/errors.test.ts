@@ -13,7 +13,7 @@ beforeAll(() => {
   requireTools(['cli'])
   dir = tempDir('cli-errors-')
   writeFileSync(join(dir, 'garbage.torrent'), 'this is not bencode')
-  writeFileSync(join(dir, 'no-info.torrent'), 'd8:announce20:http://x/announce4:infoi1ee')
+  writeFileSync(join(dir, 'no-info.torrent'), 'd8:announce17:http://x/announce4:infoi1ee')
   writeRandomFiles(dir, { 'content/a.bin': 40_000 })
 })
 afterAll(async () => {

@@ -3,7 +3,11 @@
  * Add a line here when you add a file to commands/.
  */
 import type { Command } from 'commander'
+import { registerCreate } from './create.js'
+import { registerGet } from './get.js'
+import { registerSeed } from './seed.js'
+import { registerTracker } from './tracker.js'
 
 export type RegisterCommand = (program: Command) => void
 
-export const commands: RegisterCommand[] = []
+export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker]

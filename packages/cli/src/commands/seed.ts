@@ -1,0 +1,133 @@
+/**
+ * `bitcdn seed`: serves a torrent's data to the swarm until Ctrl-C. Given a .torrent it serves the
+ * data found beside it (or in `--dir`); given any other path it makes the torrent on the fly and
+ * serves the files where they are, never copying them.
+ */
+import { readFile } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import { Command, Option } from 'commander'
+import { createTorrent, parseTorrentFile, type Metainfo } from '@bitcdn/content'
+import { createSwarmClient } from '@bitcdn/swarm'
+import { formatBytes } from '@bitcdn/core'
+import { statExisting } from '../content-path.js'
+import { CREATED_BY } from '../created-by.js'
+import { hashingProgress } from '../hashing-progress.js'
+import { listenError } from '../errors.js'
+import { untilInterrupted } from '../interrupt.js'
+import { parseBytes, parsePort, parseUrl, repeatable } from '../option-parsers.js'
+import { formatRate } from '../progress.js'
+import { printTorrentSummary } from '../torrent-summary.js'
+import { createStatusLine } from '../status-line.js'
+
+interface SeedOptions {
+  dir?: string
+  port: number
+  host: string
+  tracker?: string[]
+  webSeed?: string[]
+  pieceLength?: number
+  saveTorrent?: string
+}
+
+/**
+ * Registers `bitcdn seed`.
+ * @example registerSeed(program) // bitcdn seed ./site --port 6881
+ */
+export function registerSeed(program: Command): void {
+  program
+    .command('seed')
+    .description('seed a .torrent, or a file or directory in place (the torrent is made on the fly); Ctrl-C stops')
+    .argument('<torrent|path>', 'a .torrent file, or the content to share')
+    .option('--dir <dir>', "for a .torrent: the directory holding its data (default: the torrent's directory, else the current one)")
+    .addOption(new Option('--port <n>', 'port to accept peers on').argParser(parsePort).default(6881))
+    .option('--host <address>', 'address to accept peers on', '127.0.0.1')
+    .addOption(new Option('--tracker <url>', 'announce to this tracker too (repeatable)').argParser(repeatable(parseUrl)))
+    .addOption(new Option('--web-seed <url>', 'HTTP(S) URL serving the same content (repeatable)').argParser(repeatable(parseUrl)))
+    .addOption(new Option('--piece-length <bytes>', 'piece size when making the torrent from a path').argParser(parseBytes))
+    .option('--save-torrent <file>', 'when making the torrent from a path, also write it to this file')
+    .addHelpText('after', '\nExamples:\n  bitcdn seed ./site --port 6881\n  bitcdn seed site.torrent --dir /srv/data')
+    .action(async (input: string, opts: SeedOptions) => {
+      await runSeed(input, opts)
+    })
+}
+
+interface SeedSource {
+  metainfo: Metainfo
+  /** The directory that holds `metainfo.name`. */
+  dir: string
+  /** True when the torrent was made from the path just now. */
+  created: boolean
+}
+
+async function resolveSource(input: string, opts: SeedOptions): Promise<SeedSource> {
+  const st = await statExisting(input, opts.dir === undefined ? 'torrent or content' : 'torrent')
+  if (st.isFile() && input.endsWith('.torrent')) {
+    const metainfo = parseTorrentFile(await readFile(input))
+    return { metainfo, dir: opts.dir ?? (await dataDirBeside(input, metainfo)), created: false }
+  }
+  const path = resolve(input)
+  const hashing = hashingProgress()
+  const metainfo = await createTorrent(path, {
+    pieceLength: opts.pieceLength,
+    announce: opts.tracker,
+    urlList: opts.webSeed,
+    createdBy: CREATED_BY,
+    onProgress: hashing.onProgress,
+  }).finally(hashing.end)
+  return { metainfo, dir: dirname(path), created: true }
+}
+
+/** The torrent's own directory if its data sits there, else the working directory. */
+async function dataDirBeside(torrentPath: string, metainfo: Metainfo): Promise<string> {
+  const beside = dirname(resolve(torrentPath))
+  try {
+    await statExisting(join(beside, metainfo.name), 'data')
+    return beside
+  } catch {
+    return process.cwd()
+  }
+}
+
+async function runSeed(input: string, opts: SeedOptions): Promise<void> {
+  const { metainfo, dir, created } = await resolveSource(input, opts)
+  await statExisting(join(dir, metainfo.name), `data of '${metainfo.name}' (use --dir)`)
+  if (created && opts.saveTorrent) {
+    const { writeFile } = await import('node:fs/promises')
+    await writeFile(opts.saveTorrent, metainfo.torrentFile)
+  }
+
+  const client = createSwarmClient({ host: opts.host, port: opts.port })
+  await client.start().catch((err: unknown) => {
+    throw listenError(err, opts.port)
+  })
+  try {
+    // no resume journal: seeding in place must not drop files into the user's directory, and a
+    // recheck of what is there (about a second per GiB) is what tells us it is still intact
+    const torrent = await client.add(metainfo, { dir, announce: opts.tracker, webSeeds: opts.webSeed, resume: false })
+    const failed = new Promise<never>((_, reject) => torrent.once('error', reject))
+    const have = torrent.stats().progress
+    if (have < 1) {
+      process.stderr.write(`warning: only ${(have * 100).toFixed(1)}% of the data in ${dir} matches the torrent; serving that and fetching the rest from the swarm\n`)
+    }
+    printTorrentSummary(process.stdout, metainfo, {
+      data: join(dir, basename(metainfo.name)),
+      listening: `${opts.host}:${client.port}`,
+      ...(created && opts.saveTorrent ? { torrent: opts.saveTorrent } : {}),
+    })
+    const status = createStatusLine(process.stderr)
+    torrent.on('warning', (err: Error) => status.note(`warning: ${err.message}`))
+    const timer = setInterval(() => {
+      const s = torrent.stats()
+      status.update(`seeding  ${(s.progress * 100).toFixed(1)}%  peers ${s.peers}  uploaded ${formatBytes(s.uploaded)}  up ${formatRate(s.uploadRate)}`)
+    }, 1000)
+    try {
+      await Promise.race([untilInterrupted(), failed])
+    } finally {
+      clearInterval(timer)
+      status.done()
+    }
+    process.stderr.write('stopping\n')
+  } finally {
+    await client.stop()
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The error codes the CLI raises itself (the packages it drives raise their own; the CLI prints
+ * those unchanged). Each is documented under `## cli` in docs/errors.md.
+ */
+import { BitcdnError } from '@bitcdn/core'
+
+/** Stable codes this package throws. */
+export const CliErrorCode = {
+  /** `bitcdn get`: no peer, tracker or web seed delivered a byte for `--timeout` seconds. */
+  noSource: 'BITCDN_ERR_NO_SOURCE',
+  /** A listen port is taken by another process (the same code the tracker server uses). */
+  portInUse: 'BITCDN_ERR_PORT_IN_USE',
+  /** `bitcdn get` finished but a file on disk does not match the torrent's piece hashes. */
+  verifyFailed: 'BITCDN_ERR_VERIFY_FAILED',
+} as const
+
+export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode]
+
+/**
+ * The error `bitcdn get` fails with when nothing arrives for too long.
+ * @example
+ * throw noSource(30_000, { peers: 1, trackers: 0, webSeeds: 0 })
+ */
+export function noSource(timeoutMs: number, tried: { peers: number; trackers: number; webSeeds: number }): BitcdnError {
+  const what = `${tried.peers} peer(s), ${tried.trackers} tracker(s), ${tried.webSeeds} web seed(s)`
+  return new BitcdnError(
+    CliErrorCode.noSource,
+    `no source delivered any data for ${Math.round(timeoutMs / 1000)} s (tried ${what}); check the addresses or raise --timeout`,
+    { details: { timeoutMs, ...tried } },
+  )
+}
+
+/**
+ * Turns a raw EADDRINUSE into a one-line error naming the port; anything else is returned as is.
+ * @example
+ * await server.start().catch((err) => { throw listenError(err, 8000) })
+ */
+export function listenError(err: unknown, port: number): unknown {
+  // a package that already explains the failure with its own code keeps its message
+  const code = (err as { code?: unknown } | null)?.code
+  if (code === 'EADDRINUSE') {
+    return new BitcdnError(CliErrorCode.portInUse, `port ${port} is already in use; pick another with --port`, {
+      details: { port },
+      cause: err,
+    })
+  }
+  return err
+}
