@@ -76,6 +76,8 @@ export interface StaticServerOptions {
   shiftRange?: number
   /** Destroy the socket after sending this many body bytes of the next response. */
   resetAfterBytes?: number
+  /** Requests under `/moved/` get a 302 to the same path without that prefix. */
+  redirectMoved?: boolean
 }
 
 export interface StaticServer {
@@ -114,6 +116,10 @@ export async function startStaticServer(root: string, options: StaticServerOptio
     s.requests.push({ path, range: req.headers.range })
     const respond = (): void => {
       const o = s.options
+      if (o.redirectMoved && path.startsWith('/moved/')) {
+        res.writeHead(302, { location: (req.url ?? '/').replace('/moved/', '/'), 'content-length': 0 }).end()
+        return
+      }
       if (o.failNext && o.failNext.count > 0) {
         o.failNext.count--
         res.writeHead(o.failNext.status, { 'content-length': 5 }).end('nope\n')

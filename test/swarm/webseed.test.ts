@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import type { BitcdnError } from '@bitcdn/core'
 import type { Metainfo } from '@bitcdn/content'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -318,5 +319,38 @@ describe('web seed (BEP 19)', () => {
     const r = fetchAll(conn, [{ index: 5, begin: 0, length: BLOCK }])
     expect((await r).rejected).toEqual([{ index: 5, begin: 0, length: BLOCK }])
     expect(() => createWebSeedConnection({ url: 'ftp://x/f', metainfo: meta })).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_WEBSEED_URL_INVALID' }))
+  })
+
+  it('follows redirects to the file', async () => {
+    const data = randomData(3 * BLOCK)
+    const { server, pool, meta } = await setup([{ path: 'f', data }], 'f', BLOCK, { server: { redirectMoved: true } })
+    const conn = createWebSeedConnection({ url: `${server.origin}/moved/f`, metainfo: meta }, { originPool: pool })
+    cleanups.push(() => conn.destroy())
+    const { blocks, rejected } = await fetchAll(conn, blocksOf(meta))
+    expect(rejected).toEqual([])
+    expect(assemble(meta, blocks).equals(data)).toBe(true)
+    expect(server.requests.map((r) => r.path)).toEqual(['/moved/f', '/f'])
+  })
+
+  it('an origin that accepts the connection but never answers times out into a warning', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createServer((sock) => sockets.add(sock))
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    cleanups.push(() => new Promise<void>((r) => {
+      for (const sock of sockets) sock.destroy()
+      silent.close(() => r())
+    }))
+    const meta = buildMetainfo('f', [{ path: 'f', data: randomData(BLOCK) }], BLOCK)
+    const pool = createOriginPool()
+    cleanups.push(() => pool.destroy())
+    const warnings: BitcdnError[] = []
+    const conn = createWebSeedConnection(
+      { url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/f`, metainfo: meta, idleTimeoutMs: 100 },
+      { originPool: pool, onWarning: (e) => warnings.push(e) },
+    )
+    cleanups.push(() => conn.destroy())
+    expect((await fetchAll(conn, blocksOf(meta))).rejected.length).toBe(1)
+    expect(warnings[0]?.code).toBe('BITCDN_ERR_WEBSEED_UNREACHABLE')
+    expect(warnings[0]?.details.backoffMs).toBeGreaterThan(0)
   })
 })
