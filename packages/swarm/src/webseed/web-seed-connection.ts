@@ -71,6 +71,8 @@ interface Slice extends FileSlice {
   /** Indices into the job's blocks covered by this slice. */
   first: number
   last: number
+  /** First block that may still take bytes (a slice's bytes arrive in order). */
+  cursor: number
   abort: AbortController
 }
 
@@ -257,7 +259,7 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
       while ((blocks[bi] as Block).end <= fs.torrentOffset) bi++
       let bj = bi
       while (bj + 1 < blocks.length && (blocks[bj + 1] as Block).start < sliceEnd) bj++
-      job.slices.push({ ...fs, first: bi, last: bj, abort: new AbortController() })
+      job.slices.push({ ...fs, first: bi, last: bj, cursor: bi, abort: new AbortController() })
     }
     this.#jobs.add(job)
     job.running = job.slices.length
@@ -308,25 +310,32 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
 
   #onData(job: Job, s: Slice, at: number, chunk: Buffer): void {
     const end = at + chunk.length
-    for (let i = s.first; i <= s.last; i++) {
+    while (s.cursor < s.last && (job.blocks[s.cursor] as Block).end <= at) s.cursor++
+    for (let i = s.cursor; i <= s.last; i++) {
       const b = job.blocks[i] as Block
       if (b.end <= at) continue
       if (b.start >= end) break
       if (b.state !== 'inflight') continue
       const from = Math.max(at, b.start)
       const to = Math.min(end, b.end)
+      if (b.filled === 0 && from === b.start && to === b.end) {
+        // the whole block is in this chunk: hand out a view, no copy (socket chunks are never reused)
+        this.#complete(b, chunk.subarray(from - at, to - at))
+        continue
+      }
       b.buf ??= Buffer.allocUnsafe(b.ref.length)
       chunk.copy(b.buf, from - b.start, from - at, to - at)
       b.filled += to - from
-      if (b.filled === b.ref.length) {
-        b.state = 'done'
-        this.#blocks.delete(key(b.ref.index, b.ref.begin))
-        this.#downloaded += b.ref.length
-        const data = b.buf
-        b.buf = null
-        this.emit('block', b.ref.index, b.ref.begin, data)
-      }
+      if (b.filled === b.ref.length) this.#complete(b, b.buf)
     }
+  }
+
+  #complete(b: Block, data: Buffer): void {
+    b.state = 'done'
+    b.buf = null
+    this.#blocks.delete(key(b.ref.index, b.ref.begin))
+    this.#downloaded += b.ref.length
+    this.emit('block', b.ref.index, b.ref.begin, data)
   }
 
   #rejectSlice(job: Job, s: Slice): void {
