@@ -5,7 +5,11 @@
  */
 import { BitcdnError } from '@bitcdn/core'
 
-/** Stable codes this package throws. */
+/**
+ * Stable codes this package throws.
+ * @example
+ * if (hasCode(err, ContentErrorCode.diskFull)) pauseDownloads()
+ */
 export const ContentErrorCode = {
   /** A .torrent file or info dictionary is malformed or unsafe (the message names the field). */
   torrentInvalid: 'BITCDN_ERR_TORRENT_INVALID',

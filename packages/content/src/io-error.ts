@@ -5,7 +5,11 @@
 import { BitcdnError } from '@bitcdn/core'
 import { ContentErrorCode } from './errors.js'
 
-/** The `code` of a Node system error (ENOSPC, EACCES, …), if any. */
+/**
+ * The `code` of a Node system error (ENOSPC, EACCES, …), if any.
+ * @example
+ * if (errnoCode(err) === 'ENOENT') return undefined
+ */
 export function errnoCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code
   return typeof code === 'string' ? code : undefined

@@ -115,7 +115,11 @@ export function bdecode(buf: Buffer): Decoded {
   return { value, spans }
 }
 
-/** True for a decoded dictionary (not a list, string or number). */
+/**
+ * True for a decoded dictionary (not a list, string or number).
+ * @example
+ * if (!isDict(value)) throw new Error('expected a dictionary')
+ */
 export function isDict(v: BValue | undefined): v is BDict {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v)
 }

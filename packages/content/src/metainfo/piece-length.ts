@@ -27,7 +27,11 @@ export function pieceLengthFor(totalBytes: number): number {
   return length
 }
 
-/** True for a power of two within what we create (16 KiB … 256 MiB). */
+/**
+ * True for a power of two within what we create (16 KiB … 256 MiB).
+ * @example
+ * isValidCreatePieceLength(65536) // true
+ */
 export function isValidCreatePieceLength(n: number): boolean {
   return Number.isSafeInteger(n) && n >= MIN_PIECE_LENGTH && n <= MAX_PIECE_LENGTH && (n & (n - 1)) === 0
 }

@@ -125,6 +125,16 @@ describe('createFileStore', () => {
     for (const f of files) expect((await readFile(join(dir, 'many', f.path))).equals(f.data)).toBe(true)
   })
 
+  it('lets a write create a file even while a read of it is failing as not found', async () => {
+    const data = bytes(1000, 6)
+    const m = await createTorrent(data, { name: 'race.bin' })
+    const store = createFileStore(m, { dir })
+    const [read] = await Promise.allSettled([store.get(0, 0, 10), store.put(0, data)])
+    expect(read.status === 'rejected' ? (read.reason as { code: string }).code : 'read after write').toMatch(/FILE_NOT_FOUND|read after write/)
+    expect((await store.get(0, 0, 1000)).equals(data)).toBe(true)
+    await store.close()
+  })
+
   it('does not truncate an existing longer file it writes into', async () => {
     const data = bytes(20000, 5)
     const m = await createTorrent(data, { name: 'x', pieceLength: 16384 })

@@ -12,7 +12,7 @@
 import { constants } from 'node:fs'
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
-import { BitcdnError } from '@bitcdn/core'
+import { BitcdnError, hasCode } from '@bitcdn/core'
 import { ContentErrorCode } from '../errors.js'
 import { errnoCode, toIoError } from '../io-error.js'
 import type { Metainfo, TorrentFile } from '../metainfo/types.js'
@@ -114,6 +114,17 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
   }
 
   async function withHandle<T>(fileIndex: number, forWrite: boolean, fn: (h: Handle, path: string) => Promise<T>): Promise<T> {
+    try {
+      return await useSlot(fileIndex, forWrite, fn)
+    } catch (err) {
+      // A read that found no file may have shared its failed open with this write; the write
+      // creates the file, so it retries with an open of its own.
+      if (forWrite && hasCode(err, ContentErrorCode.fileNotFound)) return useSlot(fileIndex, forWrite, fn)
+      throw err
+    }
+  }
+
+  async function useSlot<T>(fileIndex: number, forWrite: boolean, fn: (h: Handle, path: string) => Promise<T>): Promise<T> {
     const file = files[fileIndex]!
     let slot = slots.get(fileIndex)
     if (!slot) {
