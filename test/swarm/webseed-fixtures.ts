@@ -15,12 +15,15 @@ import type { Metainfo } from '@bitcdn/content'
 export interface FixtureFile {
   path: string
   data: Buffer
+  /** A BEP 47 padding file: in the torrent, never on disk or on the origin. */
+  padding?: boolean
 }
 
 /** Write files under a temp dir; `root` is what the server serves. */
 export async function writeFixture(files: FixtureFile[]): Promise<{ root: string; cleanup: () => Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), 'bitcdn-webseed-'))
   for (const f of files) {
+    if (f.padding) continue
     await mkdir(dirname(join(root, f.path)), { recursive: true })
     await writeFile(join(root, f.path), f.data)
   }
@@ -40,7 +43,7 @@ export function buildMetainfo(name: string, files: FixtureFile[], pieceLength: n
   }
   let offset = 0
   const tfiles = files.map((f) => {
-    const t = { path: f.path, length: f.data.length, offset }
+    const t = { path: f.path, length: f.data.length, offset, ...(f.padding ? { padding: true } : {}) }
     offset += f.data.length
     return t
   })
@@ -67,7 +70,7 @@ export const randomData = (n: number): Buffer => randomBytes(n)
 
 export interface StaticServerOptions {
   /** Answer the next N requests with this status (then serve normally). */
-  failNext?: { count: number; status: number }
+  failNext?: { count: number; status: number; retryAfter?: string }
   /** Hold every response this long before answering, in ms. */
   delayMs?: number
   /** Ignore Range and answer 200 with the whole file. */
@@ -122,7 +125,7 @@ export async function startStaticServer(root: string, options: StaticServerOptio
       }
       if (o.failNext && o.failNext.count > 0) {
         o.failNext.count--
-        res.writeHead(o.failNext.status, { 'content-length': 5 }).end('nope\n')
+        res.writeHead(o.failNext.status, { 'content-length': 5, ...(o.failNext.retryAfter ? { 'retry-after': o.failNext.retryAfter } : {}) }).end('nope\n')
         return
       }
       const file = join(root, path)

@@ -353,4 +353,31 @@ describe('web seed (BEP 19)', () => {
     expect(warnings[0]?.code).toBe('BITCDN_ERR_WEBSEED_UNREACHABLE')
     expect(warnings[0]?.details.backoffMs).toBeGreaterThan(0)
   })
+
+  it('never asks the origin for BEP 47 padding files: their bytes are zeros', async () => {
+    const files: FixtureFile[] = [
+      { path: 'p/a', data: randomData(10_000) },
+      { path: 'p/.pad/6384', data: Buffer.alloc(6384), padding: true },
+      { path: 'p/b', data: randomData(20_000) },
+    ]
+    const { server, pool, meta } = await setup(files, 'p', BLOCK)
+    const conn = open(server, meta, pool)
+    const { blocks, rejected } = await fetchAll(conn, blocksOf(meta))
+    expect(rejected).toEqual([])
+    expect(assemble(meta, blocks).equals(Buffer.concat(files.map((f) => f.data)))).toBe(true)
+    expect(server.requests.map((r) => r.path).sort()).toEqual(['/p/a', '/p/b'])
+  })
+
+  it("honours an overloaded origin's Retry-After beyond the normal backoff", async () => {
+    const { server, pool, meta } = await setup([{ path: 'f', data: randomData(BLOCK) }], 'f', BLOCK, {
+      server: { failNext: { count: 1, status: 503, retryAfter: '30' } },
+    })
+    const warnings: BitcdnError[] = []
+    const conn = open(server, meta, pool, {}, warnings)
+    expect((await fetchAll(conn, blocksOf(meta))).rejected.length).toBe(1)
+    expect(warnings[0]?.details).toMatchObject({ status: 503, retryAfterMs: 30_000 })
+    // the pool's own backoff here is 20 ms; the origin asked for 30 s
+    expect(pool.state(server.origin).backoffRemainingMs).toBeGreaterThan(20_000)
+    expect(conn.maxOutstanding).toBe(0)
+  })
 })

@@ -17,6 +17,8 @@ export interface OriginPoolInit {
   initialBackoffMs?: number
   /** Longest backoff, in ms. @default 60000 */
   maxBackoffMs?: number
+  /** Longest `Retry-After` (429/503) honoured, in ms; an origin asking to wait longer waits this. @default 600000 */
+  maxRetryAfterMs?: number
 }
 
 export interface OriginPoolComponents {
@@ -44,8 +46,11 @@ export interface OriginPool {
   register(origin: string, maxConnections?: number): void
   /** Wait for a request slot; resolves to its release function. Rejects if `signal` aborts. */
   acquire(origin: string, signal?: AbortSignal): Promise<() => void>
-  /** Record a failed request that started at `startedAt` (ms); returns the backoff now in force. */
-  reportFailure(origin: string, startedAt: number): number
+  /**
+   * Record a failed request that started at `startedAt` (ms); returns the backoff now in force.
+   * `minDelayMs` is the origin's own `Retry-After`, honoured up to `maxRetryAfterMs`.
+   */
+  reportFailure(origin: string, startedAt: number, minDelayMs?: number): number
   /** Record a successful request: the backoff resets. */
   reportSuccess(origin: string): void
   /** Milliseconds until the origin may be asked again (0: now). */
@@ -82,6 +87,7 @@ export function createOriginPool(init: OriginPoolInit = {}, components: OriginPo
   const defaultLimit = Math.max(1, init.maxConnectionsPerOrigin ?? 4)
   const initialBackoffMs = init.initialBackoffMs ?? 1000
   const maxBackoffMs = init.maxBackoffMs ?? 60_000
+  const maxRetryAfterMs = init.maxRetryAfterMs ?? 600_000
   const clock = components.clock ?? systemClock
   const entries = new Map<string, Entry>()
   const ready = new EventEmitter()
@@ -137,14 +143,14 @@ export function createOriginPool(init: OriginPoolInit = {}, components: OriginPo
       })
     },
 
-    reportFailure(origin, startedAt) {
+    reportFailure(origin, startedAt, minDelayMs = 0) {
       const e = entry(origin)
       const now = clock.now()
       // Requests that were already in flight when the origin last failed fail together (one
       // outage, many requests); they must not push the backoff up once each.
       if (startedAt >= e.lastFailureAt || e.failures === 0) {
         e.failures++
-        const delay = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (e.failures - 1))
+        const delay = Math.max(Math.min(maxBackoffMs, initialBackoffMs * 2 ** (e.failures - 1)), Math.min(minDelayMs, maxRetryAfterMs))
         e.retryAt = now + delay
         e.lastFailureAt = now
         if (e.timer) clearTimeout(e.timer)

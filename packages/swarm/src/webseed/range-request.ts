@@ -135,7 +135,8 @@ function fetchOnce(r: RangeRequest, url: string, redirectsLeft: number): Promise
         }
         skip = r.start
       } else {
-        return fail(webSeedError('httpStatus', `web seed answered HTTP ${status}: ${url}`, { ...details, status }))
+        const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined
+        return fail(webSeedError('httpStatus', `web seed answered HTTP ${status}: ${url}`, { ...details, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }))
       }
 
       let fileOffset = r.start
@@ -176,4 +177,15 @@ function fetchOnce(r: RangeRequest, url: string, redirectsLeft: number): Promise
     })
     req.end()
   })
+}
+
+/**
+ * `Retry-After` (RFC 9110 §10.2.3) in ms: delay-seconds or an HTTP date; undefined if absent or bad.
+ * @example parseRetryAfter('120') // 120000
+ */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }

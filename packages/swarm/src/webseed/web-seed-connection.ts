@@ -267,6 +267,13 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
   }
 
   async #runSlice(job: Job, s: Slice): Promise<void> {
+    if (this.#meta.files[s.fileIndex]?.padding) {
+      // BEP 47 padding files are zeros by definition and exist on no origin: never ask for them
+      await Promise.resolve()
+      if (!this.#destroyed && !s.abort.signal.aborted) this.#onData(job, s, s.torrentOffset, Buffer.alloc(s.length))
+      this.#sliceDone(job)
+      return
+    }
     let release: (() => void) | undefined
     try {
       release = await this.#pool.acquire(this.#origin, s.abort.signal)
@@ -293,7 +300,8 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
         this.#pool.reportSuccess(this.#origin)
       } catch (err) {
         if (s.abort.signal.aborted || this.#destroyed) return
-        const backoffMs = this.#pool.reportFailure(this.#origin, startedAt)
+        const retryAfterMs = err instanceof BitcdnError && typeof err.details.retryAfterMs === 'number' ? err.details.retryAfterMs : 0
+        const backoffMs = this.#pool.reportFailure(this.#origin, startedAt, retryAfterMs)
         this.#warn(err, backoffMs)
         this.#rejectSlice(job, s)
         // nothing queued can be served before the backoff ends
