@@ -20,7 +20,11 @@ import { isValidCreatePieceLength, pieceLengthFor } from './piece-length.js'
 import type { Metainfo } from './types.js'
 
 export interface CreateTorrentOptions {
-  /** Torrent name. @default the file or directory's base name; required for a single Buffer. */
+  /**
+   * Torrent name. @default the file or directory's base name; required for a single Buffer.
+   * Storage maps files to `<dir>/<name>/…`, so renaming a torrent made from a path means seeding
+   * it in place no longer finds the original files.
+   */
   name?: string
   /** Bytes per piece, a power of two from 16 KiB to 256 MiB. @default pieceLengthFor(total) */
   pieceLength?: number

@@ -135,6 +135,13 @@ describe('createFileStore', () => {
     await store.close()
   })
 
+  it('refuses a hand-built Metainfo whose path escapes the directory', async () => {
+    const m = await createTorrent(bytes(10, 1), { name: 'x' })
+    const store = createFileStore({ ...m, files: [{ path: '../escape', length: 10, offset: 0 }] }, { dir })
+    await expect(store.put(0, bytes(10, 1))).rejects.toMatchObject({ code: 'BITCDN_ERR_TORRENT_INVALID' })
+    await store.close()
+  })
+
   it('does not truncate an existing longer file it writes into', async () => {
     const data = bytes(20000, 5)
     const m = await createTorrent(data, { name: 'x', pieceLength: 16384 })

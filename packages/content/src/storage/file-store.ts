@@ -11,7 +11,7 @@
  */
 import { constants } from 'node:fs'
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises'
-import { dirname, join, resolve, sep } from 'node:path'
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { BitcdnError, hasCode } from '@bitcdn/core'
 import { ContentErrorCode } from '../errors.js'
 import { errnoCode, toIoError } from '../io-error.js'
@@ -66,8 +66,9 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
 
   const pathOf = (file: TorrentFile): string => {
     const p = join(root, ...file.path.split('/'))
+    const rel = relative(root, p)
     // Metainfo paths are validated already; this guards against a hand-built Metainfo.
-    if (!p.startsWith(root + sep)) throw new BitcdnError(ContentErrorCode.torrentInvalid, `file path escapes the storage directory: ${file.path}`)
+    if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) throw new BitcdnError(ContentErrorCode.torrentInvalid, `file path escapes the storage directory: ${file.path}`)
     return p
   }
 
