@@ -105,3 +105,29 @@ describe('tracker server port sharing', () => {
     }
   })
 })
+
+describe('tracker server on IPv6 loopback', () => {
+  it('listens on ::1 (HTTP and UDP sockets) and answers announces there when the host has IPv6', async () => {
+    const t = createTrackerServer({ host: '::1' })
+    try {
+      await t.start()
+    } catch (err) {
+      // containers without IPv6 cannot bind ::1; nothing to test there
+      if ((err as { code?: string }).code === 'BITCDN_ERR_TRACKER_LISTEN') return
+      throw err
+    }
+    try {
+      expect(t.httpUrl).toMatch(/^http:\/\/\[::1\]:\d+\/announce$/)
+      expect(t.udpUrl).toMatch(/^udp:\/\/\[::1\]:\d+$/)
+      const d = createDiscovery({ infoHash: INFO_HASH, announce: [t.httpUrl as string], port: 40010 })
+      const warnings: string[] = []
+      d.on('warning', (w) => warnings.push(w.message))
+      await d.start()
+      await new Promise((r) => d.once('tracker', r))
+      await d.stop()
+      expect(t.stats().torrents).toBe(1)
+    } finally {
+      await t.stop()
+    }
+  })
+})

@@ -5,7 +5,7 @@
  * an optional info-hash allow-list, per-torrent stats for the hub, and clean listen errors.
  */
 import { EventEmitter } from 'node:events'
-import type { AddressInfo } from 'node:net'
+import { isIPv6, type AddressInfo } from 'node:net'
 import Server from 'bittorrent-tracker/server'
 import { BitcdnError, silentLogger, type Logger } from '@bitcdn/core'
 import { trackerError } from './errors.js'
@@ -125,12 +125,13 @@ export function createTrackerServer(init: TrackerServerInit = {}, components: Tr
       trustProxy: init.trustProxy ?? false,
       ...(filter ? { filter } : {}),
     })
-    // The library opens a udp6 socket too and would bind it to our (IPv4) host, which fails;
-    // one socket on the configured host is what a loopback or single-homed tracker wants.
-    if (s.udp6) {
-      s.udp6.close()
-      s.udp6 = null
-    }
+    // The library opens a udp4 and a udp6 socket and would bind both to our one host, which
+    // fails for one of them; keep the socket of the host's family only.
+    const v6 = isIPv6(host)
+    const unused = v6 ? s.udp4 : s.udp6
+    unused?.close()
+    if (v6) s.udp4 = null
+    else s.udp6 = null
     const warn = (err: Error): void => {
       log.debug({ err: err.message }, 'tracker warning')
       self.emit('warning', err)
@@ -152,8 +153,9 @@ export function createTrackerServer(init: TrackerServerInit = {}, components: Tr
         httpUrl = `http://${urlHost}:${(h.address() as AddressInfo).port}/announce`
       }
       const udpPort = init.udpPort ?? init.port ?? 0
-      if (s.udp4) {
-        const u = s.udp4
+      const udpSocket = s.udp4 ?? s.udp6
+      if (udpSocket) {
+        const u = udpSocket
         await new Promise<void>((resolve, reject) => {
           const onErr = (err: NodeJS.ErrnoException): void => reject(listenError(err, 'udp', udpPort))
           u.once('error', onErr)
