@@ -23,6 +23,10 @@ describe('parseMagnet', () => {
     expect(parseMagnet(`magnet:?xt=urn:btih:${b32.toLowerCase()}`).infoHash).toBe(HEX)
   })
 
+  it('accepts an upper-case URN prefix', () => {
+    expect(parseMagnet(`magnet:?xt=URN:BTIH:${HEX}`).infoHash).toBe(HEX)
+  })
+
   it('round-trips through toMagnetURI', () => {
     const ref = { infoHash: HEX, name: 'a b&c', announce: ['udp://t:1/x?y=z'], urlList: ['https://w/'], peers: ['h:1'] }
     expect(parseMagnet(toMagnetURI(ref))).toEqual(ref)

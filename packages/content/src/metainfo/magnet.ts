@@ -84,12 +84,14 @@ export function parseMagnet(uri: string): TorrentRef {
     // Some clients number repeated keys: tr.1=…&tr.2=…
     const base = key.replace(/\.\d+$/, '')
     if (base === 'xt') {
-      if (value.startsWith('urn:btih:')) {
+      // URN namespace identifiers are case-insensitive (RFC 8141): some clients write URN:BTIH:.
+      const urn = value.slice(0, 9).toLowerCase()
+      if (urn === 'urn:btih:') {
         const hash = normalizeInfoHash(value.slice('urn:btih:'.length))
         if (!hash) throw magnetInvalid(`invalid magnet link: xt info-hash must be 40 hex or 32 base32 characters: ${value}`, { field: 'xt' })
         if (ref.infoHash && ref.infoHash !== hash) throw magnetInvalid('invalid magnet link: two different btih info-hashes', { field: 'xt' })
         ref.infoHash = hash
-      } else if (value.startsWith('urn:btmh:')) {
+      } else if (urn === 'urn:btmh:') {
         v2Only.push(value)
       }
     } else if (base === 'dn') {
