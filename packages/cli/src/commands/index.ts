@@ -3,6 +3,7 @@
  * Add a line here when you add a file to commands/.
  */
 import type { Command } from 'commander'
+import { registerChain } from './chain.js'
 import { registerCreate } from './create.js'
 import { registerGet } from './get.js'
 import { registerSeed } from './seed.js'
@@ -10,4 +11,4 @@ import { registerTracker } from './tracker.js'
 
 export type RegisterCommand = (program: Command) => void
 
-export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker]
+export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker, registerChain]

@@ -1,0 +1,205 @@
+/**
+ * `bitcdn chain`: a local settlement chain for development — starts anvil, deploys test USDC/USDT
+ * and the BitCDN escrow, funds anvil's dev accounts, writes the deployment file
+ * (`$BITCDN_HOME/deployment.json` by default), prints what a developer needs, and runs until Ctrl-C.
+ *
+ * `bitcdn chain deploy --preset NAME`: deploys the escrow to a real network through the same code,
+ * with the preset's USDC/USDT and a withdrawal notice of at least 48 h. The deployer key is read
+ * from an environment variable (`--private-key-env`), never from a flag, so it stays out of shell
+ * history and process listings.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { BitcdnError } from '@bitcdn/core'
+import {
+  anvilAccounts,
+  defaultDeploymentPath,
+  deploy,
+  deployLocal,
+  getPreset,
+  presetNames,
+  presetRpcUrl,
+  startAnvil,
+  writeDeployment,
+  MIN_PRODUCTION_WITHDRAW_DELAY_SECONDS,
+  type Deployment,
+} from '@bitcdn/pay'
+import { untilInterrupted } from '../interrupt.js'
+import { parsePort } from '../option-parsers.js'
+
+/** Options of `bitcdn chain`. */
+export interface ChainOptions {
+  port: number
+  chainId: number
+  withdrawDelay: number
+  accounts: number
+  /** Test USDC (and USDT) minted to each account, in whole tokens. */
+  fund: number
+  blockTime?: number
+  out: string
+}
+
+/** Options of `bitcdn chain deploy`. */
+export interface ChainDeployOptions {
+  preset: string
+  rpcUrl?: string
+  privateKeyEnv: string
+  withdrawDelay?: number
+  admin?: string
+  out: string
+}
+
+function parseNonNegativeInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`expected ${what}.`)
+    return n
+  }
+}
+function parsePositiveInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (value.trim() === '' || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected ${what}.`)
+    return n
+  }
+}
+
+/**
+ * Registers `bitcdn chain` and `bitcdn chain deploy`.
+ * @example registerChain(program) // bitcdn chain --port 8545 --withdraw-delay 60
+ */
+export function registerChain(program: Command): void {
+  const chain = program
+    .command('chain')
+    .description('run a local chain (anvil) with test USDC/USDT and the BitCDN escrow deployed; Ctrl-C stops it')
+    .addOption(new Option('--port <n>', 'RPC port on 127.0.0.1 (0 picks a free one)').argParser(parsePort).default(8545))
+    .addOption(new Option('--chain-id <id>', 'chain id').argParser(parsePositiveInt('a positive chain id')).default(31337))
+    .addOption(
+      new Option('--withdraw-delay <seconds>', 'notice before payer withdrawals (and signer grace)')
+        .argParser(parseNonNegativeInt('a whole number of seconds'))
+        .default(60),
+    )
+    .addOption(new Option('--accounts <n>', 'dev accounts to create and fund').argParser(parsePositiveInt('a positive count')).default(10))
+    .addOption(new Option('--fund <tokens>', 'test USDC and USDT minted to each account, in whole tokens').argParser(parseNonNegativeInt('a whole token amount')).default(10_000))
+    .addOption(new Option('--block-time <seconds>', 'mine on an interval instead of per transaction').argParser(parsePositiveInt('a positive number of seconds')))
+    .option('--out <file>', 'where to write the deployment file', defaultDeploymentPath())
+    .addHelpText(
+      'after',
+      '\nThe dev accounts are anvil\'s well-known test keys: never send real money to them.\n\nExamples:\n  bitcdn chain\n  bitcdn chain --port 8546 --withdraw-delay 30 --accounts 4 --out ./deployment.json\n  bitcdn chain deploy --preset base-sepolia --rpc-url https://sepolia.base.org',
+    )
+    .action(async (opts: ChainOptions) => {
+      await runLocalChain(opts, untilInterrupted())
+    })
+
+  chain
+    .command('deploy')
+    .description('deploy the BitCDN escrow to a real network preset (USDC/USDT, ≥ 48 h withdrawal notice)')
+    .addOption(new Option('--preset <name>', 'network').choices(presetNames).makeOptionMandatory())
+    .option('--rpc-url <url>', 'JSON-RPC endpoint (default: the preset\'s BITCDN_RPC_URL_* variable)')
+    .option('--private-key-env <VAR>', 'environment variable holding the deployer\'s 0x private key', 'BITCDN_DEPLOYER_KEY')
+    .addOption(
+      new Option('--withdraw-delay <seconds>', `withdrawal notice, at least ${MIN_PRODUCTION_WITHDRAW_DELAY_SECONDS} (48 h)`).argParser(
+        parseNonNegativeInt('a whole number of seconds'),
+      ),
+    )
+    .option('--admin <address>', 'escrow admin (may only open/close tokens); default: the deployer')
+    .option('--out <file>', 'where to write the deployment file', defaultDeploymentPath())
+    .addHelpText('after', '\nExample:\n  BITCDN_DEPLOYER_KEY=0x... bitcdn chain deploy --preset base-sepolia --rpc-url https://sepolia.base.org')
+    .action(async (opts: ChainDeployOptions) => {
+      await runPresetDeploy(opts)
+    })
+}
+
+/**
+ * Starts anvil, deploys, writes the deployment file, prints a summary, and keeps running until
+ * `until` resolves; then stops anvil.
+ * @throws {BitcdnError} BITCDN_ERR_ANVIL_START, BITCDN_ERR_DEPLOY_FAILED
+ * @example await runLocalChain({ ...opts }, untilInterrupted())
+ */
+export async function runLocalChain(
+  opts: ChainOptions,
+  until: Promise<unknown>,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<Deployment> {
+  const anvil = await startAnvil({
+    port: opts.port,
+    chainId: opts.chainId,
+    accounts: opts.accounts,
+    ...(opts.blockTime !== undefined ? { blockTime: opts.blockTime } : {}),
+  })
+  try {
+    const accounts = anvilAccounts(opts.accounts)
+    const amount = BigInt(opts.fund) * 1_000_000n
+    const deployment = await deployLocal({
+      rpcUrl: anvil.rpcUrl,
+      withdrawDelaySeconds: opts.withdrawDelay,
+      ...(amount > 0n ? { fund: { accounts: accounts.map((a) => a.address), amount } } : {}),
+    })
+    await writeDeployment(opts.out, deployment)
+    out.write(
+      [
+        `chain      ${deployment.chainId} (anvil, pid ${anvil.pid})`,
+        `rpc        ${deployment.rpcUrl}`,
+        `escrow     ${deployment.escrow}`,
+        `USDC       ${deployment.tokens.USDC}  (test token, 6 decimals)`,
+        ...(deployment.tokens.USDT ? [`USDT       ${deployment.tokens.USDT}  (test token, 6 decimals)`] : []),
+        `withdraw   ${deployment.withdrawDelaySeconds} s notice`,
+        `deployment ${opts.out}`,
+        '',
+        `funded accounts (${opts.fund} USDC + ${opts.fund} USDT and 10000 ETH each; anvil's public test keys):`,
+        ...accounts.map((a, i) => `  (${i}) ${a.address}  ${a.privateKey}`),
+        '',
+        'Ctrl-C stops the chain (its state is not kept).',
+        '',
+      ].join('\n'),
+    )
+    await until
+    process.stderr.write('stopping chain\n')
+    return deployment
+  } finally {
+    await anvil.stop()
+  }
+}
+
+/**
+ * Deploys the escrow to a preset network and writes the deployment file.
+ * @throws {BitcdnError} BITCDN_ERR_PRESET_UNKNOWN, BITCDN_ERR_PRESET_INVALID, BITCDN_ERR_DEPLOY_FAILED
+ * @example await runPresetDeploy({ preset: 'base-sepolia', privateKeyEnv: 'BITCDN_DEPLOYER_KEY', out })
+ */
+export async function runPresetDeploy(
+  opts: ChainDeployOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<Deployment> {
+  const preset = getPreset(opts.preset)
+  const rpcUrl = presetRpcUrl(preset, opts.rpcUrl, env)
+  const key = env[opts.privateKeyEnv]?.trim()
+  if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key)) {
+    throw new BitcdnError(
+      'BITCDN_ERR_PRESET_INVALID',
+      `set ${opts.privateKeyEnv} to the deployer's 0x-prefixed 32-byte private key (or name another variable with --private-key-env)`,
+    )
+  }
+  if (opts.admin !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(opts.admin)) {
+    throw new BitcdnError('BITCDN_ERR_PRESET_INVALID', `--admin ${opts.admin} is not an address`)
+  }
+  const deployment = await deploy({
+    preset,
+    rpcUrl,
+    deployerKey: key as `0x${string}`,
+    ...(opts.withdrawDelay !== undefined ? { withdrawDelaySeconds: opts.withdrawDelay } : {}),
+    ...(opts.admin ? { admin: opts.admin as `0x${string}` } : {}),
+  })
+  await writeDeployment(opts.out, deployment)
+  out.write(
+    [
+      `network    ${preset.label} (chain ${deployment.chainId})`,
+      `escrow     ${deployment.escrow}  (block ${deployment.deployedAtBlock})`,
+      `USDC       ${deployment.tokens.USDC}`,
+      ...(deployment.tokens.USDT ? [`USDT       ${deployment.tokens.USDT}`] : []),
+      `withdraw   ${deployment.withdrawDelaySeconds} s notice`,
+      `deployment ${opts.out}`,
+      '',
+    ].join('\n'),
+  )
+  return deployment
+}
