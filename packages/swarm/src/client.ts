@@ -138,7 +138,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
     socket.on('error', () => socket.destroy())
     socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy())
     socket.once('close', () => pending.delete(socket))
-    socket.pipe(wire).pipe(socket)
+    wire.attach(socket)
     wire.once('handshake', (infoHash: string) => {
       pending.delete(socket)
       socket.setTimeout(0)

@@ -4,6 +4,8 @@
  * piece that fails its hash can name who sent the bad bytes.
  */
 
+const POOL_MAX = 32
+
 export interface AssemblingPiece {
   index: number
   data: Buffer
@@ -18,9 +20,18 @@ export interface AssemblingPiece {
 export class PieceAssembler {
   readonly #pieces = new Map<number, AssemblingPiece>()
   readonly #blockSize: number
+  /** Spare full-size piece buffers: a fresh 256 KiB+ allocation per piece costs page faults. */
+  readonly #pool: Buffer[] = []
+  readonly #pieceLength: number
 
-  constructor(blockSize: number) {
+  constructor(blockSize: number, pieceLength: number) {
     this.#blockSize = blockSize
+    this.#pieceLength = pieceLength
+  }
+
+  /** Give back a piece buffer once the store is done with it. */
+  release(data: Buffer): void {
+    if (data.length === this.#pieceLength && this.#pool.length < POOL_MAX) this.#pool.push(data)
   }
 
   /** Copy a block in; returns the piece it belongs to. */
@@ -29,7 +40,7 @@ export class PieceAssembler {
     if (piece === undefined) {
       piece = {
         index,
-        data: Buffer.allocUnsafe(pieceSize),
+        data: (pieceSize === this.#pieceLength ? this.#pool.pop() : undefined) ?? Buffer.allocUnsafe(pieceSize),
         sources: new Array<string | undefined>(Math.ceil(pieceSize / this.#blockSize)),
       }
       this.#pieces.set(index, piece)
@@ -52,6 +63,7 @@ export class PieceAssembler {
 
   clear(): void {
     this.#pieces.clear()
+    this.#pool.length = 0
   }
 }
 

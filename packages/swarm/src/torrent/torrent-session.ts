@@ -36,6 +36,7 @@ import { swarmError } from '../errors.js'
 import { PieceAssembler, corruptSources, type AssemblingPiece } from './piece-assembler.js'
 import { BanList, splitAddress } from './ban-list.js'
 import { createFileReadStream } from './read-stream.js'
+import { ReadCache } from './read-cache.js'
 import type { ReadStreamOptions, Torrent, TorrentEvents, TorrentStats } from './types.js'
 
 const TICK_MS = 1000
@@ -119,6 +120,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
   #ownsStore = false
   #journal: ResumeJournal | undefined
   #picker: PiecePicker | undefined
+  #readCache: ReadCache | undefined
   #assembler: PieceAssembler | undefined
   readonly #ref: TorrentRef | Metainfo
   readonly #init: TorrentSessionInit
@@ -215,6 +217,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     await this.#journal?.close().catch(() => {})
     if (this.#ownsStore) await this.#store?.close().catch(() => {})
     this.#assembler?.clear()
+    this.#readCache?.clear()
     this.#failed.clear()
   }
 
@@ -344,8 +347,9 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       this.#ownsStore = true
     }
     this.#store = store
+    this.#readCache = new ReadCache(store, (i) => (i === m.pieceCount - 1 ? m.length - i * m.pieceLength : m.pieceLength))
     const picker = new PiecePicker({ pieceCount: m.pieceCount, pieceLength: m.pieceLength, length: m.length })
-    this.#assembler = new PieceAssembler(picker.blockSize)
+    this.#assembler = new PieceAssembler(picker.blockSize, m.pieceLength)
     let have: Iterable<number> = []
     if (init.dir !== undefined && init.resume !== false) {
       const file = join(init.dir, `.${m.infoHash}.resume`)
@@ -725,7 +729,10 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       for (const id of corruptSources(failed, piece.data, picker.blockSize)) this.#ban(id, index)
     }
     this.#store!.put(index, piece.data).then(
-      () => this.#onPieceStored(index),
+      () => {
+        this.#assembler?.release(piece.data)
+        this.#onPieceStored(index)
+      },
       (err: unknown) => this.#fatal(err),
     )
   }
@@ -824,7 +831,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
         setTimeout(send, Math.max(1, limiter.waitMs(ref.length))).unref()
         return
       }
-      store.get(ref.index, ref.begin, ref.length).then(
+      this.#readCache!.read(ref.index, ref.begin, ref.length).then(
         (data) => {
           const before = conn.uploaded
           conn.sendBlock(ref, data)

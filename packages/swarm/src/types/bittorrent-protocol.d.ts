@@ -56,6 +56,8 @@ declare module 'bittorrent-protocol' {
     _message(id: number, numbers: number[], data: Uint8Array | null): void
     _onMessageLength(buffer: Uint8Array): void
     _onMessage(buffer: Uint8Array): void
+    _write(data: any, cb: any): void
+    _push(data: Uint8Array): boolean
     _parse(size: number, parser: (buf: Uint8Array) => void): void
   }
 }

@@ -131,7 +131,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     wire.use(utMetadata(init.infoBuffer))
     wire.use(utPex())
     init.socket.setNoDelay(true)
-    if (incomingWire === undefined) init.socket.pipe(wire).pipe(init.socket)
+    if (incomingWire === undefined) wire.attach(init.socket)
     this.#attach()
     if (incomingWire !== undefined) {
       // extensions added after the remote handshake never saw it; the metadata check needs it
