@@ -124,11 +124,14 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
 
   let exited = child.exitCode !== null
   const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+    const done = (): void => {
       exited = true
       process.removeListener('exit', killOnExit)
       resolve()
-    })
+    }
+    child.once('exit', done)
+    // a binary that cannot be spawned (ENOENT, EACCES) emits 'error' and never 'exit'
+    child.once('error', done)
   })
 
   let port: number
