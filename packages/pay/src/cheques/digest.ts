@@ -44,12 +44,23 @@ export function createChequeDigester(domain: ChequeDomain): ChequeDigester {
   outer[0] = 0x19
   outer[1] = 0x01
   outer.set(separator, 2)
+  // the same few addresses recur in every cheque of a session: decode each once
+  const addrBytes = new Map<string, Uint8Array>()
+  const addr = (a: string): Uint8Array => {
+    let b = addrBytes.get(a)
+    if (!b) {
+      if (addrBytes.size > 4096) addrBytes.clear()
+      b = hexToBytes(a as Hex)
+      addrBytes.set(a, b)
+    }
+    return b
+  }
   return {
     digest(cheque) {
       struct.fill(0, 32)
-      struct.set(hexToBytes(cheque.payer), 32 + 12)
-      struct.set(hexToBytes(cheque.payee), 64 + 12)
-      struct.set(hexToBytes(cheque.token), 96 + 12)
+      struct.set(addr(cheque.payer), 32 + 12)
+      struct.set(addr(cheque.payee), 64 + 12)
+      struct.set(addr(cheque.token), 96 + 12)
       writeUint256(struct, 128, cheque.cumulativeAmount)
       outer.set(keccak256(struct, 'bytes'), 34)
       return keccak256(outer, 'bytes')

@@ -1,0 +1,48 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
+import { decryptKeystore, keystorePath, readKeystoreFile, resolvePassphrase, writeKeystoreFile } from './index.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'bitcdn-ks-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+describe('keystore', () => {
+  it('round-trips a key through a 0600 v3 file; wrong passphrase is BITCDN_ERR_KEYSTORE_PASSPHRASE', async () => {
+    const pk = generatePrivateKey()
+    const file = keystorePath(dir, 'alice')
+    await writeKeystoreFile(file, pk, 'pw', { scryptN: 1024 })
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(readFileSync(file, 'utf8')).not.toContain(pk.slice(2))
+    expect(await readKeystoreFile(file, 'pw')).toEqual({ privateKey: pk, address: privateKeyToAddress(pk) })
+    await expect(readKeystoreFile(file, 'nope')).rejects.toMatchObject({ code: 'BITCDN_ERR_KEYSTORE_PASSPHRASE' })
+    await expect(writeKeystoreFile(file, pk, 'pw', { scryptN: 1024 })).rejects.toMatchObject({ code: 'BITCDN_ERR_KEYSTORE_EXISTS' })
+    await expect(readKeystoreFile(join(dir, 'missing.json'), 'pw')).rejects.toMatchObject({ code: 'BITCDN_ERR_KEYSTORE_NOT_FOUND' })
+    expect(() => keystorePath(dir, '../evil')).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_KEYSTORE_INVALID' }))
+  })
+
+  it('decrypts the Web3 Secret Storage spec test vector (scrypt)', async () => {
+    // test vector from the Web3 Secret Storage definition (password "testpassword")
+    const vector = {
+      crypto: {
+        cipher: 'aes-128-ctr',
+        cipherparams: { iv: '83dbcc02d8ccb40e466191a123791e0e' },
+        ciphertext: 'd172bf743a674da9cdad04534d56926ef8358534d458fffccd4e6ad2fbde479c',
+        kdf: 'scrypt',
+        kdfparams: { dklen: 32, n: 262144, p: 8, r: 1, salt: 'ab0c7876052600dd703518d6fc3fe8984592145b591fc8fb5c6d43190334ba19' },
+        mac: '2103ac29920d71da29f15d75b4a16dbe95cfd7ff8faea1056c33131d846e3097',
+      },
+      id: '3198bc9c-6672-5ab3-d995-4942343ae5b6',
+      version: 3,
+    }
+    const { privateKey } = await decryptKeystore(vector, 'testpassword')
+    expect(privateKey).toBe('0x7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d')
+  })
+
+  it('reads the passphrase from the named env var and refuses when there is none and no TTY', async () => {
+    expect(await resolvePassphrase({ envVar: 'X_PASS', env: { X_PASS: 's3cret' } })).toBe('s3cret')
+    const notTty = Object.assign(process.stdin, {}) as NodeJS.ReadStream
+    if (!notTty.isTTY) await expect(resolvePassphrase({ env: {} })).rejects.toMatchObject({ code: 'BITCDN_ERR_KEYSTORE_PASSPHRASE' })
+  })
+})
