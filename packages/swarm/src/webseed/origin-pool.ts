@@ -156,6 +156,8 @@ export function createOriginPool(init: OriginPoolInit = {}, components: OriginPo
         if (e.timer) clearTimeout(e.timer)
         e.timer = setTimeout(() => {
           e.timer = undefined
+          // the timer is the authority: Date.now() may still read a millisecond short of retryAt
+          e.retryAt = 0
           ready.emit(origin)
         }, delay)
         e.timer.unref()
