@@ -110,7 +110,7 @@ export function createDiscovery(init: DiscoveryInit, components: DiscoveryCompon
   const self = new EventEmitter<DiscoveryEvents>()
   const seen = new Map<string, number>()
   const ownHosts = localHosts()
-  const stats: AnnounceStats = { uploaded: 0, downloaded: 0, left: init.left ?? Number.NaN }
+  const stats: AnnounceStats = { uploaded: 0, downloaded: 0, left: init.left }
   const trackers: TrackerAnnouncer[] = []
   let dhtAnnouncer: DhtAnnouncer | undefined
   let ownedDht: Dht | undefined
@@ -134,8 +134,8 @@ export function createDiscovery(init: DiscoveryInit, components: DiscoveryCompon
     self.emit('peer', addr)
   }
 
-  // `left` unknown: omit it and let the library send its placeholder
-  const announceStats = (): AnnounceStats => (Number.isNaN(stats.left) ? { uploaded: stats.uploaded, downloaded: stats.downloaded } as AnnounceStats : { ...stats })
+  const announceStats = (): AnnounceStats =>
+    stats.left === undefined ? { uploaded: stats.uploaded, downloaded: stats.downloaded } : { ...stats }
 
   async function startDht(): Promise<Dht | undefined> {
     // private torrents (BEP 27) pass dht: false and must stay off even a shared node

@@ -13,7 +13,8 @@ import { trackerError } from '../tracker/errors.js'
 export interface AnnounceStats {
   uploaded: number
   downloaded: number
-  left: number
+  /** Omitted while unknown (a magnet without metadata): trackers then count us as a leecher. */
+  left?: number
 }
 
 export interface TrackerAnnouncerInit {
