@@ -8,7 +8,8 @@ import { registerCreate } from './create.js'
 import { registerGet } from './get.js'
 import { registerSeed } from './seed.js'
 import { registerTracker } from './tracker.js'
+import { registerWallet } from './wallet.js'
 
 export type RegisterCommand = (program: Command) => void
 
-export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker, registerChain]
+export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker, registerChain, registerWallet]

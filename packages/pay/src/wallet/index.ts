@@ -1,2 +1,3 @@
 /** The payer side: durable cumulative cheques. */
 export * from './payer-wallet.js'
+export * from './amount.js'

@@ -1,0 +1,135 @@
+/** `bitcdn wallet …` end to end against anvil, through the CLI's own `main(argv)`. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Address } from 'viem'
+import { tokenUnits } from '@bitcdn/core'
+import {
+  createPayeeLedger,
+  createPayerWallet,
+  createPrivateKeyChequeSigner,
+  escrowAbi,
+  keystorePath,
+  readKeystoreFile,
+  testTokenAbi,
+  writeDeployment,
+} from '@bitcdn/pay'
+import { main } from '../../packages/cli/src/main.js'
+import { startPayChain, type PayChain } from './helpers.js'
+
+let chain: PayChain
+const home = mkdtempSync(join(tmpdir(), 'bitcdn-cli-wallet-'))
+const saved = { home: process.env.BITCDN_HOME, pass: process.env.BITCDN_PASSPHRASE }
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  const w1 = process.stdout.write.bind(process.stdout)
+  const w2 = process.stderr.write.bind(process.stderr)
+  process.stdout.write = ((s: string) => ((stdout += s), true)) as typeof process.stdout.write
+  process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write
+  try {
+    process.exitCode = undefined
+    const code = await main(['node', 'bitcdn', ...args])
+    return { code, stdout, stderr }
+  } finally {
+    process.stdout.write = w1
+    process.stderr.write = w2
+    process.exitCode = undefined
+  }
+}
+
+beforeAll(async () => {
+  chain = await startPayChain()
+  process.env.BITCDN_HOME = home
+  process.env.BITCDN_PASSPHRASE = 'correct horse battery staple'
+  await writeDeployment(join(home, 'deployment.json'), chain.deployment)
+})
+afterAll(async () => {
+  process.env.BITCDN_HOME = saved.home
+  process.env.BITCDN_PASSPHRASE = saved.pass
+  if (saved.home === undefined) delete process.env.BITCDN_HOME
+  if (saved.pass === undefined) delete process.env.BITCDN_PASSPHRASE
+  await chain?.anvil.stop()
+  rmSync(home, { recursive: true, force: true })
+})
+
+async function fund(address: Address, usdc: bigint): Promise<void> {
+  await chain.testClient.setBalance({ address, value: 10n ** 20n })
+  const minter = chain.wallet(chain.accounts[0]!.privateKey)
+  const h = await minter.writeContract({ address: chain.deployment.tokens.USDC, abi: testTokenAbi, functionName: 'mint', args: [address, usdc] })
+  await chain.publicClient.waitForTransactionReceipt({ hash: h })
+}
+
+describe('bitcdn wallet', () => {
+  it('every subcommand has --help', async () => {
+    for (const sub of [['new'], ['show'], ['balance'], ['deposit'], ['withdraw', 'request'], ['withdraw', 'finalize'], ['withdraw', 'cancel'], ['set-signer'], ['claim']]) {
+      const r = await cli('wallet', ...sub, '--help')
+      expect(r.code, sub.join(' ')).toBe(0)
+      expect(r.stdout).toContain('Usage: bitcdn wallet')
+    }
+  })
+
+  it('new → deposit → withdraw request/cancel/finalize → set-signer → balance; payee claims its ledger', { timeout: 180_000 }, async () => {
+    const { publicClient, deployment, testClient } = chain
+    const escrow = deployment.escrow
+    const usdc = deployment.tokens.USDC
+    const made = await cli('wallet', 'new', '--key', 'payer', '--scrypt-n', '1024')
+    expect(made.code).toBe(0)
+    const payer = made.stdout.match(/^address\s+(0x[0-9a-fA-F]{40})$/m)![1] as Address
+    expect((await cli('wallet', 'show', '--key', 'payer')).stdout).toContain(payer)
+    expect((await cli('wallet', 'new', '--key', 'payer', '--scrypt-n', '1024')).stderr).toMatch(/already exists/)
+    await fund(payer, 100_000_000n)
+
+    const dep = await cli('wallet', 'deposit', '12.5', '--key', 'payer')
+    expect(dep.stderr).toBe('')
+    expect(dep.code).toBe(0)
+    const free = () => publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'balanceOf', args: [payer, usdc] })
+    expect(await free()).toBe(12_500_000n)
+
+    const bad = await cli('wallet', 'deposit', '1.0000001', '--key', 'payer')
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toMatch(/7 decimals; the token has 6/)
+    const wrongPass = await cli('wallet', 'deposit', '1', '--key', 'payer', '--passphrase-env', 'WRONG_PASS_VAR')
+    expect(wrongPass.code).toBe(1) // no such variable and no TTY
+    process.env.WRONG_PASS_VAR = 'nope'
+    expect((await cli('wallet', 'deposit', '1', '--key', 'payer', '--passphrase-env', 'WRONG_PASS_VAR')).stderr).toMatch(/wrong passphrase/)
+    delete process.env.WRONG_PASS_VAR
+    expect((await cli('wallet', 'deposit', '1', '--token', 'DAI', '--key', 'payer')).stderr).toMatch(/token 'DAI' is not in the deployment/)
+
+    expect((await cli('wallet', 'withdraw', 'request', '2.5', '--key', 'payer')).code).toBe(0)
+    expect((await cli('wallet', 'withdraw', 'cancel', '--key', 'payer')).code).toBe(0)
+    expect((await cli('wallet', 'withdraw', 'request', '1', '--key', 'payer')).code).toBe(0)
+    const early = await cli('wallet', 'withdraw', 'finalize', '--key', 'payer')
+    expect(early.code).toBe(1)
+    expect(early.stderr).toMatch(/finalizeWithdraw failed/)
+    await testClient.increaseTime({ seconds: deployment.withdrawDelaySeconds + 1 })
+    await testClient.mine({ blocks: 1 })
+    expect((await cli('wallet', 'withdraw', 'finalize', '--key', 'payer')).code).toBe(0)
+    expect(await free()).toBe(11_500_000n)
+
+    const delegate = chain.accounts[7]!.address
+    expect((await cli('wallet', 'set-signer', delegate, '--key', 'payer')).code).toBe(0)
+    expect((await cli('wallet', 'set-signer', '0x1234', '--key', 'payer')).stderr).toMatch(/not a valid address/)
+    const bal = await cli('wallet', 'balance', '--key', 'payer')
+    expect(bal.stdout).toMatch(/escrow free\s+11\.5 USDC/)
+    expect(bal.stdout).toContain(delegate)
+
+    // payee: a ledger holding the payer's cheques, then `wallet claim`
+    const payeeOut = await cli('wallet', 'new', '--key', 'payee', '--scrypt-n', '1024')
+    const payee = payeeOut.stdout.match(/^address\s+(0x[0-9a-fA-F]{40})$/m)![1] as Address
+    await fund(payee, 0n)
+    const { privateKey } = await readKeystoreFile(keystorePath(home, 'payer'), process.env.BITCDN_PASSPHRASE!)
+    const domain = { chainId: deployment.chainId, verifyingContract: escrow }
+    const w = createPayerWallet({ dbPath: join(home, 'payer-wallet.db'), signer: createPrivateKeyChequeSigner(privateKey, domain), payer, domain })
+    const ledger = createPayeeLedger({ dbPath: join(home, 'ledger.db'), payee, domain })
+    for (let i = 0; i < 20; i++) ledger.accept(await w.pay(payee, usdc, tokenUnits(125_000n)))
+    w.close()
+    ledger.close()
+    const claim = await cli('wallet', 'claim', '--key', 'payee')
+    expect(claim.stderr).toBe('')
+    expect(claim.stdout).toMatch(/claimed 2\.5 USDC in 1 transaction\(s\); withdrew 2\.5 USDC/)
+    expect(await publicClient.readContract({ address: usdc, abi: testTokenAbi, functionName: 'balanceOf', args: [payee] })).toBe(2_500_000n)
+  })
+})
