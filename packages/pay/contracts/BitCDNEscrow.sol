@@ -226,20 +226,25 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
      * @notice Names `signer` as the caller's hot cheque-signing key (address(0) revokes it; the owner
      * key itself can always sign). The rotated-out signer stays valid for {withdrawDelay} so payees
      * holding its cheques have the same notice as for a withdrawal. A second rotation during that
-     * grace period reverts with {SignerRotationTooSoon}, which would otherwise cut the grace short.
+     * grace period reverts with {SignerRotationTooSoon}, which would otherwise cut the grace short;
+     * naming a signer when there is none (first time, or after revoking) is always allowed.
      */
     function setSigner(address signer) external {
         SignerSlot storage slot = _signer[msg.sender];
         PreviousSignerSlot storage prev = _previousSigner[msg.sender];
         address current = slot.current;
         if (current == signer) return;
+        if (current == address(0)) {
+            // Nothing to rotate out (first signer, or a new one after a revocation): the previous
+            // signer keeps its grace untouched.
+            slot.current = signer;
+            emit SignerChanged(msg.sender, prev.previous, signer, prev.validUntil);
+            return;
+        }
         if (prev.previous != address(0) && block.timestamp <= prev.validUntil) {
             revert SignerRotationTooSoon(prev.previous, prev.validUntil);
         }
-        uint64 validUntil = 0;
-        if (current != address(0)) {
-            validUntil = uint64(block.timestamp) + _withdrawDelay;
-        }
+        uint64 validUntil = uint64(block.timestamp) + _withdrawDelay;
         prev.previous = current;
         prev.validUntil = validUntil;
         slot.current = signer;

@@ -210,6 +210,24 @@ describe('BitCDNEscrow claim', () => {
       expect(events[0]!.eventName).toBe('ChequeClaimed')
     })
 
+    it('after a revocation a new signer can be named at once, and the revoked one keeps its grace', async () => {
+      const zero = '0x0000000000000000000000000000000000000000'
+      const next = privateKeyToAccount(generatePrivateKey())
+      await write(f, f.wallet(1), { address: f.escrow, abi: escrowAbi, functionName: 'setSigner', args: [zero] })
+      await write(f, f.wallet(1), { address: f.escrow, abi: escrowAbi, functionName: 'setSigner', args: [next.address] })
+      const [current, previous] = await readEscrow(f, 'signerOf', [payer.address])
+      expect([current, previous]).toEqual([next.address, signer.address])
+      const { events } = await claim(f, relayer, [
+        await signCheque(f, signer, cheque({ cumulativeAmount: 1n * USD })),
+        await signCheque(f, next, cheque({ cumulativeAmount: 2n * USD })),
+      ])
+      expect(events.map((e) => e.eventName)).toEqual(['ChequeClaimed', 'ChequeClaimed'])
+      // but rotating away from `next` must wait for the revoked signer's grace to end
+      await expect(
+        write(f, f.wallet(1), { address: f.escrow, abi: escrowAbi, functionName: 'setSigner', args: [zero] }),
+      ).rejects.toThrow(/SignerRotationTooSoon/)
+    })
+
     it('a high-s (malleable) signature is rejected even though ecrecover would accept it', async () => {
       const sc = await signCheque(f, signer, cheque())
       await expectRejected({ ...sc, signature: toHighS(sc.signature) }, ChequeRejectReason.BadSignature)

@@ -186,7 +186,14 @@ describe('BitCDNEscrow invariants under random operations', () => {
           const hist = issued.get(k) ?? []
           const prev = hist.at(-1)?.sc.cheque.cumulativeAmount ?? 0n
           const ks = keys.get(p.address)!
-          const signer = ks.current && rand() < 0.85 ? ks.current : rand() < 0.5 && ks.previous ? ks.previous : p
+          const signer =
+            rand() < 0.05
+              ? privateKeyToAccount(generatePrivateKey()) // a stranger's key: must be rejected
+              : ks.current && rand() < 0.85
+                ? ks.current
+                : rand() < 0.5 && ks.previous
+                  ? ks.previous
+                  : p
           const sc = await signCheque(f, signer, { payer: p.address, payee: q, token: t, cumulativeAmount: prev + amount(40) })
           hist.push({ sc, signer: signer.address })
           issued.set(k, hist)
@@ -309,19 +316,17 @@ describe('BitCDNEscrow invariants under random operations', () => {
           }
         } else if (r < 0.89) {
           op = 'setSigner'
-          const next = privateKeyToAccount(generatePrivateKey())
-          const rc = await escrowCall(pi, 'setSigner', [next.address])
+          // a quarter of the time: revoke the hot key (address 0)
+          const next = rand() < 0.25 ? undefined : privateKeyToAccount(generatePrivateKey())
+          const rc = await escrowCall(pi, 'setSigner', [next?.address ?? '0x0000000000000000000000000000000000000000'])
           const now = await txTime(rc)
           const ks = keys.get(p.address)!
-          const tooSoon = !!ks.previous && now <= ks.validUntil
+          const tooSoon = !!ks.current && !!ks.previous && now <= ks.validUntil
           expect(rc.status).toBe(tooSoon ? 'reverted' : 'success')
-          tally(tooSoon ? 'setSigner too soon' : 'setSigner rotated')
+          tally(tooSoon ? 'setSigner too soon' : next ? 'setSigner set' : 'setSigner revoked')
           if (!tooSoon) {
-            keys.set(p.address, {
-              current: next,
-              ...(ks.current ? { previous: ks.current } : {}),
-              validUntil: ks.current ? now + BigInt(DELAY) : 0n,
-            })
+            if (ks.current) keys.set(p.address, { ...(next ? { current: next } : {}), previous: ks.current, validUntil: now + BigInt(DELAY) })
+            else keys.set(p.address, { ...ks, ...(next ? { current: next } : {}) })
           }
         } else if (r < 0.93) {
           op = 'withdrawEarnings'
