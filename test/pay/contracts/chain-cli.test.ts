@@ -12,6 +12,7 @@ import { buildProgram } from '../../../packages/cli/src/main.js'
 import { runLocalChain, runPresetDeploy } from '../../../packages/cli/src/commands/chain.js'
 import { anvilAccounts, deployTestStablecoin, loadDeployment, presets, startAnvil, type AnvilInstance } from '../../../packages/pay/src/chain/index.js'
 import { escrowAbi, testTokenAbi } from '../../../packages/pay/src/contracts/index.js'
+import { keystorePath, writeKeystoreFile } from '../../../packages/pay/src/keystore/index.js'
 
 const collect = () => {
   const out = new PassThrough()
@@ -87,6 +88,23 @@ describe('bitcdn chain deploy --preset (anvil posing as Base Sepolia)', () => {
     expect(d).toMatchObject({ chainId: 84532, network: 'base-sepolia', withdrawDelaySeconds: 172_800 })
     expect(await loadDeployment(file)).toEqual(d)
     expect(text()).toContain(d.escrow)
+  })
+
+  it('reads the deployer key from a keystore (bitcdn wallet format) with the passphrase from the env', async () => {
+    const home = join(dir, 'home')
+    await writeKeystoreFile(keystorePath(home, 'deployer'), anvilAccounts(2)[1]!.privateKey, 'pw', { scryptN: 1024 })
+    const { out } = collect()
+    const env = { BITCDN_HOME: home, BITCDN_PASSPHRASE: 'pw' }
+    const file = join(dir, 'd3.json')
+    const d = await runPresetDeploy({ preset: 'base-sepolia', rpcUrl: anvil.rpcUrl, key: 'deployer', out: file }, env, out)
+    const owner = await createPublicClient({ transport: http(anvil.rpcUrl) }).readContract({ address: d.escrow, abi: escrowAbi, functionName: 'owner' })
+    expect(owner).toBe(anvilAccounts(2)[1]!.address)
+    await expect(
+      runPresetDeploy({ preset: 'base-sepolia', rpcUrl: anvil.rpcUrl, key: 'deployer', out: file }, { ...env, BITCDN_PASSPHRASE: 'wrong' }, out),
+    ).rejects.toMatchObject({ code: 'BITCDN_ERR_KEYSTORE_PASSPHRASE' })
+    await expect(
+      runPresetDeploy({ preset: 'base-sepolia', rpcUrl: anvil.rpcUrl, key: 'nobody', out: file }, env, out),
+    ).rejects.toMatchObject({ code: 'BITCDN_ERR_KEYSTORE_NOT_FOUND' })
   })
 
   it('takes the RPC URL from the preset variable; refuses a missing key, a short delay, and a bad admin', async () => {

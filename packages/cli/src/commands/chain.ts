@@ -4,15 +4,20 @@
  * (`$BITCDN_HOME/deployment.json` by default), prints what a developer needs, and runs until Ctrl-C.
  *
  * `bitcdn chain deploy --preset NAME`: deploys the escrow to a real network through the same code,
- * with the preset's USDC/USDT and a withdrawal notice of at least 48 h. The deployer key is read
- * from an environment variable (`--private-key-env`), never from a flag, so it stays out of shell
+ * with the preset's USDC/USDT and a withdrawal notice of at least 48 h. The deployer key comes
+ * from an encrypted keystore (`--key`, as made by `bitcdn wallet new`) or, for CI, from an
+ * environment variable (`--private-key-env`) — never from a flag, so it stays out of shell
  * history and process listings.
  */
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { BitcdnError } from '@bitcdn/core'
 import {
   anvilAccounts,
+  bitcdnHome,
   defaultDeploymentPath,
+  keystorePath,
+  readKeystoreFile,
+  resolvePassphrase,
   deploy,
   deployLocal,
   getPreset,
@@ -42,7 +47,12 @@ export interface ChainOptions {
 export interface ChainDeployOptions {
   preset: string
   rpcUrl?: string
-  privateKeyEnv: string
+  /** Keystore name ($BITCDN_HOME/keys/<name>.json) holding the deployer key. @default 'default' */
+  key?: string
+  /** Variable holding the keystore passphrase. @default 'BITCDN_PASSPHRASE' */
+  passphraseEnv?: string
+  /** Variable holding a raw 0x private key instead of a keystore (CI). */
+  privateKeyEnv?: string
   withdrawDelay?: number
   admin?: string
   out: string
@@ -95,7 +105,9 @@ export function registerChain(program: Command): void {
     .description('deploy the BitCDN escrow to a real network preset (USDC/USDT, ≥ 48 h withdrawal notice)')
     .addOption(new Option('--preset <name>', 'network').choices(presetNames).makeOptionMandatory())
     .option('--rpc-url <url>', 'JSON-RPC endpoint (default: the preset\'s BITCDN_RPC_URL_* variable)')
-    .option('--private-key-env <VAR>', 'environment variable holding the deployer\'s 0x private key', 'BITCDN_DEPLOYER_KEY')
+    .option('--key <name>', 'deployer keystore: $BITCDN_HOME/keys/<name>.json (see `bitcdn wallet new`)', 'default')
+    .option('--passphrase-env <VAR>', 'environment variable holding the keystore passphrase (else a prompt)', 'BITCDN_PASSPHRASE')
+    .option('--private-key-env <VAR>', 'instead of a keystore: environment variable holding a raw 0x private key (CI)')
     .addOption(
       new Option('--withdraw-delay <seconds>', `withdrawal notice, at least ${MIN_PRODUCTION_WITHDRAW_DELAY_SECONDS} (48 h)`).argParser(
         parseNonNegativeInt('a whole number of seconds'),
@@ -103,7 +115,10 @@ export function registerChain(program: Command): void {
     )
     .option('--admin <address>', 'escrow admin (may only open/close tokens); default: the deployer')
     .option('--out <file>', 'where to write the deployment file', defaultDeploymentPath())
-    .addHelpText('after', '\nExample:\n  BITCDN_DEPLOYER_KEY=0x... bitcdn chain deploy --preset base-sepolia --rpc-url https://sepolia.base.org')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  bitcdn chain deploy --preset base-sepolia --rpc-url https://sepolia.base.org --key deployer\n  DEPLOYER_KEY=0x... bitcdn chain deploy --preset base-sepolia --private-key-env DEPLOYER_KEY',
+    )
     .action(async (opts: ChainDeployOptions) => {
       await runPresetDeploy(opts)
     })
@@ -162,8 +177,9 @@ export async function runLocalChain(
 
 /**
  * Deploys the escrow to a preset network and writes the deployment file.
- * @throws {BitcdnError} BITCDN_ERR_PRESET_UNKNOWN, BITCDN_ERR_PRESET_INVALID, BITCDN_ERR_DEPLOY_FAILED
- * @example await runPresetDeploy({ preset: 'base-sepolia', privateKeyEnv: 'BITCDN_DEPLOYER_KEY', out })
+ * @throws {BitcdnError} BITCDN_ERR_PRESET_UNKNOWN, BITCDN_ERR_PRESET_INVALID, BITCDN_ERR_DEPLOY_FAILED,
+ *   BITCDN_ERR_KEYSTORE_* (keystore missing, bad passphrase)
+ * @example await runPresetDeploy({ preset: 'base-sepolia', key: 'deployer', out })
  */
 export async function runPresetDeploy(
   opts: ChainDeployOptions,
@@ -172,20 +188,14 @@ export async function runPresetDeploy(
 ): Promise<Deployment> {
   const preset = getPreset(opts.preset)
   const rpcUrl = presetRpcUrl(preset, opts.rpcUrl, env)
-  const key = env[opts.privateKeyEnv]?.trim()
-  if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key)) {
-    throw new BitcdnError(
-      'BITCDN_ERR_PRESET_INVALID',
-      `set ${opts.privateKeyEnv} to the deployer's 0x-prefixed 32-byte private key (or name another variable with --private-key-env)`,
-    )
-  }
+  const key = await deployerKey(opts, env)
   if (opts.admin !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(opts.admin)) {
     throw new BitcdnError('BITCDN_ERR_PRESET_INVALID', `--admin ${opts.admin} is not an address`)
   }
   const deployment = await deploy({
     preset,
     rpcUrl,
-    deployerKey: key as `0x${string}`,
+    deployerKey: key,
     ...(opts.withdrawDelay !== undefined ? { withdrawDelaySeconds: opts.withdrawDelay } : {}),
     ...(opts.admin ? { admin: opts.admin as `0x${string}` } : {}),
   })
@@ -202,4 +212,21 @@ export async function runPresetDeploy(
     ].join('\n'),
   )
   return deployment
+}
+
+/** The deployer key: from `--private-key-env` if given, else the keystore `--key` (B's keystore format). */
+async function deployerKey(opts: ChainDeployOptions, env: NodeJS.ProcessEnv): Promise<`0x${string}`> {
+  if (opts.privateKeyEnv !== undefined) {
+    const key = env[opts.privateKeyEnv]?.trim()
+    if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key)) {
+      throw new BitcdnError(
+        'BITCDN_ERR_PRESET_INVALID',
+        `set ${opts.privateKeyEnv} to the deployer's 0x-prefixed 32-byte private key, or use a keystore with --key`,
+      )
+    }
+    return key as `0x${string}`
+  }
+  const file = keystorePath(bitcdnHome(env), opts.key ?? 'default')
+  const passphrase = await resolvePassphrase({ envVar: opts.passphraseEnv ?? 'BITCDN_PASSPHRASE', env })
+  return (await readKeystoreFile(file, passphrase)).privateKey
 }
