@@ -59,7 +59,8 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
         UnknownToken, // token was never on the allowlist
         BadSignature, // wrong length, high-s, or unrecoverable
         UnauthorizedSigner, // recovered key is not the owner, the signer, or the previous signer in grace
-        NotNewer // cumulativeAmount <= paidOut
+        NotNewer, // cumulativeAmount <= paidOut
+        PayeeIsPayer // a cheque to oneself would turn the free balance into earnings: an instant withdrawal
     }
 
     /// @dev One slot: what a payee has been paid by a payer, and what the payer set aside for it.
@@ -316,6 +317,10 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
 
         if (payer == address(0) || payee == address(0)) {
             emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.ZeroAddress));
+            return 0;
+        }
+        if (payer == payee) {
+            emit ChequeRejected(i, payer, payee, token, uint8(RejectReason.PayeeIsPayer));
             return 0;
         }
         if (token != cache.token) {

@@ -253,6 +253,12 @@ describe('BitCDNEscrow claim', () => {
       }
     })
 
+    it('instant-withdrawal attack: a cheque from the payer to itself is rejected (PayeeIsPayer)', async () => {
+      await expectRejected(await signCheque(f, payer, cheque({ payee: payer.address })), ChequeRejectReason.PayeeIsPayer)
+      await expectRejected(await signCheque(f, signer, cheque({ payee: payer.address })), ChequeRejectReason.PayeeIsPayer)
+      expect(await readEscrow(f, 'balanceOf', [payer.address, f.usdc])).toBe(100n * USD)
+    })
+
     it('a zero payee or zero payer is rejected, and a token never allowed is rejected', async () => {
       const zero = '0x0000000000000000000000000000000000000000'
       const sc = await signCheque(f, signer, cheque())

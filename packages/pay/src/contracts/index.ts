@@ -30,5 +30,7 @@ export const ChequeRejectReason = {
   BadSignature: 3,
   UnauthorizedSigner: 4,
   NotNewer: 5,
+  /** payee == payer: paying oneself would bypass the withdrawal notice. */
+  PayeeIsPayer: 6,
 } as const
 export type ChequeRejectReason = (typeof ChequeRejectReason)[keyof typeof ChequeRejectReason]
