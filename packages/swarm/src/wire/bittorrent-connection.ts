@@ -113,6 +113,8 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   #upWindowBytes = 0
   #upRate = 0
   #pexTimer: NodeJS.Timeout | undefined
+  /** index, begin, length triples not yet written. */
+  readonly #requestQueue: number[] = []
 
   constructor(init: BitTorrentConnectionInit, hooks: BitTorrentConnectionHooks = {}) {
     super()
@@ -216,13 +218,38 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     if (this.#outstanding.has(key)) return
     if (this.#outstanding.size === 0) this.lastRequestAt = Date.now()
     this.#outstanding.set(key, { ref })
-    this.wire._message(6, [ref.index, ref.begin, ref.length], null)
+    // a pipeline refill asks for dozens of blocks at once: one buffer and one write for all
+    this.#requestQueue.push(ref.index, ref.begin, ref.length)
+    if (this.#requestQueue.length === 3) queueMicrotask(() => this.#flushRequests())
+  }
+
+  /** Send queued requests (also before any other message, to keep wire order). */
+  #flushRequests(): void {
+    const q = this.#requestQueue
+    if (q.length === 0) return
+    if (this.#closed) {
+      q.length = 0
+      return
+    }
+    const n = q.length / 3
+    const buf = Buffer.allocUnsafe(17 * n)
+    for (let i = 0; i < n; i++) {
+      const o = 17 * i
+      buf.writeUInt32BE(13, o)
+      buf[o + 4] = 6
+      buf.writeUInt32BE(q[3 * i]!, o + 5)
+      buf.writeUInt32BE(q[3 * i + 1]!, o + 9)
+      buf.writeUInt32BE(q[3 * i + 2]!, o + 13)
+    }
+    q.length = 0
+    this.wire._push(buf)
   }
 
   cancel(ref: BlockRef): void {
     const key = blockKey(ref.index, ref.begin)
     if (!this.#outstanding.delete(key)) return
     this.#unexpectedBudget++
+    this.#flushRequests()
     if (!this.#closed) this.wire._message(8, [ref.index, ref.begin, ref.length], null)
   }
 
@@ -238,11 +265,13 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   }
 
   announceHave(index: number): void {
+    this.#flushRequests()
     if (!this.#closed) this.wire.have(index)
   }
 
   setInterested(interested: boolean): void {
     if (this.#closed) return
+    this.#flushRequests()
     if (interested) this.wire.interested()
     else this.wire.uninterested()
   }
