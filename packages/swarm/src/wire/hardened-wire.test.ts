@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { HardenedWire } from './hardened-wire.js'
+
+/** Feed a wire a handshake then raw bytes; return the protocol error it reported, if any. */
+function feed(...chunks: Buffer[]): { error: string | undefined; events: string[] } {
+  const wire = new HardenedWire()
+  let error: string | undefined
+  const events: string[] = []
+  wire.onProtocolError = (r) => (error = r)
+  wire.on('have', (i: number) => events.push(`have:${i}`))
+  wire.on('piece', (i: number, b: number, d: Uint8Array) => events.push(`piece:${i}:${b}:${d.length}`))
+  const hs = Buffer.concat([Buffer.from('\x13BitTorrent protocol'), Buffer.alloc(8), Buffer.alloc(20, 1), Buffer.alloc(20, 2)])
+  for (const c of [hs, ...chunks]) wire._write(c, () => {})
+  return { error, events }
+}
+
+const msg = (id: number, payload: Buffer = Buffer.alloc(0)) => {
+  const b = Buffer.alloc(5 + payload.length)
+  b.writeUInt32BE(1 + payload.length, 0)
+  b[4] = id
+  payload.copy(b, 5)
+  return b
+}
+
+describe('HardenedWire', () => {
+  it('parses messages split anywhere across reads', () => {
+    const piece = msg(7, Buffer.concat([Buffer.from([0, 0, 0, 3, 0, 0, 0, 0]), Buffer.alloc(100, 7)]))
+    const have = msg(4, Buffer.from([0, 0, 0, 9]))
+    const all = Buffer.concat([have, piece, msg(4, Buffer.from([0, 0, 0, 10]))])
+    const r = feed(all.subarray(0, 3), all.subarray(3, 50), all.subarray(50))
+    expect(r.error).toBeUndefined()
+    expect(r.events).toEqual(['have:9', 'piece:3:0:100', 'have:10'])
+  })
+  it('reports an oversized length prefix instead of buffering it', () => {
+    expect(feed(Buffer.from([0x7f, 0xff, 0xff, 0xff])).error).toMatch(/exceeds/)
+  })
+  it('reports a fixed-size message of the wrong length', () => {
+    expect(feed(msg(4, Buffer.from([0, 0]))).error).toMatch(/message id 4/)
+    expect(feed(msg(7, Buffer.from([0, 0]))).error).toMatch(/at least 9/)
+  })
+})
