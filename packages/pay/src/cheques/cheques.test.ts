@@ -59,6 +59,22 @@ describe('cheques', () => {
     ).rejects.toMatchObject({ code: 'BITCDN_ERR_CHEQUE_SIGNATURE' })
   })
 
+  it('fast path agrees with full recovery on many random cheques, valid and tampered', async () => {
+    const v = createChequeVerifier(domain)
+    for (let k = 0; k < 3; k++) {
+      const key = generatePrivateKey()
+      const signer = createPrivateKeyChequeSigner(key, domain)
+      for (let i = 0; i < 100; i++) {
+        const c = { ...cheque, payer: signer.address, cumulativeAmount: tokenUnits(BigInt(Math.floor(Math.random() * 1e12)) + 1n) }
+        const s = { cheque: c, signature: await signer.sign(c) }
+        expect(v.verify(s, signer.address)).toBe(true)
+        const t = { ...s, cheque: { ...c, cumulativeAmount: tokenUnits(c.cumulativeAmount + 1n) } }
+        expect(v.verify(t, signer.address)).toBe(false)
+      }
+    }
+    expect(v.cachedSigners).toBe(3)
+  })
+
   it('rejects a cheque signed for another domain', async () => {
     const other = await signCheque(account, { domain: { ...domain, chainId: 1 }, cheque })
     expect(createChequeVerifier(domain).verify(other, account.address)).toBe(false)

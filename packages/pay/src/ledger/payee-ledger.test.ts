@@ -89,3 +89,18 @@ describe('payer wallet + payee ledger', () => {
     ledger.close()
   })
 })
+
+describe('acceptNewest', () => {
+  it('verifies only the highest cheque per pair, falling back past a forged one', async () => {
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l5.db'), payee, domain })
+    const cheques = []
+    for (let i = 1; i <= 5; i++) cheques.push(await signCheque(payer, { domain, cheque: { payer: payer.address, payee, token, cumulativeAmount: tokenUnits(BigInt(i * 10)) } }))
+    const forged = { ...cheques[4]!, cheque: { ...cheques[4]!.cheque, cumulativeAmount: tokenUnits(1000n) } }
+    const r = ledger.acceptNewest([...cheques, forged])
+    expect(r.accepted).toHaveLength(1)
+    expect(r.accepted[0]!.increment).toBe(50n)
+    expect(r.rejected.map((x) => (x.error as { code: string }).code)).toEqual(['BITCDN_ERR_CHEQUE_SIGNATURE'])
+    expect(ledger.history().length).toBe(1)
+    ledger.close()
+  })
+})
