@@ -7,16 +7,15 @@
 import { encodeFunctionData, getAddress, keccak256, parseSignature, toHex, type Address, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { escrowAbi, testTokenAbi } from '../../../packages/pay/src/contracts/index.js'
 import {
-  escrowAbi,
   feeOnTransferTokenAbi,
   feeOnTransferTokenBytecode,
   noReturnTokenAbi,
   noReturnTokenBytecode,
   reentrantTokenAbi,
   reentrantTokenBytecode,
-  testTokenAbi,
-} from '../../../packages/pay/src/contracts/index.js'
+} from '../../../packages/pay/src/contracts/generated/index.js'
 import {
   claim,
   deposit,
