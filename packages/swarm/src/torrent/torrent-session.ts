@@ -25,9 +25,9 @@ import {
   type ResumeJournal,
   type TorrentRef,
 } from '@bitcdn/content'
-import type { BlockRef, PeerConnection } from '../peer-connection.js'
+import type { PeerConnection } from '../peer-connection.js'
 import { PiecePicker, PRIORITY_NORMAL } from '../picker/piece-picker.js'
-import { rateChokePolicy, type ChokePolicy, type ChokePeer } from '../choker/choker.js'
+import type { ChokePolicy } from '../choker/choker.js'
 import type { RateLimiter } from '../choker/rate-limit.js'
 import { requestBlocks } from '../request-blocks.js'
 import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
@@ -37,6 +37,8 @@ import { PieceAssembler, corruptSources, type AssemblingPiece } from './piece-as
 import { BanList, splitAddress } from './ban-list.js'
 import { createFileReadStream } from './read-stream.js'
 import { ReadCache } from './read-cache.js'
+import { UploadSlots } from './upload-slots.js'
+import { releaseStalled } from './snub.js'
 import type { ReadStreamOptions, Torrent, TorrentEvents, TorrentStats } from './types.js'
 
 const TICK_MS = 1000
@@ -138,8 +140,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
   #tick: NodeJS.Timeout | undefined
   #lastChoke = 0
   #lastCommit = 0
-  #optimistic = new Map<string, number>()
-  #optimisticAt = new Map<string, number>()
+  readonly #uploads: UploadSlots
   #discovery: DiscoveryLike | undefined
   #started = false
   #stopped = false
@@ -168,6 +169,15 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.infoHash = init.torrent.infoHash.toLowerCase()
     this.#log = (components.logger ?? silentLogger).child({ infoHash: this.infoHash })
     if ('pieceHashes' in init.torrent) this.#metainfo = init.torrent
+    this.#uploads = new UploadSlots({
+      slots: init.uploadSlots,
+      policy: components.chokePolicy,
+      limiter: components.uploadLimiter,
+      has: (i) => this.#picker?.has(i) ?? false,
+      read: (i, begin, length) => this.#readCache!.read(i, begin, length),
+      onUploaded: (n) => (this.#uploaded += n),
+      onReadError: (err) => this.#fatal(err),
+    })
   }
 
   // ---- public ----
@@ -585,13 +595,14 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       this.#picker?.releasePeer(conn.id)
       this.#fillAll()
     })
-    conn.on('interested', () => this.#maybeQuickUnchoke(conn))
+    if (!(conn instanceof BitTorrentConnection)) return
+    conn.on('interested', () => this.#uploads.quickUnchoke(conn, this.#btConns()))
     conn.on('uninterested', () => {
-      if (!(conn instanceof BitTorrentConnection) || conn.amChoking) return
+      if (conn.amChoking) return
       conn.setChoking(true)
-      this.#maybeQuickUnchokeAny()
+      for (const c of this.#btConns()) this.#uploads.quickUnchoke(c, this.#btConns())
     })
-    conn.on('request', (ref) => this.#onRequest(conn, ref))
+    conn.on('request', (ref) => this.#uploads.serve(conn, ref))
   }
 
   /** The peer's whole have-set is known: count it and decide interest. */
@@ -644,7 +655,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       const addr = conn.listenAddress
       if (addr !== undefined) for (const other of this.#conns.values()) if (other instanceof BitTorrentConnection) other.pexDrop(addr)
     }
-    this.#optimistic.delete(conn.id)
+    this.#uploads.remove(conn.id)
     this.#picker?.releasePeer(conn.id)
     if (this.#stopped) return
     this.#fillAll()
@@ -813,73 +824,10 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     const e = hasCode(err, 'BITCDN_ERR_SWARM_STORAGE')
       ? (err as BitcdnError)
       : swarmError('storage', `storage failed for torrent ${this.infoHash}: ${(err as Error).message}`, {}, err)
-    this.emit('error', e)
+    // an 'error' nobody listens to would throw and take the whole process down with one torrent
+    if (this.listenerCount('error') > 0) this.emit('error', e)
+    else this.#log.error({ code: e.code, err: e.message }, 'torrent failed')
     void this.stop()
-  }
-
-  // ---- uploading ----
-
-  #onRequest(conn: PeerConnection, ref: BlockRef): void {
-    const picker = this.#picker
-    const store = this.#store
-    if (!(conn instanceof BitTorrentConnection)) return
-    if (picker === undefined || store === undefined || !picker.has(ref.index)) return conn.rejectRequest(ref)
-    const limiter = this.#c.uploadLimiter
-    const send = () => {
-      if (conn.closed || conn.amChoking) return
-      if (!limiter.take(ref.length)) {
-        setTimeout(send, Math.max(1, limiter.waitMs(ref.length))).unref()
-        return
-      }
-      this.#readCache!.read(ref.index, ref.begin, ref.length).then(
-        (data) => {
-          const before = conn.uploaded
-          conn.sendBlock(ref, data)
-          this.#uploaded += conn.uploaded - before
-        },
-        (err: unknown) => this.#fatal(err),
-      )
-    }
-    send()
-  }
-
-  #maybeQuickUnchoke(conn: PeerConnection): void {
-    if (!(conn instanceof BitTorrentConnection) || !conn.amChoking) return
-    let unchoked = 0
-    for (const c of this.#conns.values()) if (c instanceof BitTorrentConnection && !c.amChoking) unchoked++
-    // libtorrent unchokes at once while slots are free instead of waiting for the next round
-    if (unchoked < (this.#init.uploadSlots ?? 8) + 1) conn.setChoking(false)
-  }
-
-  #maybeQuickUnchokeAny(): void {
-    for (const c of this.#conns.values()) if (c instanceof BitTorrentConnection && c.peerInterested) this.#maybeQuickUnchoke(c)
-  }
-
-  #runChoker(now: number): void {
-    const peers: ChokePeer[] = []
-    const conns = new Map<string, BitTorrentConnection>()
-    for (const c of this.#conns.values()) {
-      if (!(c instanceof BitTorrentConnection) || !c.ready) continue
-      conns.set(c.id, c)
-      peers.push({
-        id: c.id,
-        interested: c.peerInterested,
-        downloadRate: c.downloadRate,
-        uploadRate: c.uploadRate,
-        unchoked: !c.amChoking,
-        optimisticAt: this.#optimisticAt.get(c.id),
-      })
-    }
-    const policy = this.#c.chokePolicy ?? rateChokePolicy
-    const decision = policy.unchokeSort(peers, {
-      slots: this.#init.uploadSlots ?? 8,
-      seeding: this.#picker?.isSeed ?? false,
-      now,
-      optimistic: this.#optimistic,
-    })
-    this.#optimistic = decision.optimistic
-    for (const [id, at] of decision.optimistic) this.#optimisticAt.set(id, at)
-    for (const [id, c] of conns) c.setChoking(!decision.unchoke.has(id))
   }
 
   // ---- periodic ----
@@ -897,7 +845,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#checkSnubs(now)
     if (now - this.#lastChoke >= CHOKE_INTERVAL_MS) {
       this.#lastChoke = now
-      this.#runChoker(now)
+      this.#uploads.round(this.#btConns(), now, this.#picker?.isSeed ?? false)
     }
     if (this.#uncommitted.length > 0 && now - this.#lastCommit >= COMMIT_INTERVAL_MS) {
       this.#lastCommit = now
@@ -912,17 +860,14 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     const picker = this.#picker
     if (picker === undefined) return
     const timeout = this.#init.snubTimeoutMs ?? 15_000
-    for (const conn of this.#conns.values()) {
-      if (!(conn instanceof BitTorrentConnection) || conn.outstanding === 0) continue
-      if (now - Math.max(conn.lastBlockAt, conn.lastRequestAt) < timeout) continue
-      const refs = conn.outstandingRefs()
-      conn.dropOutstanding()
-      for (const ref of refs) picker.abort(ref.index, ref.begin, conn.id)
-      if (!conn.snubbed) {
-        conn.snubbed = true
-        this.emit('warning', swarmError('peerSnubbed', `peer ${conn.id} sent nothing for ${timeout} ms; its requests moved elsewhere`, { peer: conn.id }))
-      }
+    for (const conn of releaseStalled(this.#btConns(), picker, timeout, now)) {
+      this.emit('warning', swarmError('peerSnubbed', `peer ${conn.id} sent nothing for ${timeout} ms; its requests moved elsewhere`, { peer: conn.id }))
     }
+  }
+
+  /** The BitTorrent connections (web seeds excluded). */
+  *#btConns(): IterableIterator<BitTorrentConnection> {
+    for (const c of this.#conns.values()) if (c instanceof BitTorrentConnection) yield c
   }
 
   // ---- streaming support ----
