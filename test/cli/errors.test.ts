@@ -21,6 +21,16 @@ afterAll(async () => {
   removeDir(dir)
 })
 
+/** A port nothing listens on: bound, then closed, so the address is known-free. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s: Server = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port
+      s.close(() => resolve(p))
+    })
+  })
+}
+
 function expectOneLineError(r: { code: number | null; stderr: string }, message: RegExp): void {
   expect(r.code).toBe(1)
   expect(r.stderr).toMatch(/^bitcdn: .+\n$/)
@@ -45,17 +55,23 @@ describe('get', () => {
   })
 
   it('only an unreachable peer → no source within --timeout, exit 1', async () => {
-    // a port that accepts nothing: bind it, then close so the address is known-free
-    const port = await new Promise<number>((resolve) => {
-      const s: Server = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port
-        s.close(() => resolve(p))
-      })
-    })
+    const port = await freePort()
     const hash = '0123456789abcdef0123456789abcdef01234567'
     const r = await runCli(['get', hash, '-o', 'dl', '--peer', `127.0.0.1:${port}`, '--timeout', '2'], dir)
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^bitcdn: no source delivered any data for 2 s/m)
+  })
+})
+
+describe('get with only a dead tracker', () => {
+  it('warns that the tracker is unreachable, then fails with no source, exit 1', async () => {
+    const port = await freePort()
+    const made = await runCli(['create', 'content', '--tracker', `http://127.0.0.1:${port}/announce`, '-o', 'dead-tracker.torrent'], dir)
+    expect(made.code).toBe(0)
+    const r = await runCli(['get', 'dead-tracker.torrent', '-o', 'dl-dead', '--timeout', '3'], dir)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(new RegExp(`^warning: .*tracker .*127\\.0\\.0\\.1:${port}.*unreachable`, 'm'))
+    expect(r.stderr).toMatch(/^bitcdn: no source delivered any data for 3 s \(tried 0 peer\(s\), 1 tracker\(s\), 0 web seed\(s\)\)/m)
   })
 })
 

@@ -15,7 +15,7 @@ export function hashingProgress(out: { write(text: string): unknown; isTTY?: boo
   onProgress: (hashedBytes: number, totalBytes: number) => void
   end: () => void
 } {
-  const status = createStatusLine(out)
+  const status = createStatusLine(out, { quietMs: 5000 })
   let shown = -1
   return {
     onProgress(hashed, total) {

@@ -92,6 +92,8 @@ export interface ProgressReporter {
   note(line: string): void
   /** Draw the final state and leave the cursor on a fresh line. */
   finish(s: ProgressSnapshot): void
+  /** Leave the cursor on a fresh line without drawing (on failure, before the error prints). */
+  end(): void
 }
 
 /**
@@ -108,7 +110,7 @@ export function createProgressReporter(
   const line = createStatusLine(out, { intervalMs: 0 })
   const interval = tty ? (init.redrawIntervalMs ?? 250) : (init.lineIntervalMs ?? 5000)
   let last = 0
-  const render = (s: ProgressSnapshot): string => (tty ? renderBar(s, out.columns ?? 80) : renderLine(s))
+  const render = (s: ProgressSnapshot): string => (tty ? renderBar(s, out.columns || 80) : renderLine(s))
   return {
     update(s) {
       const now = Date.now()
@@ -121,6 +123,9 @@ export function createProgressReporter(
     },
     finish(s) {
       line.update(render(s))
+      line.done()
+    },
+    end() {
       line.done()
     },
   }

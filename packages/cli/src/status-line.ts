@@ -18,14 +18,17 @@ export interface StatusLine {
  * @example
  * const status = createStatusLine(process.stderr)
  * status.update('seeding  peers 2  uploaded 1.0 MiB')
+ * // init.intervalMs: least time between plain lines off a terminal (default 10 s);
+ * // init.quietMs: print no plain line before this much time has passed
  */
 export function createStatusLine(
   out: { write(text: string): unknown; isTTY?: boolean },
-  init: { intervalMs?: number } = {},
+  init: { intervalMs?: number; quietMs?: number } = {},
 ): StatusLine {
   const tty = out.isTTY === true
   const intervalMs = init.intervalMs ?? 10_000
-  let last = 0
+  // off a terminal, a status that is over quickly is not worth a log line
+  let last = init.quietMs ? Date.now() + init.quietMs - intervalMs : 0
   let drawn = false
   return {
     update(text) {

@@ -10,6 +10,7 @@ import { createSwarmClient } from '@bitcdn/swarm'
 import { formatBytes } from '@bitcdn/core'
 import { listenError, noSource } from '../errors.js'
 import { parsePeer, parsePort, parseSecondsToMs, parseUrl, repeatable } from '../option-parsers.js'
+import { createRateMeter } from '../rate-meter.js'
 import { recheckOnDisk } from '../recheck.js'
 import { dropStaleResume } from '../stale-resume.js'
 import { createProgressReporter, formatRate, type ProgressSnapshot } from '../progress.js'
@@ -72,10 +73,12 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
       warned.add(err.message)
       progress.note(`warning: ${err.message}`)
     })
+    const meter = createRateMeter()
+    let rate = 0
     const snapshot = (): ProgressSnapshot => {
       const s = torrent.stats()
       const total = torrent.metainfo?.length ?? 0
-      return { have: Math.round(s.progress * total), total, downloadRate: s.downloadRate, peers: s.peers, webSeeds: s.webSeeds }
+      return { have: Math.round(s.progress * total), total, downloadRate: rate, peers: s.peers, webSeeds: s.webSeeds }
     }
 
     // stall detection: any byte from any source resets the clock
@@ -84,6 +87,7 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
     const stalled = new Promise<never>((_, reject) => {
       timer = setInterval(() => {
         const bytes = torrent.stats().downloaded
+        rate = meter.sample(bytes)
         if (bytes !== lastBytes) {
           lastBytes = bytes
           lastChange = Date.now()
@@ -96,7 +100,15 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
         progress.update(snapshot())
       }, 250)
     })
-    await Promise.race([torrent.whenDone(), stalled])
+    // a fatal session error (disk full, storage I/O) also ends whenDone() with a generic
+    // "stopped"; the user needs the cause
+    let fatal: Error | undefined
+    torrent.once('error', (err: Error) => {
+      fatal = err
+    })
+    await Promise.race([torrent.whenDone(), stalled]).catch((err: unknown) => {
+      throw fatal ?? err
+    })
     clearInterval(timer)
     progress.finish(snapshot())
     if (opts.recheck && torrent.metainfo) await recheckOnDisk(torrent.metainfo, dir)
@@ -112,6 +124,7 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
     )
   } finally {
     clearInterval(timer)
+    progress.end()
     await client.stop()
   }
 }
