@@ -36,7 +36,18 @@ describe('payer wallet + payee ledger', () => {
     expect(c.cheque.cumulativeAmount).toBe(151n)
     expect(ledger.accept(c).increment).toBe(1n)
     expect(ledger.exposure(token)).toBe(151n)
+    expect(wallet.lastCheque(payee, token)?.cheque.cumulativeAmount).toBe(151n)
     expect(ledger.history(payer.address, token).map((h) => h.cumulative)).toEqual([100n, 50n + 100n, 151n])
+    const other = privateKeyToAccount(generatePrivateKey()).address
+    const many = await wallet.payMany([
+      { payee, token, amount: tokenUnits(9n) },
+      { payee: other, token, amount: tokenUnits(3n) },
+    ])
+    expect(many.map((m) => m.cheque.cumulativeAmount)).toEqual([160n, 3n])
+    expect(ledger.accept(many[0]!).increment).toBe(9n)
+    await expect(wallet.payMany([{ payee, token, amount: tokenUnits(1n) }, { payee, token, amount: tokenUnits(1n) }])).rejects.toMatchObject({
+      code: 'BITCDN_ERR_AMOUNT_INVALID',
+    })
     await expect(wallet.pay(payee, token, tokenUnits(0n))).rejects.toMatchObject({ code: 'BITCDN_ERR_AMOUNT_INVALID' })
     wallet.close()
     await expect(wallet.pay(payee, token, tokenUnits(1n))).rejects.toMatchObject({ code: 'BITCDN_ERR_WALLET_CLOSED' })
