@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
-import { unlink } from 'node:fs/promises'
+import { stat, unlink } from 'node:fs/promises'
 import { PassThrough, type Readable } from 'node:stream'
 import { hasCode, silentLogger, type BitcdnError, type Logger } from '@bitcdn/core'
 import {
@@ -372,7 +372,8 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       }
       have = this.#journal.have
     }
-    if (this.#journal === undefined || this.#journal.have.size === 0) {
+    const nothingOnDisk = init.dir !== undefined && init.store === undefined && !(await anyFileExists(init.dir, m))
+    if ((this.#journal === undefined || this.#journal.have.size === 0) && !nothingOnDisk) {
       // no journal to trust: whatever is in the store already (seeding in place) is rechecked
       const checked = await checkPieces(store, m)
       const found = checked.flatMap((ok, i) => (ok ? [i] : []))
@@ -903,6 +904,15 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     for (let i = 0; i < m.pieceCount; i++) if (picker.has(i)) bits[i >> 3]! |= 0x80 >> (i & 7)
     return bits
   }
+}
+
+/** A fresh download has none of its files yet: skip reading (and hashing) nothing. */
+async function anyFileExists(dir: string, m: Metainfo): Promise<boolean> {
+  for (const f of m.files) {
+    if (f.length === 0 || f.padding === true) continue
+    if (await stat(join(dir, f.path)).then(() => true, () => false)) return true
+  }
+  return false
 }
 
 function isLocal(host: string): boolean {

@@ -27,6 +27,8 @@ const MAX_REQUEST_BYTES = 128 * 1024
 /** Blocks arriving after we cancelled or were choked are tolerated up to this slack. */
 const UNEXPECTED_SLACK = 16
 const RATE_WINDOW_MS = 250
+/** Requests a peer may queue with us; libtorrent's default allows 500 (`max_allowed_in_request_queue`). */
+const MAX_PEER_REQUESTS = 2000
 
 /** `2^32`: block keys are `index * 2^32 + begin`, unique and allocation-free. */
 const KEY_SCALE = 0x1_0000_0000
@@ -475,6 +477,9 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     const pieceSize = index === n - 1 ? total - index * pieceLength : pieceLength
     if (index >= n || length === 0 || length > MAX_REQUEST_BYTES || begin + length > pieceSize) {
       return this.#protocolError(`request ${index}:${begin}+${length} outside the torrent`)
+    }
+    if (this.#peerRequests.size >= MAX_PEER_REQUESTS) {
+      return this.#protocolError(`more than ${MAX_PEER_REQUESTS} requests queued`)
     }
     this.#peerRequests.set(blockKey(index, begin), respond)
     this.emit('request', { index, begin, length })

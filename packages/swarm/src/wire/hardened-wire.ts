@@ -119,6 +119,9 @@ export class HardenedWire extends Wire {
     cb(null)
   }
 
+  /** The library formats a debug string for every message; we log at the session level instead. */
+  _debug(): void {}
+
   override _onMessageLength(buffer: Uint8Array): void {
     const length = ((buffer[0]! << 24) | (buffer[1]! << 16) | (buffer[2]! << 8) | buffer[3]!) >>> 0
     if (length > MAX_MESSAGE_BYTES) return this.#fail(`message of ${length} bytes exceeds the limit`)
