@@ -46,6 +46,22 @@ describe('swarm transfer between BitCDN clients', () => {
     expect((await readAll(store, m)).equals(all)).toBe(true)
   })
 
+  it('serves a stream of the last bytes first: its pieces jump the queue', async () => {
+    const data = testData(2 * 1024 * 1024)
+    const m = await makeTorrent(data, { pieceLength: 32 * 1024 })
+    const seeder = await h.client({ uploadRateLimit: 512 * 1024 })
+    await seeder.add(m, { store: await filledStore(m, data) })
+    const leecher = await h.client()
+    const t = await leecher.add(m, { peers: [addr(seeder)] })
+    const start = data.length - 100_000
+    const chunks: Buffer[] = []
+    for await (const chunk of t.createReadStream(0, { start })) chunks.push(chunk as Buffer)
+    expect(Buffer.concat(chunks).equals(data.subarray(start))).toBe(true)
+    // rarest-first alone would have fetched the tail last; the stream got it with most still missing
+    expect(t.done).toBe(false)
+    expect(t.stats().verifiedPieces).toBeLessThan(m.pieceCount / 2)
+  })
+
   it('fetches the metadata of a magnet link over ut_metadata, then the data', async () => {
     const data = testData(600_000)
     const m = await makeTorrent(data, { pieceLength: 16 * 1024 })
