@@ -140,6 +140,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
   #tick: NodeJS.Timeout | undefined
   #lastChoke = 0
   #lastCommit = 0
+  #fillScheduled = false
   readonly #uploads: UploadSlots
   #discovery: DiscoveryLike | undefined
   #started = false
@@ -580,7 +581,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     conn.on('block', (index, begin, data) => this.#onBlock(conn, index, begin, data))
     conn.on('reject', (ref) => {
       this.#picker?.abort(ref.index, ref.begin, conn.id)
-      this.#fillAll()
+      this.#scheduleFillAll()
     })
     conn.on('have', (index) => {
       const picker = this.#picker
@@ -594,7 +595,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     conn.on('unchoke', () => this.#fill(conn))
     conn.on('choke', () => {
       this.#picker?.releasePeer(conn.id)
-      this.#fillAll()
+      this.#scheduleFillAll()
     })
     if (!(conn instanceof BitTorrentConnection)) return
     conn.on('interested', () => this.#uploads.quickUnchoke(conn, this.#btConns()))
@@ -659,7 +660,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#uploads.remove(conn.id)
     this.#picker?.releasePeer(conn.id)
     if (this.#stopped) return
-    this.#fillAll()
+    this.#scheduleFillAll()
     this.#dialMore()
   }
 
@@ -686,6 +687,16 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
 
   #fillAll(): void {
     for (const conn of this.#conns.values()) this.#fill(conn)
+  }
+
+  /** Refill everyone once after a burst of releases (a choke rejects hundreds of requests). */
+  #scheduleFillAll(): void {
+    if (this.#fillScheduled) return
+    this.#fillScheduled = true
+    setImmediate(() => {
+      this.#fillScheduled = false
+      this.#fillAll()
+    })
   }
 
   #onBlock(conn: PeerConnection, index: number, begin: number, data: Buffer): void {
