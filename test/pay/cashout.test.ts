@@ -91,4 +91,36 @@ describe('cash-out service on anvil', () => {
     wallet.close()
     ledger.close()
   })
+
+  it('a bounced claim records the partial payment and is not re-sent until the cheque grows', async () => {
+    const { deployment, accounts, publicClient, testClient } = chain
+    const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
+    const usdc = deployment.tokens.USDC
+    const payerKey = accounts[5]!.privateKey
+    const payer = accounts[5]!.address
+    const payee = accounts[6]!.address
+    await chain.deposit(payerKey, 1_000_000n) // 1 USDC, owes 2.5
+    const wallet = createPayerWallet({ dbPath: join(dir, 'p3.db'), signer: createPrivateKeyChequeSigner(payerKey, domain), payer, domain })
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l3.db'), payee, domain })
+    ledger.accept(await wallet.pay(payee, usdc, tokenUnits(2_500_000n)))
+    const cashout = createCashout({ escrow: deployment.escrow, thresholdUnits: 1n, confirmations: 1, watchWithdrawals: false })({
+      ledger,
+      walletClient: chain.wallet(accounts[6]!.privateKey),
+      publicClient,
+    })
+    expect((await cashout.tick()).sent).toHaveLength(1)
+    await testClient.mine({ blocks: 1 })
+    const t = await cashout.tick()
+    expect(t.confirmed).toHaveLength(1)
+    expect(ledger.entry(payer, usdc)).toMatchObject({ settled: 1_000_000n, exposure: 1_500_000n })
+    expect((await cashout.tick()).sent).toHaveLength(0) // parked: the escrow is empty
+    await chain.deposit(payerKey, 5_000_000n)
+    ledger.accept(await wallet.pay(payee, usdc, tokenUnits(1n))) // the cheque grows → claim again
+    expect((await cashout.tick()).sent).toHaveLength(1)
+    await testClient.mine({ blocks: 1 })
+    await cashout.tick()
+    expect(ledger.entry(payer, usdc)).toMatchObject({ settled: 2_500_001n, exposure: 0n })
+    wallet.close()
+    ledger.close()
+  })
 })

@@ -46,6 +46,12 @@ export interface CashoutInit {
   retryBaseMs?: number
   /** @default 300_000 */
   retryMaxMs?: number
+  /**
+   * After a claim bounced (payer short of funds) or was rejected, leave the pair alone this long
+   * unless the payer's cheque grows — re-claiming an empty escrow only burns gas. ms.
+   * @default 3_600_000
+   */
+  bounceBackoffMs?: number
   /** Watch `WithdrawRequested` and claim that payer at once. @default true */
   watchWithdrawals?: boolean
 }
@@ -96,6 +102,9 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
     if (!account) throw new TypeError('createCashout: walletClient needs an account')
     const withdrawTo = init.withdrawTo ?? account.address
     const urgentPayers = new Set<Address>()
+    // pair → (cumulative that bounced or was rejected, when); skipped until it grows or times out
+    const parked = new Map<string, { cumulative: bigint; atMs: number }>()
+    const bounceBackoffMs = init.bounceBackoffMs ?? 3_600_000
     let failures = 0
     let retryAt = 0
     let timer: NodeJS.Timeout | undefined
@@ -109,7 +118,8 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
     }
 
     const reconcile = async (report: CashoutTick): Promise<void> => {
-      const head = await publicClient.getBlockNumber()
+      // cacheTime 0: a cached head would under-count confirmations right after a block
+      const head = await publicClient.getBlockNumber({ cacheTime: 0 })
       for (const hash of ledger.pendingTxs()) {
         const receipt = await publicClient.getTransactionReceipt({ hash }).catch(() => undefined)
         if (!receipt) {
@@ -133,10 +143,18 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
         const block = await publicClient.getBlock({ blockNumber: receipt.blockNumber }).catch(() => undefined)
         if (!block || block.hash !== receipt.blockHash) continue
         const paid = new Map<string, bigint>()
-        for (const ev of parseEventLogs({ abi: escrowAbi, logs: receipt.logs, eventName: ['ChequeClaimed'] })) {
+        for (const ev of parseEventLogs({ abi: escrowAbi, logs: receipt.logs, eventName: ['ChequeClaimed', 'ChequeBounced', 'ChequeRejected'] })) {
           if (getAddress(ev.address) !== escrow || getAddress(ev.args.payee) !== ledger.payee) continue
           const k = `${getAddress(ev.args.payer)}:${getAddress(ev.args.token)}`
-          paid.set(k, (paid.get(k) ?? 0n) + ev.args.paid)
+          if (ev.eventName === 'ChequeClaimed') paid.set(k, (paid.get(k) ?? 0n) + ev.args.paid)
+          else if (ev.eventName === 'ChequeBounced') {
+            log.warn({ tx: hash, payer: ev.args.payer, shortfall: ev.args.shortfall }, 'cheque bounced: payer short of funds')
+            parked.set(k, { cumulative: ev.args.cumulativeAmount, atMs: clock.now() })
+          } else {
+            log.warn({ tx: hash, payer: ev.args.payer, reason: ev.args.reason }, 'cheque rejected by the escrow')
+            const e = ledger.entry(ev.args.payer, ev.args.token)
+            parked.set(k, { cumulative: e?.best.cheque.cumulativeAmount ?? 0n, atMs: clock.now() })
+          }
         }
         const rows = []
         for (const e of ledger.unsettled()) {
@@ -161,7 +179,16 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
         report.waiting = 'backoff'
         return
       }
-      const open = ledger.unsettled().filter((e) => !e.pending)
+      const open = ledger.unsettled().filter((e) => {
+        if (e.pending) return false
+        const p = parked.get(`${e.payer}:${e.token}`)
+        if (!p) return true
+        if (e.best.cheque.cumulativeAmount > p.cumulative || clock.now() - p.atMs >= bounceBackoffMs) {
+          parked.delete(`${e.payer}:${e.token}`)
+          return true
+        }
+        return false
+      })
       if (open.length === 0) {
         report.waiting = 'nothing-owed'
         return
