@@ -88,6 +88,18 @@ describe('create and seed', () => {
     expectOneLineError(await runCli(['seed', 'garbage.torrent', '--port', '0'], dir), /invalid torrent/)
   })
 
+  it('seed or tracker on a port already taken → names the port and --port, exit 1', async () => {
+    const taken = createServer().listen(0, '127.0.0.1')
+    await new Promise((resolve) => taken.once('listening', resolve))
+    const port = String((taken.address() as { port: number }).port)
+    try {
+      expectOneLineError(await runCli(['seed', 'content', '--port', port], dir), new RegExp(`port ${port} is already in use; pick another with --port`))
+      expectOneLineError(await runCli(['tracker', '--port', port, '--no-udp'], dir), new RegExp(`port ${port} is already in use`))
+    } finally {
+      taken.close()
+    }
+  })
+
   it('seed of a .torrent whose data is missing → names the data and --dir, exit 1', async () => {
     const made = await runCli(['create', 'content', '-o', 'content.torrent'], dir)
     expect(made.code).toBe(0)

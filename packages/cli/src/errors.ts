@@ -31,18 +31,19 @@ export function noSource(timeoutMs: number, tried: { peers: number; trackers: nu
 }
 
 /**
- * Turns a raw EADDRINUSE into a one-line error naming the port; anything else is returned as is.
+ * Turns a listen failure because the port is taken (raw EADDRINUSE, or a package's error caused
+ * by one) into one line that names the port and the flag to change; anything else is returned as
+ * is.
  * @example
  * await server.start().catch((err) => { throw listenError(err, 8000) })
  */
 export function listenError(err: unknown, port: number): unknown {
-  // a package that already explains the failure with its own code keeps its message
-  const code = (err as { code?: unknown } | null)?.code
-  if (code === 'EADDRINUSE') {
-    return new BitcdnError(CliErrorCode.portInUse, `port ${port} is already in use; pick another with --port`, {
-      details: { port },
-      cause: err,
-    })
-  }
-  return err
+  const codeOf = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
+  const inUse =
+    codeOf(err) === 'EADDRINUSE' || codeOf(err) === CliErrorCode.portInUse || codeOf((err as { cause?: unknown } | null)?.cause) === 'EADDRINUSE'
+  if (!inUse) return err
+  return new BitcdnError(CliErrorCode.portInUse, `port ${port} is already in use; pick another with --port`, {
+    details: { port },
+    cause: err,
+  })
 }
