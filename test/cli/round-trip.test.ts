@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireTools, runCli, startCli, startCliSeeder } from '../interop/helpers/clients.js'
 import { removeDir, sha256Tree, tempDir, writeRandomFiles } from '../interop/helpers/data.js'
 import { stopAll } from '../interop/helpers/processes.js'
+// the swarm's own web seed tests' range server (BEP 19 needs byte ranges)
+import { startStaticServer } from '../swarm/webseed-fixtures.js'
 
 const MiB = 1024 * 1024
 let dir: string
@@ -83,5 +85,20 @@ describe('tracker → seed → get', () => {
     await seeder.proc.stop()
     const stopped = await tracker.stop()
     expect(stopped.code).toBe(0)
+  })
+})
+
+describe('web seed → get', () => {
+  it('an HTTP server given with --web-seed alone delivers every file', async () => {
+    const server = await startStaticServer(join(dir, 'src'))
+    try {
+      const r = await runCli(['get', join(dir, 'site.torrent'), '-o', join(dir, 'dl-webseed'), '--web-seed', server.url])
+      expect(r.stderr).not.toMatch(/^bitcdn:/m)
+      expect(r.code).toBe(0)
+      expect(sha256Tree(join(dir, 'dl-webseed', 'site'))).toEqual(sha256Tree(join(dir, 'src', 'site')))
+      expect(server.requests.length).toBeGreaterThan(0)
+    } finally {
+      await server.close()
+    }
   })
 })
