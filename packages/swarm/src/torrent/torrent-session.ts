@@ -9,16 +9,11 @@
  */
 import { EventEmitter } from 'node:events'
 import { connect, type Socket } from 'node:net'
-import { join } from 'node:path'
-import { stat, unlink } from 'node:fs/promises'
 import { PassThrough, type Readable } from 'node:stream'
 import { hasCode, silentLogger, type BitcdnError, type Logger } from '@bitcdn/core'
 import {
-  checkPieces,
   commitPieces,
-  createFileStore,
   metainfoFromInfo,
-  openResumeJournal,
   verifyPiece,
   type Metainfo,
   type PieceStore,
@@ -37,6 +32,7 @@ import { PieceAssembler, corruptSources, type AssemblingPiece } from './piece-as
 import { BanList, splitAddress } from './ban-list.js'
 import { createFileReadStream } from './read-stream.js'
 import { ReadCache } from './read-cache.js'
+import { openStorage } from './open-storage.js'
 import { UploadSlots } from './upload-slots.js'
 import { releaseStalled } from './snub.js'
 import type { ReadStreamOptions, Torrent, TorrentEvents, TorrentStats } from './types.js'
@@ -345,42 +341,13 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
   // ---- setup ----
 
   async #setupStorage(m: Metainfo): Promise<void> {
-    const init = this.#init
-    let store: PieceStore
-    if (typeof init.store === 'function') store = init.store(m)
-    else if (init.store !== undefined) store = init.store
-    else if (init.dir !== undefined) {
-      store = createFileStore(m, { dir: init.dir })
-      this.#ownsStore = true
-    } else {
-      const { createMemoryStore } = await import('@bitcdn/content')
-      store = createMemoryStore(m)
-      this.#ownsStore = true
-    }
+    const { store, ownsStore, journal, have } = await openStorage(m, this.#init, (w) => this.emit('warning', w))
     this.#store = store
+    this.#ownsStore = ownsStore
+    this.#journal = journal
     this.#readCache = new ReadCache(store, (i) => (i === m.pieceCount - 1 ? m.length - i * m.pieceLength : m.pieceLength))
     const picker = new PiecePicker({ pieceCount: m.pieceCount, pieceLength: m.pieceLength, length: m.length })
     this.#assembler = new PieceAssembler(picker.blockSize, m.pieceLength)
-    let have: Iterable<number> = []
-    if (init.dir !== undefined && init.resume !== false) {
-      const file = join(init.dir, `.${m.infoHash}.resume`)
-      try {
-        this.#journal = await openResumeJournal(file, m)
-      } catch (err) {
-        this.emit('warning', err as BitcdnError)
-        await unlink(file).catch(() => {})
-        this.#journal = await openResumeJournal(file, m)
-      }
-      have = this.#journal.have
-    }
-    const nothingOnDisk = init.dir !== undefined && init.store === undefined && !(await anyFileExists(init.dir, m))
-    if ((this.#journal === undefined || this.#journal.have.size === 0) && !nothingOnDisk) {
-      // no journal to trust: whatever is in the store already (seeding in place) is rechecked
-      const checked = await checkPieces(store, m)
-      const found = checked.flatMap((ok, i) => (ok ? [i] : []))
-      have = found
-      if (this.#journal !== undefined && found.length > 0) await this.#journal.record(found)
-    }
     for (const i of have) picker.setHave(i)
     this.#picker = picker
     this.#metainfo = m
@@ -915,15 +882,6 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     for (let i = 0; i < m.pieceCount; i++) if (picker.has(i)) bits[i >> 3]! |= 0x80 >> (i & 7)
     return bits
   }
-}
-
-/** A fresh download has none of its files yet: skip reading (and hashing) nothing. */
-async function anyFileExists(dir: string, m: Metainfo): Promise<boolean> {
-  for (const f of m.files) {
-    if (f.length === 0 || f.padding === true) continue
-    if (await stat(join(dir, f.path)).then(() => true, () => false)) return true
-  }
-  return false
 }
 
 function isLocal(host: string): boolean {

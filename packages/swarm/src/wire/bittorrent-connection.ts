@@ -466,7 +466,8 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     this.#downloaded += data.length
     this.#sample(now, data.length)
     if (this.snubbed) this.snubbed = false
-    this.emit('block', index, begin, Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    // socket chunks are Buffers, so their views usually are too: no wrapper per block
+    this.emit('block', index, begin, Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength))
   }
 
   #onRequest(index: number, begin: number, length: number, respond: (err: Error | null, data?: Uint8Array) => void): void {
