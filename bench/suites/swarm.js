@@ -6,7 +6,10 @@
 // memory are measured per side: downloader CPU and peak RSS / RssAnon from its own process, the
 // seeders' CPU from /proc over the download window.
 //
-//   npm run bench -- swarm [--size MiB] [--runs N] [--seeders 1,3] [--clients bitcdn,lt,lt-hp]
+//   npm run bench -- swarm [--size=MiB] [--runs=N] [--seeders=1,3] [--clients=bitcdn,lt,lt-hp]
+//
+// (Write options as --name=value: the harness hands suites only the arguments that start with a
+// dash, and would take a separate value for a suite name.)
 //
 // Writes bench/results/swarm.json. Measures; asserts nothing.
 import { spawn, execFileSync } from 'node:child_process'
@@ -310,5 +313,7 @@ function printTable(summary, sha1MiBps) {
   console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`)
   for (const r of body) console.log(line(r))
   console.log(`\nSHA-1 ceiling (one core): ${sha1MiBps.toFixed(0)} MiB/s. "vs libtorrent" = MiB/s over the faster libtorrent configuration with the same number of seeders.`)
+  console.log('Peak RSS counts file pages a client maps (libtorrent 2 memory-maps the files it downloads); peak anon (RssAnon) is its heap and buffers.')
+  console.log('CPU s/GiB: user+system seconds of the downloader process, and of all seeder processes together over the download, per GiB.')
   for (const g of summary) if (!g.ok) console.log(`failed: ${g.label}, ${g.seeders} seeder(s): ${g.error}`)
 }
