@@ -105,3 +105,25 @@ async function vi_waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 50))
   }
 }
+
+describe('plugin seams for paid delivery', () => {
+  it('lets a plugin add wire extensions and veto upload requests', async () => {
+    const { createSwarmClient } = await import('@bitcdn/swarm')
+    const data = testData(256 * 1024)
+    const m = await makeTorrent(data, { pieceLength: 16 * 1024 })
+    let extended = 0
+    const seeder = createSwarmClient({}, { extendWire: () => extended++, uploadGate: (_c, ref) => ref.index !== 3 })
+    await seeder.start()
+    try {
+      await seeder.add(m, { store: await filledStore(m, data) })
+      const leecher = await h.client()
+      const t = await leecher.add(m, { peers: [addr(seeder)] })
+      await new Promise<void>((resolve) => t.on('piece', () => t.stats().verifiedPieces === m.pieceCount - 1 && resolve()))
+      await new Promise((r) => setTimeout(r, 300))
+      expect(t.done).toBe(false) // piece 3 was refused, and not asked for in a loop
+      expect(extended).toBe(1)
+    } finally {
+      await seeder.stop()
+    }
+  })
+})

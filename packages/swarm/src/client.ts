@@ -11,6 +11,8 @@ import { swarmError } from './errors.js'
 import { RateLimiter } from './choker/rate-limit.js'
 import type { ChokePolicy } from './choker/choker.js'
 import { HardenedWire } from './wire/hardened-wire.js'
+import type { BitTorrentConnection } from './wire/bittorrent-connection.js'
+import type { BlockRef } from './peer-connection.js'
 import { BanList } from './torrent/ban-list.js'
 import { TorrentSession } from './torrent/torrent-session.js'
 import type { Torrent } from './torrent/types.js'
@@ -48,6 +50,13 @@ export interface SwarmClientComponents {
   logger?: Logger
   /** Who gets upload slots. @default unchokeSort by rate with one optimistic slot */
   chokePolicy?: ChokePolicy
+  /**
+   * Add BEP 10 extensions to every BitTorrent connection before its extension handshake (the
+   * paid-delivery protocol plugs in here, libtorrent's `peer_plugin`).
+   */
+  extendWire?: (wire: HardenedWire, conn: BitTorrentConnection, infoHash: string) => void
+  /** Veto each upload request (serve only paid-for blocks); false rejects it. */
+  uploadGate?: (conn: BitTorrentConnection, ref: BlockRef, infoHash: string) => boolean
 }
 
 export interface AddTorrentOptions {
@@ -217,6 +226,8 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           releaseConnection,
           logger: log,
           chokePolicy: components.chokePolicy,
+          extendWire: components.extendWire,
+          uploadGate: components.uploadGate,
           createWebSeed: (url, metainfo, onWarning) => createWebSeedConnection({ url, metainfo }, { logger: log, onWarning }),
           createDiscovery: (d) =>
             createDiscovery(

@@ -11,6 +11,7 @@ export { unchokeSort, rateChokePolicy, type ChokePolicy, type ChokePeer, type Un
 export { RateLimiter, type RateLimiterInit } from './choker/rate-limit.js'
 export { requestBlocks, type RequestBlocksOptions } from './request-blocks.js'
 export { BitTorrentConnection, type BitTorrentConnectionInit, type BitTorrentConnectionHooks } from './wire/bittorrent-connection.js'
+export { HardenedWire, MAX_MESSAGE_BYTES } from './wire/hardened-wire.js'
 export { SwarmErrorCode } from './errors.js'
 export * from './webseed/index.js'
 export * from './discovery/index.js'

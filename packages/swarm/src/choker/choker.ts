@@ -11,7 +11,12 @@
 
 /** What the choker knows about one peer at decision time. */
 export interface ChokePeer {
+  /** Connection key (`host:port` of the socket). */
   id: string
+  /** The remote peer id, hex (what a payment ledger keys on). */
+  peerId?: string
+  /** Its listen address `host:port`, when known. */
+  address?: string
   /** The peer wants our pieces. */
   interested: boolean
   /** Bytes/s we receive from it (recent). */

@@ -20,7 +20,7 @@ import {
   type ResumeJournal,
   type TorrentRef,
 } from '@bitcdn/content'
-import type { PeerConnection } from '../peer-connection.js'
+import type { BlockRef, PeerConnection } from '../peer-connection.js'
 import { PiecePicker, PRIORITY_NORMAL } from '../picker/piece-picker.js'
 import type { ChokePolicy } from '../choker/choker.js'
 import type { RateLimiter } from '../choker/rate-limit.js'
@@ -87,6 +87,10 @@ export interface TorrentSessionComponents {
   chokePolicy?: ChokePolicy
   /** Web seed factory (D2's `createWebSeedConnection`). */
   createWebSeed?: (url: string, metainfo: Metainfo, onWarning: (err: BitcdnError) => void) => PeerConnection
+  /** Add wire extensions to each new BitTorrent connection (paid delivery). */
+  extendWire?: (wire: HardenedWire, conn: BitTorrentConnection, infoHash: string) => void
+  /** Veto upload requests (paid delivery); false rejects. */
+  uploadGate?: (conn: BitTorrentConnection, ref: BlockRef, infoHash: string) => boolean
   /** Discovery factory (D2's `createDiscovery`). */
   createDiscovery?: (init: { infoHash: string; announce: string[]; port: number; dht: boolean; peers: string[]; peerId: string }) => DiscoveryLike
 }
@@ -174,6 +178,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       read: (i, begin, length) => this.#readCache!.read(i, begin, length),
       onUploaded: (n) => (this.#uploaded += n),
       onReadError: (err) => this.#fatal(err),
+      gate: components.uploadGate === undefined ? undefined : (conn, ref) => components.uploadGate!(conn, ref, this.infoHash),
     })
   }
 
@@ -456,6 +461,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
         onMetadata: (_c, info) => this.#onMetadata(info),
         onPeer: (addr) => this.addPeer(addr),
         onWarning: (err) => this.emit('warning', err),
+        extendWire: this.#c.extendWire === undefined ? undefined : (w, c) => this.#c.extendWire!(w, c, this.infoHash),
       },
     )
     if (this.#conns.has(conn.id)) {
@@ -646,8 +652,9 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     const picker = this.#picker
     if (picker === undefined || !this.#ready || picker.isDone || this.#stopped) return
     if (conn instanceof BitTorrentConnection && (!conn.ready || conn.closed)) return
+    const rejected = conn instanceof BitTorrentConnection && conn.rejectedPieces.size > 0 ? conn.rejectedPieces : undefined
     requestBlocks(conn, picker, {
-      filter: conn.kind === 'webseed' ? this.#webSeedFilter : undefined,
+      filter: conn.kind === 'webseed' ? this.#webSeedFilter : rejected !== undefined ? (i) => !rejected.has(i) : undefined,
       limiter: this.#c.downloadLimiter,
     })
   }

@@ -22,6 +22,11 @@ export interface UploadSlotsInit {
   onUploaded(bytes: number): void
   /** Reading from the store failed. */
   onReadError(err: unknown): void
+  /**
+   * Extra say over each request (a paid-delivery policy: serve only what was paid for). A false
+   * answer rejects the request. @default serve everything the choker allows
+   */
+  gate?: (conn: BitTorrentConnection, ref: BlockRef) => boolean
 }
 
 /**
@@ -41,7 +46,7 @@ export class UploadSlots {
   /** Answer one request, waiting for upload tokens if limited. */
   serve(conn: BitTorrentConnection, ref: BlockRef): void {
     const init = this.#init
-    if (!init.has(ref.index)) return conn.rejectRequest(ref)
+    if (!init.has(ref.index) || (init.gate !== undefined && !init.gate(conn, ref))) return conn.rejectRequest(ref)
     const send = () => {
       if (conn.closed || conn.amChoking) return
       if (!init.limiter.take(ref.length)) {
@@ -74,6 +79,8 @@ export class UploadSlots {
       byId.set(c.id, c)
       peers.push({
         id: c.id,
+        peerId: c.remotePeerId,
+        address: c.listenAddress,
         interested: c.peerInterested,
         downloadRate: c.downloadRate,
         uploadRate: c.uploadRate,

@@ -67,6 +67,11 @@ export interface BitTorrentConnectionHooks {
   onPeer?: (addr: string) => void
   /** Recoverable trouble with this peer (it is usually closed right after). */
   onWarning?: (err: BitcdnError) => void
+  /**
+   * Add BEP 10 extensions (`wire.use(...)`) before the extension handshake goes out: the slot
+   * for the paid-delivery protocol.
+   */
+  extendWire?: (wire: HardenedWire, conn: BitTorrentConnection) => void
 }
 
 interface Outstanding {
@@ -96,6 +101,8 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   snubbed = false
   /** True once the remote handshake checked out. */
   ready = false
+  /** Pieces this peer refused (BEP 6 reject) since it last unchoked us: not asked again. */
+  readonly rejectedPieces = new Set<number>()
 
   readonly #hooks: BitTorrentConnectionHooks
   readonly #init: BitTorrentConnectionInit
@@ -134,6 +141,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     wire.extendedHandshake.p = init.listenPort
     wire.use(utMetadata(init.infoBuffer))
     wire.use(utPex())
+    hooks.extendWire?.(wire, this)
     init.socket.setNoDelay(true)
     if (incomingWire === undefined) wire.attach(init.socket)
     this.#attach()
@@ -421,7 +429,10 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
       }
       this.emit('choke')
     })
-    wire.on('unchoke', () => this.emit('unchoke'))
+    wire.on('unchoke', () => {
+      this.rejectedPieces.clear()
+      this.emit('unchoke')
+    })
     wire.on('interested', () => this.emit('interested'))
     wire.on('uninterested', () => this.emit('uninterested'))
     wire.on('piece', (index: number, begin: number, data: Uint8Array) => this.#onPiece(index, begin, data))
@@ -430,6 +441,8 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
       const o = this.#outstanding.get(key)
       if (o === undefined) return
       this.#outstanding.delete(key)
+      // asking again at once would loop request/reject as fast as the socket allows
+      this.rejectedPieces.add(index)
       this.emit('reject', o.ref)
     })
     wire.on('request', (index: number, begin: number, length: number, respond: (err: Error | null, data?: Uint8Array) => void) =>
