@@ -3,7 +3,7 @@
  * data found beside it (or in `--dir`); given any other path it makes the torrent on the fly and
  * serves the files where they are, never copying them.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { createTorrent, parseTorrentFile, type Metainfo } from '@bitcdn/content'
@@ -91,10 +91,7 @@ async function dataDirBeside(torrentPath: string, metainfo: Metainfo): Promise<s
 async function runSeed(input: string, opts: SeedOptions): Promise<void> {
   const { metainfo, dir, created } = await resolveSource(input, opts)
   await statExisting(join(dir, metainfo.name), `data of '${metainfo.name}' (use --dir)`)
-  if (created && opts.saveTorrent) {
-    const { writeFile } = await import('node:fs/promises')
-    await writeFile(opts.saveTorrent, metainfo.torrentFile)
-  }
+  if (created && opts.saveTorrent) await writeFile(opts.saveTorrent, metainfo.torrentFile)
 
   const client = createSwarmClient({ host: opts.host, port: opts.port })
   await client.start().catch((err: unknown) => {
@@ -103,6 +100,7 @@ async function runSeed(input: string, opts: SeedOptions): Promise<void> {
   try {
     // no resume journal: seeding in place must not drop files into the user's directory, and a
     // recheck of what is there (about a second per GiB) is what tells us it is still intact
+    process.stderr.write(`checking ${metainfo.name} (${formatBytes(metainfo.length)}) in ${dir}\n`)
     const torrent = await client.add(metainfo, { dir, announce: opts.tracker, webSeeds: opts.webSeed, resume: false })
     const failed = new Promise<never>((_, reject) => torrent.once('error', reject))
     const have = torrent.stats().progress
@@ -115,7 +113,13 @@ async function runSeed(input: string, opts: SeedOptions): Promise<void> {
       ...(created && opts.saveTorrent ? { torrent: opts.saveTorrent } : {}),
     })
     const status = createStatusLine(process.stderr)
-    torrent.on('warning', (err: Error) => status.note(`warning: ${err.message}`))
+    const warned = new Set<string>()
+    torrent.on('warning', (err: Error) => {
+      // a dead tracker warns again at every announce; once is enough
+      if (warned.has(err.message)) return
+      warned.add(err.message)
+      status.note(`warning: ${err.message}`)
+    })
     const timer = setInterval(() => {
       const s = torrent.stats()
       status.update(`seeding  ${(s.progress * 100).toFixed(1)}%  peers ${s.peers}  uploaded ${formatBytes(s.uploaded)}  up ${formatRate(s.uploadRate)}`)
