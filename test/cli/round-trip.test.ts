@@ -65,6 +65,22 @@ describe('create → seed → get', () => {
     expect(sha256Tree(join(dir, 'dl', 'site'))).toEqual(sha256Tree(join(dir, 'src', 'site')))
   })
 
+  it('Ctrl-C stops a download cleanly (exit 130); the next run resumes where it stopped', async () => {
+    const out = join(dir, 'dl-interrupted')
+    // slow enough to catch it on the way: about 12 s for the 3 MiB
+    const first = startCli(['get', join(dir, 'site.torrent'), '-o', out, '--peer', `127.0.0.1:${seederPort}`, '--download-limit', '256KiB'])
+    await first.waitFor(/^progress (?!0\.0%)\d+\.\d%/m)
+    first.child.kill('SIGINT')
+    const exit = await first.exited
+    expect(first.stderr()).toMatch(/^interrupted at \d+\.\d%; run the same command again to resume$/m)
+    expect(exit.code).toBe(130)
+    const second = await runCli(['get', join(dir, 'site.torrent'), '-o', out, '--peer', `127.0.0.1:${seederPort}`])
+    expect(second.code).toBe(0)
+    const fetchedMiB = Number(second.stdout.match(/\(([\d.]+) MiB fetched/)?.[1])
+    expect(fetchedMiB).toBeLessThan(2.9)
+    expect(sha256Tree(join(out, 'site'))).toEqual(sha256Tree(join(dir, 'src', 'site')))
+  })
+
   it('a magnet link with --peer fetches the metadata from the seeder, then the data', async () => {
     const r = await runCli(['get', magnet, '-o', join(dir, 'dl-magnet'), '--peer', `127.0.0.1:${seederPort}`])
     expect(r.code).toBe(0)

@@ -4,6 +4,9 @@
  * shutdown never traps the user.
  */
 
+/** Exit code of a command the user interrupted (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130
+
 /**
  * Resolves with the signal's name on the first SIGINT or SIGTERM.
  * @example

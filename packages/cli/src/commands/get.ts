@@ -9,7 +9,8 @@ import { readTorrentId } from '@bitcdn/content'
 import { createSwarmClient } from '@bitcdn/swarm'
 import { formatBytes } from '@bitcdn/core'
 import { listenError, noSource } from '../errors.js'
-import { parsePeer, parsePort, parseSecondsToMs, parseUrl, repeatable } from '../option-parsers.js'
+import { EXIT_INTERRUPTED, untilInterrupted } from '../interrupt.js'
+import { parseBytes, parsePeer, parsePort, parseSecondsToMs, parseUrl, repeatable } from '../option-parsers.js'
 import { createRateMeter } from '../rate-meter.js'
 import { recheckOnDisk } from '../recheck.js'
 import { dropStaleResume } from '../stale-resume.js'
@@ -25,6 +26,8 @@ interface GetOptions {
   dht: boolean
   timeout: number
   recheck: boolean
+  downloadLimit?: number
+  uploadLimit?: number
 }
 
 /**
@@ -45,6 +48,8 @@ export function registerGet(program: Command): void {
     .option('--dht', 'also find peers through the mainline DHT (BEP 5)')
     .addOption(new Option('--timeout <seconds>', 'fail when no source delivers any data for this long').argParser(parseSecondsToMs).default(60_000, '60'))
     .option('--recheck', 'when done, read every piece back from disk and check it again')
+    .addOption(new Option('--download-limit <bytes>', 'most bytes per second to download, e.g. 2MiB').argParser(parseBytes))
+    .addOption(new Option('--upload-limit <bytes>', 'most bytes per second to upload while downloading').argParser(parseBytes))
     .addHelpText('after', '\nExamples:\n  bitcdn get site.torrent -o ./downloads --peer 127.0.0.1:6881\n  bitcdn get "magnet:?xt=urn:btih:..." --tracker http://127.0.0.1:8000/announce')
     .action(async (id: string, opts: GetOptions) => {
       await runGet(id, opts)
@@ -57,7 +62,13 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
   if ('pieceHashes' in ref && (await dropStaleResume(ref, dir))) {
     process.stderr.write('files changed since the last run; rechecking what is on disk\n')
   }
-  const client = createSwarmClient({ host: opts.host, port: opts.port, dht: opts.dht })
+  const client = createSwarmClient({
+    host: opts.host,
+    port: opts.port,
+    dht: opts.dht,
+    downloadRateLimit: opts.downloadLimit ?? 0,
+    uploadRateLimit: opts.uploadLimit ?? 0,
+  })
   await client.start().catch((err: unknown) => {
     throw listenError(err, opts.port)
   })
@@ -106,10 +117,18 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
     torrent.once('error', (err: Error) => {
       fatal = err
     })
-    await Promise.race([torrent.whenDone(), stalled]).catch((err: unknown) => {
+    // Ctrl-C: stop the client cleanly so the resume journal covers every piece stored so far
+    const interrupted = untilInterrupted().then(() => true)
+    const stopped = await Promise.race([torrent.whenDone().then(() => false), stalled, interrupted]).catch((err: unknown) => {
       throw fatal ?? err
     })
     clearInterval(timer)
+    if (stopped) {
+      progress.end()
+      process.stderr.write(`interrupted at ${(torrent.stats().progress * 100).toFixed(1)}%; run the same command again to resume\n`)
+      process.exitCode = EXIT_INTERRUPTED
+      return
+    }
     progress.finish(snapshot())
     if (opts.recheck && torrent.metainfo) await recheckOnDisk(torrent.metainfo, dir)
     const s = torrent.stats()

@@ -27,6 +27,7 @@ interface SeedOptions {
   webSeed?: string[]
   pieceLength?: number
   saveTorrent?: string
+  uploadLimit?: number
 }
 
 /**
@@ -45,6 +46,7 @@ export function registerSeed(program: Command): void {
     .addOption(new Option('--web-seed <url>', 'HTTP(S) URL serving the same content (repeatable)').argParser(repeatable(parseUrl)))
     .addOption(new Option('--piece-length <bytes>', 'piece size when making the torrent from a path').argParser(parseBytes))
     .option('--save-torrent <file>', 'when making the torrent from a path, also write it to this file')
+    .addOption(new Option('--upload-limit <bytes>', 'most bytes per second to upload, e.g. 10MiB').argParser(parseBytes))
     .addHelpText('after', '\nExamples:\n  bitcdn seed ./site --port 6881\n  bitcdn seed site.torrent --dir /srv/data')
     .action(async (input: string, opts: SeedOptions) => {
       await runSeed(input, opts)
@@ -93,7 +95,7 @@ async function runSeed(input: string, opts: SeedOptions): Promise<void> {
   await statExisting(join(dir, metainfo.name), `data of '${metainfo.name}' (use --dir)`)
   if (created && opts.saveTorrent) await writeFile(opts.saveTorrent, metainfo.torrentFile)
 
-  const client = createSwarmClient({ host: opts.host, port: opts.port })
+  const client = createSwarmClient({ host: opts.host, port: opts.port, uploadRateLimit: opts.uploadLimit ?? 0 })
   await client.start().catch((err: unknown) => {
     throw listenError(err, opts.port)
   })
