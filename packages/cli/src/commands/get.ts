@@ -13,6 +13,7 @@ import { EXIT_INTERRUPTED, untilInterrupted } from '../interrupt.js'
 import { parseBytes, parsePeer, parsePort, parseSecondsToMs, parseUrl, repeatable } from '../option-parsers.js'
 import { createRateMeter } from '../rate-meter.js'
 import { recheckOnDisk } from '../recheck.js'
+import { createStallWatchdog } from '../stall-watchdog.js'
 import { dropStaleResume } from '../stale-resume.js'
 import { createProgressReporter, formatRate, type ProgressSnapshot } from '../progress.js'
 
@@ -92,17 +93,13 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
       return { have: Math.round(s.progress * total), total, downloadRate: rate, peers: s.peers, webSeeds: s.webSeeds }
     }
 
-    // stall detection: any byte from any source resets the clock
-    let lastBytes = -1
-    let lastChange = Date.now()
+    // any byte from any source resets the stall clock
+    const watchdog = createStallWatchdog(opts.timeout)
     const stalled = new Promise<never>((_, reject) => {
       timer = setInterval(() => {
         const bytes = torrent.stats().downloaded
         rate = meter.sample(bytes)
-        if (bytes !== lastBytes) {
-          lastBytes = bytes
-          lastChange = Date.now()
-        } else if (Date.now() - lastChange > opts.timeout) {
+        if (watchdog.stalled(bytes)) {
           const trackers = new Set([...(opts.tracker ?? []), ...ref.announce]).size
           const webSeeds = new Set([...(opts.webSeed ?? []), ...ref.urlList]).size
           const peers = (opts.peer ?? []).length + ('peers' in ref ? ref.peers.length : 0)
