@@ -240,6 +240,14 @@ async function downloadOnce({ client, seeders, dataDir, torrentPath, metainfo, w
       mem.stop()
     }
     const seedCpu = peers.slice(0, seeders).reduce((sum, p, i) => sum + ((cpuSeconds(p.pid) ?? 0) - seedCpu0[i]), 0)
+    // what the seeders sent, from their own counters as they stop: the sender's view of waste
+    const sent = await Promise.all(
+      peers.slice(0, seeders).map(async (p) => {
+        const stopped = p.waitFor((m) => m.event === 'stopped', 10_000).catch(() => undefined)
+        p.child.kill('SIGTERM')
+        return (await stopped)?.uploaded ?? Number.NaN
+      }),
+    )
     const gib = metainfo.length / GiB
     Object.assign(row, {
       ok: true,
@@ -249,6 +257,9 @@ async function downloadOnce({ client, seeders, dataDir, torrentPath, metainfo, w
       downloaderCpuPerGiB: done.cpuSeconds / gib,
       seedersCpuSeconds: seedCpu,
       seedersCpuPerGiB: seedCpu / gib,
+      // payload received / torrent size: above 1 is bytes fetched twice (endgame, lost requests)
+      payloadRatio: done.downloadedPayload / metainfo.length,
+      sentRatio: sent.reduce((a, b) => a + b, 0) / metainfo.length,
       peakRssMiB: Math.max(mem.peak.rss, done.peakRssBytes ?? 0) / MiB,
       peakAnonMiB: mem.peak.anon / MiB,
     })
@@ -289,6 +300,8 @@ function summarize(rows, seederCounts, clients) {
         mibPerSecond: pick('mibPerSecond'),
         downloaderCpuPerGiB: pick('downloaderCpuPerGiB'),
         seedersCpuPerGiB: pick('seedersCpuPerGiB'),
+        payloadRatio: pick('payloadRatio'),
+        sentRatio: pick('sentRatio'),
         peakRssMiB: Math.max(...ok.map((r) => r.peakRssMiB)),
         peakAnonMiB: Math.max(...ok.map((r) => r.peakAnonMiB)),
       })
@@ -302,11 +315,11 @@ function summarize(rows, seederCounts, clients) {
 }
 
 function printTable(summary, sha1MiBps) {
-  const head = ['seeders', 'downloader', 'MiB/s', 'vs libtorrent', 'CPU s/GiB dl', 'CPU s/GiB seeders', 'peak RSS MiB', 'peak anon MiB']
+  const head = ['seeders', 'downloader', 'MiB/s', 'vs libtorrent', 'CPU s/GiB dl', 'CPU s/GiB seeders', 'peak RSS MiB', 'peak anon MiB', 'received/size', 'sent/size']
   const body = summary.map((g) =>
     g.ok
-      ? [String(g.seeders), g.label, g.mibPerSecond.toFixed(1), g.ratioToLibtorrent ? g.ratioToLibtorrent.toFixed(2) : '-', g.downloaderCpuPerGiB.toFixed(2), g.seedersCpuPerGiB.toFixed(2), g.peakRssMiB.toFixed(0), g.peakAnonMiB.toFixed(0)]
-      : [String(g.seeders), g.label, 'failed', '-', '-', '-', '-', '-'],
+      ? [String(g.seeders), g.label, g.mibPerSecond.toFixed(1), g.ratioToLibtorrent ? g.ratioToLibtorrent.toFixed(2) : '-', g.downloaderCpuPerGiB.toFixed(2), g.seedersCpuPerGiB.toFixed(2), g.peakRssMiB.toFixed(0), g.peakAnonMiB.toFixed(0), g.payloadRatio.toFixed(3), g.sentRatio.toFixed(3)]
+      : [String(g.seeders), g.label, 'failed', '-', '-', '-', '-', '-', '-', '-'],
   )
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)))
   const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
@@ -314,6 +327,7 @@ function printTable(summary, sha1MiBps) {
   for (const r of body) console.log(line(r))
   console.log(`\nSHA-1 ceiling (one core): ${sha1MiBps.toFixed(0)} MiB/s. "vs libtorrent" = MiB/s over the faster libtorrent configuration with the same number of seeders.`)
   console.log('Peak RSS counts file pages a client maps (libtorrent 2 memory-maps the files it downloads); peak anon (RssAnon) is its heap and buffers.')
+  console.log('received/size, sent/size: payload bytes the downloader counted as received, and the seeders as sent, over the torrent size (above 1: bytes sent twice).')
   console.log('CPU s/GiB: user+system seconds of the downloader process, and of all seeder processes together over the download, per GiB.')
   for (const g of summary) if (!g.ok) console.log(`failed: ${g.label}, ${g.seeders} seeder(s): ${g.error}`)
 }
