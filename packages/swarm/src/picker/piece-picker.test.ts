@@ -37,8 +37,22 @@ describe('PiecePicker', () => {
   it('finishes a started piece before starting another', () => {
     const p = setup('1111')
     const first = p.pick(all('a'), { max: 2 })
-    const second = p.pick(all('b'), { max: 2 })
-    expect(pieces(second)).toEqual(pieces(first))
+    expect(pieces(p.pick(all('a'), { max: 2 }))).toEqual(pieces(first))
+  })
+
+  it('leaves a piece to the peer that started it while other pieces remain', () => {
+    const p = setup('11')
+    const a = p.pick(all('a'), { max: 2 })
+    const b = p.pick(all('b'), { max: 4 })
+    expect(pieces(b)).not.toEqual(pieces(a))
+    // nothing unstarted is left: b now helps finish a's piece
+    expect(pieces(p.pick(all('b'), { max: 8, endgame: false }))).toEqual(pieces(a))
+  })
+
+  it('shares urgent pieces between peers at once', () => {
+    const p = setup('11', { priority: '71' })
+    const a = p.pick(all('a'), { max: 2 })
+    expect(pieces(p.pick(all('b'), { max: 2 }))).toEqual(pieces(a))
   })
 
   it('only picks pieces the peer has and skips pieces we have', () => {

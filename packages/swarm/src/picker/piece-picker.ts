@@ -25,6 +25,8 @@ export const PRIORITY_SKIP = 0
 const OPEN = 0
 const REQUESTED = 1
 const RECEIVED = 2
+/** From this priority up, partial pieces are shared by all peers. */
+const URGENT = 6
 /** Rebuild the rarest-first order after this many picks once availability changed. */
 const REBUILD_EVERY_PICKS = 32
 
@@ -76,6 +78,12 @@ interface PartialPiece {
   received: number
   /** Lowest block index that may still be open. */
   cursor: number
+  /**
+   * The peer that started the piece: others leave its open blocks alone while unstarted pieces
+   * remain (libtorrent's whole-piece affinity), so each piece comes from one peer — one read
+   * per piece on the seeder, one source to blame on a hash failure.
+   */
+  affinity: string | undefined
   /** After a hash failure the piece is fetched whole from one peer, not one of `avoid`. */
   refetch: { owner: string | undefined; avoid: Set<string> } | undefined
 }
@@ -262,6 +270,8 @@ export class PiecePicker {
       for (const partial of this.#partials.values()) {
         if (out.length >= opts.max) break
         if (partial.open === 0 || this.#priority[partial.index] !== level) continue
+        // urgent pieces (a reader waits) are shared by everyone; others stay with their peer
+        if (level < URGENT && partial.affinity !== undefined && partial.affinity !== peer.id) continue
         if (!peer.has(partial.index) || (filter !== undefined && !filter(partial.index))) continue
         this.#takeBlocks(partial, peer.id, opts.max, out)
       }
@@ -276,8 +286,20 @@ export class PiecePicker {
         if (prio < level) break
         if (prio === 0 || !peer.has(index) || (filter !== undefined && !filter(index))) continue
         const partial = this.#start(index)
+        partial.affinity = peer.id
         this.#takeBlocks(partial, peer.id, opts.max, out)
         if (pos === this.#head) this.#head++
+      }
+    }
+    if (out.length < opts.max) {
+      // nothing unstarted left for this peer: help finish pieces other peers started
+      for (let level = URGENT - 1; level >= 1 && out.length < opts.max; level--) {
+        for (const partial of this.#partials.values()) {
+          if (out.length >= opts.max) break
+          if (partial.open === 0 || this.#priority[partial.index] !== level) continue
+          if (!peer.has(partial.index) || (filter !== undefined && !filter(partial.index))) continue
+          this.#takeBlocks(partial, peer.id, opts.max, out)
+        }
       }
     }
     if (out.length === 0 && opts.endgame !== false && this.inEndgame) this.#endgame(peer, opts, out)
@@ -321,6 +343,7 @@ export class PiecePicker {
       open: n,
       received: 0,
       cursor: 0,
+      affinity: undefined,
       refetch: undefined,
     }
     this.#partials.set(index, partial)
@@ -436,6 +459,7 @@ export class PiecePicker {
   /** Release every request held by `peerId` (it closed, choked us, or was snubbed). */
   releasePeer(peerId: string): void {
     for (const partial of this.#partials.values()) {
+      if (partial.affinity === peerId) partial.affinity = undefined
       if (partial.refetch?.owner === peerId && partial.received === 0) partial.refetch.owner = undefined
       const n = partial.state.length
       for (let b = 0; b < n; b++) {
