@@ -1,8 +1,13 @@
 /**
  * A local chain for development and tests: spawns the anvil binary shipped by the
  * `@foundry-rs/anvil` npm package (its platform package holds the real binary; we spawn that
- * directly rather than the Node wrapper, so `stop()` signals anvil itself), waits until it listens,
- * and kills it on `stop()` or when this process exits.
+ * rather than the Node wrapper, so we signal anvil itself), waits until it listens, and kills it on
+ * `stop()` or when this process exits.
+ *
+ * A process that is SIGKILLed runs no exit handler, so on POSIX anvil is started under a tiny `sh`
+ * watchdog that holds the read end of a pipe from us on its stdin: when our end closes — `stop()`,
+ * or the kernel closing it because we died however we died — the watchdog reads EOF and TERMs
+ * anvil. No polling, no orphaned chains.
  *
  * anvil is started without `--silent` because its "Listening on host:port" line is how we learn
  * the port when asked for port 0 (any free port, no race); the rest of its output is drained.
@@ -34,12 +39,31 @@ export interface StartAnvilOptions {
   startTimeoutMs?: number
 }
 
+/**
+ * The watchdog (`sh -c WATCHDOG anvil args…`): runs anvil in the background, reports its pid,
+ * and TERMs it when stdin (fd 3, a dup, because background jobs get /dev/null as stdin) reaches
+ * EOF; exits with anvil's status once anvil has exited, so an early failure is still seen.
+ */
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$0" "$@" </dev/null &',
+  'a=$!',
+  'echo "bitcdn-anvil-pid $a"',
+  '( read _ <&3; kill -TERM "$a" 2>/dev/null ) &',
+  'r=$!',
+  'exec 3<&-',
+  'wait "$a"',
+  's=$?',
+  'kill "$r" 2>/dev/null',
+  'exit "$s"',
+].join('\n')
+
 /** A running anvil. */
 export interface AnvilInstance {
   rpcUrl: string
   port: number
   chainId: number
-  /** The child process id (for logs). */
+  /** anvil's own process id. */
   pid: number
   /** Stops anvil (SIGTERM, then SIGKILL after 3 s); resolves once it has exited. Idempotent. */
   stop(): Promise<void>
@@ -115,18 +139,31 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
   args.push('--accounts', String(opts.accounts ?? 10), '--mnemonic', ANVIL_MNEMONIC)
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime))
   const bin = anvilBinaryPath()
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const watchdog = process.platform !== 'win32'
+  const child = watchdog
+    ? spawn('sh', ['-c', WATCHDOG, bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  // the watchdog's stdin is the lifeline; an EPIPE on it only means the watchdog is gone
+  child.stdin?.on('error', () => {})
+  let anvilPid = watchdog ? -1 : (child.pid ?? -1)
 
-  const killOnExit = (): void => {
+  const killAnvil = (): void => {
+    if (anvilPid > 0) {
+      try {
+        process.kill(anvilPid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
     child.kill('SIGKILL')
   }
-  process.once('exit', killOnExit)
+  process.once('exit', killAnvil)
 
   let exited = child.exitCode !== null
   const exitPromise = new Promise<void>((resolve) => {
     const done = (): void => {
       exited = true
-      process.removeListener('exit', killOnExit)
+      process.removeListener('exit', killAnvil)
       resolve()
     }
     child.once('exit', done)
@@ -136,9 +173,11 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
 
   let port: number
   try {
-    port = await waitForListening(child, opts.startTimeoutMs ?? 20_000)
+    const listening = await waitForListening(child, opts.startTimeoutMs ?? 20_000, watchdog)
+    port = listening.port
+    if (listening.pid !== undefined) anvilPid = listening.pid
   } catch (err) {
-    child.kill('SIGKILL')
+    killAnvil()
     await exitPromise
     throw err
   }
@@ -147,19 +186,21 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (exited) return
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000)
+      // closing the lifeline makes the watchdog TERM anvil and exit once anvil has
+      if (watchdog) child.stdin?.end()
+      else child.kill('SIGTERM')
+      const timer = setTimeout(killAnvil, 3_000)
       await exitPromise
       clearTimeout(timer)
     })()
     return stopping
   }
 
-  return { rpcUrl: `http://${host}:${port}`, port, chainId, pid: child.pid ?? -1, stop }
+  return { rpcUrl: `http://${host}:${port}`, port, chainId, pid: anvilPid, stop }
 }
 
-function waitForListening(child: ChildProcess, timeoutMs: number): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+function waitForListening(child: ChildProcess, timeoutMs: number, watchdog: boolean): Promise<{ port: number; pid?: number }> {
+  return new Promise((resolve, reject) => {
     let buffered = ''
     let stderr = ''
     const fail = (message: string, cause?: unknown): void => {
@@ -169,11 +210,12 @@ function waitForListening(child: ChildProcess, timeoutMs: number): Promise<numbe
     const onData = (chunk: Buffer): void => {
       buffered += chunk.toString('utf8')
       const m = /Listening on [^\s:]+:(\d+)/.exec(buffered)
-      if (m) {
+      const pid = /bitcdn-anvil-pid (\d+)/.exec(buffered)
+      if (m && (pid || !watchdog)) {
         cleanup()
         // keep draining so anvil never blocks on a full pipe
         child.stdout?.resume()
-        resolve(Number(m[1]))
+        resolve({ port: Number(m[1]), pid: pid ? Number(pid[1]) : undefined })
       } else if (buffered.length > 1_000_000) {
         buffered = buffered.slice(-10_000)
       }
