@@ -1,6 +1,8 @@
 /** The escrow watcher follows a payer's funds and signers from chain events (real anvil). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { collateralAvailable, createEscrowWatcher, escrowAbi } from '@bitcdn/pay'
+import { parseEventLogs } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { collateralAvailable, createEscrowWatcher, createPrivateKeyChequeSigner, escrowAbi } from '@bitcdn/pay'
 import { startPayChain, type PayChain } from './helpers.js'
 
 let chain: PayChain
@@ -44,6 +46,48 @@ describe('escrow watcher', () => {
       const s = await w.writeContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'setSigner', args: [delegate] })
       await publicClient.waitForTransactionReceipt({ hash: s })
       await until(() => watcher.signersOf(payer.address).includes(delegate))
+    } finally {
+      await watcher.stop()
+    }
+  })
+
+  it('drops a rotated-out signer when chain time (evm_increaseTime) passes its grace, agreeing with the escrow', async () => {
+    const { deployment, accounts, publicClient, testClient } = chain
+    const usdc = deployment.tokens.USDC
+    const payer = accounts[7]!
+    const payee = accounts[8]!.address
+    const oldKey = generatePrivateKey()
+    const oldSigner = privateKeyToAccount(oldKey).address
+    const newSigner = privateKeyToAccount(generatePrivateKey()).address
+    const watcher = createEscrowWatcher({ escrow: deployment.escrow, payee, pollingIntervalMs: 50 })({ publicClient })
+    await watcher.start()
+    try {
+      await chain.deposit(payer.privateKey, 3_000_000n)
+      await watcher.track(payer.address, usdc)
+      const w = chain.wallet(payer.privateKey)
+      for (const s of [oldSigner, newSigner]) {
+        const h = await w.writeContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'setSigner', args: [s] })
+        await publicClient.waitForTransactionReceipt({ hash: h })
+      }
+      await until(() => watcher.signersOf(payer.address).includes(newSigner))
+      expect(watcher.signersOf(payer.address)).toContain(oldSigner) // in grace
+      const [, , validUntil] = await publicClient.readContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'signerOf', args: [payer.address] })
+
+      // chain time jumps past the grace; wall-clock time does not
+      await testClient.increaseTime({ seconds: 120 })
+      await testClient.mine({ blocks: 1 })
+      await until(() => watcher.chainTimeS() > BigInt(validUntil))
+      expect(BigInt(Math.floor(Date.now() / 1000))).toBeLessThan(BigInt(validUntil))
+      expect(watcher.signersOf(payer.address)).toEqual([newSigner])
+
+      // the escrow agrees: the old signer's cheque is rejected as UnauthorizedSigner (4)
+      const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
+      const cheque = { payer: payer.address, payee, token: usdc, cumulativeAmount: 1_000_000n }
+      const signature = await createPrivateKeyChequeSigner(oldKey, domain).sign(cheque)
+      const h = await chain.wallet(accounts[8]!.privateKey).writeContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'claim', args: [[{ cheque, signature }]] })
+      const receipt = await publicClient.waitForTransactionReceipt({ hash: h })
+      const rejected = parseEventLogs({ abi: escrowAbi, logs: receipt.logs, eventName: 'ChequeRejected' })
+      expect(rejected.map((e) => e.args.reason)).toEqual([4])
     } finally {
       await watcher.stop()
     }

@@ -4,6 +4,11 @@
  * payer only when an escrow event names it (deposit, withdraw request/cancel/finalize, claim,
  * bounce, signer change, allocation). Sync getters serve the hot path (credit checks, cheque
  * verification); the chain is read off it.
+ *
+ * Time is the chain's: a rotated-out signer stays valid while `block.timestamp ≤
+ * previousValidUntil` in the escrow, so the watcher follows the newest block's timestamp (watched
+ * blocks, and re-read on every refresh) rather than the wall clock, which can disagree with it
+ * (anvil time jumps, L2 sequencer drift).
  */
 import { getAddress, type Address, type PublicClient } from 'viem'
 import { silentLogger, type Logger, type Startable } from '@bitcdn/core'
@@ -37,6 +42,8 @@ export interface EscrowWatcher extends Startable {
   funds(payer: Address, token: Address): PayerFunds | undefined
   /** Authorized signers besides the payer itself (current; previous while in grace). */
   signersOf(payer: Address): Address[]
+  /** Timestamp of the newest block seen, seconds (0n before the first read). */
+  chainTimeS(): bigint
   /** Re-reads a payer (all its tracked tokens). */
   refresh(payer: Address): Promise<void>
   /** Called when a tracked payer requests a withdrawal (sell-side: cash out now). */
@@ -73,6 +80,14 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
     const signers = new Map<Address, { current: Address; previous: Address; previousValidUntil: bigint }>()
     const listeners: ((payer: Address, token: Address, amount: bigint) => void)[] = []
     let unwatch: (() => void) | undefined
+    let unwatchBlocks: (() => void) | undefined
+    let chainTime = 0n
+    const seeTime = (t: bigint): void => {
+      if (t > chainTime) chainTime = t
+    }
+    const readTime = async (): Promise<void> => {
+      seeTime((await publicClient.getBlock({ blockTag: 'latest' })).timestamp)
+    }
 
     const read = async (payer: Address, token: Address): Promise<PayerFunds> => {
       const [free, pending, alloc] = await Promise.all([
@@ -96,6 +111,12 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
 
     const watcher: EscrowWatcher = {
       async start() {
+        await readTime()
+        unwatchBlocks = publicClient.watchBlocks({
+          pollingInterval: init.pollingIntervalMs ?? 1000,
+          onBlock: (b) => seeTime(b.timestamp),
+          onError: (err) => log.warn({ err }, 'block watch error'),
+        })
         unwatch = publicClient.watchContractEvent({
           address: escrow,
           abi: escrowAbi,
@@ -118,6 +139,8 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
       async stop() {
         unwatch?.()
         unwatch = undefined
+        unwatchBlocks?.()
+        unwatchBlocks = undefined
       },
       async track(payerIn, tokenIn) {
         const payer = getAddress(payerIn)
@@ -125,7 +148,7 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
         const set = tokensOf.get(payer) ?? new Set()
         set.add(token)
         tokensOf.set(payer, set)
-        await readSigner(payer)
+        await Promise.all([readSigner(payer), readTime()])
         return read(payer, token)
       },
       funds(payer, token) {
@@ -136,14 +159,17 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
         if (!s) return []
         const out: Address[] = []
         if (s.current !== ZERO) out.push(s.current)
-        // the previous signer stays valid until its deadline (chain time ≈ wall time here; the
-        // escrow is the final judge at claim time)
-        if (s.previous !== ZERO && BigInt(Math.floor(Date.now() / 1000)) < s.previousValidUntil) out.push(s.previous)
+        // the escrow accepts the previous signer while block.timestamp ≤ previousValidUntil; the
+        // next block is at least one second after the newest we saw, hence the strict <
+        if (s.previous !== ZERO && chainTime < s.previousValidUntil) out.push(s.previous)
         return out
+      },
+      chainTimeS() {
+        return chainTime
       },
       async refresh(payerIn) {
         const payer = getAddress(payerIn)
-        await readSigner(payer)
+        await Promise.all([readSigner(payer), readTime()])
         await Promise.all([...(tokensOf.get(payer) ?? [])].map((t) => read(payer, t)))
       },
       onWithdrawRequested(listener) {
