@@ -50,6 +50,10 @@ export interface LedgerEntry {
 
 export interface AcceptResult {
   accepted: true
+  payer: Address
+  token: Address
+  /** The cheque's cumulative, now the pair's best. */
+  cumulative: TokenUnits
   /** What this cheque added over the previous best. */
   increment: TokenUnits
   signer: Address
@@ -265,7 +269,7 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
         increment: increment.toString(),
         at: now(),
       })
-      return { accepted: true, increment: tokenUnits(increment), signer }
+      return { accepted: true, payer, token, cumulative: tokenUnits(c.cumulativeAmount), increment: tokenUnits(increment), signer }
     },
     best(payer, token) {
       check()

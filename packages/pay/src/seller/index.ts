@@ -1,0 +1,2 @@
+/** The seller's settlement service: ledger + escrow watcher + cash-out, wired. */
+export * from './seller-settlement.js'
