@@ -39,8 +39,9 @@ export async function resolvePassphrase(src: PassphraseSource = {}): Promise<str
 
 function prompt(question: string, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<string> {
   return new Promise((resolve, reject) => {
-    output.write(question)
+    // echo off before the prompt shows, so nothing typed after seeing it is ever echoed
     input.setRawMode?.(true)
+    output.write(question)
     input.resume()
     let value = ''
     const onData = (buf: Buffer) => {
