@@ -123,4 +123,66 @@ describe('cash-out service on anvil', () => {
     wallet.close()
     ledger.close()
   })
+
+  it('default threshold: 100 × the cost of the claim it would send (tx overhead + per cheque) at the current gas price', async () => {
+    const { deployment, accounts, publicClient } = chain
+    const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
+    const usdc = deployment.tokens.USDC
+    const payerKey = accounts[7]!.privateKey
+    const payee = accounts[8]!.address
+    await chain.deposit(payerKey, 100_000_000n)
+    const wallet = createPayerWallet({ dbPath: join(dir, 'p4.db'), signer: createPrivateKeyChequeSigner(payerKey, domain), payer: accounts[7]!.address, domain })
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l4.db'), payee, domain })
+    // 1 USDC per ETH keeps the threshold small enough to cross in a test
+    const nativePriceUnits = 1_000_000n
+    const cashout = createCashout({ escrow: deployment.escrow, nativePriceUnits, watchWithdrawals: false })({ ledger, walletClient: chain.wallet(accounts[8]!.privateKey), publicClient })
+    const gasPrice = await publicClient.getGasPrice()
+    const threshold = (100n * (50_000n + 40_000n) * gasPrice * nativePriceUnits) / 10n ** 18n
+    expect(threshold).toBeGreaterThan(1n)
+    ledger.accept(await wallet.pay(payee, usdc, tokenUnits(threshold - 1n)))
+    expect((await cashout.tick()).waiting).toBe('below-threshold')
+    ledger.accept(await wallet.pay(payee, usdc, tokenUnits(1n)))
+    expect((await cashout.tick()).sent).toHaveLength(1)
+    wallet.close()
+    ledger.close()
+  })
+
+  it('retries a failed claim after a backoff that doubles per failure', async () => {
+    const { deployment, accounts, publicClient } = chain
+    const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
+    const usdc = deployment.tokens.USDC
+    const payerKey = accounts[9]!.privateKey
+    const payee = accounts[0]!.address
+    await chain.deposit(payerKey, 5_000_000n)
+    const wallet = createPayerWallet({ dbPath: join(dir, 'p5.db'), signer: createPrivateKeyChequeSigner(payerKey, domain), payer: accounts[9]!.address, domain })
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l5.db'), payee, domain })
+    ledger.accept(await wallet.pay(payee, usdc, tokenUnits(1_000_000n)))
+    const real = chain.wallet(accounts[0]!.privateKey)
+    let failuresLeft = 2
+    const flaky = {
+      ...real,
+      writeContract: ((req: Parameters<typeof real.writeContract>[0]) => {
+        if (failuresLeft-- > 0) return Promise.reject(new Error('RPC unavailable'))
+        return real.writeContract(req)
+      }) as typeof real.writeContract,
+    }
+    let now = 0
+    const cashout = createCashout({ escrow: deployment.escrow, thresholdUnits: 1n, retryBaseMs: 1_000, confirmations: 1, watchWithdrawals: false })({
+      ledger,
+      walletClient: flaky,
+      publicClient,
+      clock: { now: () => now },
+    })
+    expect((await cashout.tick()).sent).toEqual([]) // failure 1 → retry after 1 s
+    expect((await cashout.tick()).waiting).toBe('backoff')
+    now += 1_000
+    expect((await cashout.tick()).sent).toEqual([]) // failure 2 → retry after 2 s
+    now += 1_999
+    expect((await cashout.tick()).waiting).toBe('backoff')
+    now += 1
+    expect((await cashout.tick()).sent).toHaveLength(1)
+    expect(ledger.pendingTxs()).toHaveLength(1)
+    wallet.close()
+    ledger.close()
+  })
 })

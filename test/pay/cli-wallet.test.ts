@@ -101,6 +101,9 @@ describe('bitcdn wallet', () => {
     expect((await cli('wallet', 'withdraw', 'request', '2.5', '--key', 'payer')).code).toBe(0)
     expect((await cli('wallet', 'withdraw', 'cancel', '--key', 'payer')).code).toBe(0)
     expect((await cli('wallet', 'withdraw', 'request', '1', '--key', 'payer')).code).toBe(0)
+    // the pending withdrawal is visible, with when it can be finalized
+    const pendingBal = await cli('wallet', 'balance', '--key', 'payer')
+    expect(pendingBal.stdout).toMatch(/pending withdrawal\s+1(\.0+)? USDC \(ready at \d{4}-\d\d-\d\dT/)
     const early = await cli('wallet', 'withdraw', 'finalize', '--key', 'payer')
     expect(early.code).toBe(1)
     expect(early.stderr).toMatch(/finalizeWithdraw failed/)
