@@ -47,9 +47,18 @@ export async function readAll(store: PieceStore, m: Metainfo): Promise<Buffer> {
 export function harness() {
   const clients: SwarmClient[] = []
   const dirs: string[] = []
+  // one state dir per harness: clients of one test share resume journals (a restart resumes)
+  let stateDir: string | undefined
   return {
+    async stateDir(): Promise<string> {
+      if (stateDir === undefined) {
+        stateDir = await mkdtemp(join(tmpdir(), 'bitcdn-state-'))
+        dirs.push(stateDir)
+      }
+      return stateDir
+    },
     async client(init: SwarmClientInit = {}): Promise<SwarmClient> {
-      const c = createSwarmClient({ snubTimeoutMs: 3000, ...init })
+      const c = createSwarmClient({ snubTimeoutMs: 3000, stateDir: await this.stateDir(), ...init })
       await c.start()
       clients.push(c)
       return c
@@ -62,6 +71,7 @@ export function harness() {
     async cleanup(): Promise<void> {
       await Promise.all(clients.splice(0).map((c) => c.stop().catch(() => {})))
       await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })))
+      stateDir = undefined
     },
   }
 }

@@ -12,7 +12,7 @@ export { parseTorrentId, readTorrentId } from './metainfo/torrent-id.js'
 export { parseMagnet, toMagnetURI, normalizeInfoHash } from './metainfo/magnet.js'
 export { encodeTorrent, type TorrentFileFields } from './metainfo/encode.js'
 
-export type { PieceStore } from './storage/types.js'
+export type { PieceStore, FlushOptions } from './storage/types.js'
 export { createFileStore, type FileStoreOptions } from './storage/file-store.js'
 export { createMemoryStore } from './storage/memory-store.js'
 export { verifyPiece, checkPieces, type CheckPiecesOptions } from './storage/verify.js'

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
-import { silentLogger, type Logger } from '@bitcdn/core'
+import { silentLogger, type BitcdnError, type Logger } from '@bitcdn/core'
 import { parseTorrentId, type Metainfo, type PieceStore, type TorrentRef } from '@bitcdn/content'
 import { swarmError } from './errors.js'
 import { RateLimiter } from './choker/rate-limit.js'
@@ -17,7 +17,8 @@ import { BanList } from './torrent/ban-list.js'
 import { TorrentSession } from './torrent/torrent-session.js'
 import type { Torrent } from './torrent/types.js'
 import { createWebSeedConnection } from './webseed/index.js'
-import { createDiscovery } from './discovery/index.js'
+import { createDiscovery, startDhtNode, type Dht } from './discovery/index.js'
+import { defaultStateDir } from './torrent/resume-location.js'
 
 /** Azureus-style client prefix: BitCDN 0.1.0. */
 export const PEER_ID_PREFIX = '-BC0100-'
@@ -28,8 +29,11 @@ export interface SwarmClientInit {
   host?: string
   /** TCP port; 0 picks a free one. @default 0 */
   port?: number
-  /** Use the mainline DHT for torrents' discovery. @default false */
-  dht?: boolean
+  /**
+   * Use the mainline DHT for torrents' discovery: one DHT node for the client, on UDP `port` (the
+   * TCP port's number unless given) and `host`, shared by every torrent. @default false
+   */
+  dht?: boolean | SwarmDhtOptions
   /** Peer connections across all torrents. @default 200 */
   maxConnections?: number
   /** Peer connections per torrent. @default 50 */
@@ -44,6 +48,26 @@ export interface SwarmClientInit {
   uploadSlots?: number
   /** Requests held this long without a block snub a peer, ms. @default 15000 */
   snubTimeoutMs?: number
+  /**
+   * One request a peer holds this long (or 4× its mean block latency, if longer) is cancelled and
+   * asked of another peer, ms. Web seeds get 120 s. @default 10000
+   */
+  requestTimeoutMs?: number
+  /**
+   * Where resume journals live (one per torrent and data directory), never in the data directory.
+   * @default `$BITCDN_HOME/resume`, `BITCDN_HOME` defaulting to `~/.bitcdn`
+   */
+  stateDir?: string
+}
+
+/** The client's DHT node (BEP 5). */
+export interface SwarmDhtOptions {
+  /** UDP port. @default the client's TCP port */
+  port?: number
+  /** Bootstrap nodes `host:port`; `false` to start alone. @default the public routers */
+  bootstrap?: string[] | false
+  /** Re-announce and re-lookup period per torrent, ms. @default 900000 */
+  announceIntervalMs?: number
 }
 
 export interface SwarmClientComponents {
@@ -60,7 +84,7 @@ export interface SwarmClientComponents {
 }
 
 export interface AddTorrentOptions {
-  /** Directory for the torrent's files and its resume journal. */
+  /** Directory for the torrent's files (its resume journal lives in the client's `stateDir`). */
   dir?: string
   /** A piece store to use instead of files in `dir` (or a factory called with the metainfo). */
   store?: PieceStore | ((metainfo: Metainfo) => PieceStore)
@@ -70,14 +94,14 @@ export interface AddTorrentOptions {
   webSeeds?: string[]
   /** Trackers on top of the torrent's. */
   announce?: string[]
-  /** Trust and keep a resume journal in `dir`. @default true */
+  /** Trust and keep a resume journal for `dir`. @default true */
   resume?: boolean
 }
 
 export interface SwarmClient {
   /** Listen for peers. Resolves when bound (`port` is then set). */
   start(): Promise<void>
-  /** Stop every torrent and the listener. */
+  /** Stop every torrent, the DHT node and the listener. */
   stop(): Promise<void>
   /** The bound port (0 before `start`). */
   readonly port: number
@@ -125,6 +149,11 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
   let connections = 0
   let port = 0
   let server: Server | undefined
+  const dhtOpts: SwarmDhtOptions | undefined = init.dht === true ? {} : init.dht === false || init.dht === undefined ? undefined : init.dht
+  let dht: Dht | undefined
+  /** Why the DHT node could not start; each torrent that wanted it is told. */
+  let dhtError: BitcdnError | undefined
+  const stateDir = init.stateDir ?? defaultStateDir()
   const pending = new Set<Socket>()
 
   const acquireConnection = () => {
@@ -188,10 +217,25 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
       const addr = s.address()
       port = typeof addr === 'object' && addr !== null ? addr.port : 0
       log.info({ host, port }, 'swarm listening')
+      if (dhtOpts !== undefined) {
+        try {
+          const node = await startDhtNode({ port: dhtOpts.port ?? port, host, bootstrap: dhtOpts.bootstrap })
+          node.on('error', (err: Error) => log.warn({ err: err.message }, 'dht error'))
+          node.on('warning', (err: Error) => log.debug({ err: err.message }, 'dht warning'))
+          dht = node
+        } catch (err) {
+          // a taken UDP port must not stop the client: trackers and peers still work
+          dhtError = err as BitcdnError
+          log.warn({ code: dhtError.code, err: dhtError.message }, 'DHT unavailable')
+        }
+      }
     },
     async stop() {
       await Promise.all([...torrents.values()].map((t) => t.stop()))
       torrents.clear()
+      const node = dht
+      dht = undefined
+      if (node !== undefined) await new Promise<void>((resolve) => node.destroy(() => resolve()))
       for (const s of pending) s.destroy()
       pending.clear()
       const s = server
@@ -211,10 +255,12 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           webSeeds: opts.webSeeds,
           announce: opts.announce,
           resume: opts.resume,
+          stateDir,
           maxConnections: init.maxConnectionsPerTorrent ?? 50,
           uploadSlots: init.uploadSlots,
           snubTimeoutMs: init.snubTimeoutMs,
-          dht: init.dht ?? false,
+          requestTimeoutMs: init.requestTimeoutMs,
+          dht: dhtOpts !== undefined,
         },
         {
           peerId,
@@ -231,8 +277,16 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           createWebSeed: (url, metainfo, onWarning) => createWebSeedConnection({ url, metainfo }, { logger: log, onWarning }),
           createDiscovery: (d) =>
             createDiscovery(
-              { infoHash: d.infoHash, announce: d.announce, port: d.port, dht: d.dht ? { host } : false, peers: d.peers, peerId: d.peerId },
-              { logger: log },
+              {
+                infoHash: d.infoHash,
+                announce: d.announce,
+                port: d.port,
+                dht: d.dht && dht !== undefined,
+                dhtIntervalMs: dhtOpts?.announceIntervalMs,
+                peers: d.peers,
+                peerId: d.peerId,
+              },
+              { logger: log, dht },
             ),
         },
       )
@@ -244,6 +298,8 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
         await session.stop().catch(() => {})
         throw err
       }
+      // after the caller's `await add()` has attached its listeners
+      if (dhtOpts !== undefined && dhtError !== undefined) setImmediate(() => session.emit('warning', dhtError!))
       return session
     },
     async remove(infoHash) {

@@ -3,7 +3,8 @@
  * `PeerConnection` seam, a pure piece picker and choker, torrent sessions and the client that
  * listens for peers.
  */
-export { createSwarmClient, PEER_ID_PREFIX, type SwarmClient, type SwarmClientInit, type SwarmClientComponents, type AddTorrentOptions } from './client.js'
+export { createSwarmClient, PEER_ID_PREFIX, type SwarmClient, type SwarmClientInit, type SwarmClientComponents, type AddTorrentOptions, type SwarmDhtOptions } from './client.js'
+export { defaultStateDir, resumeJournalPath } from './torrent/resume-location.js'
 export type { Torrent, TorrentStats, TorrentEvents, ReadStreamOptions } from './torrent/types.js'
 export type { PeerConnection, PeerConnectionEvents, PeerKind, BlockRef } from './peer-connection.js'
 export { PiecePicker, BLOCK_SIZE, PRIORITY_NOW, PRIORITY_NORMAL, PRIORITY_SKIP, type PiecePickerInit, type PickOptions, type PickPeer } from './picker/piece-picker.js'

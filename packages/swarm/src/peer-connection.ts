@@ -67,6 +67,11 @@ export interface PeerConnection extends EventEmitter<PeerConnectionEvents> {
   readonly downloaded: number
   /** Bytes sent to this peer (payload only). */
   readonly uploaded: number
+  /**
+   * Requests in flight for longer than their timeout (at least `minTimeoutMs`; a BitTorrent peer
+   * scales it with its block latency). The caller cancels and re-picks them.
+   */
+  timedOutRequests?(now: number, minTimeoutMs: number): BlockRef[]
   /** Close the connection; emits `close` once. */
   destroy(err?: Error): void
 }

@@ -3,13 +3,15 @@
  * connection's pipeline from the picker. Kept apart so the BitTorrent and web-seed connections
  * share exactly one request policy.
  */
-import type { PeerConnection } from './peer-connection.js'
+import type { BlockRef, PeerConnection } from './peer-connection.js'
 import type { PiecePicker } from './picker/piece-picker.js'
 import type { RateLimiter } from './choker/rate-limit.js'
 
 export interface RequestBlocksOptions {
   /** Pieces this connection may take (web seeds: what BitTorrent peers do not supply in time). */
   filter?: (index: number) => boolean
+  /** Start unstarted pieces in index order from here (web seeds: long HTTP ranges). @default rarest first */
+  sequentialFrom?: number
   /** Global download limit; requests are only sent for bytes the bucket holds. */
   limiter?: RateLimiter
   /**
@@ -17,6 +19,8 @@ export interface RequestBlocksOptions {
    * one pick per several blocks, not one per block. @default 0.75
    */
   refillBelow?: number
+  /** Told which blocks were requested (a web seed's next run continues after them). */
+  onRequested?: (refs: BlockRef[]) => void
 }
 
 /**
@@ -39,7 +43,8 @@ export function requestBlocks(conn: PeerConnection, picker: PiecePicker, opts: R
     want = granted
     // tokens were taken per block; blocks picked below might be fewer, a tolerable overdraft
   }
-  const refs = picker.pick(conn, { max: want, filter: opts.filter })
+  const refs = picker.pick(conn, { max: want, filter: opts.filter, sequentialFrom: opts.sequentialFrom })
   for (const ref of refs) conn.request(ref)
+  if (refs.length > 0) opts.onRequested?.(refs)
   return refs.length
 }

@@ -165,6 +165,22 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
     }
   }
 
+  /** fdatasync every existing file (a read-only descriptor syncs too on Linux and macOS). */
+  async function syncEveryFile(): Promise<void> {
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i]!
+      if (file.padding || file.length === 0) continue
+      try {
+        await withHandle(i, false, async (h, path) => {
+          await h.fh.datasync().catch((err: unknown) => { throw toIoError(err, 'sync', path) })
+        })
+      } catch (err) {
+        if (!hasCode(err, ContentErrorCode.fileNotFound)) throw err
+      }
+      dirty.delete(i)
+    }
+  }
+
   async function makeEmptyFiles(): Promise<void> {
     for (const file of files) {
       if (file.length !== 0 || file.padding) continue
@@ -225,7 +241,7 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
       return out
     },
 
-    async flush() {
+    async flush(flushOpts) {
       ensureOpen()
       if (evictionSyncError) {
         const err = evictionSyncError
@@ -233,6 +249,7 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
         throw err
       }
       if (!emptyFilesMade && !opts.readOnly && dirty.size > 0) await makeEmptyFiles()
+      if (flushOpts?.all) await syncEveryFile()
       for (const index of [...dirty]) {
         const slot = slots.get(index)
         if (!slot) continue // evicted: synced on eviction

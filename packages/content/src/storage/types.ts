@@ -4,6 +4,11 @@
  * `flush` makes everything put so far durable. A piece is recorded as had (resume journal) only
  * after a flush that covered it, so a crash can never leave a piece marked had without its bytes.
  */
+export interface FlushOptions {
+  /** Sync every file of the torrent that exists, not only those written since the last flush. @default false */
+  all?: boolean
+}
+
 export interface PieceStore {
   readonly pieceLength: number
   readonly pieceCount: number
@@ -13,8 +18,12 @@ export interface PieceStore {
   put(index: number, data: Buffer): Promise<void>
   /** Read `length` bytes at `offset` within piece `index`. */
   get(index: number, offset: number, length: number): Promise<Buffer>
-  /** Make every completed `put` durable (fdatasync). */
-  flush(): Promise<void>
+  /**
+   * Make every completed `put` durable (fdatasync). With `all`, also bytes this store did not
+   * write: data a recheck found on disk (seeding in place) may still sit only in the page cache
+   * of whoever wrote it, and must be durable before a resume journal records it.
+   */
+  flush(opts?: FlushOptions): Promise<void>
   /** Release file handles. The store is unusable afterwards. */
   close(): Promise<void>
 }

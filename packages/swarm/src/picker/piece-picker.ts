@@ -55,6 +55,11 @@ export interface PickOptions {
   filter?: (index: number) => boolean
   /** Allow endgame duplicates when nothing is left unrequested. @default true */
   endgame?: boolean
+  /**
+   * Start unstarted pieces in index order from this piece (wrapping), not rarest first: a web
+   * seed then gets runs of adjacent pieces it fetches as one HTTP range. @default rarest first
+   */
+  sequentialFrom?: number
 }
 
 /** What `received` learned about a block. */
@@ -275,6 +280,10 @@ export class PiecePicker {
         if (!peer.has(partial.index) || (filter !== undefined && !filter(partial.index))) continue
         this.#takeBlocks(partial, peer.id, opts.max, out)
       }
+      if (opts.sequentialFrom !== undefined) {
+        this.#pickSequential(peer, level, opts.sequentialFrom, opts.max, filter, out)
+        continue
+      }
       // then unstarted pieces, rarest first (the order is sorted by priority, then rarity)
       for (; pos < order.length && out.length < opts.max; pos++) {
         const index = order[pos]!
@@ -304,6 +313,20 @@ export class PiecePicker {
     }
     if (out.length === 0 && opts.endgame !== false && this.inEndgame) this.#endgame(peer, opts, out)
     return out
+  }
+
+  /** Unstarted pieces of priority `level` in index order from `from`, wrapping around. */
+  #pickSequential(peer: PickPeer, level: number, from: number, max: number, filter: ((i: number) => boolean) | undefined, out: BlockRef[]): void {
+    const n = this.pieceCount
+    const start = Number.isInteger(from) && from >= 0 && from < n ? from : 0
+    for (let k = 0; k < n && out.length < max; k++) {
+      const index = start + k < n ? start + k : start + k - n
+      if (this.#have[index] === 1 || this.#priority[index] !== level || this.#partials.has(index)) continue
+      if (!peer.has(index) || (filter !== undefined && !filter(index))) continue
+      const partial = this.#start(index)
+      partial.affinity = peer.id
+      this.#takeBlocks(partial, peer.id, max, out)
+    }
   }
 
   /** True when no wanted block is left unrequested: duplicates are worth their cost now. */
@@ -456,6 +479,18 @@ export class PiecePicker {
     }
   }
 
+  /**
+   * `peerId` held this block past its request timeout: make it pickable again and let any peer
+   * finish the piece (the stalling peer loses its whole-piece affinity).
+   */
+  timedOut(index: number, begin: number, peerId: string): void {
+    const partial = this.#partials.get(index)
+    if (partial === undefined) return
+    if (partial.affinity === peerId) partial.affinity = undefined
+    if (partial.refetch?.owner === peerId && partial.received === 0) partial.refetch.owner = undefined
+    this.abort(index, begin, peerId)
+  }
+
   /** Release every request held by `peerId` (it closed, choked us, or was snubbed). */
   releasePeer(peerId: string): void {
     for (const partial of this.#partials.values()) {
@@ -495,6 +530,7 @@ export class PiecePicker {
     partial.open = n
     partial.received = 0
     partial.cursor = 0
+    partial.affinity = undefined
     partial.refetch = { owner: undefined, avoid: new Set(avoid) }
   }
 

@@ -62,6 +62,17 @@ export class UploadSlots {
     send()
   }
 
+  /** Answer `conn`'s upload-side events; `all` lists the torrent's peers (for free slots). */
+  attach(conn: BitTorrentConnection, all: () => Iterable<BitTorrentConnection>): void {
+    conn.on('interested', () => this.quickUnchoke(conn, all()))
+    conn.on('uninterested', () => {
+      if (conn.amChoking) return
+      conn.setChoking(true)
+      for (const c of all()) this.quickUnchoke(c, all())
+    })
+    conn.on('request', (ref) => this.serve(conn, ref))
+  }
+
   /** Unchoke an interested peer at once while a slot is free (libtorrent does the same). */
   quickUnchoke(conn: BitTorrentConnection, all: Iterable<BitTorrentConnection>): void {
     if (!conn.amChoking || !conn.peerInterested) return

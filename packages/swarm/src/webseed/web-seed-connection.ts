@@ -65,6 +65,8 @@ interface Block {
   filled: number
   /** The range job fetching it, once dispatched. */
   job: Job | undefined
+  /** When it was requested (clock ms), for the request timeout. */
+  at: number
 }
 
 interface Slice extends FileSlice {
@@ -164,7 +166,7 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
       return
     }
     const start = ref.index * this.#meta.pieceLength + ref.begin
-    const block: Block = { ref: { ...ref }, start, end: start + ref.length, state: 'queued', buf: null, filled: 0, job: undefined }
+    const block: Block = { ref: { ...ref }, start, end: start + ref.length, state: 'queued', buf: null, filled: 0, job: undefined, at: this.#clock.now() }
     this.#blocks.set(k, block)
     this.#queued.push(block)
     if (!this.#flushScheduled) {
@@ -196,6 +198,16 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
       for (let i = s.first; i <= s.last && !live; i++) live = (job.blocks[i] as Block).state === 'inflight'
       if (!live) s.abort.abort(new Error('cancelled'))
     }
+  }
+
+  /**
+   * Blocks requested more than `timeoutMs` ago and still not delivered (queued behind the origin's
+   * connection limit or stuck in a slow response). Callers give web seeds a generous timeout.
+   */
+  timedOutRequests(now: number, timeoutMs: number): BlockRef[] {
+    const out: BlockRef[] = []
+    for (const b of this.#blocks.values()) if (now - b.at >= timeoutMs) out.push({ ...b.ref })
+    return out
   }
 
   announceHave(): void {}

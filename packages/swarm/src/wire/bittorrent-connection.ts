@@ -76,7 +76,12 @@ export interface BitTorrentConnectionHooks {
 
 interface Outstanding {
   ref: BlockRef
+  /** When we asked (ms), for the request timeout. */
+  at: number
 }
+
+/** A request older than this many mean block latencies is given up on (libtorrent: `request_timeout`). */
+const TIMEOUT_LATENCIES = 4
 
 /**
  * @example
@@ -118,6 +123,8 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   #windowStart = Date.now()
   #windowBytes = 0
   #rate = 0
+  /** Mean time from request to block, ms (EWMA; 0 until a block arrived). */
+  #latencyMs = 0
   #upWindowStart = Date.now()
   #upWindowBytes = 0
   #upRate = 0
@@ -227,7 +234,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     const key = blockKey(ref.index, ref.begin)
     if (this.#outstanding.has(key)) return
     if (this.#outstanding.size === 0) this.lastRequestAt = Date.now()
-    this.#outstanding.set(key, { ref })
+    this.#outstanding.set(key, { ref, at: Date.now() })
     // a pipeline refill asks for dozens of blocks at once: one buffer and one write for all
     this.#requestQueue.push(ref.index, ref.begin, ref.length)
     if (this.#requestQueue.length === 3) queueMicrotask(() => this.#flushRequests())
@@ -266,6 +273,26 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   /** Every request in flight (to release them elsewhere when snubbed). */
   outstandingRefs(): BlockRef[] {
     return [...this.#outstanding.values()].map((o) => o.ref)
+  }
+
+  /** Mean ms from our request to its block, recent (0 before the first block). */
+  get meanBlockLatencyMs(): number {
+    return this.#latencyMs
+  }
+
+  /**
+   * Requests held longer than max(`minTimeoutMs`, 4 × the mean block latency): the peer keeps
+   * them without answering (a lost or ignored request). The caller cancels and re-picks them.
+   */
+  timedOutRequests(now: number, minTimeoutMs: number): BlockRef[] {
+    const timeout = Math.max(minTimeoutMs, TIMEOUT_LATENCIES * this.#latencyMs)
+    const out: BlockRef[] = []
+    // oldest first (insertion order), so the scan stops at the first young request
+    for (const o of this.#outstanding.values()) {
+      if (now - o.at < timeout) break
+      out.push(o.ref)
+    }
+    return out
   }
 
   /** Forget in-flight requests without a cancel message (snub: the blocks may still come). */
@@ -474,6 +501,8 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     }
     this.#outstanding.delete(key)
     const now = Date.now()
+    const latency = now - o.at
+    this.#latencyMs = this.#latencyMs === 0 ? latency : this.#latencyMs * 0.9 + latency * 0.1
     this.lastBlockAt = now
     this.lastRequestAt = now
     this.#downloaded += data.length

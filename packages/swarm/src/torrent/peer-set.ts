@@ -1,0 +1,278 @@
+/**
+ * The connections of one torrent: which peers to dial (candidates from the user, discovery and
+ * PEX), which incoming ones to admit (per-torrent and client-wide limits, bans, one connection
+ * per peer id), the handshake answer (our have-set), PEX between them, web seeds, and bans for
+ * corrupt data. What to do with a connection once it is up is the session's business
+ * (`onConnection`).
+ */
+import { connect, type Socket } from 'node:net'
+import type { BitcdnError } from '@bitcdn/core'
+import type { Metainfo } from '@bitcdn/content'
+import type { PeerConnection } from '../peer-connection.js'
+import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
+import type { HardenedWire } from '../wire/hardened-wire.js'
+import { swarmError } from '../errors.js'
+import { splitAddress, type BanList } from './ban-list.js'
+import type { SessionState } from './session-state.js'
+import type { TransferStats } from './stats.js'
+
+const CONNECT_TIMEOUT_MS = 10_000
+
+export interface PeerSetInit {
+  /** Connections for this torrent (web seeds included). @default 50 */
+  maxConnections?: number
+}
+
+export interface PeerSetComponents {
+  peerId: Buffer
+  listenPort: () => number
+  bans: BanList
+  /** Client-wide connection budget. */
+  acquireConnection: () => boolean
+  releaseConnection: () => void
+  stats: TransferStats
+  createWebSeed?: (url: string, metainfo: Metainfo, onWarning: (err: BitcdnError) => void) => PeerConnection
+  extendWire?: (wire: HardenedWire, conn: BitTorrentConnection) => void
+  /** A connection joined (wire its events). */
+  onConnection: (conn: PeerConnection) => void
+  /** A connection is gone (release what it held). */
+  onClosed: (conn: PeerConnection) => void
+  /** The info dictionary arrived over ut_metadata (magnet). */
+  onMetadata: (infoBuffer: Buffer) => void
+  /** A peer's handshake checked out (`host:port`). */
+  onWire: (id: string) => void
+}
+
+/**
+ * @example
+ * const peers = new PeerSet(state, { maxConnections: 50 }, components)
+ * peers.addPeer('10.0.0.2:6881')
+ */
+export class PeerSet {
+  readonly #state: SessionState
+  readonly #max: number
+  readonly #c: PeerSetComponents
+  readonly #dialing = new Set<string>()
+  readonly #candidates = new Set<string>()
+
+  constructor(state: SessionState, init: PeerSetInit, components: PeerSetComponents) {
+    this.#state = state
+    this.#max = init.maxConnections ?? 50
+    this.#c = components
+  }
+
+  /** Remember a peer to dial, `host:port`, unless banned, ourselves or already connected. */
+  addPeer(addr: string): void {
+    if (this.#state.stopped) return
+    const a = splitAddress(addr)
+    if (a === undefined) return
+    const key = `${a.host}:${a.port}`
+    if (this.#c.bans.isBanned({ host: a.host, port: a.port })) return
+    if (a.port === this.#c.listenPort() && isLocal(a.host)) return // ourselves
+    if (this.#state.conns.has(key) || this.#dialing.has(key) || this.#isConnectedTo(key)) return
+    this.#candidates.add(key)
+    this.dialMore()
+  }
+
+  /** An incoming handshake for this torrent: admit it within the limits, or close it. */
+  acceptIncoming(socket: Socket, wire: HardenedWire): void {
+    const host = socket.remoteAddress ?? ''
+    if (
+      this.#state.stopped ||
+      this.#state.conns.size + this.#dialing.size >= this.#max ||
+      this.#c.bans.isBanned({ host, peerId: wire.peerId ?? undefined }) ||
+      !this.#c.acquireConnection()
+    ) {
+      socket.destroy()
+      return
+    }
+    this.#addConnection(socket, wire, false)
+  }
+
+  /** Open a web seed as a connection (metadata must be known). */
+  openWebSeed(url: string): void {
+    const create = this.#c.createWebSeed
+    const m = this.#state.metainfo
+    if (create === undefined || m === undefined || this.#state.conns.has(url)) return
+    let conn: PeerConnection
+    try {
+      conn = create(url, m, (err) => this.#state.warn(err))
+    } catch (err) {
+      this.#state.warn(err as BitcdnError)
+      return
+    }
+    this.#state.conns.set(conn.id, conn)
+    conn.once('close', () => this.#closed(conn))
+    this.#c.onConnection(conn)
+  }
+
+  /** Dial candidates while the limits allow. */
+  dialMore(): void {
+    for (const addr of this.#candidates) {
+      if (this.#state.conns.size + this.#dialing.size >= this.#max) return
+      this.#candidates.delete(addr)
+      if (this.#state.conns.has(addr) || this.#dialing.has(addr) || this.#isConnectedTo(addr)) continue
+      if (!this.#c.acquireConnection()) {
+        this.#candidates.add(addr)
+        return
+      }
+      this.#dial(addr)
+    }
+  }
+
+  /** The BitTorrent connections (web seeds excluded). */
+  *btConns(): IterableIterator<BitTorrentConnection> {
+    for (const c of this.#state.conns.values()) if (c instanceof BitTorrentConnection) yield c
+  }
+
+  /** Listen addresses (`host:port`) of the connected peers. */
+  addresses(): string[] {
+    const out: string[] = []
+    for (const c of this.btConns()) if (c.ready) out.push(c.listenAddress ?? c.id)
+    return out
+  }
+
+  /** Ban the sender `id` of corrupt data in piece `index` and close it. */
+  ban(id: string, index: number): void {
+    const conn = this.#state.conns.get(id)
+    const target =
+      conn instanceof BitTorrentConnection
+        ? { ...(splitAddress(conn.listenAddress ?? conn.id) ?? { host: conn.host }), peerId: conn.remotePeerId }
+        : splitAddress(id)
+    if (target !== undefined) this.#c.bans.ban(target)
+    this.#c.stats.bannedPeers++
+    this.#state.warn(swarmError('peerBanned', `banned peer ${id}: corrupt data in piece ${index}`, { peer: id, index }))
+    conn?.destroy(swarmError('peerBanned', `banned for corrupt data in piece ${index}`))
+  }
+
+  /** Two seeds have nothing to say to each other. */
+  maybeDropSeed(conn: PeerConnection): void {
+    if (conn instanceof BitTorrentConnection && this.#state.picker?.isSeed && conn.isSeed) conn.destroy()
+  }
+
+  closeAll(): void {
+    for (const conn of [...this.#state.conns.values()]) conn.destroy()
+    this.#state.conns.clear()
+    this.#candidates.clear()
+  }
+
+  #isConnectedTo(addr: string): boolean {
+    for (const c of this.btConns()) if (c.listenAddress === addr) return true
+    return false
+  }
+
+  #dial(addr: string): void {
+    const a = splitAddress(addr)!
+    this.#dialing.add(addr)
+    const socket = connect({ host: a.host, port: a.port })
+    socket.setTimeout(CONNECT_TIMEOUT_MS)
+    const fail = (err: Error) => {
+      this.#dialing.delete(addr)
+      this.#c.releaseConnection()
+      socket.destroy()
+      if (!this.#state.stopped) this.#state.warn(swarmError('peerConnect', `could not connect to ${addr}: ${err.message}`, { peer: addr }, err))
+    }
+    socket.once('error', fail)
+    socket.once('timeout', () => fail(new Error('timed out')))
+    socket.once('connect', () => {
+      socket.off('error', fail)
+      socket.removeAllListeners('timeout')
+      socket.setTimeout(0)
+      this.#dialing.delete(addr)
+      if (this.#state.stopped) {
+        this.#c.releaseConnection()
+        socket.destroy()
+        return
+      }
+      this.#addConnection(socket, undefined, true)
+    })
+  }
+
+  #addConnection(socket: Socket, wire: HardenedWire | undefined, outgoing: boolean): void {
+    const m = this.#state.ready ? this.#state.metainfo : undefined
+    const conn = new BitTorrentConnection(
+      {
+        socket,
+        wire,
+        infoHash: this.#state.infoHash,
+        peerId: this.#c.peerId,
+        outgoing,
+        listenPort: this.#c.listenPort(),
+        infoBuffer: m?.infoBuffer,
+        pieceCount: m?.pieceCount,
+        pieceLength: m?.pieceLength,
+        length: m?.length,
+      },
+      {
+        onHandshake: (c, peerId) => this.#onHandshake(c, peerId),
+        onExtendedHandshake: (c) => this.#onExtendedHandshake(c),
+        onMetadata: (_c, info) => this.#c.onMetadata(info),
+        onPeer: (addr) => this.addPeer(addr),
+        onWarning: (err) => this.#state.warn(err),
+        extendWire: this.#c.extendWire,
+      },
+    )
+    if (this.#state.conns.has(conn.id)) {
+      this.#c.releaseConnection()
+      socket.destroy()
+      return
+    }
+    this.#state.conns.set(conn.id, conn)
+    this.#c.onConnection(conn)
+    conn.once('close', () => {
+      this.#c.releaseConnection()
+      this.#closed(conn)
+    })
+    conn.start()
+  }
+
+  #onHandshake(conn: BitTorrentConnection, peerId: string): void {
+    if (this.#c.bans.isBanned({ host: conn.host, peerId })) return conn.destroy()
+    for (const other of this.btConns()) if (other !== conn && other.remotePeerId === peerId) return conn.destroy()
+    const picker = this.#state.picker
+    if (picker !== undefined && this.#state.ready) {
+      conn.sendHaves({ seed: picker.isSeed, bitfield: picker.isSeed ? undefined : this.#bitfield() })
+    } else {
+      conn.sendHaves({ seed: false, bitfield: undefined })
+      conn.fetchMetadata()
+    }
+    this.#c.onWire(conn.id)
+  }
+
+  #onExtendedHandshake(conn: BitTorrentConnection): void {
+    const addr = conn.listenAddress
+    if (addr === undefined) return
+    const a = splitAddress(addr)
+    if (a !== undefined && this.#c.bans.isBanned({ host: a.host, port: a.port })) return conn.destroy()
+    // PEX: tell this peer about the others and the others about it
+    for (const other of this.btConns()) {
+      if (other === conn || !other.ready) continue
+      const otherAddr = other.listenAddress
+      if (otherAddr !== undefined) conn.pexAdd(otherAddr)
+      other.pexAdd(addr)
+    }
+    if (!this.#state.ready) conn.fetchMetadata()
+  }
+
+  #closed(conn: PeerConnection): void {
+    if (this.#state.conns.get(conn.id) === conn) this.#state.conns.delete(conn.id)
+    if (conn instanceof BitTorrentConnection) {
+      const addr = conn.listenAddress
+      if (addr !== undefined) for (const other of this.btConns()) other.pexDrop(addr)
+    }
+    this.#c.onClosed(conn)
+    if (!this.#state.stopped) this.dialMore()
+  }
+
+  #bitfield(): Uint8Array {
+    const m = this.#state.metainfo!
+    const picker = this.#state.picker!
+    const bits = new Uint8Array(Math.ceil(m.pieceCount / 8))
+    for (let i = 0; i < m.pieceCount; i++) if (picker.has(i)) bits[i >> 3]! |= 0x80 >> (i & 7)
+    return bits
+  }
+}
+
+function isLocal(host: string): boolean {
+  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host === '0.0.0.0'
+}

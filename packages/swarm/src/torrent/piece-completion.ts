@@ -1,0 +1,189 @@
+/**
+ * From blocks to durable pieces: assemble a piece's blocks, verify its SHA-1 (BEP 3), store it,
+ * tell peers (batched `have`s) and commit it to the resume journal — flush first, then record
+ * (`commitPieces`), every `COMMIT_INTERVAL_MS` and when the torrent completes. A failed piece is
+ * fetched again; its sender is banned when it is certain (one BitTorrent sender, or the blocks that
+ * differ from the good version). Web seeds are never banned for a bad piece (`web-seed-scheduler.ts`).
+ */
+import { commitPieces, verifyPiece, type ResumeJournal } from '@bitcdn/content'
+import type { PeerConnection } from '../peer-connection.js'
+import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
+import { swarmError } from '../errors.js'
+import { PieceAssembler, corruptSources, type AssemblingPiece } from './piece-assembler.js'
+import type { SessionState } from './session-state.js'
+import type { TransferStats } from './stats.js'
+import { isWebSeedId, type WebSeedScheduler } from './web-seed-scheduler.js'
+
+/** fdatasync of everything written is costly at 100+ MiB/s; a crash loses at most this much work. */
+const COMMIT_INTERVAL_MS = 10_000
+const HAVE_BATCH_MS = 100
+/** Failed pieces kept to compare with their good version, at most. */
+const MAX_FAILED_KEPT = 16
+
+export interface PieceCompletionComponents {
+  stats: TransferStats
+  webSeeds: WebSeedScheduler
+  /** The resume journal, when kept. */
+  journal: () => ResumeJournal | undefined
+  /** Ban the sender of corrupt data. */
+  ban: (id: string, index: number) => void
+  /** Re-request after a failure (the piece's blocks are open again). */
+  fillAll: () => void
+  /** Two seeds have nothing to say to each other. */
+  maybeDropSeed: (conn: PeerConnection) => void
+  /** A piece is verified and stored (not yet committed). */
+  onStored: (index: number) => void
+}
+
+/**
+ * @example
+ * const completion = new PieceCompletion(state, components)
+ * conn.on('block', (i, begin, data) => completion.onBlock(conn, i, begin, data))
+ */
+export class PieceCompletion {
+  readonly #state: SessionState
+  readonly #c: PieceCompletionComponents
+  #assembler: PieceAssembler | undefined
+  readonly #failed = new Map<number, AssemblingPiece>()
+  readonly #pendingHaves: number[] = []
+  #haveTimer: NodeJS.Timeout | undefined
+  #uncommitted: number[] = []
+  #committing: Promise<void> = Promise.resolve()
+  #lastCommit = 0
+
+  constructor(state: SessionState, components: PieceCompletionComponents) {
+    this.#state = state
+    this.#c = components
+  }
+
+  /** The picker exists: size the assembler. */
+  start(blockSize: number, pieceLength: number): void {
+    this.#assembler = new PieceAssembler(blockSize, pieceLength)
+  }
+
+  onBlock(conn: PeerConnection, index: number, begin: number, data: Buffer): void {
+    const picker = this.#state.picker
+    const assembler = this.#assembler
+    if (picker === undefined || assembler === undefined) return
+    if (conn.kind === 'webseed') this.#c.stats.downloadedWeb += data.length
+    else {
+      this.#c.stats.downloadedPeers += data.length
+      this.#c.webSeeds.peerDelivered(Date.now())
+    }
+    const r = picker.received(index, begin, conn.id)
+    for (const id of r.others) {
+      const other = this.#state.conns.get(id)
+      if (other !== undefined) other.cancel({ index, begin, length: data.length })
+    }
+    if (r.others.length > 0) this.#c.fillAll()
+    if (!r.accepted) return
+    const piece = assembler.add(index, begin, data, conn.id, picker.pieceSize(index))
+    if (r.pieceComplete) {
+      assembler.take(index)
+      this.#verify(piece)
+    }
+  }
+
+  #verify(piece: AssemblingPiece): void {
+    const m = this.#state.metainfo!
+    const picker = this.#state.picker!
+    const index = piece.index
+    if (!verifyPiece(m, index, piece.data)) return this.#failedHash(piece)
+    const failed = this.#failed.get(index)
+    if (failed !== undefined) {
+      this.#failed.delete(index)
+      for (const id of corruptSources(failed, piece.data, picker.blockSize)) this.#blame(id, index)
+    }
+    this.#state.store!.put(index, piece.data).then(
+      () => {
+        this.#assembler?.release(piece.data)
+        this.#stored(index)
+      },
+      (err: unknown) => this.#state.fatal(err),
+    )
+  }
+
+  #failedHash(piece: AssemblingPiece): void {
+    const picker = this.#state.picker!
+    const index = piece.index
+    this.#c.stats.hashFailures++
+    const sources = new Set(piece.sources.filter((s): s is string => s !== undefined))
+    const fromWeb = [...sources].filter(isWebSeedId)
+    this.#state.warn(
+      swarmError(
+        'pieceHashFailed',
+        fromWeb.length > 0
+          ? `piece ${index} failed its hash check (bytes from web seed ${fromWeb.join(', ')}); fetching it again`
+          : `piece ${index} failed its hash check`,
+        { index, peers: [...sources], webSeeds: fromWeb },
+      ),
+    )
+    const peerHasIt = [...this.#state.conns.values()].some((c) => !sources.has(c.id) && c.kind === 'bittorrent' && c.has(index))
+    if (sources.size === 1 && fromWeb.length === 0) {
+      // one BitTorrent sender for the whole piece: no doubt who sent the bad bytes
+      this.#c.ban(sources.values().next().value!, index)
+      this.#failed.delete(index)
+    } else if (!this.#failed.has(index) && this.#failed.size < MAX_FAILED_KEPT) {
+      this.#failed.set(index, piece)
+    }
+    const avoid = fromWeb.length > 0 ? this.#c.webSeeds.hashFailed(index, sources, peerHasIt) : peerHasIt ? sources : []
+    picker.pieceFailed(index, avoid)
+    this.#c.fillAll()
+  }
+
+  /** A sender whose blocks differed from the good version: ban a peer, only warn about a web seed. */
+  #blame(id: string, index: number): void {
+    if (!isWebSeedId(id)) return this.#c.ban(id, index)
+    this.#state.warn(swarmError('pieceHashFailed', `web seed ${id} served corrupt bytes in piece ${index}; not banned, refetched`, { index, webSeeds: [id] }))
+  }
+
+  #stored(index: number): void {
+    if (this.#state.stopped) return
+    this.#state.picker!.setHave(index)
+    this.#uncommitted.push(index)
+    this.#pendingHaves.push(index)
+    if (this.#haveTimer === undefined) {
+      this.#haveTimer = setTimeout(() => this.#flushHaves(), HAVE_BATCH_MS)
+      this.#haveTimer.unref()
+    }
+    this.#c.onStored(index)
+  }
+
+  #flushHaves(): void {
+    this.#haveTimer = undefined
+    const haves = this.#pendingHaves.splice(0)
+    for (const conn of this.#state.conns.values()) {
+      if (!(conn instanceof BitTorrentConnection) || !conn.ready) continue
+      for (const i of haves) if (!conn.has(i)) conn.announceHave(i)
+    }
+    if (this.#state.picker?.isSeed) for (const conn of [...this.#state.conns.values()]) this.#c.maybeDropSeed(conn)
+  }
+
+  /** Commit if the interval passed (call once a second). */
+  tick(now: number): void {
+    if (this.#uncommitted.length === 0 || now - this.#lastCommit < COMMIT_INTERVAL_MS) return
+    this.#lastCommit = now
+    this.commit().catch((err: unknown) => this.#state.fatal(err))
+  }
+
+  /** Flush the store, then journal what it covered (never the other way round). */
+  commit(): Promise<void> {
+    const store = this.#state.store
+    if (store === undefined) return Promise.resolve()
+    const indices = this.#uncommitted.splice(0)
+    const journal = this.#c.journal()
+    this.#committing = this.#committing.then(() =>
+      journal !== undefined ? commitPieces(store, journal, indices) : indices.length > 0 ? store.flush() : undefined,
+    )
+    return this.#committing
+  }
+
+  /** Commit what is left and drop buffers (the session is stopping). */
+  async stop(): Promise<void> {
+    clearTimeout(this.#haveTimer)
+    await this.commit().catch(() => {})
+    await this.#committing.catch(() => {})
+    this.#assembler?.clear()
+    this.#failed.clear()
+  }
+}
