@@ -228,7 +228,15 @@ export class PeerSet {
 
   #onHandshake(conn: BitTorrentConnection, peerId: string): void {
     if (this.#c.bans.isBanned({ host: conn.host, peerId })) return conn.destroy()
-    for (const other of this.btConns()) if (other !== conn && other.remotePeerId === peerId) return conn.destroy()
+    for (const other of this.btConns()) {
+      if (other === conn || other.remotePeerId !== peerId) continue
+      // both sides dialled each other at once: keep the connection the lower peer id opened, a
+      // rule both ends apply alike (dropping "the newer one" on each side could drop both)
+      const weAreLower = this.#c.peerId.toString('hex') < peerId
+      const keep = conn.outgoing === weAreLower ? conn : other
+      if (keep === other || other.outgoing === conn.outgoing) return conn.destroy()
+      other.destroy()
+    }
     const picker = this.#state.picker
     if (picker !== undefined && this.#state.ready) {
       conn.sendHaves({ seed: picker.isSeed, bitfield: picker.isSeed ? undefined : this.#bitfield() })

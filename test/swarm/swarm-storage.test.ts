@@ -1,0 +1,115 @@
+/**
+ * Storage and resume state of torrent sessions: crash-safe journaling of rechecked pieces,
+ * read-only seeding in place, and resume journals kept in the state directory (never in the
+ * user's data directory).
+ */
+import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createFileStore, type PieceStore } from '@bitcdn/content'
+import { resumeJournalPath } from '@bitcdn/swarm'
+import { addr, filledStore, harness, makeTorrent, readAll, testData } from './swarm-helpers.js'
+
+const h = harness()
+afterEach(() => h.cleanup())
+
+/** Size of an empty journal: its header alone. */
+const JOURNAL_HEADER_BYTES = 36
+
+describe('torrent storage and resume', () => {
+  it('flushes pieces found by a recheck before the resume journal records them', async () => {
+    const data = testData(512 * 1024)
+    const m = await makeTorrent(data, { pieceLength: 32 * 1024 })
+    const dir = await h.tempDir()
+    await writeFile(join(dir, 'data.bin'), data)
+    const stateDir = await h.stateDir()
+    const journal = resumeJournalPath(stateDir, m.infoHash, dir)
+    const flushes: { all: boolean; journalBytes: number }[] = []
+    const spy = (inner: PieceStore): PieceStore => ({
+      ...inner,
+      get: (i, o, l) => inner.get(i, o, l),
+      put: (i, d) => inner.put(i, d),
+      close: () => inner.close(),
+      async flush(opts) {
+        flushes.push({ all: opts?.all === true, journalBytes: (await stat(journal)).size })
+        return inner.flush(opts)
+      },
+    })
+    const client = await h.client()
+    const t = await client.add(m, { dir, store: (meta) => spy(createFileStore(meta, { dir })) })
+    expect(t.stats().verifiedPieces).toBe(m.pieceCount)
+    // the recheck's finds were synced (every file, not only written ones) while the journal was still empty
+    expect(flushes[0]).toEqual({ all: true, journalBytes: JOURNAL_HEADER_BYTES })
+    expect((await stat(journal)).size).toBeGreaterThan(JOURNAL_HEADER_BYTES)
+    await client.stop()
+    await t.store!.close() // the caller's store
+  })
+
+  it('seeds complete data in place read-only, and downloads incomplete data read-write', async () => {
+    const data = testData(512 * 1024)
+    const m = await makeTorrent(data, { pieceLength: 32 * 1024 })
+    const complete = await h.tempDir()
+    await writeFile(join(complete, 'data.bin'), data)
+    const seeder = await h.client()
+    const s = await seeder.add(m, { dir: complete })
+    expect(s.done).toBe(true)
+    await expect(s.store!.put(0, Buffer.alloc(32 * 1024))).rejects.toMatchObject({ code: 'BITCDN_ERR_STORAGE_IO' })
+    expect((await readFile(join(complete, 'data.bin'))).equals(data)).toBe(true)
+
+    const partial = await h.tempDir()
+    const damaged = Buffer.from(data)
+    damaged.fill(0, 3 * 32 * 1024, 4 * 32 * 1024)
+    await writeFile(join(partial, 'data.bin'), damaged)
+    const leecher = await h.client()
+    const t = await leecher.add(m, { dir: partial, peers: [addr(seeder)] })
+    expect(t.stats().verifiedPieces).toBe(m.pieceCount - 1)
+    await t.whenDone()
+    expect((await readFile(join(partial, 'data.bin'))).equals(data)).toBe(true)
+  })
+
+  it('keeps resume journals in the state dir, one per data dir, and trusts them on re-add', async () => {
+    const data = testData(512 * 1024)
+    const m = await makeTorrent(data, { pieceLength: 32 * 1024 })
+    const seeder = await h.client()
+    await seeder.add(m, { store: await filledStore(m, data) })
+    const dirA = await h.tempDir()
+    const dirB = await h.tempDir()
+    const first = await h.client()
+    await (await first.add(m, { dir: dirA, peers: [addr(seeder)] })).whenDone()
+    await first.stop()
+    const second = await h.client()
+    await (await second.add(m, { dir: dirB, peers: [addr(seeder)] })).whenDone()
+    await second.stop()
+    expect(await readdir(dirA)).toEqual(['data.bin'])
+    expect(await readdir(dirB)).toEqual(['data.bin'])
+    const journals = (await readdir(await h.stateDir())).sort()
+    expect(journals).toEqual(
+      [resumeJournalPath('', m.infoHash, dirA), resumeJournalPath('', m.infoHash, dirB)].map((p) => p.replace(/^\//, '')).sort(),
+    )
+    // a trusted journal is not rechecked: a flipped byte of the same length goes unnoticed
+    const file = join(dirA, 'data.bin')
+    const bytes = await readFile(file)
+    bytes[100] = bytes[100]! ^ 0xff
+    await writeFile(file, bytes)
+    const third = await h.client()
+    const t = await third.add(m, { dir: dirA })
+    expect(t.stats().verifiedPieces).toBe(m.pieceCount)
+  })
+
+  it('drops a journal the files contradict (truncated since) and rechecks what is there', async () => {
+    const data = testData(512 * 1024)
+    const m = await makeTorrent(data, { pieceLength: 32 * 1024 })
+    const seeder = await h.client()
+    await seeder.add(m, { store: await filledStore(m, data) })
+    const dir = await h.tempDir()
+    const first = await h.client()
+    await (await first.add(m, { dir, peers: [addr(seeder)] })).whenDone()
+    await first.stop()
+    await truncate(join(dir, 'data.bin'), 200 * 1024)
+    const second = await h.client()
+    const t = await second.add(m, { dir, peers: [addr(seeder)] })
+    expect(t.stats().verifiedPieces).toBe(6) // 200 KiB holds six whole 32 KiB pieces
+    await t.whenDone()
+    expect((await readAll(t.store!, m)).equals(data)).toBe(true)
+  })
+})
