@@ -54,6 +54,11 @@ describe('get', () => {
     expectOneLineError(await runCli(['get', 'missing.torrent', '-o', 'dl'], dir), /missing\.torrent/)
   })
 
+  it('an info-hash with no peer, tracker, web seed or DHT → fails at once naming the flags, exit 1', async () => {
+    const r = await runCli(['get', '0123456789abcdef0123456789abcdef01234567', '-o', 'dl'], dir)
+    expectOneLineError(r, /no source to download from.*--peer, --tracker, --web-seed or --dht/)
+  })
+
   it('only an unreachable peer → no source within --timeout, exit 1', async () => {
     const port = await freePort()
     const hash = '0123456789abcdef0123456789abcdef01234567'

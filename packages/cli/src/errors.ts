@@ -31,6 +31,19 @@ export function noSource(timeoutMs: number, tried: { peers: number; trackers: nu
 }
 
 /**
+ * The error `bitcdn get` fails with at once when nothing at all names a source: no peer, no
+ * tracker or web seed in the torrent or the flags, and no DHT.
+ * @example
+ * if (sources === 0) throw nothingToAsk()
+ */
+export function nothingToAsk(): BitcdnError {
+  return new BitcdnError(
+    CliErrorCode.noSource,
+    'no source to download from: the torrent names no tracker or web seed; give --peer, --tracker, --web-seed or --dht',
+  )
+}
+
+/**
  * Turns a listen failure because the port is taken (raw EADDRINUSE, or a package's error caused
  * by one) into one line that names the port and the flag to change; anything else is returned as
  * is.

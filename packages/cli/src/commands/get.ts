@@ -8,7 +8,7 @@ import { Command, Option } from 'commander'
 import { readTorrentId } from '@bitcdn/content'
 import { createSwarmClient } from '@bitcdn/swarm'
 import { formatBytes } from '@bitcdn/core'
-import { listenError, noSource } from '../errors.js'
+import { listenError, noSource, nothingToAsk } from '../errors.js'
 import { EXIT_INTERRUPTED, untilInterrupted } from '../interrupt.js'
 import { parseBytes, parsePeer, parsePort, parseSecondsToMs, parseUrl, repeatable } from '../option-parsers.js'
 import { createRateMeter } from '../rate-meter.js'
@@ -59,6 +59,13 @@ export function registerGet(program: Command): void {
 
 async function runGet(id: string, opts: GetOptions): Promise<void> {
   const ref = await readTorrentId(id)
+  const sources = {
+    peers: (opts.peer ?? []).length + ('peers' in ref ? ref.peers.length : 0),
+    trackers: new Set([...(opts.tracker ?? []), ...ref.announce]).size,
+    webSeeds: new Set([...(opts.webSeed ?? []), ...ref.urlList]).size,
+  }
+  // waiting out --timeout would only delay the obvious
+  if (sources.peers + sources.trackers + sources.webSeeds === 0 && !opts.dht) throw nothingToAsk()
   const dir = resolve(opts.output)
   if ('pieceHashes' in ref && (await dropStaleResume(ref, dir))) {
     process.stderr.write('files changed since the last run; rechecking what is on disk\n')
@@ -99,12 +106,7 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
       timer = setInterval(() => {
         const bytes = torrent.stats().downloaded
         rate = meter.sample(bytes)
-        if (watchdog.stalled(bytes)) {
-          const trackers = new Set([...(opts.tracker ?? []), ...ref.announce]).size
-          const webSeeds = new Set([...(opts.webSeed ?? []), ...ref.urlList]).size
-          const peers = (opts.peer ?? []).length + ('peers' in ref ? ref.peers.length : 0)
-          reject(noSource(opts.timeout, { peers, trackers, webSeeds }))
-        }
+        if (watchdog.stalled(bytes)) reject(noSource(opts.timeout, sources))
         progress.update(snapshot())
       }, 250)
     })
