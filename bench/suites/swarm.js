@@ -15,7 +15,7 @@
 import { spawn, execFileSync } from 'node:child_process'
 import { createHash, randomFillSync } from 'node:crypto'
 import { existsSync, mkdirSync, openSync, closeSync, writeSync, statSync, rmSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
-import { cpus, totalmem, release, tmpdir } from 'node:os'
+import { cpus, loadavg, totalmem, release, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
@@ -74,8 +74,9 @@ export default async function run({ args, resultsDir }) {
   const record = {
     suite: 'swarm',
     date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release() },
-    versions: { node: process.version, libtorrent: libtorrentVersion(), bitcdn: readVersion() },
+    // the 1-minute load average at the end says whether other work shared the cores
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), loadAverage: loadavg() },
+    versions: { node: process.version, libtorrent: libtorrentVersion(), bitcdn: readVersion(), commit: gitCommit() },
     sizeMiB,
     pieceLength: metainfo.pieceLength,
     runs,
@@ -99,6 +100,14 @@ function checkLibtorrent() {
 function libtorrentVersion() {
   try {
     return execFileSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8' }).trim()
+  } catch {
+    return undefined
+  }
+}
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim()
   } catch {
     return undefined
   }
