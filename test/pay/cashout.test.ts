@@ -55,7 +55,7 @@ describe('cash-out service on anvil', () => {
     expect(t3.confirmed).toEqual([]) // 1 confirmation only
     expect(t3.sent).toHaveLength(0) // the pair is pending: its new best waits for the next pass
     // mine until the claims are confirmations-deep and the new best is claimed and confirmed too
-    const ticks = []
+    const ticks: Awaited<ReturnType<typeof cashout.tick>>[] = []
     for (let i = 0; i < 10 && (ledger.unsettled().length > 0 || ticks.every((t) => t.withdrawn.length === 0)); i++) {
       await testClient.mine({ blocks: 1 })
       ticks.push(await cashout.tick())

@@ -83,7 +83,7 @@ describe('crash safety (SIGKILL)', () => {
       for (const l of out) if (l.startsWith('ACK ')) acked.add(BigInt(l.slice(4)))
       const ledger = createPayeeLedger({ dbPath, payee, domain })
       const best = ledger.best(payer, token)!.cheque.cumulativeAmount
-      const history = new Set(ledger.history(payer, token).map((h) => h.cumulative))
+      const history = new Set<bigint>(ledger.history(payer, token).map((h) => h.cumulative))
       for (const a of acked) expect(history.has(a)).toBe(true)
       expect(best >= [...acked].reduce((m, a) => (a > m ? a : m), 0n)).toBe(true)
       next = cheques.findIndex((c) => c.cheque.cumulativeAmount > best)

@@ -1,6 +1,7 @@
 /** The escrow watcher follows a payer's funds and signers from chain events (real anvil). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseEventLogs } from 'viem'
+import { tokenUnits } from '@bitcdn/core'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { collateralAvailable, createEscrowWatcher, createPrivateKeyChequeSigner, escrowAbi } from '@bitcdn/pay'
 import { startPayChain, type PayChain } from './helpers.js'
@@ -82,7 +83,7 @@ describe('escrow watcher', () => {
 
       // the escrow agrees: the old signer's cheque is rejected as UnauthorizedSigner (4)
       const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
-      const cheque = { payer: payer.address, payee, token: usdc, cumulativeAmount: 1_000_000n }
+      const cheque = { payer: payer.address, payee, token: usdc, cumulativeAmount: tokenUnits(1_000_000n) }
       const signature = await createPrivateKeyChequeSigner(oldKey, domain).sign(cheque)
       const h = await chain.wallet(accounts[8]!.privateKey).writeContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'claim', args: [[{ cheque, signature }]] })
       const receipt = await publicClient.waitForTransactionReceipt({ hash: h })
