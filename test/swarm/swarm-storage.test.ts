@@ -3,7 +3,7 @@
  * read-only seeding in place, and resume journals kept in the state directory (never in the
  * user's data directory).
  */
-import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFileStore, type PieceStore } from '@bitcdn/content'
@@ -111,5 +111,26 @@ describe('torrent storage and resume', () => {
     expect(t.stats().verifiedPieces).toBe(6) // 200 KiB holds six whole 32 KiB pieces
     await t.whenDone()
     expect((await readAll(t.store!, m)).equals(data)).toBe(true)
+  })
+
+  it('moves a journal left in the data dir by an older version into the state dir, and resumes from it', async () => {
+    const data = testData(512 * 1024)
+    const m = await makeTorrent(data, { pieceLength: 32 * 1024 })
+    const seeder = await h.client()
+    await seeder.add(m, { store: await filledStore(m, data) })
+    const dir = await h.tempDir()
+    const first = await h.client()
+    await (await first.add(m, { dir, peers: [addr(seeder)] })).whenDone()
+    await first.stop()
+    const stateDir = await h.stateDir()
+    await rename(resumeJournalPath(stateDir, m.infoHash, dir), join(dir, `.${m.infoHash}.resume`))
+    // a flipped byte shows whether the journal was trusted (not rechecked)
+    const bytes = await readFile(join(dir, 'data.bin'))
+    bytes[100] = bytes[100]! ^ 0xff
+    await writeFile(join(dir, 'data.bin'), bytes)
+    const second = await h.client()
+    const t = await second.add(m, { dir })
+    expect(t.stats().verifiedPieces).toBe(m.pieceCount)
+    expect(await readdir(dir)).toEqual(['data.bin'])
   })
 })

@@ -94,6 +94,19 @@ describe('web seed (BEP 19)', () => {
     expect(conn.outstanding).toBe(0)
   })
 
+  it('reports blocks still undelivered after the timeout, so the torrent can re-pick them', async () => {
+    const data = randomData(2 * 32 * 1024)
+    const { server, pool, meta } = await setup([{ path: 'slow.bin', data }], 'slow.bin', 32 * 1024, { server: { delayMs: 200 } })
+    const conn = open(server, meta, pool)
+    const refs = blocksOf(meta, [1])
+    const done = fetchAll(conn, refs)
+    const t0 = Date.now()
+    expect(conn.timedOutRequests!(t0, 60_000)).toEqual([])
+    expect(conn.timedOutRequests!(t0 + 60_000, 60_000)).toEqual(refs)
+    await done
+    expect(conn.timedOutRequests!(t0 + 60_000, 60_000)).toEqual([])
+  })
+
   it('multi-file torrent: blocks spanning file boundaries map to per-file ranges with encoded paths', async () => {
     const files: FixtureFile[] = [
       { path: 'show s01/ép 1.bin', data: randomData(10_000) },

@@ -125,4 +125,25 @@ describe('PiecePicker', () => {
     expect(p.availability(0)).toBe(1)
     expect(p.availability(2)).toBe(3)
   })
+
+  it('starts pieces in index order from sequentialFrom, wrapping, skipping what is had or filtered', () => {
+    const p = setup('31111111', { have: '00010000' })
+    expect(pieces(p.pick(all('w'), { max: 12, sequentialFrom: 2, filter: (i) => i !== 5 }))).toEqual([2, 4, 6])
+    expect(pieces(p.pick(all('w'), { max: 100, sequentialFrom: 7, endgame: false }))).toEqual([7, 0, 1, 5])
+  })
+
+  it('still serves higher priority first when picking sequentially', () => {
+    const p = setup('1111', { priority: '1171' })
+    expect(pieces(p.pick(all('w'), { max: 8, sequentialFrom: 0 }))).toEqual([2, 0])
+  })
+
+  it('gives a timed-out block to another peer at once, dropping the staller\'s affinity', () => {
+    const p = setup('11')
+    const a = p.pick(all('a'), { max: 4 })
+    const held = a[1]!
+    p.timedOut(held.index, held.begin, 'a')
+    // b would otherwise leave a's piece alone while the other piece is unstarted
+    const b = p.pick(all('b'), { max: 1 })
+    expect(b).toEqual([held])
+  })
 })

@@ -30,6 +30,7 @@ import { WebSeedScheduler } from './web-seed-scheduler.js'
 import { TransferStats } from './stats.js'
 import { StreamPriorities } from './stream-priorities.js'
 import type { SessionState } from './session-state.js'
+import { bytesLeft, startDiscovery } from './discovery-link.js'
 import type { DiscoveryLike, TorrentSessionComponents, TorrentSessionInit } from './session-options.js'
 
 export type { DiscoveryLike, TorrentSessionComponents, TorrentSessionInit } from './session-options.js'
@@ -154,7 +155,14 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     for (const addr of this.#init.peers ?? []) this.addPeer(addr)
     if ('peers' in this.#ref && !('pieceHashes' in this.#ref)) for (const addr of this.#ref.peers) this.addPeer(addr)
     for (const url of [...(this.#s.metainfo?.urlList ?? this.#ref.urlList ?? []), ...(this.#init.webSeeds ?? [])]) this.addWebSeed(url)
-    this.#startDiscovery()
+    this.#discovery = startDiscovery(this.#s, {
+      create: this.#c.createDiscovery,
+      announce: [...(this.#s.metainfo?.announce ?? this.#ref.announce ?? []), ...(this.#init.announce ?? [])],
+      dht: this.#init.dht ?? false,
+      port: this.#c.listenPort(),
+      peerId: this.#c.peerId.toString('hex'),
+      onPeer: (addr) => this.addPeer(addr),
+    })
     this.#tick = setInterval(() => this.#onTick(), TICK_MS)
     this.#tick.unref()
   }
@@ -261,31 +269,6 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#downloads.fillAll()
   }
 
-  #startDiscovery(): void {
-    const create = this.#c.createDiscovery
-    const announce = [...new Set([...(this.#s.metainfo?.announce ?? this.#ref.announce ?? []), ...(this.#init.announce ?? [])])]
-    if (create === undefined || (announce.length === 0 && !this.#init.dht)) return
-    const port = this.#c.listenPort()
-    if (port === 0) return
-    try {
-      const d = create({ infoHash: this.infoHash, announce, port, dht: this.#init.dht ?? false, peers: [], peerId: this.#c.peerId.toString('hex') })
-      d.on('peer', (addr: string) => this.addPeer(addr))
-      d.on('warning', (err: BitcdnError) => this.emit('warning', err))
-      this.#discovery = d
-      d.update({ uploaded: 0, downloaded: 0, left: this.#left() })
-      d.start().catch((err: BitcdnError) => this.emit('warning', err))
-    } catch (err) {
-      this.emit('warning', err as BitcdnError)
-    }
-  }
-
-  #left(): number {
-    const m = this.#s.metainfo
-    const p = this.#s.picker
-    if (m === undefined || p === undefined) return 0
-    return Math.max(0, m.length - p.haveCount * m.pieceLength)
-  }
-
   #onConnection(conn: PeerConnection): void {
     this.#downloads.attach(conn)
     if (conn instanceof BitTorrentConnection) this.#uploads.attach(conn, () => this.#peers.btConns())
@@ -356,7 +339,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       this.#uploads.round(this.#peers.btConns(), now, this.#s.picker?.isSeed ?? false)
     }
     this.#completion.tick(now)
-    this.#discovery?.update({ uploaded: this.#stats.uploaded, downloaded: this.#stats.downloaded, left: this.#left() })
+    this.#discovery?.update({ uploaded: this.#stats.uploaded, downloaded: this.#stats.downloaded, left: bytesLeft(this.#s) })
     this.#downloads.fillAll()
     this.#peers.dialMore()
   }
