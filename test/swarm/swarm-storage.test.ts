@@ -96,7 +96,7 @@ describe('torrent storage and resume', () => {
     expect(t.stats().verifiedPieces).toBe(m.pieceCount)
   })
 
-  it('drops a journal the files contradict (truncated since) and rechecks what is there', async () => {
+  it('drops a journal the files contradict (truncated since), says so, and rechecks what is there', async () => {
     const data = testData(512 * 1024)
     const m = await makeTorrent(data, { pieceLength: 32 * 1024 })
     const seeder = await h.client()
@@ -108,8 +108,11 @@ describe('torrent storage and resume', () => {
     await truncate(join(dir, 'data.bin'), 200 * 1024)
     const second = await h.client()
     const t = await second.add(m, { dir, peers: [addr(seeder)] })
+    const warnings: { code?: string }[] = []
+    t.on('warning', (w) => warnings.push(w)) // raised while add() opened storage, delivered after it
     expect(t.stats().verifiedPieces).toBe(6) // 200 KiB holds six whole 32 KiB pieces
     await t.whenDone()
+    expect(warnings.map((w) => w.code)).toContain('BITCDN_ERR_RESUME_INVALID')
     expect((await readAll(t.store!, m)).equals(data)).toBe(true)
   })
 

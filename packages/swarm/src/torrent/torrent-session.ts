@@ -73,6 +73,8 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
   #tick: NodeJS.Timeout | undefined
   #lastChoke = 0
   #started = false
+  /** Warnings raised inside `start()`, held until the caller of `client.add()` can listen. */
+  #heldWarnings: BitcdnError[] | undefined
   #doneEmitted = false
 
   constructor(init: TorrentSessionInit, components: TorrentSessionComponents) {
@@ -90,7 +92,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       ready: false,
       stopped: false,
       conns: new Map(),
-      warn: (err) => this.emit('warning', err),
+      warn: (err) => this.#warn(err),
       fatal: (err) => this.#fatal(err),
     }
     this.#s = s
@@ -151,7 +153,15 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
-    if (this.#s.metainfo !== undefined) await this.#setupStorage(this.#s.metainfo)
+    this.#heldWarnings = []
+    try {
+      if (this.#s.metainfo !== undefined) await this.#setupStorage(this.#s.metainfo)
+    } finally {
+      const held = this.#heldWarnings
+      this.#heldWarnings = undefined
+      // after `await client.add()` resumed its caller, who attaches listeners synchronously
+      if (held.length > 0) setImmediate(() => held.forEach((w) => this.emit('warning', w)))
+    }
     for (const addr of this.#init.peers ?? []) this.addPeer(addr)
     if ('peers' in this.#ref && !('pieceHashes' in this.#ref)) for (const addr of this.#ref.peers) this.addPeer(addr)
     for (const url of [...(this.#s.metainfo?.urlList ?? this.#ref.urlList ?? []), ...(this.#init.webSeeds ?? [])]) this.addWebSeed(url)
@@ -248,7 +258,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
   }
 
   async #setupStorage(m: Metainfo): Promise<void> {
-    const opened = await openStorage(m, this.#init, (w) => this.emit('warning', w))
+    const opened = await openStorage(m, this.#init, (w) => this.#warn(w))
     const s = this.#s
     s.store = opened.store
     this.#ownsStore = opened.ownsStore
@@ -267,6 +277,11 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     if (!this.done) for (const url of this.#webSeedUrls) this.#peers.openWebSeed(url)
     this.#checkDone()
     this.#downloads.fillAll()
+  }
+
+  #warn(err: BitcdnError): void {
+    if (this.#heldWarnings !== undefined) this.#heldWarnings.push(err)
+    else this.emit('warning', err)
   }
 
   #onConnection(conn: PeerConnection): void {
