@@ -62,6 +62,20 @@ describe('createFileStore', () => {
     expect(await listTree(dir)).toEqual(['big.iso'])
   })
 
+  it('flush({ all }) syncs files it only read, read-only too, and skips files that do not exist', async () => {
+    const files = [
+      { path: 'a.bin', data: bytes(20000, 1) },
+      { path: 'b.bin', data: bytes(20000, 2) },
+    ]
+    const m = await createTorrent(files, { name: 'site', pieceLength: 16384 })
+    await mkdir(join(dir, 'site'))
+    await writeFile(join(dir, 'site', 'a.bin'), files[0]!.data) // b.bin is missing
+    const store = createFileStore(m, { dir, readOnly: true })
+    await expect(store.flush({ all: true })).resolves.toBeUndefined()
+    expect(await listTree(dir)).toEqual(['site/a.bin'])
+    await store.close()
+  })
+
   it('recheck counts missing and short files as missing pieces, not errors', async () => {
     const files = [
       { path: 'a', data: bytes(16384, 1) },

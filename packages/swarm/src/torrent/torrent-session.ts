@@ -120,7 +120,12 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       onWire: (id) => this.emit('wire', id),
     })
     const maybeDropSeed = (conn: PeerConnection) => this.#peers.maybeDropSeed(conn)
-    this.#downloads = new Downloads(s, init, { limiter: components.downloadLimiter, webSeeds: this.#webSeeds, onBlock: (...a) => this.#completion.onBlock(...a), maybeDropSeed })
+    this.#downloads = new Downloads(s, init, {
+      limiter: components.downloadLimiter,
+      webSeeds: this.#webSeeds,
+      onBlock: (conn, i, begin, data) => this.#completion.onBlock(conn, i, begin, data),
+      maybeDropSeed,
+    })
     this.#completion = new PieceCompletion(s, {
       stats: this.#stats,
       webSeeds: this.#webSeeds,
