@@ -87,6 +87,8 @@ function startService(service, ctx, running) {
     // own process group: Ctrl-C reaches only us, and we stop the services in order
     detached: true,
     stdio: ['ignore', 'pipe', service.tty ? 'inherit' : 'pipe'],
+    // the network's own state (resume journals; later keys and chain deployments) stays in .devnet
+    env: { ...process.env, BITCDN_HOME: join(state, 'home') },
   })
   const entry = { service, child, exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))) }
   if (!service.oneShot) running.push(entry)

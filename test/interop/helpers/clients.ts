@@ -4,7 +4,8 @@
  * loudly when one is missing, naming `.ci/run` as the installer; interop tests never skip.
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startProcess, type TestProcess } from './processes.js'
 
@@ -38,12 +39,16 @@ export function requireTools(tools: Array<'cli' | 'libtorrent' | 'aria2c' | 'mkt
   if (missing.length) throw new Error(`missing: ${missing.join('; ')}`)
 }
 
+// BitCDN keeps state (resume journals) under BITCDN_HOME; tests must not touch the user's ~/.bitcdn
+const testHome = mkdtempSync(join(tmpdir(), 'bitcdn-test-home-'))
+process.on('exit', () => rmSync(testHome, { recursive: true, force: true }))
+
 /**
  * Starts `bitcdn <args>` as a real process.
  * @example const seeder = startCli(['seed', dir, '--port', '0'])
  */
 export function startCli(args: string[], cwd?: string): TestProcess {
-  return startProcess(process.execPath, [cliBin, ...args], { cwd, name: `bitcdn ${args[0]}`, env: { ...process.env, FORCE_COLOR: '0' } })
+  return startProcess(process.execPath, [cliBin, ...args], { cwd, name: `bitcdn ${args[0]}`, env: { ...process.env, BITCDN_HOME: testHome, FORCE_COLOR: '0' } })
 }
 
 /**

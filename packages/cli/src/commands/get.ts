@@ -14,7 +14,6 @@ import { parseBytes, parsePeer, parsePort, parseSecondsToMs, parseUrl, repeatabl
 import { createRateMeter } from '../rate-meter.js'
 import { recheckOnDisk } from '../recheck.js'
 import { createStallWatchdog } from '../stall-watchdog.js'
-import { dropStaleResume } from '../stale-resume.js'
 import { createProgressReporter, formatRate, type ProgressSnapshot } from '../progress.js'
 
 interface GetOptions {
@@ -67,9 +66,6 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
   // waiting out --timeout would only delay the obvious
   if (sources.peers + sources.trackers + sources.webSeeds === 0 && !opts.dht) throw nothingToAsk()
   const dir = resolve(opts.output)
-  if ('pieceHashes' in ref && (await dropStaleResume(ref, dir))) {
-    process.stderr.write('files changed since the last run; rechecking what is on disk\n')
-  }
   const client = createSwarmClient({
     host: opts.host,
     port: opts.port,

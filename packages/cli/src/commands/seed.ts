@@ -100,8 +100,9 @@ async function runSeed(input: string, opts: SeedOptions): Promise<void> {
     throw listenError(err, opts.port)
   })
   try {
-    // no resume journal: seeding in place must not drop files into the user's directory, and a
-    // recheck of what is there (about a second per GiB) is what tells us it is still intact
+    // no resume journal: files seeded in place can be edited between runs without changing
+    // size, and serving a stale piece gets us banned; a recheck (about a second per GiB per
+    // core) is what tells us the data is still intact
     process.stderr.write(`checking ${metainfo.name} (${formatBytes(metainfo.length)}) in ${dir}\n`)
     const torrent = await client.add(metainfo, { dir, announce: opts.tracker, webSeeds: opts.webSeed, resume: false })
     const failed = new Promise<never>((_, reject) => torrent.once('error', reject))
