@@ -17,6 +17,8 @@ import type { SessionState } from './session-state.js'
 import type { TransferStats } from './stats.js'
 
 const CONNECT_TIMEOUT_MS = 10_000
+/** Two connections to one peer whose handshakes are this close were opened at once by both ends. */
+const SIMULTANEOUS_OPEN_MS = 2000
 
 export interface PeerSetInit {
   /** Connections for this torrent (web seeds included). @default 50 */
@@ -230,11 +232,12 @@ export class PeerSet {
     if (this.#c.bans.isBanned({ host: conn.host, peerId })) return conn.destroy()
     for (const other of this.btConns()) {
       if (other === conn || other.remotePeerId !== peerId) continue
+      // an established connection stays (it may carry megabytes of requests in flight)
+      if (other.outgoing === conn.outgoing || Date.now() - other.readyAt > SIMULTANEOUS_OPEN_MS) return conn.destroy()
       // both sides dialled each other at once: keep the connection the lower peer id opened, a
       // rule both ends apply alike (dropping "the newer one" on each side could drop both)
       const weAreLower = this.#c.peerId.toString('hex') < peerId
-      const keep = conn.outgoing === weAreLower ? conn : other
-      if (keep === other || other.outgoing === conn.outgoing) return conn.destroy()
+      if (conn.outgoing !== weAreLower) return conn.destroy()
       other.destroy()
     }
     const picker = this.#state.picker

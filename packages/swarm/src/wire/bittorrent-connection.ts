@@ -106,6 +106,8 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   snubbed = false
   /** True once the remote handshake checked out. */
   ready = false
+  /** When the remote handshake checked out (ms; 0 before). */
+  readyAt = 0
   /** Pieces this peer refused (BEP 6 reject) since it last unchoked us: not asked again. */
   readonly rejectedPieces = new Set<number>()
 
@@ -488,6 +490,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     }
     this.remotePeerId = peerId
     this.ready = true
+    this.readyAt = Date.now()
     this.#hooks.onHandshake?.(this, peerId)
   }
 
