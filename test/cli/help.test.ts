@@ -1,8 +1,10 @@
 // Every command documents itself, and bad flag values are usage errors (exit 2) naming the flag.
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireTools, runCli } from '../interop/helpers/clients.js'
+import { stopAll } from '../interop/helpers/processes.js'
 
 beforeAll(() => requireTools(['cli']))
+afterAll(stopAll)
 
 describe('bitcdn --help', () => {
   it('lists the swarm commands', async () => {

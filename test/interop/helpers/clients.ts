@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startProcess, type TestProcess } from './processes.js'
+import { atStopAll, startProcess, type TestProcess } from './processes.js'
 
 export const repoRoot = join(import.meta.dirname, '..', '..', '..')
 export const cliBin = join(repoRoot, 'packages', 'cli', 'bin', 'bitcdn.js')
@@ -40,15 +40,19 @@ export function requireTools(tools: Array<'cli' | 'libtorrent' | 'aria2c' | 'mkt
 }
 
 // BitCDN keeps state (resume journals) under BITCDN_HOME; tests must not touch the user's ~/.bitcdn
-const testHome = mkdtempSync(join(tmpdir(), 'bitcdn-test-home-'))
-process.on('exit', () => rmSync(testHome, { recursive: true, force: true }))
+let testHome: string | undefined
+const home = (): string => (testHome ??= mkdtempSync(join(tmpdir(), 'bitcdn-test-home-')))
+atStopAll(() => {
+  if (testHome) rmSync(testHome, { recursive: true, force: true })
+  testHome = undefined
+})
 
 /**
  * Starts `bitcdn <args>` as a real process.
  * @example const seeder = startCli(['seed', dir, '--port', '0'])
  */
 export function startCli(args: string[], cwd?: string): TestProcess {
-  return startProcess(process.execPath, [cliBin, ...args], { cwd, name: `bitcdn ${args[0]}`, env: { ...process.env, BITCDN_HOME: testHome, FORCE_COLOR: '0' } })
+  return startProcess(process.execPath, [cliBin, ...args], { cwd, name: `bitcdn ${args[0]}`, env: { ...process.env, BITCDN_HOME: home(), FORCE_COLOR: '0' } })
 }
 
 /**

@@ -123,10 +123,21 @@ export async function runProcess(
   return { ...e, stdout: p.stdout(), stderr: p.stderr() }
 }
 
+const cleanups = new Set<() => void>()
+
 /**
- * Stops every process still running (afterAll).
+ * Registers a cleanup for `stopAll` to run once the processes are gone (temp state they used).
+ * @example atStopAll(() => rmSync(home, { recursive: true, force: true }))
+ */
+export function atStopAll(fn: () => void): void {
+  cleanups.add(fn)
+}
+
+/**
+ * Stops every process still running, then runs the registered cleanups (afterAll).
  * @example afterAll(stopAll)
  */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop()))
+  for (const fn of cleanups) fn()
 }
