@@ -11,10 +11,14 @@ const suitesDir = join(here, 'suites')
 const available = readdirSync(suitesDir).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)).sort()
 const argv = process.argv.slice(2)
 if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(`usage: npm run bench [-- <suite>... [--suite-option]]\nsuites: ${available.join(', ')}`)
+  console.log(`usage: npm run bench [-- <suite>... [--option value]...]\nsuites: ${available.join(', ')}`)
   process.exit(0)
 }
-const names = argv.filter((a) => !a.startsWith('-'))
+// Suite names come first; everything from the first option on belongs to the suites
+// (`npm run bench -- swarm --size 64 --runs 3`).
+const firstOption = argv.findIndex((a) => a.startsWith('-'))
+const names = firstOption === -1 ? argv : argv.slice(0, firstOption)
+const suiteArgs = firstOption === -1 ? [] : argv.slice(firstOption)
 const chosen = names.length ? names : available
 for (const name of chosen) {
   if (!available.includes(name)) {
@@ -25,5 +29,5 @@ for (const name of chosen) {
 for (const name of chosen) {
   console.log(`\n=== bench: ${name} ===`)
   const mod = await import(join(suitesDir, `${name}.js`))
-  await mod.default({ args: argv.filter((a) => a.startsWith('-')), resultsDir: join(here, 'results') })
+  await mod.default({ args: suiteArgs, resultsDir: join(here, 'results') })
 }

@@ -92,7 +92,7 @@ describe('createTorrent', () => {
 
   it('picks the piece length from the size when none is given', async () => {
     const m = await createTorrent(bytes(100, 1), { name: 'small' })
-    expect(m.pieceLength).toBe(16384)
+    expect(m.pieceLength).toBe(256 * 1024)
   })
 
   it('reports progress up to the total', async () => {
