@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: the fullest BitCDN network that exists so far, on this machine. Today that is a
-// tracker, two seeders of sample content and a downloader that fetches it, each a real `bitcdn`
-// process; the tracker and seeders keep running until Ctrl-C so other clients can join.
+// local chain (anvil with the escrow and test stablecoins deployed; its deployment file in
+// .devnet/home), a tracker, two seeders of sample content and a downloader that fetches it, each a
+// real `bitcdn` process; they keep running until Ctrl-C so other clients can join.
 //
 // Each service is one entry in SERVICES: how to start it, which line says it is ready, and what
 // it tells the services after it (an announce URL, a port). Later stages add the chain, the hub
@@ -23,6 +24,7 @@ const downloads = join(state, 'downloads')
 const MiB = 1024 * 1024
 
 // Fixed ports so the printed commands stay valid between runs; override if they are taken.
+const CHAIN_PORT = Number(process.env.BITCDN_DEVNET_CHAIN_PORT ?? 8545)
 const TRACKER_PORT = Number(process.env.BITCDN_DEVNET_TRACKER_PORT ?? 8000)
 const SEEDER_PORTS = [Number(process.env.BITCDN_DEVNET_SEEDER_PORT ?? 6881), Number(process.env.BITCDN_DEVNET_SEEDER_PORT ?? 6881) + 1]
 
@@ -34,6 +36,15 @@ const SEEDER_PORTS = [Number(process.env.BITCDN_DEVNET_SEEDER_PORT ?? 6881), Num
  * - `tty`: let it draw on the terminal directly (progress bar) instead of prefixing its lines.
  */
 const SERVICES = [
+  {
+    // settlement layer: every later service (node, gateway, hub) reads the deployment file it writes
+    name: 'chain',
+    args: () => ['chain', '--port', String(CHAIN_PORT), '--accounts', '4'],
+    ready: /^deployment\s+(\S+)$/m,
+    onReady: (m, ctx) => {
+      ctx.deployment = m[1]
+    },
+  },
   {
     name: 'tracker',
     args: () => ['tracker', '--port', String(TRACKER_PORT)],
@@ -165,7 +176,7 @@ async function main() {
   }
 
   console.log(`
-devnet is up: tracker ${ctx.announce}, seeders ${ctx.seeders.join(', ')}
+devnet is up: chain http://127.0.0.1:${CHAIN_PORT} (deployment ${relative(process.cwd(), ctx.deployment)}), tracker ${ctx.announce}, seeders ${ctx.seeders.join(', ')}
 sample content: ${relative(process.cwd(), join(contentDir, 'sample-site'))} (downloaded and verified into ${relative(process.cwd(), join(downloads, 'first-fetch'))})
 
 magnet: ${ctx.magnet}
@@ -174,6 +185,9 @@ fetch it from another terminal:
   npx bitcdn get '${ctx.magnet}' -o ./downloads
 or with the .torrent and a seeder directly:
   npx bitcdn get ${relative(process.cwd(), torrentPath)} -o ./downloads --peer ${ctx.seeders[0]}
+
+wallet commands against the local chain (test USDC is minted to anvil's public test accounts):
+  BITCDN_HOME=${relative(process.cwd(), join(state, 'home'))} npx bitcdn wallet --help
 
 Ctrl-C stops the network.`)
 }
