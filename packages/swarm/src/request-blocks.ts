@@ -43,7 +43,9 @@ export function requestBlocks(conn: PeerConnection, picker: PiecePicker, opts: R
     want = granted
     // tokens were taken per block; blocks picked below might be fewer, a tolerable overdraft
   }
-  const refs = picker.pick(conn, { max: want, filter: opts.filter, sequentialFrom: opts.sequentialFrom })
+  // strict endgame (libtorrent's strict_end_game_mode): duplicate other peers' blocks only once
+  // this connection has nothing of its own in flight, else deep pipelines double-fetch megabytes
+  const refs = picker.pick(conn, { max: want, filter: opts.filter, sequentialFrom: opts.sequentialFrom, endgame: outstanding === 0 })
   for (const ref of refs) conn.request(ref)
   if (refs.length > 0) opts.onRequested?.(refs)
   return refs.length

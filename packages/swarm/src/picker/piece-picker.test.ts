@@ -74,12 +74,20 @@ describe('PiecePicker', () => {
     const a = p.pick(all('a'), { max: 100 })
     expect(a).toHaveLength(8)
     expect(p.inEndgame).toBe(true)
-    const b = p.pick(all('b'), { max: 100 })
+    const b = p.pick(all('b'), { max: 100, endgameMax: 100 })
     expect(b).toHaveLength(8)
-    expect(p.pick(all('c'), { max: 100 })).toHaveLength(0) // two requesters are enough
+    expect(p.pick(all('c'), { max: 100, endgameMax: 100 })).toHaveLength(0) // two requesters are enough
     const r = p.received(0, 0, 'b')
     expect(r).toEqual({ accepted: true, others: ['a'], pieceComplete: false })
     expect(p.received(0, 0, 'a').accepted).toBe(false)
+  })
+
+  it('hands out endgame duplicates in small rounds (default 4) so seeders send little twice', () => {
+    const p = setup('22')
+    p.pick(all('a'), { max: 100 })
+    expect(p.pick(all('b'), { max: 100 })).toHaveLength(4)
+    expect(p.pick(all('b'), { max: 100 })).toHaveLength(4)
+    expect(p.pick(all('b'), { max: 100 })).toHaveLength(0)
   })
 
   it('reports a complete piece and becomes done after setHave', () => {

@@ -56,6 +56,12 @@ export interface PickOptions {
   /** Allow endgame duplicates when nothing is left unrequested. @default true */
   endgame?: boolean
   /**
+   * Most duplicate blocks one endgame pick hands out. Every duplicate is a block some seeder may
+   * send twice (cancels often arrive after the block left), so endgame asks in small rounds.
+   * @default 4
+   */
+  endgameMax?: number
+  /**
    * Start unstarted pieces in index order from this piece (wrapping), not rarest first: a web
    * seed then gets runs of adjacent pieces it fetches as one HTTP range. @default rarest first
    */
@@ -339,12 +345,13 @@ export class PiecePicker {
   }
 
   #endgame(peer: PickPeer, opts: PickOptions, out: BlockRef[]): void {
+    const max = Math.min(opts.max, opts.endgameMax ?? 4)
     for (const partial of this.#partials.values()) {
       if (this.#priority[partial.index] === 0 || !peer.has(partial.index)) continue
       if (opts.filter !== undefined && !opts.filter(partial.index)) continue
       if (partial.refetch !== undefined) continue
       const n = partial.state.length
-      for (let b = 0; b < n && out.length < opts.max; b++) {
+      for (let b = 0; b < n && out.length < max; b++) {
         if (partial.state[b] !== REQUESTED || partial.owner[b] === peer.id) continue
         partial.dup ??= new Map()
         const more = partial.dup.get(b)
@@ -352,7 +359,7 @@ export class PiecePicker {
         partial.dup.set(b, [peer.id])
         out.push(this.#ref(partial.index, b))
       }
-      if (out.length >= opts.max) return
+      if (out.length >= max) return
     }
   }
 
