@@ -220,9 +220,13 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
     async get(index, offset, length) {
       ensureOpen()
       checkRange(geometry, index, offset, length)
-      const out = Buffer.alloc(length)
+      // every byte is either read below (a short file throws) or a padding zero: no zero-fill
+      const out = Buffer.allocUnsafe(length)
       for (const span of fileSpans(files, index * geometry.pieceLength + offset, length)) {
-        if (span.file.padding) continue // already zeros
+        if (span.file.padding) {
+          out.fill(0, span.bufferOffset, span.bufferOffset + span.length) // BEP 47: zeros by definition
+          continue
+        }
         await withHandle(span.fileIndex, false, async (h, path) => {
           let done = 0
           while (done < span.length) {
