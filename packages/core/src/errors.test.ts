@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BitcdnError, describeError, hasCode } from './errors.js'
+import { BitcdnError, describeError, errorFactory, hasCode } from './errors.js'
 
 describe('BitcdnError', () => {
   it('carries a stable code, details and cause that callers can check', () => {
@@ -15,5 +15,17 @@ describe('BitcdnError', () => {
   it('describes non-errors as strings', () => {
     expect(describeError(42)).toBe('42')
     expect(hasCode(null, 'X')).toBe(false)
+  })
+})
+
+describe('errorFactory', () => {
+  it('builds errors whose code comes from the package table by key', () => {
+    const make = errorFactory({ stopped: 'BITCDN_ERR_EXAMPLE_STOPPED' } as const)
+    const cause = new Error('socket closed')
+    const err = make('stopped', 'the client was stopped', { port: 1 }, cause)
+    expect(err).toBeInstanceOf(BitcdnError)
+    expect(err.code).toBe('BITCDN_ERR_EXAMPLE_STOPPED')
+    expect(err.details).toEqual({ port: 1 })
+    expect(err.cause).toBe(cause)
   })
 })

@@ -54,3 +54,17 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message
   return String(err)
 }
+
+/**
+ * A package's error builder over its table of codes: `(key, message, details?, cause?)`. Each
+ * package keeps its codes in one `as const` table (documented in docs/errors.md) and builds its
+ * errors through this, so the shape of every BitCDN error is decided here once.
+ * @example
+ * const SwarmErrorCode = { stopped: 'BITCDN_ERR_SWARM_STOPPED' } as const
+ * export const swarmError = errorFactory(SwarmErrorCode)
+ * throw swarmError('stopped', 'the client was stopped')
+ */
+export function errorFactory<const Codes extends Record<string, string>>(codes: Codes) {
+  return (code: keyof Codes, message: string, details?: Record<string, unknown>, cause?: unknown): BitcdnError =>
+    new BitcdnError(codes[code] as string, message, { details, cause })
+}

@@ -1,3 +1,3 @@
-export { BitcdnError, hasCode, describeError, type BitcdnErrorOptions } from './errors.js'
+export { BitcdnError, hasCode, describeError, errorFactory, type BitcdnErrorOptions } from './errors.js'
 export * from './units.js'
 export * from './service.js'

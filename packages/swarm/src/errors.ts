@@ -3,7 +3,7 @@
  * `## swarm` in docs/errors.md. Recoverable peer misbehaviour surfaces as a `'warning'` carrying
  * one of these codes; only session-fatal failures (storage, listen) go to `'error'`.
  */
-import { BitcdnError } from '@bitcdn/core'
+import { errorFactory } from '@bitcdn/core'
 
 /** Stable codes this package throws or emits. */
 export const SwarmErrorCode = {
@@ -37,11 +37,4 @@ export type SwarmErrorCode = (typeof SwarmErrorCode)[keyof typeof SwarmErrorCode
  * @example
  * emit('warning', swarmError('peerProtocol', 'piece index 9000 out of range', { peer }))
  */
-export function swarmError(
-  code: keyof typeof SwarmErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-  cause?: unknown,
-): BitcdnError {
-  return new BitcdnError(SwarmErrorCode[code], message, { details, cause })
-}
+export const swarmError = errorFactory(SwarmErrorCode)

@@ -2,7 +2,7 @@
  * Error codes of peer discovery that are not a tracker's (those live in `tracker/errors.ts`).
  * Documented under `## swarm` in docs/errors.md.
  */
-import { BitcdnError } from '@bitcdn/core'
+import { errorFactory } from '@bitcdn/core'
 
 export const DiscoveryErrorCode = {
   /** `createDiscovery` was given a malformed info-hash, peer id, port or peer address. */
@@ -18,11 +18,4 @@ export type DiscoveryErrorCode = (typeof DiscoveryErrorCode)[keyof typeof Discov
  * @example
  * throw discoveryError('invalid', 'info-hash must be 40 hex characters', { infoHash })
  */
-export function discoveryError(
-  code: keyof typeof DiscoveryErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-  cause?: unknown,
-): BitcdnError {
-  return new BitcdnError(DiscoveryErrorCode[code], message, { details, cause })
-}
+export const discoveryError = errorFactory(DiscoveryErrorCode)

@@ -2,7 +2,7 @@
  * Error codes of trackers: the built-in tracker server and the tracker clients of discovery.
  * Documented under `## swarm` in docs/errors.md.
  */
-import { BitcdnError } from '@bitcdn/core'
+import { errorFactory } from '@bitcdn/core'
 
 /** Stable codes trackers throw or emit. */
 export const TrackerErrorCode = {
@@ -25,11 +25,4 @@ export type TrackerErrorCode = (typeof TrackerErrorCode)[keyof typeof TrackerErr
  * @example
  * emit('warning', trackerError('unreachable', `tracker ${url} unreachable`, { tracker: url }, err))
  */
-export function trackerError(
-  code: keyof typeof TrackerErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-  cause?: unknown,
-): BitcdnError {
-  return new BitcdnError(TrackerErrorCode[code], message, { details, cause })
-}
+export const trackerError = errorFactory(TrackerErrorCode)

@@ -3,7 +3,7 @@
  * requests it touched and backs the origin off, and reaches the session as a warning.
  * Documented under `## swarm` in docs/errors.md.
  */
-import { BitcdnError } from '@bitcdn/core'
+import { errorFactory } from '@bitcdn/core'
 
 /** Stable codes web seeds emit (as warnings) or throw (bad configuration). */
 export const WebSeedErrorCode = {
@@ -26,11 +26,4 @@ export type WebSeedErrorCode = (typeof WebSeedErrorCode)[keyof typeof WebSeedErr
  * @example
  * throw webSeedError('httpStatus', 'web seed answered 503', { url, status: 503 })
  */
-export function webSeedError(
-  code: keyof typeof WebSeedErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-  cause?: unknown,
-): BitcdnError {
-  return new BitcdnError(WebSeedErrorCode[code], message, { details, cause })
-}
+export const webSeedError = errorFactory(WebSeedErrorCode)
