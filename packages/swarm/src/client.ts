@@ -58,6 +58,11 @@ export interface SwarmClientInit {
    * @default `$BITCDN_HOME/resume`, `BITCDN_HOME` defaulting to `~/.bitcdn`
    */
   stateDir?: string
+  /**
+   * Extra CA certificates (PEM) trusted for `https://` web seeds, on top of Node's trust store:
+   * for private origins whose certificates a private CA signed. @default none
+   */
+  webSeedCa?: string | Buffer | Array<string | Buffer>
 }
 
 /** The client's DHT node (BEP 5). */
@@ -274,7 +279,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           chokePolicy: components.chokePolicy,
           extendWire: components.extendWire,
           uploadGate: components.uploadGate,
-          createWebSeed: (url, metainfo, onWarning) => createWebSeedConnection({ url, metainfo }, { logger: log, onWarning }),
+          createWebSeed: (url, metainfo, onWarning) => createWebSeedConnection({ url, metainfo, ca: init.webSeedCa }, { logger: log, onWarning }),
           createDiscovery: (d) =>
             createDiscovery(
               {

@@ -11,6 +11,11 @@ export const WebSeedErrorCode = {
   urlInvalid: 'BITCDN_ERR_WEBSEED_URL_INVALID',
   /** The origin could not be reached: refused, reset, DNS failure, or no bytes for the timeout. */
   unreachable: 'BITCDN_ERR_WEBSEED_UNREACHABLE',
+  /**
+   * An `https://` origin failed the TLS handshake: its certificate is untrusted (self-signed, a
+   * private CA not passed as `ca`), expired, or for another host; or TLS itself failed.
+   */
+  tls: 'BITCDN_ERR_WEBSEED_TLS',
   /** The origin answered with an HTTP status other than 200/206 (404, 5xx, too many redirects). */
   httpStatus: 'BITCDN_ERR_WEBSEED_HTTP_STATUS',
   /** The origin sent bytes that do not match the request: wrong Content-Range, wrong size, short body. */

@@ -3,11 +3,13 @@
  * once; every web-seed connection to the same origin (scheme://host:port) shares one pool entry:
  * at most `maxConnections` requests in flight, one keep-alive agent, and one exponential backoff
  * (1 s → 2 s → … → 60 s, reset by a success) so a failing origin is left alone instead of
- * hammered, yet never dropped for good.
+ * hammered, yet never dropped for good. `https://` origins get an `https.Agent` that trusts Node's
+ * store plus any extra CAs given (`ca`), for origins behind a private CA.
  */
 import { EventEmitter } from 'node:events'
 import http from 'node:http'
 import https from 'node:https'
+import tls from 'node:tls'
 import { systemClock, type Clock } from '@bitcdn/core'
 
 export interface OriginPoolInit {
@@ -19,7 +21,16 @@ export interface OriginPoolInit {
   maxBackoffMs?: number
   /** Longest `Retry-After` (429/503) honoured, in ms; an origin asking to wait longer waits this. @default 600000 */
   maxRetryAfterMs?: number
+  /**
+   * Extra CA certificates (PEM) trusted for every `https://` origin, on top of Node's trust store
+   * (`tls.rootCertificates`). For private origins whose certificate a private CA signed.
+   * @default none: Node's trust store only
+   */
+  ca?: CaOption
 }
+
+/** PEM certificate(s), as `tls.SecureContextOptions.ca` takes them. */
+export type CaOption = string | Buffer | Array<string | Buffer>
 
 export interface OriginPoolComponents {
   clock?: Clock
@@ -41,9 +52,10 @@ export interface OriginState {
 export interface OriginPool {
   /**
    * Declare an origin and the most connections its user allows. The lowest limit any caller
-   * asked for wins, so one cautious configuration is never overridden by a greedy one.
+   * asked for wins, so one cautious configuration is never overridden by a greedy one. Extra CAs
+   * (`options.ca`) add to those already trusted for the origin; they never remove any.
    */
-  register(origin: string, maxConnections?: number): void
+  register(origin: string, maxConnections?: number, options?: { ca?: CaOption }): void
   /** Wait for a request slot; resolves to its release function. Rejects if `signal` aborts. */
   acquire(origin: string, signal?: AbortSignal): Promise<() => void>
   /**
@@ -73,6 +85,8 @@ interface Entry {
   lastFailureAt: number
   timer: NodeJS.Timeout | undefined
   agent: http.Agent | undefined
+  /** Extra CAs trusted for this origin (the pool's own `ca` comes on top). */
+  ca: Array<string | Buffer>
 }
 
 /**
@@ -89,6 +103,9 @@ export function createOriginPool(init: OriginPoolInit = {}, components: OriginPo
   const maxBackoffMs = init.maxBackoffMs ?? 60_000
   const maxRetryAfterMs = init.maxRetryAfterMs ?? 600_000
   const clock = components.clock ?? systemClock
+  const poolCa = toList(init.ca)
+  /** Agents replaced after an origin gained a CA; destroyed with the pool. */
+  const retired: http.Agent[] = []
   const entries = new Map<string, Entry>()
   const ready = new EventEmitter()
   ready.setMaxListeners(0)
@@ -96,7 +113,7 @@ export function createOriginPool(init: OriginPoolInit = {}, components: OriginPo
   function entry(origin: string): Entry {
     let e = entries.get(origin)
     if (!e) {
-      e = { limit: defaultLimit, active: 0, waiters: [], failures: 0, retryAt: 0, lastFailureAt: 0, timer: undefined, agent: undefined }
+      e = { limit: defaultLimit, active: 0, waiters: [], failures: 0, retryAt: 0, lastFailureAt: 0, timer: undefined, agent: undefined, ca: [] }
       entries.set(origin, e)
     }
     return e
@@ -110,9 +127,16 @@ export function createOriginPool(init: OriginPoolInit = {}, components: OriginPo
   }
 
   return {
-    register(origin, maxConnections) {
+    register(origin, maxConnections, options) {
       const e = entry(origin)
       if (maxConnections !== undefined) e.limit = Math.max(1, Math.min(e.limit, maxConnections))
+      const added = toList(options?.ca).filter((c) => !e.ca.some((have) => sameCert(have, c)))
+      if (added.length > 0) {
+        e.ca.push(...added)
+        // the next request builds an agent that trusts them; requests in flight keep the old one
+        if (e.agent) retired.push(e.agent)
+        e.agent = undefined
+      }
     },
 
     acquire(origin, signal) {
@@ -185,7 +209,11 @@ export function createOriginPool(init: OriginPoolInit = {}, components: OriginPo
       const e = entry(origin)
       if (!e.agent) {
         const opts = { keepAlive: true, maxSockets: e.limit, scheduling: 'lifo' as const }
-        e.agent = origin.startsWith('https:') ? new https.Agent(opts) : new http.Agent(opts)
+        if (origin.startsWith('https:')) {
+          const extra = [...poolCa, ...e.ca]
+          // `ca` replaces Node's store: extra CAs are added to it, never trusted instead of it
+          e.agent = new https.Agent(extra.length > 0 ? { ...opts, ca: [...tls.rootCertificates, ...extra] } : opts)
+        } else e.agent = new http.Agent(opts)
       }
       return e.agent
     },
@@ -206,10 +234,20 @@ export function createOriginPool(init: OriginPoolInit = {}, components: OriginPo
         if (e.timer) clearTimeout(e.timer)
         e.agent?.destroy()
       }
+      for (const a of retired.splice(0)) a.destroy()
       entries.clear()
       ready.removeAllListeners()
     },
   }
+}
+
+function toList(ca: CaOption | undefined): Array<string | Buffer> {
+  if (ca === undefined) return []
+  return Array.isArray(ca) ? ca : [ca]
+}
+
+function sameCert(a: string | Buffer, b: string | Buffer): boolean {
+  return Buffer.from(a).equals(Buffer.from(b))
 }
 
 let shared: OriginPool | undefined

@@ -35,6 +35,7 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+|\*)$/
 /**
  * Fetch `[start, end)` of a file, streaming. Resolves once every byte was delivered.
  * @throws BitcdnError `BITCDN_ERR_WEBSEED_UNREACHABLE` (network, timeout),
+ *   `BITCDN_ERR_WEBSEED_TLS` (untrusted or invalid certificate, failed TLS handshake),
  *   `BITCDN_ERR_WEBSEED_HTTP_STATUS`, `BITCDN_ERR_WEBSEED_BAD_RESPONSE`,
  *   `BITCDN_ERR_WEBSEED_RANGES_UNSUPPORTED`; or `signal.reason` when aborted.
  * @example
@@ -82,6 +83,11 @@ function fetchOnce(r: RangeRequest, url: string, redirectsLeft: number): Promise
       settle(webSeedError('unreachable', `web seed sent nothing for ${r.idleTimeoutMs} ms: ${url}`, details))
     })
     req.on('error', (err) => {
+      const code = (err as NodeJS.ErrnoException).code
+      if (u.protocol === 'https:' && isTlsError(code)) {
+        settle(webSeedError('tls', `web seed TLS handshake failed (${code}): ${url}: ${err.message}`, { ...details, tlsCode: code }, err))
+        return
+      }
       settle(webSeedError('unreachable', `web seed unreachable: ${url}: ${err.message}`, details, err))
     })
 
@@ -188,4 +194,14 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
   const at = Date.parse(value)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
+}
+
+/**
+ * True for Node/OpenSSL error codes of a failed TLS handshake or certificate check
+ * (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`, `ERR_SSL_*`…).
+ * @example isTlsError('SELF_SIGNED_CERT_IN_CHAIN') // true
+ */
+export function isTlsError(code: string | undefined): boolean {
+  if (code === undefined) return false
+  return code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_') || /CERT|_SIGNED|ISSUER|VERIFY|CRL|SIGNATURE/.test(code)
 }

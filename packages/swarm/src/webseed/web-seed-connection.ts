@@ -17,7 +17,7 @@ import type { Metainfo } from '@bitcdn/content'
 import type { BlockRef, PeerConnection, PeerConnectionEvents } from '../peer-connection.js'
 import { fileSlices, type FileSlice } from './byte-ranges.js'
 import { webSeedError } from './errors.js'
-import { defaultOriginPool, type OriginPool } from './origin-pool.js'
+import { defaultOriginPool, type CaOption, type OriginPool } from './origin-pool.js'
 import { fetchRange } from './range-request.js'
 import { parseWebSeedUrl, webSeedFileUrls } from './web-seed-url.js'
 
@@ -42,6 +42,11 @@ export interface WebSeedConnectionInit {
   idleTimeoutMs?: number
   /** For origins that ignore `Range`: how far into a file a 200 may be skipped, in bytes. @default 4 MiB */
   maxSkipBytes?: number
+  /**
+   * Extra CA certificates (PEM) trusted for an `https://` web seed, on top of Node's trust store;
+   * they apply to the whole origin in the pool. @default none: Node's trust store only
+   */
+  ca?: CaOption
 }
 
 export interface WebSeedConnectionComponents {
@@ -121,7 +126,7 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
     this.#origin = parseWebSeedUrl(init.url).origin
     this.#fileUrls = webSeedFileUrls(init.url, init.metainfo)
     this.#pool = components.originPool ?? defaultOriginPool()
-    this.#pool.register(this.#origin, init.maxConnectionsPerOrigin)
+    this.#pool.register(this.#origin, init.maxConnectionsPerOrigin, init.ca === undefined ? undefined : { ca: init.ca })
     this.#log = (components.logger ?? silentLogger).child({ webseed: init.url })
     this.#clock = components.clock ?? systemClock
     this.#onWarning = components.onWarning
