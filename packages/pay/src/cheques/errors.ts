@@ -21,6 +21,8 @@ export type PayErrorCode =
   | 'BITCDN_ERR_KEYSTORE_NOT_FOUND'
   | 'BITCDN_ERR_KEYSTORE_EXISTS'
   | 'BITCDN_ERR_CASHOUT_FAILED'
+  | 'BITCDN_ERR_CHEQUE_PAYER_UNKNOWN'
+  | 'BITCDN_ERR_LOOKUP_RATE_LIMITED'
 
 /**
  * An error from the payment library, with a stable code.

@@ -44,6 +44,10 @@ export interface EscrowWatcher extends Startable {
   signersOf(payer: Address): Address[]
   /** Timestamp of the newest block seen, seconds (0n before the first read). */
   chainTimeS(): bigint
+  /** Forgets a payer (all tokens): its funds, signers and event refreshes. */
+  untrack(payer: Address): void
+  /** True when the payer is tracked in `token` (or in any token when omitted). */
+  isTracked(payer: Address, token?: Address): boolean
   /** Re-reads a payer (all its tracked tokens). */
   refresh(payer: Address): Promise<void>
   /** Called when a tracked payer requests a withdrawal (sell-side: cash out now). */
@@ -150,6 +154,17 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
         tokensOf.set(payer, set)
         await Promise.all([readSigner(payer), readTime()])
         return read(payer, token)
+      },
+      untrack(payerIn) {
+        const payer = getAddress(payerIn)
+        for (const t of tokensOf.get(payer) ?? []) funds.delete(`${payer}:${t}`)
+        tokensOf.delete(payer)
+        signers.delete(payer)
+      },
+      isTracked(payerIn, tokenIn) {
+        const set = tokensOf.get(getAddress(payerIn))
+        if (!set) return false
+        return tokenIn === undefined || set.has(getAddress(tokenIn))
       },
       funds(payer, token) {
         return funds.get(`${getAddress(payer)}:${getAddress(token)}`)
