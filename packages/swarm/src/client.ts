@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type Socket } from 'node:net'
 import { silentLogger, type BitcdnError, type Logger } from '@bitcdn/core'
-import { parseTorrentId, type Metainfo, type PieceStore, type TorrentRef } from '@bitcdn/content'
+import { parseTorrentId, type Metainfo, type TorrentRef } from '@bitcdn/content'
+import type { AddTorrentOptions } from './torrent/session-options.js'
+export type { AddTorrentOptions } from './torrent/session-options.js'
 import { swarmError } from './errors.js'
 import { RateLimiter } from './choker/rate-limit.js'
 import type { ChokePolicy } from './choker/choker.js'
@@ -88,20 +90,6 @@ export interface SwarmClientComponents {
   uploadGate?: (conn: BitTorrentConnection, ref: BlockRef, infoHash: string) => boolean
 }
 
-export interface AddTorrentOptions {
-  /** Directory for the torrent's files (its resume journal lives in the client's `stateDir`). */
-  dir?: string
-  /** A piece store to use instead of files in `dir` (or a factory called with the metainfo). */
-  store?: PieceStore | ((metainfo: Metainfo) => PieceStore)
-  /** Peers to connect to, `host:port`. */
-  peers?: string[]
-  /** Web seed URLs on top of the torrent's `url-list`. */
-  webSeeds?: string[]
-  /** Trackers on top of the torrent's. */
-  announce?: string[]
-  /** Trust and keep a resume journal for `dir`. @default true */
-  resume?: boolean
-}
 
 export interface SwarmClient {
   /** Listen for peers. Resolves when bound (`port` is then set). */

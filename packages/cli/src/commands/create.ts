@@ -4,10 +4,8 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
-import { createTorrent } from '@bitcdn/content'
 import { statExisting } from '../content-path.js'
-import { CREATED_BY } from '../created-by.js'
-import { hashingProgress } from '../hashing-progress.js'
+import { createTorrentWithProgress } from '../hashing-progress.js'
 import { parseBytes, parseUrl, repeatable } from '../option-parsers.js'
 import { printTorrentSummary } from '../torrent-summary.js'
 
@@ -36,15 +34,12 @@ export function registerCreate(program: Command): void {
     .addHelpText('after', '\nExample:\n  bitcdn create ./site --tracker http://127.0.0.1:8000/announce -o site.torrent')
     .action(async (path: string, opts: CreateOptions) => {
       await statExisting(path, 'content')
-      const hashing = hashingProgress()
-      const metainfo = await createTorrent(path, {
+      const metainfo = await createTorrentWithProgress(path, {
         name: opts.name,
         pieceLength: opts.pieceLength,
         announce: opts.tracker,
         urlList: opts.webSeed,
-        createdBy: CREATED_BY,
-        onProgress: hashing.onProgress,
-      }).finally(hashing.end)
+      })
       const output = opts.output ?? `${metainfo.name}.torrent`
       await writeFile(output, metainfo.torrentFile)
       printTorrentSummary(process.stdout, metainfo, { torrent: output })

@@ -6,12 +6,11 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { createTorrent, parseTorrentFile, type Metainfo } from '@bitcdn/content'
+import { parseTorrentFile, type Metainfo } from '@bitcdn/content'
 import { createSwarmClient } from '@bitcdn/swarm'
 import { formatBytes } from '@bitcdn/core'
 import { statExisting } from '../content-path.js'
-import { CREATED_BY } from '../created-by.js'
-import { hashingProgress } from '../hashing-progress.js'
+import { createTorrentWithProgress } from '../hashing-progress.js'
 import { listenError } from '../errors.js'
 import { untilInterrupted } from '../interrupt.js'
 import { parseBytes, parsePort, parseUrl, repeatable } from '../option-parsers.js'
@@ -68,14 +67,11 @@ async function resolveSource(input: string, opts: SeedOptions): Promise<SeedSour
     return { metainfo, dir: opts.dir ?? (await dataDirBeside(input, metainfo)), created: false }
   }
   const path = resolve(input)
-  const hashing = hashingProgress()
-  const metainfo = await createTorrent(path, {
+  const metainfo = await createTorrentWithProgress(path, {
     pieceLength: opts.pieceLength,
     announce: opts.tracker,
     urlList: opts.webSeed,
-    createdBy: CREATED_BY,
-    onProgress: hashing.onProgress,
-  }).finally(hashing.end)
+  })
   return { metainfo, dir: dirname(path), created: true }
 }
 

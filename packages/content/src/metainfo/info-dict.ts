@@ -8,20 +8,13 @@ import { torrentInvalid } from '../errors.js'
 import { isDict, type BDict, type BValue } from './bdecode.js'
 import { MAX_PIECE_LENGTH } from './piece-length.js'
 import { unsafeSegmentReason } from './path-segment.js'
-import type { TorrentFile } from './types.js'
+import type { Metainfo, TorrentFile } from './types.js'
 
 /** What the info dictionary alone determines. */
-export interface InfoFields {
-  infoHash: string
-  name: string
-  length: number
-  pieceLength: number
-  pieceCount: number
-  lastPieceLength: number
-  pieceHashes: Buffer[]
-  files: TorrentFile[]
-  private: boolean
-}
+export type InfoFields = Pick<
+  Metainfo,
+  'infoHash' | 'name' | 'length' | 'pieceLength' | 'pieceCount' | 'lastPieceLength' | 'pieceHashes' | 'files' | 'private'
+>
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 

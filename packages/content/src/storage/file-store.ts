@@ -16,7 +16,7 @@ import { BitcdnError, hasCode } from '@bitcdn/core'
 import { ContentErrorCode } from '../errors.js'
 import { errnoCode, toIoError } from '../io-error.js'
 import type { Metainfo, TorrentFile } from '../metainfo/types.js'
-import { checkRange, fileSpans, pieceSize } from './piece-geometry.js'
+import { checkRange, checkWholePiece, fileSpans } from './piece-geometry.js'
 import type { PieceStore } from './types.js'
 
 export interface FileStoreOptions {
@@ -196,10 +196,7 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
 
     async put(index, data) {
       ensureOpen()
-      checkRange(geometry, index, 0, data.length)
-      if (data.length !== pieceSize(geometry, index)) {
-        throw new BitcdnError(ContentErrorCode.pieceRange, `piece ${index} must be ${pieceSize(geometry, index)} bytes, got ${data.length}`)
-      }
+      checkWholePiece(geometry, index, data)
       if (opts.readOnly) throw new BitcdnError(ContentErrorCode.storageIo, 'storage error: this store is read-only')
       for (const span of fileSpans(files, index * geometry.pieceLength, data.length)) {
         if (span.file.padding) continue // BEP 47: zeros by definition, never on disk

@@ -5,7 +5,7 @@
 import { BitcdnError } from '@bitcdn/core'
 import { ContentErrorCode } from '../errors.js'
 import type { Metainfo } from '../metainfo/types.js'
-import { checkRange, pieceSize } from './piece-geometry.js'
+import { checkRange, checkWholePiece } from './piece-geometry.js'
 import type { PieceStore } from './types.js'
 
 /**
@@ -25,10 +25,7 @@ export function createMemoryStore(metainfo: Pick<Metainfo, 'pieceLength' | 'piec
     ...geometry,
     async put(index, data) {
       ensureOpen()
-      checkRange(geometry, index, 0, data.length)
-      if (data.length !== pieceSize(geometry, index)) {
-        throw new BitcdnError(ContentErrorCode.pieceRange, `piece ${index} must be ${pieceSize(geometry, index)} bytes, got ${data.length}`)
-      }
+      checkWholePiece(geometry, index, data)
       pieces.set(index, Buffer.from(data))
     },
     async get(index, offset, length) {

@@ -41,6 +41,17 @@ export function checkRange(g: Geometry, index: number, offset: number, length: n
   }
 }
 
+/**
+ * Throws unless `data` is exactly piece `index`: stores take whole, verified pieces only.
+ * @example
+ * checkWholePiece(store, 3, data)
+ */
+export function checkWholePiece(g: Geometry, index: number, data: Buffer): void {
+  checkRange(g, index, 0, data.length)
+  const size = pieceSize(g, index)
+  if (data.length !== size) throw rangeError(`piece ${index} must be ${size} bytes, got ${data.length}`, { index, length: data.length })
+}
+
 /** Part of a torrent range that falls in one file. */
 export interface FileSpan {
   file: TorrentFile

@@ -12,14 +12,13 @@ import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 import type { HardenedWire } from '../wire/hardened-wire.js'
 import type { BanList } from './ban-list.js'
 
-export interface TorrentSessionInit {
-  /** The torrent (a magnet/ref starts without metadata). */
-  torrent: Metainfo | TorrentRef
-  /** Directory for a file store. */
+/** What a caller says about one torrent when adding it to a client. */
+export interface AddTorrentOptions {
+  /** Directory for the torrent's files (its resume journal lives in the client's `stateDir`). */
   dir?: string
-  /** A store to use instead (a factory is called once the metadata is known). */
+  /** A piece store to use instead of files in `dir` (or a factory called with the metainfo). */
   store?: PieceStore | ((metainfo: Metainfo) => PieceStore)
-  /** Peers to dial at start, `host:port`. */
+  /** Peers to connect to, `host:port`. */
   peers?: string[]
   /** Web seed URLs on top of the torrent's `url-list`. */
   webSeeds?: string[]
@@ -27,6 +26,12 @@ export interface TorrentSessionInit {
   announce?: string[]
   /** Trust and keep a resume journal for `dir`. @default true */
   resume?: boolean
+}
+
+/** A session's init: the caller's options plus what the client decides for every torrent. */
+export interface TorrentSessionInit extends AddTorrentOptions {
+  /** The torrent (a magnet/ref starts without metadata). */
+  torrent: Metainfo | TorrentRef
   /** Directory for resume journals. @default `$BITCDN_HOME/resume` */
   stateDir?: string
   /** Connections for this torrent. @default 50 */
