@@ -43,6 +43,20 @@ describe('HardenedWire', () => {
     wire._write(Buffer.concat([msg(6, req), msg(4, Buffer.from([0x80, 0, 0, 1]))]), () => {})
     expect(got).toEqual([[0xffffffff, 0xffffc000, 0x80000000], [0x80000001]])
   })
+  it('closes at once on a first byte other than 19 (an encrypted handshake) instead of waiting for more', () => {
+    const wire = new HardenedWire()
+    let error: string | undefined
+    wire.onProtocolError = (r) => (error = r)
+    wire._write(Buffer.from([0xa7, 1, 2, 3]), () => {})
+    expect(error).toMatch(/byte 167, not 19/)
+  })
+  it('reports a 19-byte protocol name that is not BitTorrent', () => {
+    const wire = new HardenedWire()
+    let error: string | undefined
+    wire.onProtocolError = (r) => (error = r)
+    wire._write(Buffer.concat([Buffer.from('\x13BitTorrent protocoX'), Buffer.alloc(48)]), () => {})
+    expect(error).toMatch(/does not name/)
+  })
   it('reports an oversized length prefix instead of buffering it', () => {
     expect(feed(Buffer.from([0x7f, 0xff, 0xff, 0xff])).error).toMatch(/exceeds/)
   })

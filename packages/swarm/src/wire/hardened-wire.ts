@@ -133,6 +133,24 @@ export class HardenedWire extends Wire {
     cb(null)
   }
 
+  /**
+   * The library answers a first byte other than 19 (an encrypted handshake, BEP 8/MSE, or junk)
+   * with `end()`, which an attached socket never sees: the peer then sat until the handshake
+   * timeout. libtorrent tries encryption first on every outgoing connection and falls back to
+   * plaintext only when we close, so this cost every libtorrent download from us 10 s.
+   */
+  _parseHandshake(): void {
+    this._parse(1, (buffer) => {
+      if (buffer[0] !== 19) return this.#fail(`handshake starts with byte ${buffer[0]}, not 19 (encrypted or not BitTorrent)`)
+      this._parse(19 + 48, (handshake) => {
+        if (Buffer.from(handshake.buffer, handshake.byteOffset, 19).toString('latin1') !== 'BitTorrent protocol') {
+          return this.#fail('handshake does not name the BitTorrent protocol')
+        }
+        ;(this as unknown as { _onHandshakeBuffer(b: Uint8Array): void })._onHandshakeBuffer(handshake)
+      })
+    })
+  }
+
   /** The library formats a debug string for every message; we log at the session level instead. */
   _debug(): void {}
 
