@@ -108,10 +108,20 @@ export function createChequeVerifier(domain: ChequeDomain, init: ChequeVerifierI
   const maxCached = init.maxCachedSigners ?? 256
   const digester = createChequeDigester(domain)
   const recoverSigner = backend === 'native' ? nativeRecoverer(digester, maxCached) : jsRecoverer(digester, maxCached, init.windowSize ?? 8)
+  // getAddress costs a keccak: the few signers a seller checks are normalized once
+  const normalized = new Map<string, Address>()
+  const checksum = (a: Address): Address => {
+    let c = normalized.get(a)
+    if (!c) {
+      c = getAddress(a)
+      remember(normalized, 4096, a, c)
+    }
+    return c
+  }
   return {
     recoverSigner: recoverSigner.recover,
     verify(signed, signer) {
-      const s = getAddress(signer)
+      const s = checksum(signer)
       return recoverSigner.recover(signed, [s]) === s
     },
     get cachedSigners() {
@@ -146,9 +156,17 @@ function nativeRecoverer(digester: ReturnType<typeof createChequeDigester>, maxC
   const keys = new Map<Address, Buffer>()
   return {
     recover(signed, candidates = []) {
-      const sig = parse(signed)
-      if (!sig) return undefined
-      const pub = recoverPublicKeyNative(toRs64(sig), sig.yParity, digester.digest(signed.cheque))
+      let bytes: Uint8Array
+      let sig: SignatureParts
+      try {
+        bytes = hexToBytes(signed.signature)
+        sig = parseSignatureBytes(bytes)
+      } catch {
+        return undefined
+      }
+      // r ‖ s straight from the bytes (s is range-checked above; the compact form's top bit is v)
+      const rs = bytes.length === 65 ? bytes.subarray(0, 64) : toRs64(sig)
+      const pub = recoverPublicKeyNative(rs, sig.yParity, digester.digest(signed.cheque))
       if (!pub) return undefined
       const pubBuf = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength)
       for (const c of candidates) if (keys.get(c)?.equals(pubBuf)) return c
