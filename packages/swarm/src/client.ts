@@ -11,6 +11,7 @@ import type { AddTorrentOptions } from './torrent/session-options.js'
 export type { AddTorrentOptions } from './torrent/session-options.js'
 import { swarmError } from './errors.js'
 import { RateLimiter } from './choker/rate-limit.js'
+import { UploadBudget } from './choker/upload-budget.js'
 import type { ChokePolicy } from './choker/choker.js'
 import { HardenedWire } from './wire/hardened-wire.js'
 import type { BitTorrentConnection } from './wire/bittorrent-connection.js'
@@ -44,6 +45,11 @@ export interface SwarmClientInit {
   uploadRateLimit?: number
   /** Download limit, bytes/s; 0 = none. @default 0 */
   downloadRateLimit?: number
+  /**
+   * Bytes read from storage for uploads and not yet sent, across all peers (each peer may also
+   * hold 256 KiB over it, so peers that stop reading cannot starve the rest). @default 64 MiB
+   */
+  uploadReadAheadBytes?: number
   /** Our 20-byte peer id. @default '-BC0100-' + 12 random bytes */
   peerId?: Buffer | string
   /** Regular upload slots per torrent. @default 8 */
@@ -138,6 +144,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
   const bans = new BanList()
   const uploadLimiter = new RateLimiter({ bytesPerSecond: init.uploadRateLimit ?? 0 })
   const downloadLimiter = new RateLimiter({ bytesPerSecond: init.downloadRateLimit ?? 0 })
+  const uploadBudget = new UploadBudget({ maxBytes: init.uploadReadAheadBytes })
   const maxConnections = init.maxConnections ?? 200
   let connections = 0
   let port = 0
@@ -260,6 +267,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           listenPort: () => port,
           uploadLimiter,
           downloadLimiter,
+          uploadBudget,
           bans,
           acquireConnection,
           releaseConnection,

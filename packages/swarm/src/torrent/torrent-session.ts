@@ -101,6 +101,12 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       slots: init.uploadSlots,
       policy: components.chokePolicy,
       limiter: components.uploadLimiter,
+      budget: components.uploadBudget,
+      onStalled: (conn, bytes) => {
+        const err = swarmError('peerStalled', `peer ${conn.id} stopped reading with ${bytes} bytes unsent`, { peer: conn.id, bytes })
+        this.#warn(err)
+        conn.destroy(err)
+      },
       has: (i) => s.picker?.has(i) ?? false,
       read: (i, begin, length) => this.#readCache!.read(i, begin, length),
       onUploaded: (n) => (this.#stats.uploaded += n),
@@ -354,6 +360,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     const now = Date.now()
     this.#stats.sample(now)
     this.#downloads.checkTimeouts(this.#peers.btConns(), now)
+    this.#uploads.chokeStalled(this.#peers.btConns(), now)
     if (now - this.#lastChoke >= CHOKE_INTERVAL_MS) {
       this.#lastChoke = now
       this.#uploads.round(this.#peers.btConns(), now, this.#s.picker?.isSeed ?? false)

@@ -27,8 +27,14 @@ const MAX_REQUEST_BYTES = 128 * 1024
 /** Blocks arriving after we cancelled or were choked are tolerated up to this slack. */
 const UNEXPECTED_SLACK = 16
 const RATE_WINDOW_MS = 250
-/** Requests a peer may queue with us; libtorrent's default allows 500 (`max_allowed_in_request_queue`). */
-const MAX_PEER_REQUESTS = 2000
+/**
+ * Requests a peer may queue with us, advertised as `reqq` in the extension handshake (BEP 10);
+ * libtorrent's `max_allowed_in_request_queue` is 500 too. Beyond it requests are rejected.
+ */
+export const MAX_PEER_REQUESTS = 500
+
+/** The refusal handed to a request's `respond`; one instance, since an Error per request costs a stack trace each. */
+const REFUSED = new Error('request refused')
 
 /** `2^32`: block keys are `index * 2^32 + begin`, unique and allocation-free. */
 const KEY_SCALE = 0x1_0000_0000
@@ -148,6 +154,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     const wire = this.wire
     wire.onProtocolError = (reason) => this.#protocolError(reason)
     wire.extendedHandshake.p = init.listenPort
+    wire.extendedHandshake.reqq = MAX_PEER_REQUESTS
     wire.use(utMetadata(init.infoBuffer))
     wire.use(utPex())
     hooks.extendWire?.(wire, this)
@@ -189,7 +196,10 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   }
 
   get maxOutstanding(): number {
-    return this.snubbed ? 1 : this.#maxOutstanding
+    if (this.snubbed) return 1
+    // never queue more with a peer than its advertised `reqq` (BEP 10): it may reject or drop us
+    const reqq = this.wire.peerExtendedHandshake.reqq
+    return typeof reqq === 'number' && reqq >= 1 ? Math.min(this.#maxOutstanding, reqq) : this.#maxOutstanding
   }
 
   get outstanding(): number {
@@ -319,20 +329,34 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     if (this.#closed) return
     if (choking) {
       this.wire.choke()
+      // BEP 6: a choke rejects every pending request (the wire does not track them; we do)
+      const pending = [...this.#peerRequests.values()]
       this.#peerRequests.clear()
+      for (const respond of pending) respond(REFUSED)
     } else {
       this.wire.unchoke()
     }
   }
 
-  sendBlock(ref: BlockRef, data: Buffer): void {
+  /**
+   * Send a requested block; false when it was cancelled or choked meanwhile. `onFlushed` runs once
+   * the socket handed it to the kernel (upload read-ahead is bounded by that).
+   */
+  sendBlock(ref: BlockRef, data: Buffer, onFlushed?: () => void): boolean {
     const key = blockKey(ref.index, ref.begin)
     const respond = this.#peerRequests.get(key)
-    if (respond === undefined || this.#closed) return // cancelled or choked meanwhile
+    if (respond === undefined || this.#closed) return false
     this.#peerRequests.delete(key)
     respond(null, data)
+    if (onFlushed !== undefined) this.wire.afterFlush(onFlushed)
     this.#uploaded += data.length
     this.#sampleUpload(data.length)
+    return true
+  }
+
+  /** True while the peer still wants this block (not cancelled, not choked). */
+  isRequested(ref: BlockRef): boolean {
+    return this.#peerRequests.has(blockKey(ref.index, ref.begin))
   }
 
   /** Refuse a request (BEP 6 reject when the peer speaks fast, else silence). */
@@ -341,7 +365,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     const respond = this.#peerRequests.get(key)
     if (respond === undefined) return
     this.#peerRequests.delete(key)
-    respond(new Error('rejected'))
+    respond(REFUSED)
   }
 
   destroy(err?: Error): void {
@@ -519,13 +543,16 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     const n = this.#pieceCount
     const pieceLength = this.#init.pieceLength
     const total = this.#init.length
-    if (n === undefined || pieceLength === undefined || total === undefined) return respond(new Error('no metadata'))
+    if (n === undefined || pieceLength === undefined || total === undefined) return respond(REFUSED)
     // fields arrive unsigned (hardened-wire); each is bounded before any arithmetic uses it
     if (index >= n) return this.#protocolError(`request for piece ${index} of ${n}`)
     if (length === 0 || length > MAX_REQUEST_BYTES) return this.#protocolError(`request of ${length} bytes`)
     const pieceSize = index === n - 1 ? total - index * pieceLength : pieceLength
     if (begin > pieceSize - length) return this.#protocolError(`request ${index}:${begin}+${length} outside the piece of ${pieceSize} bytes`)
     if (this.#peerRequests.size >= MAX_PEER_REQUESTS) {
+      // beyond the `reqq` we advertised: refuse this one (BEP 6), keep the peer; without the fast
+      // extension a refusal cannot be said, and a peer that ignores reqq that far is closed
+      if (this.wire.hasFast) return respond(REFUSED)
       return this.#protocolError(`more than ${MAX_PEER_REQUESTS} requests queued`)
     }
     this.#peerRequests.set(blockKey(index, begin), respond)
