@@ -166,9 +166,16 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
   }
 
   function onSocket(socket: Socket): void {
-    if (bans.isBanned({ host: socket.remoteAddress ?? '' }) || pending.size > maxConnections) {
+    if (bans.isBanned({ host: socket.remoteAddress ?? '' })) {
       socket.destroy()
       return
+    }
+    // full of sockets that have not handshaken yet: the oldest goes, so a flood of silent
+    // sockets cannot keep a real peer out until the handshake timeout
+    const oldest = pending.size >= maxConnections ? pending.values().next().value : undefined
+    if (oldest !== undefined) {
+      pending.delete(oldest)
+      oldest.destroy()
     }
     pending.add(socket)
     const wire = new HardenedWire()

@@ -17,6 +17,10 @@ import type { SessionState } from './session-state.js'
 import type { TransferStats } from './stats.js'
 
 const CONNECT_TIMEOUT_MS = 10_000
+/** A peer with no block either way this long may be evicted for a newcomer when the torrent is full. */
+const IDLE_EVICT_MS = 5000
+/** Keep-alives come every 2 minutes (BEP 3); a peer silent longer than this is gone. */
+const SILENT_TIMEOUT_MS = 150_000
 /** Two connections to one peer whose handshakes are this close were opened at once by both ends. */
 const SIMULTANEOUS_OPEN_MS = 2000
 
@@ -79,6 +83,7 @@ export class PeerSet {
   /** An incoming handshake for this torrent: admit it within the limits, or close it. */
   acceptIncoming(socket: Socket, wire: HardenedWire): void {
     const host = socket.remoteAddress ?? ''
+    if (this.#state.conns.size + this.#dialing.size >= this.#max) this.#evictIdlest(Date.now())
     if (
       this.#state.stopped ||
       this.#state.conns.size + this.#dialing.size >= this.#max ||
@@ -156,6 +161,27 @@ export class PeerSet {
     for (const conn of [...this.#state.conns.values()]) conn.destroy()
     this.#state.conns.clear()
     this.#candidates.clear()
+  }
+
+  /**
+   * Full, and a newcomer knocks: close the peer idle longest (no block either way for
+   * `IDLE_EVICT_MS`), so sockets that handshake and then say nothing cannot hold every slot
+   * (libtorrent evicts the same way). Busy peers are never evicted; then the newcomer is refused.
+   */
+  #evictIdlest(now: number): void {
+    let idlest: BitTorrentConnection | undefined
+    for (const c of this.btConns()) {
+      if (c.closed || now - c.lastUsefulAt < IDLE_EVICT_MS) continue
+      if (idlest === undefined || c.lastUsefulAt < idlest.lastUsefulAt) idlest = c
+    }
+    idlest?.destroy(swarmError('peerIdle', `peer ${idlest.id} evicted: idle ${now - idlest.lastUsefulAt} ms while the torrent is full`, { peer: idlest.id }))
+  }
+
+  /** Close peers we have heard nothing from (not even a keep-alive) for `SILENT_TIMEOUT_MS`. */
+  closeSilent(now: number): void {
+    for (const c of [...this.btConns()]) {
+      if (now - c.wire.lastReceivedAt >= SILENT_TIMEOUT_MS) c.destroy(swarmError('peerIdle', `peer ${c.id} silent for ${now - c.wire.lastReceivedAt} ms`, { peer: c.id }))
+    }
   }
 
   #isConnectedTo(addr: string): boolean {

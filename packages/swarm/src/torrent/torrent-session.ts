@@ -361,6 +361,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#stats.sample(now)
     this.#downloads.checkTimeouts(this.#peers.btConns(), now)
     this.#uploads.chokeStalled(this.#peers.btConns(), now)
+    this.#peers.closeSilent(now)
     if (now - this.#lastChoke >= CHOKE_INTERVAL_MS) {
       this.#lastChoke = now
       this.#uploads.round(this.#peers.btConns(), now, this.#s.picker?.isSeed ?? false)

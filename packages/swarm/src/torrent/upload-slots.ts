@@ -12,8 +12,10 @@ import type { UploadBudget } from '../choker/upload-budget.js'
 import { PeerUploadQueue } from './upload-queue.js'
 import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 
-/** An unchoked peer whose blocks sat unflushed this long loses its slot (libtorrent chokes non-readers too). */
+/** An unchoked peer that asked nothing, or left blocks unflushed, this long loses its slot. */
 const STALL_CHOKE_MS = 10_000
+/** An unchoked peer that has not asked for anything this long after the unchoke gives its slot back. */
+const FIRST_REQUEST_MS = 2000
 
 export interface UploadSlotsInit {
   /** Regular upload slots. @default 8 */
@@ -49,6 +51,8 @@ export class UploadSlots {
   #optimistic = new Map<string, number>()
   readonly #optimisticAt = new Map<string, number>()
   readonly #queues = new Map<BitTorrentConnection, PeerUploadQueue>()
+  /** Peers that were unchoked and did not use the slot: last in line for the next one. */
+  readonly #wasted = new Set<string>()
 
   constructor(init: UploadSlotsInit) {
     this.#init = init
@@ -132,25 +136,36 @@ export class UploadSlots {
   }
 
   /**
-   * Choke unchoked peers that stopped reading (blocks waiting `STALL_CHOKE_MS` with none
-   * flushed): an upload slot is for a peer that takes data, and a free one goes to the next.
+   * Choke unchoked peers that do not use their slot: they stopped reading (blocks waiting
+   * `STALL_CHOKE_MS` with none flushed) or asked for nothing that long. A slot is for a peer that
+   * takes data; the freed one goes to the next interested peer.
    */
   chokeStalled(conns: Iterable<BitTorrentConnection>, now: number): void {
     const list = [...conns]
-    let freed = false
+    const choked = new Set<BitTorrentConnection>()
     for (const c of list) {
       if (c.amChoking || c.closed) continue
       const q = this.#queues.get(c)
-      if (q !== undefined && q.stalledMs(now) >= STALL_CHOKE_MS) {
+      // a client that wants data asks within a round trip of an unchoke; later, a pause that long
+      const unused =
+        (q === undefined || q.buffered === 0) &&
+        (c.lastPeerRequestAt < c.unchokedAt ? now - c.unchokedAt >= FIRST_REQUEST_MS : now - c.lastPeerRequestAt >= STALL_CHOKE_MS)
+      if (unused || (q !== undefined && q.stalledMs(now) >= STALL_CHOKE_MS)) {
         c.setChoking(true)
-        freed = true
+        this.#wasted.add(c.id)
+        choked.add(c)
       }
     }
-    if (freed) for (const c of list) this.quickUnchoke(c, list)
+    if (choked.size === 0) return
+    // the slots go first to peers that never wasted one, longest waiting first
+    const rank = (c: BitTorrentConnection) => (this.#wasted.has(c.id) ? 1 : 0)
+    const next = list.filter((c) => !choked.has(c)).sort((a, b) => rank(a) - rank(b) || a.unchokedAt - b.unchokedAt)
+    for (const c of next) this.quickUnchoke(c, list)
   }
 
   /** Forget a closed peer. */
   remove(id: string): void {
+    this.#wasted.delete(id)
     this.#optimistic.delete(id)
     this.#optimisticAt.delete(id)
   }

@@ -114,6 +114,9 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   ready = false
   /** When the remote handshake checked out (ms; 0 before). */
   readyAt = 0
+  /** When we last unchoked it, and when it last asked us for a block (ms; 0 for never). */
+  unchokedAt = 0
+  lastPeerRequestAt = 0
   /** Pieces this peer refused (BEP 6 reject) since it last unchoked us: not asked again. */
   readonly rejectedPieces = new Set<number>()
 
@@ -133,6 +136,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   #rate = 0
   /** Mean time from request to block, ms (EWMA; 0 until a block arrived). */
   #latencyMs = 0
+  #lastUploadAt = 0
   #upWindowStart = Date.now()
   #upWindowBytes = 0
   #upRate = 0
@@ -282,6 +286,11 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     if (!this.#closed) this.wire._message(8, [ref.index, ref.begin, ref.length], null)
   }
 
+  /** When a block last went either way (ms; the connect time if none has): eviction keeps busy peers. */
+  get lastUsefulAt(): number {
+    return Math.max(this.lastBlockAt, this.#lastUploadAt)
+  }
+
   /** Every request in flight (to release them elsewhere when snubbed). */
   outstandingRefs(): BlockRef[] {
     return [...this.#outstanding.values()].map((o) => o.ref)
@@ -334,6 +343,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
       this.#peerRequests.clear()
       for (const respond of pending) respond(REFUSED)
     } else {
+      if (this.wire.amChoking) this.unchokedAt = Date.now()
       this.wire.unchoke()
     }
   }
@@ -556,6 +566,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
       return this.#protocolError(`more than ${MAX_PEER_REQUESTS} requests queued`)
     }
     this.#peerRequests.set(blockKey(index, begin), respond)
+    this.lastPeerRequestAt = Date.now()
     this.emit('request', { index, begin, length })
   }
 
@@ -590,6 +601,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
 
   #sampleUpload(n: number): void {
     const now = Date.now()
+    if (n > 0) this.#lastUploadAt = now
     this.#upWindowBytes += n
     const elapsed = now - this.#upWindowStart
     if (elapsed < RATE_WINDOW_MS) return

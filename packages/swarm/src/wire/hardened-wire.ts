@@ -106,6 +106,9 @@ export class HardenedWire extends Wire {
   /** Called once with a reason when the peer breaks the protocol; the wire stops parsing. */
   onProtocolError: (reason: string) => void = () => {}
   #failed = false
+  #sawFirstByte = false
+  /** When bytes last arrived from the peer (ms). */
+  lastReceivedAt = Date.now()
 
   /**
    * Frame incoming bytes without the library's habit of concatenating the whole pending buffer
@@ -115,6 +118,16 @@ export class HardenedWire extends Wire {
    */
   override _write(data: Uint8Array, cb: (err: Error | null) => void): void {
     const self = this as unknown as WireInternals
+    this.lastReceivedAt = Date.now()
+    if (!this.#sawFirstByte && data.length > 0) {
+      this.#sawFirstByte = true
+      // BEP 3 opens with pstrlen 19; anything else (an encrypted MSE handshake, HTTP, noise) is
+      // not ours, and waiting for the handshake timeout only delays a client that falls back
+      if (data[0] !== 19) {
+        this.#fail(`first byte ${data[0]} is not a BitTorrent handshake`)
+        return cb(null)
+      }
+    }
     self._bufferSize += data.length
     self._buffer.push(data)
     while (self._bufferSize >= self._parserSize && !this.#failed) {
