@@ -23,8 +23,8 @@ import { createWebSeedConnection } from './webseed/index.js'
 import { createDiscovery, startDhtNode, type Dht } from './discovery/index.js'
 import { defaultStateDir } from './torrent/resume-location.js'
 
-/** Azureus-style client prefix: BitCDN 0.1.0. */
-export const PEER_ID_PREFIX = '-BC0100-'
+import { PEER_ID_PREFIX } from './peer-id.js'
+export { PEER_ID_PREFIX } from './peer-id.js'
 const HANDSHAKE_TIMEOUT_MS = 10_000
 
 export interface SwarmClientInit {
@@ -50,7 +50,7 @@ export interface SwarmClientInit {
    * hold 256 KiB over it, so peers that stop reading cannot starve the rest). @default 64 MiB
    */
   uploadReadAheadBytes?: number
-  /** Our 20-byte peer id. @default '-BC0100-' + 12 random bytes */
+  /** Our 20-byte peer id. @default '-XB0100-' + 12 random bytes */
   peerId?: Buffer | string
   /** Regular upload slots per torrent. @default 8 */
   uploadSlots?: number
