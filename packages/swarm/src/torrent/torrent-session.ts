@@ -346,7 +346,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
 
   #fatal(err: unknown): void {
     if (this.#s.stopped) return
-    const e = hasCode(err, 'BITCDN_ERR_SWARM_STORAGE')
+    const e = hasCode(err, 'BITCDN_ERR_SWARM_STORAGE') || hasCode(err, 'BITCDN_ERR_UNSAFE_PATH')
       ? (err as BitcdnError)
       : swarmError('storage', `storage failed for torrent ${this.infoHash}: ${(err as Error).message}`, {}, err)
     // an 'error' nobody listens to would throw and take the whole process down with one torrent
