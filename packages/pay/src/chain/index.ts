@@ -18,3 +18,4 @@ export {
 export type { ChainPreset, PresetName } from './presets.js'
 export { bitcdnHome, defaultDeploymentPath } from './paths.js'
 export { ChainError, type ChainErrorCode } from './errors.js'
+export { decodeEscrowRevert, rethrowEscrowError, type EscrowRevert } from './escrow-revert.js'
