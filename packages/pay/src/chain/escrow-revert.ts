@@ -4,8 +4,12 @@
  * ("free balance 5 is below the 8 needed (InsufficientBalance)"). Amounts are token base units
  * (6-decimal stablecoins); times are unix seconds.
  */
-import { BaseError, ContractFunctionRevertedError } from 'viem'
+import { BaseError, ContractFunctionRevertedError, decodeErrorResult, type Hex } from 'viem'
+import { escrowAbi, testTokenAbi } from '../contracts/index.js'
 import { ChainError } from './errors.js'
+
+// the escrow's own errors, plus the ERC-20 ones (OpenZeppelin's, as the test tokens raise them) it bubbles up
+const revertAbi = [...escrowAbi.filter((x) => x.type === 'error'), ...testTokenAbi.filter((x) => x.type === 'error' && !escrowAbi.some((y) => y.type === 'error' && y.name === x.name))]
 
 /** A decoded revert: the custom error's name and arguments (by name where the ABI names them). */
 export interface EscrowRevert {
@@ -50,13 +54,27 @@ const WORDS: Record<string, (a: readonly unknown[]) => string> = {
 export function decodeEscrowRevert(err: unknown): EscrowRevert | undefined {
   if (!(err instanceof BaseError)) return undefined
   const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError)
-  if (!(reverted instanceof ContractFunctionRevertedError)) return undefined
-  const name = reverted.data?.errorName
-  if (!name) {
-    const reason = reverted.reason ?? 'no reason given'
-    return { errorName: 'Error', args: [reason], message: `reverted: ${reason}` }
+  let name: string | undefined
+  let args: readonly unknown[] = []
+  if (reverted instanceof ContractFunctionRevertedError) {
+    name = reverted.data?.errorName
+    args = reverted.data?.args ?? []
+    if (!name) {
+      const reason = reverted.reason ?? 'no reason given'
+      return { errorName: 'Error', args: [reason], message: `reverted: ${reason}` }
+    }
+  } else {
+    // a raw call (eth_call, a deployment) carries only the revert bytes
+    const raw = err.walk((e) => typeof (e as { data?: unknown }).data === 'string') as { data?: Hex } | null
+    if (!raw?.data?.startsWith('0x') || raw.data.length < 10) return undefined
+    try {
+      const decoded = decodeErrorResult({ abi: revertAbi, data: raw.data })
+      name = decoded.errorName
+      args = decoded.args ?? []
+    } catch {
+      return undefined
+    }
   }
-  const args = reverted.data?.args ?? []
   const words = WORDS[name]?.(args) ?? `${name}(${args.map(String).join(', ')})`
   return { errorName: name, args, message: `${words} (${name})` }
 }
