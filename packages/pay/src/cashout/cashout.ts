@@ -1,14 +1,15 @@
 /**
  * The seller's cash-out service: turns the ledger's best cheques into money.
  *
- * Claims in batches (`claimCompact(payee, token, rows)`, 100 bytes a cheque: ./compact-rows.ts) when the unsettled value in a token reaches a
- * threshold, when the oldest unsettled cheque is too old, or at once for a payer who asked to
- * withdraw (its funds are about to leave the escrow). Never pays more than `gasPriceCapWei` per
+ * Claims in batches — `claimCompact(payee, token, rows)`, one token per transaction, 100 bytes a
+ * cheque (./compact-rows.ts) — when the unsettled value in a token reaches a threshold, when the
+ * oldest unsettled cheque is too old, or at once for a payer who asked to withdraw (its funds are
+ * about to leave the escrow). Never pays more than `gasPriceCapWei` per
  * gas — it waits instead. Bookkeeping is reorg-safe: a claimed pair is only *pending* (with the
  * tx hash) until the receipt is `confirmations` deep; a tx that vanishes (reorg, dropped) or
  * reverts puts its pairs back in the queue. That is safe because claims are idempotent on chain:
  * the escrow pays `cumulative − paidOut`, so re-claiming never pays twice. What was really paid
- * comes from the `ChequeClaimed`/`ChequeBounced` logs and `paidOut`. Confirmed earnings are then
+ * comes from the `ChequePaid`/`ChequeBounced` logs (./compact-paid.ts) and `paidOut`. Confirmed earnings are then
  * moved out with `withdrawEarnings`.
  */
 import { getAddress, parseEventLogs, type Address, type Hex, type PublicClient, type WalletClient } from 'viem'
@@ -42,9 +43,9 @@ export interface CashoutInit {
   /** Withdraw earnings once they reach this, token base units. @default 1n (any) */
   withdrawMinUnits?: bigint
   /**
-   * Gas one more cheque in a batch costs, for the default threshold: with `claimCompact` a first
-   * claim of a pair (new storage) measures ≈ 33,000 at batch 100, a repeat ≈ 18,000 from the free
-   * balance and ≈ 13,000 from an allocation (bench/results/pay.json); kept high to stay safe.
+   * Gas one more cheque in a batch costs, for the default threshold: with `claimCompact` at batch
+   * 100 a first claim from the free balance (new storage) measures ≈ 37,800, a repeat ≈ 20,500,
+   * and ≈ 15,100 from an allocation (bench/results/pay.json); 40,000 covers the worst case.
    * @default 40_000n
    */
   gasPerClaimedCheque?: bigint
