@@ -72,6 +72,8 @@ describe('cheque flood: chain lookups for unknown payers are bounded', () => {
         pollingIntervalMs: 50,
         cashout: { thresholdUnits: 10n ** 15n, maxAgeMs: 86_400_000, pollIntervalMs: 3_600_000 },
         lookups: { lookupBurst: LOOKUP_BURST, lookupsPerSecond: 1 },
+        // this test is about chain lookups: free-balance credit is not what it measures
+        softAllowance: 10n ** 12n,
       },
       () => ({ pieceValue: piece }),
     )({ publicClient: publicClient as never, walletClient: chain.wallet(payee.privateKey), clock: { now: () => nowMs } })
@@ -106,7 +108,8 @@ describe('cheque flood: chain lookups for unknown payers are bounded', () => {
         burst.push(await wallet.pay(payee.address, usdc, piece))
         realSent++
         burst.push(...forged.slice(i + 12, i + 25))
-        const r = await seller.receive(burst)
+        // each burst from its own connection: the payer gate, not the per-peer budget, is under test
+        const r = await seller.receive(burst, { peer: `peer-${i}` })
         // the real cheque is accepted, nothing forged is
         expect(r.accepted).toHaveLength(1)
         expect(r.accepted[0]!.payer).toBe(payer.address)
@@ -145,7 +148,7 @@ describe('cheque flood: chain lookups for unknown payers are bounded', () => {
       // (negative cache), while a new real buyer gets its one lookup
       nowMs += 60_000
       const again = { ...counts }
-      const replay = await seller.receive(forged.slice(0, 8))
+      const replay = await seller.receive(forged.slice(0, 8), { peer: 'replay' })
       expect(replay.accepted).toEqual([])
       expect(replay.rejected.map((x) => (x.error as { code?: string }).code).slice(0, LOOKUP_BURST)).toEqual(
         Array(LOOKUP_BURST).fill('BITCDN_ERR_CHEQUE_PAYER_UNKNOWN'),

@@ -1,7 +1,7 @@
 /**
  * The seller's cash-out service: turns the ledger's best cheques into money.
  *
- * Claims in batches (`claim(SignedCheque[])`) when the unsettled value in a token reaches a
+ * Claims in batches (`claimCompact(payee, token, rows)`: one token per batch, 100 bytes per cheque) when the unsettled value in a token reaches a
  * threshold, when the oldest unsettled cheque is too old, or at once for a payer who asked to
  * withdraw (its funds are about to leave the escrow). Never pays more than `gasPriceCapWei` per
  * gas — it waits instead. Bookkeeping is reorg-safe: a claimed pair is only *pending* (with the
@@ -19,6 +19,13 @@ import { getAddress, parseEventLogs, type Address, type Hex, type PublicClient, 
 import { silentLogger, systemClock, tokenUnits, type Clock, type Logger, type Startable } from '@bitcdn/core'
 import { escrowAbi } from '../contracts/index.js'
 import type { LedgerEntry, PayeeLedger } from '../ledger/payee-ledger.js'
+import { encodeCompactRows } from './compact-rows.js'
+
+const chunk = <T>(list: readonly T[], n: number): T[][] => {
+  const out: T[][] = []
+  for (let i = 0; i < list.length; i += n) out.push(list.slice(i, i + n))
+  return out
+}
 
 export interface CashoutInit {
   /** The escrow contract. */
@@ -187,8 +194,17 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
         const block = await publicClient.getBlock({ blockNumber: receipt.blockNumber }).catch(() => undefined)
         if (!block || block.hash !== receipt.blockHash) continue
         const paid = new Map<string, bigint>()
-        for (const ev of parseEventLogs({ abi: escrowAbi, logs: receipt.logs, eventName: ['ChequeClaimed', 'ChequeBounced', 'ChequeRejected'] })) {
-          if (getAddress(ev.address) !== escrow || getAddress(ev.args.payee) !== ledger.payee) continue
+        const ours = receipt.logs.filter((l) => getAddress(l.address) === escrow)
+        // a compact claim names payee and token once (CompactClaimed); its ChequePaid rows only the payer
+        const batch = parseEventLogs({ abi: escrowAbi, logs: ours, eventName: 'CompactClaimed' }).find((e) => getAddress(e.args.payee) === ledger.payee)
+        if (batch) {
+          for (const ev of parseEventLogs({ abi: escrowAbi, logs: ours, eventName: 'ChequePaid' })) {
+            const k = `${getAddress(ev.args.payer)}:${getAddress(batch.args.token)}`
+            paid.set(k, (paid.get(k) ?? 0n) + ev.args.paid)
+          }
+        }
+        for (const ev of parseEventLogs({ abi: escrowAbi, logs: ours, eventName: ['ChequeClaimed', 'ChequeBounced', 'ChequeRejected'] })) {
+          if (getAddress(ev.args.payee) !== ledger.payee) continue
           const k = `${getAddress(ev.args.payer)}:${getAddress(ev.args.token)}`
           if (ev.eventName === 'ChequeClaimed') paid.set(k, (paid.get(k) ?? 0n) + ev.args.paid)
           else if (ev.eventName === 'ChequeBounced') {
@@ -269,26 +285,27 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
       const now = clock.now()
       const byToken = new Map<Address, LedgerEntry[]>()
       for (const e of open) byToken.set(e.token, [...(byToken.get(e.token) ?? []), e])
-      const due: LedgerEntry[] = []
+      const due: LedgerEntry[][] = []
       for (const entries of byToken.values()) {
         const total = entries.reduce((s, e) => s + e.exposure, 0n)
         const min = threshold(gasPrice, entries.length)
         const old = entries.some((e) => e.unsettledSinceMs !== undefined && now - e.unsettledSinceMs >= maxAgeMs)
-        if (total >= min || old) due.push(...entries)
-        else due.push(...entries.filter((e) => urgentPayers.has(e.payer)))
+        // payers on a deadline first, so the first batch carries them
+        const list = total >= min || old ? entries : entries.filter((e) => urgentPayers.has(e.payer))
+        list.sort((a, b) => Number(urgentPayers.has(b.payer)) - Number(urgentPayers.has(a.payer)))
+        if (list.length > 0) due.push(list)
       }
       if (due.length === 0) {
         report.waiting = 'below-threshold'
         return
       }
       try {
-        for (let i = 0; i < due.length; i += batchSize) {
-          const batch = due.slice(i, i + batchSize)
+        for (const batch of due.flatMap((entries) => chunk(entries, batchSize))) {
           const hash = await walletClient.writeContract({
             address: escrow,
             abi: escrowAbi,
-            functionName: 'claim',
-            args: [batch.map((e) => ({ cheque: e.best.cheque, signature: e.best.signature }))],
+            functionName: 'claimCompact',
+            args: [ledger.payee, batch[0]!.token, encodeCompactRows(batch.map((e) => e.best))],
             account,
             chain: walletClient.chain ?? null,
           })

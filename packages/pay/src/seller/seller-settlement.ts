@@ -78,7 +78,7 @@ export interface SellerSettlementInit {
   softAllowance?: bigint | ((payer: Address, token: Address, credit: BuyerCreditInit) => bigint)
   /** Signature checks per peer (defaults: 32 at once, 16 per second, 4096 peers). */
   verifyBudget?: PeerBudgetInit
-  /** Stop accepting a rotated-out signer this long before its grace ends, s. @default 300 */
+  /** Stop accepting a rotated-out signer this long before its grace ends, s. @default 3600 (the escrow's REVOKE_DELAY) */
   signerMarginS?: number
 }
 
