@@ -127,6 +127,13 @@ export interface SellerSettlement extends Startable {
    * funds. Never throws for a bad cheque: every refusal is in the result with its code.
    */
   receive(cheques: readonly SignedCheque[], opts?: ReceiveOptions): Promise<ReceiveResult>
+  /**
+   * Starts following a buyer's escrow funds before its first cheque (the market layer calls it at
+   * the handshake, so the first piece can be served against collateral). Goes through the same
+   * lookup gate as a new payer's cheque.
+   * @throws {PayError} BITCDN_ERR_LOOKUP_RATE_LIMITED; an RPC error when the chain cannot be read
+   */
+  follow(payer: Address, token: Address): Promise<void>
   /** The running credit of a buyer in a token (created on first use, resumed from disk). */
   credit(payer: Address, token: Address): BuyerCredit
   /**
@@ -401,6 +408,13 @@ export function createSellerSettlement(
         const f = watcher.funds(payer, token)
         if (!f) return tokenUnits(0n) // unknown funds: no credit
         return collateralAvailable({ ...f, softAllowance: soft(getAddress(payer), getAddress(token)), ourExposure: ledger.exposure(token, payer) })
+      },
+      async follow(payerIn, tokenIn) {
+        const payer = getAddress(payerIn)
+        const token = getAddress(tokenIn)
+        if (tracked.has(`${payer}:${token}`)) return
+        await lookup(payer, token)
+        tracked.add(`${payer}:${token}`)
       },
       mayDeliver(payer, token, value) {
         return seller.credit(payer, token).allows(value, seller.collateral(payer, token))
