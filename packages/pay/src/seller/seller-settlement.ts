@@ -151,12 +151,18 @@ export interface SellerSettlement extends Startable {
 }
 
 /**
+ * The market layer's use, per buyer connection:
  * @example
- * const seller = createSellerSettlement({ ledgerPath, payee, domain, tokens: [usdc] })({ publicClient, walletClient })
+ * const seller = createSellerSettlement({ ledgerPath, payee, domain, tokens: [usdc] }, () => ({ pieceValue }))({ publicClient, walletClient })
  * await seller.start()
- * seller.credit(buyer, usdc).delivered(pieceValue)
- * await seller.receive(chequesFromTheWire)
- * if (seller.action(buyer, usdc) === 'choke') ...
+ * await seller.follow(buyer, usdc)                       // at the handshake (gated chain lookup)
+ * if (seller.mayDeliver(buyer, usdc, pieceValue)) {      // before each piece
+ *   sendPiece(); seller.credit(buyer, usdc).delivered(pieceValue)
+ * } else requestPayment()                                // or choke; seller.action() says which
+ * const r = await seller.receive(chequesFromTheWire, { peer: connectionId })
+ * if (r.closePeer) connection.destroy()                  // spent its signature-check budget
+ * for (const u of r.unbacked) log.warn(u.error.message)  // paid more than its escrow backs
+ * // on close: seller.peerClosed(connectionId)
  */
 export function createSellerSettlement(
   init: SellerSettlementInit,
