@@ -273,23 +273,24 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
       const now = clock.now()
       const byToken = new Map<Address, LedgerEntry[]>()
       for (const e of open) byToken.set(e.token, [...(byToken.get(e.token) ?? []), e])
-      const due: LedgerEntry[] = []
+      const due: LedgerEntry[][] = []
       for (const entries of byToken.values()) {
         const total = entries.reduce((s, e) => s + e.exposure, 0n)
         const min = threshold(gasPrice, entries.length)
         const old = entries.some((e) => e.unsettledSinceMs !== undefined && now - e.unsettledSinceMs >= maxAgeMs)
-        if (total >= min || old) due.push(...entries)
-        else due.push(...entries.filter((e) => urgentPayers.has(e.payer)))
+        // payers on a deadline first, so the first batch carries them
+        const list = total >= min || old ? entries : entries.filter((e) => urgentPayers.has(e.payer))
+        list.sort((a, b) => Number(urgentPayers.has(b.payer)) - Number(urgentPayers.has(a.payer)))
+        if (list.length > 0) due.push(list)
       }
       if (due.length === 0) {
         report.waiting = 'below-threshold'
         return
       }
       try {
-        // claimCompact takes one token per call: batches never mix tokens
+        // claimCompact takes one token per call: `due` is grouped by token, so batches never mix tokens
         const batches: LedgerEntry[][] = []
-        for (const token of new Set(due.map((e) => e.token))) {
-          const ofToken = due.filter((e) => e.token === token)
+        for (const ofToken of due) {
           for (let i = 0; i < ofToken.length; i += batchSize) batches.push(ofToken.slice(i, i + batchSize))
         }
         for (const batch of batches) {
