@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
 /**
  * The one line an error prints: `bitcdn: CODE: message`. An error without a BitCDN code (a bug,
  * or a library error nobody mapped) shows BITCDN_ERR_UNEXPECTED and only its first line.
- * @example errorLine(new BitcdnError('BITCDN_ERR_X', 'broke')) // 'bitcdn: BITCDN_ERR_X: broke'
+ * @example errorLine(noSource(30_000, tried)) // 'bitcdn: BITCDN_ERR_NO_SOURCE: no source delivered …'
  */
 export function errorLine(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code
