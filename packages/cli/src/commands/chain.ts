@@ -61,8 +61,10 @@ export interface ChainOptions {
 export interface ChainDeployOptions {
   preset: string
   rpcUrl?: string
-  /** Keystore name ($BITCDN_HOME/keys/<name>.json) holding the deployer key. @default 'default' */
+  /** Keystore name ($BITCDN_HOME/keys/<name>.json, else ~/.foundry/keystores/<name>) holding the deployer key. @default 'default' */
   key?: string
+  /** The same as `key` (cast's flag name); wins when both are given. */
+  account?: string
   /** Variable holding the keystore passphrase. @default 'BITCDN_PASSPHRASE' */
   passphraseEnv?: string
   /** Variable holding a raw 0x private key instead of a keystore (CI). */
@@ -133,7 +135,8 @@ export function registerChain(program: Command): void {
     .description('deploy the BitCDN escrow to a real network preset (USDC/USDT, ≥ 48 h withdrawal notice)')
     .addOption(new Option('--preset <name>', 'network').choices(presetNames).makeOptionMandatory())
     .option('--rpc-url <url>', 'JSON-RPC endpoint (default: the preset\'s BITCDN_RPC_URL_* variable)')
-    .option('--key <name>', 'deployer keystore: $BITCDN_HOME/keys/<name>.json (see `bitcdn wallet new`)', 'default')
+    .option('--key <name>', 'deployer keystore: $BITCDN_HOME/keys/<name>.json or ~/.foundry/keystores/<name> (see `bitcdn wallet new`)', 'default')
+    .option('--account <name>', 'the same as --key (as in cast)')
     .option('--passphrase-env <VAR>', 'environment variable holding the keystore passphrase (else a prompt)', 'BITCDN_PASSPHRASE')
     .option('--private-key-env <VAR>', 'instead of a keystore: environment variable holding a raw 0x private key (CI)')
     .addOption(
@@ -325,7 +328,7 @@ async function deployerKey(opts: ChainDeployOptions, env: NodeJS.ProcessEnv): Pr
     }
     return key as `0x${string}`
   }
-  const file = await findKeystore(bitcdnHome(env), opts.key ?? 'default', env)
+  const file = await findKeystore(bitcdnHome(env), opts.account ?? opts.key ?? 'default', env)
   const passphrase = await resolvePassphrase({ envVar: opts.passphraseEnv ?? 'BITCDN_PASSPHRASE', env })
   return (await readKeystoreFile(file, passphrase)).privateKey
 }

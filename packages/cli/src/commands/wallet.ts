@@ -248,9 +248,10 @@ export function registerWallet(program: Command): void {
       })
       const f = (u: bigint) => `${formatTokenAmount(u, DECIMALS)} ${ctx.symbol}`
       out(`address             ${who}`)
-      out(`gas                 ${formatNative(gas)}${gas === 0n ? '  (none: transactions will fail; on the local chain run `bitcdn chain fund ' + who + '`)' : ''}`)
+      // gas to 6 decimals (display only; the wei amount is on-chain)
+      out(`gas                 ${formatNative((gas / 10n ** 12n) * 10n ** 12n)}${gas === 0n ? '  (none: transactions will fail; on the local chain run `bitcdn chain fund ' + who + '`)' : ''}`)
       out(`wallet              ${f(wallet)}`)
-      out(`escrow free         ${f(free)}`)
+      out(`escrow free         ${f(free)}${pending[0] > 0n ? ` (includes the ${f(pending[0])} requested for withdrawal)` : ''}`)
       out(`pending withdrawal  ${f(pending[0])}${pending[0] > 0n ? ` (ready at ${new Date(Number(pending[1]) * 1000).toISOString()})` : ''}`)
       out(`earnings            ${f(earned)}`)
       out(`signer              ${signer[0] === '0x0000000000000000000000000000000000000000' ? '(the key itself)' : signer[0]}`)
