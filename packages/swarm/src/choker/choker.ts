@@ -41,6 +41,8 @@ export interface UnchokeOptions {
   seeding: boolean
   /** Current time, ms. */
   now: number
+  /** The torrent the peers belong to (a paid policy keys its buyers by torrent and connection). */
+  infoHash?: string
   /** Keep the current optimistic peer this long before rotating. @default 30000 */
   optimisticIntervalMs?: number
   /** Current optimistic peers and when they got the slot. */

@@ -98,6 +98,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#s = s
     this.#webSeeds = new WebSeedScheduler(s)
     this.#uploads = new UploadSlots({
+      infoHash: this.infoHash,
       slots: init.uploadSlots,
       policy: components.chokePolicy,
       limiter: components.uploadLimiter,

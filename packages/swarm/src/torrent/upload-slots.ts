@@ -10,6 +10,8 @@ import type { RateLimiter } from '../choker/rate-limit.js'
 import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 
 export interface UploadSlotsInit {
+  /** The torrent's info-hash (told to the policy). */
+  infoHash?: string
   /** Regular upload slots. @default 8 */
   slots?: number
   policy?: ChokePolicy
@@ -113,6 +115,7 @@ export class UploadSlots {
       slots: this.#init.slots ?? 8,
       seeding,
       now,
+      infoHash: this.#init.infoHash,
       optimistic: this.#optimistic,
     })
     return { decision, byId }
