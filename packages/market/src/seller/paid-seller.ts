@@ -122,13 +122,13 @@ interface Session {
   infoHash: string
   state: State
   account?: BuyerAccount
-  /** Cheques waiting their turn (bounded). */
-  queued: number
-  chain: Promise<void>
+  /** The newest cheque waiting while one is verified (older waiting ones are superseded). */
+  pending?: SignedCheque
+  verifying: boolean
+  /** Highest cumulative received on this connection: a cheque not above it is a replay. */
+  lastSeen: bigint
 }
 
-/** Cheques a buyer may have in flight unacknowledged before it is cut off. */
-const MAX_QUEUED_CHEQUES = 8
 const MIB = 1024 * 1024
 
 /**
@@ -205,7 +205,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       if (s.ch.closed || a.banned) return
       const cum = signed.cheque.cumulativeAmount
       if (cum <= a.accepted) {
-        return refuse(s, new PayError('BITCDN_ERR_CHEQUE_NOT_NEWER', `cheque for ${cum} is not above the accepted ${a.accepted} (replayed or lowered)`), true)
+        // another connection of this payer got a higher one accepted meanwhile: nothing to add
+        return
       }
       const owed = owedOf(a)
       const increment = cum - a.accepted
@@ -260,11 +261,26 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           const a = s.account!
           // throws BITCDN_ERR_CHEQUE_INVALID for a malformed signature: the connection closes
           const signed = decodeSessionCheque(msg.cheque, { payer: a.payer, payee, token })
-          if (s.queued >= MAX_QUEUED_CHEQUES) throw marketError('messageUnexpected', `more than ${MAX_QUEUED_CHEQUES} cheques unacknowledged`)
-          s.queued++
-          // one at a time per connection, in order: the ledger sees each cumulative after the last
-          s.chain = s.chain.then(() => onCheque(s, signed)).finally(() => s.queued--)
-          return s.chain
+          const cum = signed.cheque.cumulativeAmount
+          if (cum <= s.lastSeen || cum <= a.accepted) {
+            return refuse(s, new PayError('BITCDN_ERR_CHEQUE_NOT_NEWER', `cheque for ${cum} is not above ${s.lastSeen > a.accepted ? s.lastSeen : a.accepted} (replayed or lowered)`), true)
+          }
+          s.lastSeen = cum
+          // cumulative cheques supersede each other: while one is verified keep only the newest, so a
+          // fast buyer costs one verification per burst and memory stays one cheque per connection
+          s.pending = signed
+          if (s.verifying) return
+          s.verifying = true
+          try {
+            while (s.pending !== undefined && !s.ch.closed) {
+              const next = s.pending
+              s.pending = undefined
+              await onCheque(s, next)
+            }
+          } finally {
+            s.verifying = false
+          }
+          return
         }
         case 'refuse':
           log.info({ peer: s.conn.id, reason: msg.reason, text: msg.text }, 'buyer left')
@@ -309,8 +325,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             conn,
             infoHash,
             state: 'new',
-            queued: 0,
-            chain: Promise.resolve(),
+            verifying: false,
+            lastSeen: 0n,
           }
           s.ch = attachPayChannel(
             wire,

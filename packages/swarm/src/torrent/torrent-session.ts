@@ -112,6 +112,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       ...components,
       stats: this.#stats,
       extendWire: components.extendWire === undefined ? undefined : (w, c) => components.extendWire!(w, c, this.infoHash),
+      keepSeedConnection: components.keepSeedConnection === undefined ? undefined : (c) => components.keepSeedConnection!(c, this.infoHash),
       onConnection: (conn) => this.#onConnection(conn),
       onClosed: (conn) => {
         this.#downloads.detach(conn)
