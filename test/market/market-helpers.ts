@@ -59,14 +59,14 @@ export function market(chain: PayChain) {
       opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits },
     ): Promise<TestSeller> {
       const dir = await tempDir('bitcdn-seller-')
-      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: 100, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 } })({
+      const softAllowance = opts.softAllowance ?? tokenUnits(1_000_000n)
+      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: 100, softAllowance, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 } })({
         publicClient: chain.publicClient as never,
         walletClient: chain.wallet(account.privateKey) as never,
       })
       await settlement.start()
-      const softAllowance = opts.softAllowance ?? tokenUnits(1_000_000n)
       const seller = createPaidSeller({ payee: account.address, domain, token: usdc, softAllowance, ...opts })({
-        payments: settlementPayments(settlement, { softAllowance }),
+        payments: settlementPayments(settlement),
       })
       const client = createSwarmClient({ stateDir: dir }, seller.swarm)
       seller.attach(client)
