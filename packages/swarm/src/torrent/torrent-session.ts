@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { PassThrough, type Readable } from 'node:stream'
 import { hasCode, silentLogger, type BitcdnError } from '@bitcdn/core'
-import { metainfoFromInfo, type Metainfo, type PieceStore, type ResumeJournal, type TorrentRef } from '@bitcdn/content'
+import { metainfoFromInfo, pieceSize, type Metainfo, type PieceStore, type ResumeJournal, type TorrentRef } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
 import { PiecePicker } from '../picker/piece-picker.js'
 import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
@@ -277,7 +277,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     s.store = opened.store
     this.#ownsStore = opened.ownsStore
     this.#journal = opened.journal
-    this.#readCache = new ReadCache(opened.store, (i) => (i === m.pieceCount - 1 ? m.length - i * m.pieceLength : m.pieceLength))
+    this.#readCache = new ReadCache(opened.store, (i) => pieceSize(m, i))
     const picker = new PiecePicker({ pieceCount: m.pieceCount, pieceLength: m.pieceLength, length: m.length })
     this.#completion.start(picker.blockSize, m.pieceLength)
     for (const i of opened.have) picker.setHave(i)
