@@ -15,7 +15,7 @@ import { UploadBudget } from './choker/upload-budget.js'
 import type { ChokePolicy } from './choker/choker.js'
 import { HardenedWire } from './wire/hardened-wire.js'
 import type { BitTorrentConnection } from './wire/bittorrent-connection.js'
-import type { BlockRef } from './peer-connection.js'
+import type { BlockRef, PeerConnection } from './peer-connection.js'
 import { BanList } from './torrent/ban-list.js'
 import { TorrentSession } from './torrent/torrent-session.js'
 import type { Torrent } from './torrent/types.js'
@@ -94,6 +94,16 @@ export interface SwarmClientComponents {
   extendWire?: (wire: HardenedWire, conn: BitTorrentConnection, infoHash: string) => void
   /** Veto each upload request (serve only paid-for blocks); false rejects it. */
   uploadGate?: (conn: BitTorrentConnection, ref: BlockRef, infoHash: string) => boolean
+  /**
+   * Most block requests in flight to a connection, below its own pipeline depth; 0 asks it for
+   * nothing (a buyer steering downloads to the sellers it prefers). @default no cap
+   */
+  requestLimit?: (conn: PeerConnection, infoHash: string) => number | undefined
+  /**
+   * Keep a connection that two seeds would close: a buyer that finished still owes the seller its
+   * last cheque. The extension closes it once settled. @default none kept
+   */
+  keepSeedConnection?: (conn: PeerConnection, infoHash: string) => boolean
 }
 
 
@@ -282,6 +292,8 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           chokePolicy: components.chokePolicy,
           extendWire: components.extendWire,
           uploadGate: components.uploadGate,
+          requestLimit: components.requestLimit,
+          keepSeedConnection: components.keepSeedConnection,
           createWebSeed: (url, metainfo, onWarning) => createWebSeedConnection({ url, metainfo, ca: init.webSeedCa }, { logger: log, onWarning }),
           createDiscovery: (d) =>
             createDiscovery(

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { PassThrough, type Readable } from 'node:stream'
 import { hasCode, silentLogger, type BitcdnError } from '@bitcdn/core'
-import { metainfoFromInfo, type Metainfo, type PieceStore, type ResumeJournal, type TorrentRef } from '@bitcdn/content'
+import { metainfoFromInfo, pieceSize, type Metainfo, type PieceStore, type ResumeJournal, type TorrentRef } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
 import { PiecePicker } from '../picker/piece-picker.js'
 import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
@@ -98,6 +98,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#s = s
     this.#webSeeds = new WebSeedScheduler(s)
     this.#uploads = new UploadSlots({
+      infoHash: this.infoHash,
       slots: init.uploadSlots,
       policy: components.chokePolicy,
       limiter: components.uploadLimiter,
@@ -117,6 +118,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       ...components,
       stats: this.#stats,
       extendWire: components.extendWire === undefined ? undefined : (w, c) => components.extendWire!(w, c, this.infoHash),
+      keepSeedConnection: components.keepSeedConnection === undefined ? undefined : (c) => components.keepSeedConnection!(c, this.infoHash),
       onConnection: (conn) => this.#onConnection(conn),
       onClosed: (conn) => {
         this.#downloads.detach(conn)
@@ -131,6 +133,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       webSeeds: this.#webSeeds,
       onBlock: (conn, i, begin, data) => this.#completion.onBlock(conn, i, begin, data),
       maybeDropSeed,
+      requestLimit: components.requestLimit === undefined ? undefined : (conn) => components.requestLimit!(conn, this.infoHash),
     })
     this.#completion = new PieceCompletion(s, {
       stats: this.#stats,
@@ -139,9 +142,9 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       ban: (id, index) => this.#peers.ban(id, index),
       fillAll: () => this.#downloads.fillAll(),
       maybeDropSeed,
-      onStored: (index) => {
+      onStored: (index, sources) => {
         this.#streams.stored(index)
-        this.emit('piece', index)
+        this.emit('piece', index, sources)
         this.#checkDone()
       },
     })
@@ -259,6 +262,12 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     if (this.#s.ready && !this.done) this.#peers.openWebSeed(url)
   }
 
+  rechoke(): void {
+    if (this.#s.stopped) return
+    this.#lastChoke = Date.now()
+    this.#uploads.round(this.#peers.btConns(), this.#lastChoke, this.#s.picker?.isSeed ?? false)
+  }
+
   peerAddresses(): string[] {
     return this.#peers.addresses()
   }
@@ -274,7 +283,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     s.store = opened.store
     this.#ownsStore = opened.ownsStore
     this.#journal = opened.journal
-    this.#readCache = new ReadCache(opened.store, (i) => (i === m.pieceCount - 1 ? m.length - i * m.pieceLength : m.pieceLength))
+    this.#readCache = new ReadCache(opened.store, (i) => pieceSize(m, i))
     const picker = new PiecePicker({ pieceCount: m.pieceCount, pieceLength: m.pieceLength, length: m.length })
     this.#completion.start(picker.blockSize, m.pieceLength)
     for (const i of opened.have) picker.setHave(i)
@@ -297,7 +306,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
 
   #onConnection(conn: PeerConnection): void {
     this.#downloads.attach(conn)
-    if (conn instanceof BitTorrentConnection) this.#uploads.attach(conn, () => this.#peers.btConns())
+    if (conn instanceof BitTorrentConnection) this.#uploads.attach(conn, () => this.#peers.btConns(), () => this.#s.picker?.isSeed ?? false)
   }
 
   #onMetadata(infoBuffer: Buffer): void {

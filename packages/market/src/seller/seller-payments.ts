@@ -1,0 +1,91 @@
+/**
+ * What the paid seller needs from settlement, as an interface (so the seller-protection work in
+ * `packages/pay` swaps in without touching the wire side), and its implementation over pay's
+ * `SellerSettlement` (ledger + escrow watcher + cash-out).
+ *
+ * Credit for a payer = what the escrow lets this seller claim beyond the cheques it already holds:
+ *   (allocation − pending decrease) + min(softAllowance, free − pending withdrawal) − our unsettled
+ * cheques, never negative (pay's `SellerSettlement.collateral`). The soft allowance bounds how much
+ * of a payer's free balance — which other sellers and a withdrawal may take first — this seller
+ * lends against; it is set on the settlement (`createSellerSettlement({ softAllowance })`).
+ */
+import { getAddress, type Address } from 'viem'
+import { tokenUnits, type BitcdnError, type TokenUnits } from '@bitcdn/core'
+import { PayError, type SellerSettlement, type SignedCheque } from '@bitcdn/pay'
+import { marketError } from '../errors.js'
+
+/** What became of one cheque. */
+export interface ChequeOutcome {
+  /** Stored: its cumulative and how much of its increment counted as payment (the collateral-backed part). */
+  accepted?: { cumulative: TokenUnits; credited: TokenUnits }
+  /** Refused (or stored but not backed by collateral): why, with its code. */
+  error?: BitcdnError
+  /** The connection spent its budget of signature checks: close it. */
+  closePeer: boolean
+}
+
+export interface SellerPayments {
+  /**
+   * Get ready to credit `payer` in `token`: read its escrow funds and signers (bounded lookups).
+   * @throws BitcdnError `BITCDN_ERR_PAY_PAYER_REFUSED` (no funds, signer not authorized), pay's
+   *   `BITCDN_ERR_LOOKUP_RATE_LIMITED`
+   */
+  admit(payer: Address, signer: Address, token: Address): Promise<void>
+  /** What `payer` may owe us now beyond the cheques we hold (0 when unknown). */
+  credit(payer: Address, token: Address): TokenUnits
+  /** The highest cumulative we hold from `payer` (0 when none). */
+  accepted(payer: Address, token: Address): TokenUnits
+  /** Verify and durably store one cheque that came on connection `peer`; resolves once stored. */
+  receive(signed: SignedCheque, peer: string): Promise<ChequeOutcome>
+  /** A connection closed (forget its budget). */
+  peerClosed?(peer: string): void
+}
+
+/**
+ * Over pay's `SellerSettlement`: its exact collateral (allocation − pending decrease + the soft
+ * allowance it was created with − our unsettled cheques), its ledger and its bounded lookups.
+ * @example
+ * const settlement = createSellerSettlement({ ledgerPath, payee, domain, tokens: [usdc], softAllowance: 100_000n })(components)
+ * const payments = settlementPayments(settlement)
+ */
+export function settlementPayments(settlement: SellerSettlement): SellerPayments {
+  const { watcher, ledger, gate } = settlement
+  return {
+    async admit(payerIn, signerIn, tokenIn) {
+      const payer = getAddress(payerIn)
+      const signer = getAddress(signerIn)
+      const token = getAddress(tokenIn)
+      if (!watcher.isTracked(payer, token)) {
+        if (gate.isRejected(`${payer}:${token}`)) throw marketError('payerRefused', `payer ${payer} has no escrow funds in ${token} (looked up recently)`, { payer })
+        if (!gate.tryLookup()) {
+          throw new PayError('BITCDN_ERR_LOOKUP_RATE_LIMITED', `too many lookups of new payers; ${payer} not looked up (try again later)`, { details: { payer } })
+        }
+        await watcher.track(payer, token)
+      }
+      const f = watcher.funds(payer, token)
+      if (f === undefined || f.free + f.allocatedToUs === 0n) {
+        gate.reject(`${payer}:${token}`)
+        throw marketError('payerRefused', `payer ${payer} has no escrow funds in ${token}`, { payer, token })
+      }
+      if (signer !== payer && !watcher.signersOf(payer).some((s) => getAddress(s) === signer)) {
+        throw marketError('payerRefused', `signer ${signer} is not authorized by payer ${payer}`, { payer, signer })
+      }
+    },
+    credit: (payer, token) => settlement.collateral(payer, token),
+    accepted(payer, token) {
+      return tokenUnits(ledger.best(payer, token)?.cheque.cumulativeAmount ?? 0n)
+    },
+    async receive(signed, peer) {
+      const r = await settlement.receive([signed], { peer })
+      const ok = r.accepted[0]
+      const unbacked = r.unbacked[0]
+      const err = (r.rejected[0]?.error ?? unbacked?.error) as BitcdnError | undefined
+      return {
+        accepted: ok === undefined ? undefined : { cumulative: ok.cumulative, credited: ok.credited },
+        error: ok === undefined ? (err ?? marketError('messageInvalid', 'cheque refused')) : undefined,
+        closePeer: r.closePeer,
+      }
+    },
+    peerClosed: (peer) => settlement.peerClosed(peer),
+  }
+}
