@@ -21,3 +21,4 @@ export { offlineContent, offlinePin, offlineUnpin, offlineEarnings } from './off
 export { build as buildAdminApi, type AdminBuildOptions, type NodeAdmin } from './admin/build.js'
 export { acquireNodeLock } from './node-lock.js'
 export { runNode, type RunNodeOptions, type RunningNode } from './run.js'
+export { marketPaidServing } from './market-serving.js'

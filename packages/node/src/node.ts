@@ -267,6 +267,8 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
                 paidSinceTick.set(infoHash, (paidSinceTick.get(infoHash) ?? 0) + bytes)
                 db?.addEarned(infoHash, (BigInt(bytes) * config.price.perGiBUnits) / GIB)
               },
+              metrics,
+              logger: components.logger,
             })
             log.info({ payee, chainId: domain.chainId, escrow: domain.verifyingContract, paid: paid !== undefined }, 'settlement started')
           } else {
@@ -282,6 +284,7 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
               uploadGate: paid?.uploadGate ?? ((_conn, _ref, infoHash) => isFree(infoHash)),
             },
           )
+          paid?.attach?.(swarm)
           await swarm.start()
           for (const row of db.all()) {
             try {

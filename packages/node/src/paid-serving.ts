@@ -5,7 +5,9 @@
  */
 import type { Address } from 'viem'
 import type { ReceiveResult, SellerSettlement, SignedCheque } from '@bitcdn/pay'
-import type { SwarmClientComponents } from '@bitcdn/swarm'
+import type { Logger } from '@bitcdn/core'
+import type { SwarmClient, SwarmClientComponents } from '@bitcdn/swarm'
+import type { NodeMetrics } from './metrics.js'
 
 /** The terms the node sells at (from its config and deployment). */
 export interface SellerTerms {
@@ -29,10 +31,14 @@ export interface PaidServingContext {
   isFree(infoHash: string): boolean
   /** Report bytes served to a paying peer (the rest of what is uploaded counts as free). */
   servedPaid(infoHash: string, bytes: number): void
+  metrics: NodeMetrics
+  logger?: Logger
 }
 
 /** The swarm slots a paid-serving plugin fills, and its lifetime. */
 export interface PaidServing extends Pick<SwarmClientComponents, 'extendWire' | 'uploadGate' | 'chokePolicy'> {
+  /** Called once the swarm client exists (so payments can rechoke its torrents at once). */
+  attach?(client: SwarmClient): void
   stop?(): Promise<void>
 }
 

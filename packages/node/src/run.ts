@@ -13,11 +13,13 @@ import { createNodeMetrics } from './metrics.js'
 import { build } from './admin/build.js'
 import { readAdminToken } from './admin-client.js'
 import type { PaidServingFactory } from './paid-serving.js'
+import { marketPaidServing } from './market-serving.js'
 
 export interface RunNodeOptions {
   paths?: NodePaths
   /** Asked only when the node has a chain (its key signs claims). */
   passphrase: () => Promise<string>
+  /** @default marketPaidServing (the `bitcdn_pay` extension) */
   paidServing?: PaidServingFactory
   /** pino level. @default $BITCDN_LOG_LEVEL or 'info' */
   level?: string
@@ -51,7 +53,7 @@ export async function runNode(opts: RunNodeOptions): Promise<RunningNode> {
     chain = connectChain(found, key.privateKey)
   }
   const metrics = createNodeMetrics({ defaults: true })
-  const node = createNode({ config, paths })({ logger, metrics, chain, paidServing: opts.paidServing })
+  const node = createNode({ config, paths })({ logger, metrics, chain, paidServing: opts.paidServing ?? marketPaidServing })
   await node.start()
   const app = await build({ node, token, logger })
   try {
