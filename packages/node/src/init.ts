@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { access, chmod, mkdir, writeFile } from 'node:fs/promises'
-import type { Address } from 'viem'
+import { isHex, type Address, type Hex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
 import { keystorePath, readKeystoreAddress, writeKeystoreFile } from '@bitcdn/pay'
 import { nodeError } from './errors.js'
@@ -18,6 +18,8 @@ export interface InitNodeOptions {
   config?: Partial<ConfigTemplateInit>
   /** Asked only when a new key must be made. */
   passphrase: () => Promise<string>
+  /** Encrypt this key instead of generating one (an operator's existing key). */
+  privateKey?: Hex
 }
 
 export interface InitNodeResult {
@@ -43,8 +45,13 @@ export async function initNode(opts: InitNodeOptions): Promise<InitNodeResult> {
   const keyFile = keystorePath(paths.home, NODE_KEY_NAME)
   let keyCreated = false
   if (!(await exists(keyFile))) {
-    await writeKeystoreFile(keyFile, generatePrivateKey(), await opts.passphrase())
+    if (opts.privateKey !== undefined && !(isHex(opts.privateKey) && opts.privateKey.length === 66)) {
+      throw nodeError('configInvalid', 'the imported private key is not 0x and 64 hex digits', { field: 'private key' })
+    }
+    await writeKeystoreFile(keyFile, opts.privateKey ?? generatePrivateKey(), await opts.passphrase())
     keyCreated = true
+  } else if (opts.privateKey !== undefined) {
+    throw nodeError('configExists', `${keyFile} already exists; not replacing it with the imported key`, { file: keyFile })
   }
   const address = await readKeystoreAddress(keyFile)
   if (!(await exists(paths.adminToken))) {

@@ -126,8 +126,15 @@ export function registerNode(program: Command): void {
     .addOption(new Option('--tracker <url>', 'announce every torrent here too (repeatable)').argParser(repeatable(parseUrl)))
     .option('--free', 'serve peers that do not pay (plain BitTorrent clients)', false)
     .option('--deployment <file>', 'deployment file (default: $BITCDN_HOME/deployment.json)')
+    .option('--private-key-env <var>', 'use the 0x private key in this environment variable instead of a new one (it pays the gas of claims)')
     .addOption(passOpt())
-    .action(async (o: { dataDir?: string; listenHost: string; port: number; adminHost: string; adminPort: number; price: string; quota: string; tracker?: string[]; free: boolean; deployment?: string } & PassOpts) => {
+    .action(async (o: { dataDir?: string; listenHost: string; port: number; adminHost: string; adminPort: number; price: string; quota: string; tracker?: string[]; free: boolean; deployment?: string; privateKeyEnv?: string } & PassOpts) => {
+      let privateKey: `0x${string}` | undefined
+      if (o.privateKeyEnv !== undefined) {
+        const v = process.env[o.privateKeyEnv]
+        if (!v) throw new BitcdnError('BITCDN_ERR_CONFIG_INVALID', `--private-key-env: ${o.privateKeyEnv} is not set`)
+        privateKey = v.trim() as `0x${string}`
+      }
       const r = await initNode({
         paths: nodePaths(),
         config: {
@@ -143,13 +150,15 @@ export function registerNode(program: Command): void {
           ...(o.deployment ? { deployment: o.deployment } : {}),
         },
         passphrase: () => resolvePassphrase({ envVar: o.passphraseEnv, confirm: true }),
+        ...(privateKey ? { privateKey } : {}),
       })
       out(`node address  ${r.address}${r.keyCreated ? '' : '  (existing key)'}`)
       out(`key           ${r.keyFile}`)
       out(`config        ${r.configFile}`)
       out(`admin token   ${r.tokenFile}  (mode 0600)`)
       out('')
-      out('next: review the config, then run  bitcdn node start')
+      out(`next: send ${r.address} a little of the chain's native coin (it pays the gas of claims),`)
+      out('      review the config, then run  bitcdn node start')
     })
 
   node
