@@ -4,6 +4,7 @@
  * rate limit. The decision itself is the pluggable `ChokePolicy`; this only gathers the snapshot
  * and applies the result.
  */
+import { hasCode } from '@bitcdn/core'
 import type { BlockRef } from '../peer-connection.js'
 import { rateChokePolicy, type ChokePeer, type ChokePolicy } from '../choker/choker.js'
 import type { RateLimiter } from '../choker/rate-limit.js'
@@ -59,7 +60,12 @@ export class UploadSlots {
         const before = conn.uploaded
         conn.sendBlock(ref, data)
         init.onUploaded(conn.uploaded - before)
-      }, init.onReadError)
+      }, (err: unknown) => {
+        // a range the peer made up is that peer's fault, never the torrent's (the connection
+        // checks ranges first; this keeps a missed case from stopping the torrent)
+        if (hasCode(err, 'BITCDN_ERR_PIECE_RANGE')) return conn.destroy(err as Error)
+        init.onReadError(err)
+      })
     }
     send()
   }

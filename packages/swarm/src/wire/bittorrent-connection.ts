@@ -520,10 +520,11 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     const pieceLength = this.#init.pieceLength
     const total = this.#init.length
     if (n === undefined || pieceLength === undefined || total === undefined) return respond(new Error('no metadata'))
+    // fields arrive unsigned (hardened-wire); each is bounded before any arithmetic uses it
+    if (index >= n) return this.#protocolError(`request for piece ${index} of ${n}`)
+    if (length === 0 || length > MAX_REQUEST_BYTES) return this.#protocolError(`request of ${length} bytes`)
     const pieceSize = index === n - 1 ? total - index * pieceLength : pieceLength
-    if (index >= n || length === 0 || length > MAX_REQUEST_BYTES || begin + length > pieceSize) {
-      return this.#protocolError(`request ${index}:${begin}+${length} outside the torrent`)
-    }
+    if (begin > pieceSize - length) return this.#protocolError(`request ${index}:${begin}+${length} outside the piece of ${pieceSize} bytes`)
     if (this.#peerRequests.size >= MAX_PEER_REQUESTS) {
       return this.#protocolError(`more than ${MAX_PEER_REQUESTS} requests queued`)
     }

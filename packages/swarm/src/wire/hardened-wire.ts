@@ -16,6 +16,20 @@ interface WireInternals {
   _parser: (buf: Uint8Array) => void
 }
 
+/** The library's per-message handlers, called with fields already decoded. */
+interface UnsignedHandlers {
+  _onHave(index: number): void
+  _onRequest(index: number, begin: number, length: number): void
+  _onPiece(index: number, begin: number, data: Uint8Array): void
+  _onCancel(index: number, begin: number, length: number): void
+  _onSuggest(index: number): void
+  _onReject(index: number, begin: number, length: number): void
+  _onAllowedFast(index: number): void
+}
+
+/** Big-endian unsigned 32-bit at `at` (0 … 2^32 - 1, never negative). */
+export const u32 = (b: Uint8Array, at: number): number => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0
+
 /** Largest message we accept: a 16 KiB block, a bitfield of ~8M pieces, a metadata piece. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024 + 16
 
@@ -119,11 +133,29 @@ export class HardenedWire extends Wire {
     cb(null)
   }
 
+  /**
+   * The library answers a first byte other than 19 (an encrypted handshake, BEP 8/MSE, or junk)
+   * with `end()`, which an attached socket never sees: the peer then sat until the handshake
+   * timeout. libtorrent tries encryption first on every outgoing connection and falls back to
+   * plaintext only when we close, so this cost every libtorrent download from us 10 s.
+   */
+  _parseHandshake(): void {
+    this._parse(1, (buffer) => {
+      if (buffer[0] !== 19) return this.#fail(`handshake starts with byte ${buffer[0]}, not 19 (encrypted or not BitTorrent)`)
+      this._parse(19 + 48, (handshake) => {
+        if (Buffer.from(handshake.buffer, handshake.byteOffset, 19).toString('latin1') !== 'BitTorrent protocol') {
+          return this.#fail('handshake does not name the BitTorrent protocol')
+        }
+        ;(this as unknown as { _onHandshakeBuffer(b: Uint8Array): void })._onHandshakeBuffer(handshake)
+      })
+    })
+  }
+
   /** The library formats a debug string for every message; we log at the session level instead. */
   _debug(): void {}
 
   override _onMessageLength(buffer: Uint8Array): void {
-    const length = ((buffer[0]! << 24) | (buffer[1]! << 16) | (buffer[2]! << 8) | buffer[3]!) >>> 0
+    const length = u32(buffer, 0)
     if (length > MAX_MESSAGE_BYTES) return this.#fail(`message of ${length} bytes exceeds the limit`)
     super._onMessageLength(buffer)
   }
@@ -140,10 +172,35 @@ export class HardenedWire extends Wire {
       return this.#fail(`message id ${id} has length ${buffer.length}, expected at least ${min}`)
     }
     try {
-      super._onMessage(buffer)
+      if (!this.#dispatchUnsigned(id, buffer)) super._onMessage(buffer)
     } catch (err) {
       this.#fail(`message id ${id} could not be handled: ${(err as Error).message}`)
     }
+  }
+
+  /**
+   * The library reads every 32-bit field as a signed int (`b[0] << 24 | ...`), so an offset or
+   * length with the top bit set arrives negative and slips past `begin + length <= size` checks
+   * (a request at begin 0xFFFFC000 read as -16384). Messages carrying such fields are decoded
+   * here as unsigned and handed to the library's handlers; the rest go through its parser.
+   */
+  #dispatchUnsigned(id: number, b: Uint8Array): boolean {
+    const self = this as unknown as UnsignedHandlers
+    switch (id) {
+      case 4: case 6: case 7: case 8: case 13: case 16: case 17:
+        break
+      default:
+        return false
+    }
+    this._parse(4, this._onMessageLength) // what the library's _onMessage does first
+    if (id === 4) self._onHave(u32(b, 1))
+    else if (id === 6) self._onRequest(u32(b, 1), u32(b, 5), u32(b, 9))
+    else if (id === 7) self._onPiece(u32(b, 1), u32(b, 5), b.subarray(9))
+    else if (id === 8) self._onCancel(u32(b, 1), u32(b, 5), u32(b, 9))
+    else if (id === 13) self._onSuggest(u32(b, 1))
+    else if (id === 16) self._onReject(u32(b, 1), u32(b, 5), u32(b, 9))
+    else self._onAllowedFast(u32(b, 1))
+    return true
   }
 
   /** Stop parsing for good and report; the owner closes the socket. */
