@@ -61,6 +61,7 @@ export interface NodeStatus {
   payee?: Address
   chain?: { chainId: number; escrow: Address; token: Address; rpcUrl: string }
   pricePerGiBUnits: bigint
+  priceToken: 'USDC' | 'USDT'
   free: { enabled: boolean; infoHashes: string[] }
   storage: { quotaBytes: number; usedBytes: number; dataDir: string }
   peers: number
@@ -331,6 +332,7 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
               }
             : {}),
           pricePerGiBUnits: config.price.perGiBUnits,
+          priceToken: config.price.token,
           free: config.free,
           storage: { quotaBytes: config.storageQuotaBytes, usedBytes: rows.reduce((n, r) => n + storedBytes(r), 0), dataDir: config.dataDir },
           peers: views.reduce((n, v) => n + (v.peers ?? 0), 0),

@@ -46,13 +46,14 @@ export const statusSchema = {
     payee: address,
     chain: { type: 'object', properties: { chainId: { type: 'integer' }, escrow: address, token: address, rpcUrl: { type: 'string' } } },
     pricePerGiBUnits: units,
+    priceToken: { type: 'string', enum: ['USDC', 'USDT'] },
     free: { type: 'object', properties: { enabled: { type: 'boolean' }, infoHashes: { type: 'array', items: { type: 'string' } } } },
     storage: { type: 'object', properties: { quotaBytes: { type: 'integer' }, usedBytes: { type: 'integer' }, dataDir: { type: 'string' } } },
     peers: { type: 'integer' },
     bytesServed: { type: 'object', properties: { paid: { type: 'integer' }, free: { type: 'integer' } }, description: 'this run' },
     torrents: { type: 'array', items: contentSchema },
   },
-  required: ['peerId', 'listen', 'pricePerGiBUnits', 'free', 'storage', 'peers', 'bytesServed', 'torrents'],
+  required: ['peerId', 'listen', 'pricePerGiBUnits', 'priceToken', 'free', 'storage', 'peers', 'bytesServed', 'torrents'],
 } as const
 
 export const pinBodySchema = {

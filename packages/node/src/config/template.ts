@@ -43,7 +43,7 @@ trackers = [${(t.trackers ?? []).map(q).join(', ')}]
 [listen]
 # Address and TCP port BitTorrent peers connect to. "0.0.0.0" accepts peers from anywhere;
 # "127.0.0.1" only from this machine.
-host = ${q(t.listenHost ?? '0.0.0.0')}
+host = ${q(t.listenHost ?? '127.0.0.1')}
 port = ${t.listenPort ?? 6881}
 
 [price]
