@@ -2,7 +2,7 @@
  * The admin API over a real node (real swarm on loopback, real SQLite in a temp dir, no chain),
  * driven with fastify's inject(): no port.
  */
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -74,6 +74,36 @@ describe('admin API', () => {
     const r = await app.inject({ method: 'POST', url: '/pins', headers: auth, payload: { torrent: big.torrentFile.toString('base64') } })
     expect(r.statusCode).toBe(507)
     expect(r.json().code).toBe('BITCDN_ERR_NODE_QUOTA')
+  })
+
+  it('evicts the least valuable cached content (and its data folder) to fit a pin; pinned content stays', async () => {
+    const make = async (name: string) => {
+      writeFileSync(join(content, name), Buffer.alloc(400_000, name.charCodeAt(0)))
+      return createTorrent(join(content, name))
+    }
+    const [a, b, c] = [await make('a.bin'), await make('b.bin'), await make('c.bin')]
+    const post = (m: Metainfo, cache: boolean) =>
+      app.inject({ method: 'POST', url: '/pins', headers: auth, payload: { torrent: m.torrentFile.toString('base64'), cache } })
+    // cached, to be fetched into data_dir (no peer has it here: it only takes room)
+    expect((await post(a, true)).statusCode).toBe(201)
+    expect((await post(b, true)).statusCode).toBe(201)
+    const dirA = join(home, 'data', a.infoHash)
+    expect(existsSync(dirA)).toBe(true)
+    // 3 × 400 kB > 1 MiB: the oldest-served, least-earning cached torrent makes room
+    expect((await post(c, false)).statusCode).toBe(201)
+    const s = (await app.inject({ method: 'GET', url: '/status', headers: auth })).json() as { torrents: { infoHash: string; pinned: boolean }[]; storage: { usedBytes: number } }
+    const held = s.torrents.map((t) => t.infoHash)
+    expect(held).toContain(c.infoHash)
+    expect(held.filter((h) => h === a.infoHash || h === b.infoHash)).toHaveLength(1)
+    expect(s.storage.usedBytes).toBeLessThanOrEqual(1024 * 1024)
+    const evicted = held.includes(a.infoHash) ? b : a
+    expect(existsSync(join(home, 'data', evicted.infoHash))).toBe(false)
+    // a second pin that fits only by evicting pinned content is refused
+    const d = await make('d.bin')
+    const e = await make('e.bin')
+    expect((await post(d, false)).statusCode).toBe(201) // evicts the other cached one
+    expect((await post(e, false)).statusCode).toBe(507)
+    for (const m of [c, d]) await app.inject({ method: 'DELETE', url: `/pins/${m.infoHash}?delete=true`, headers: auth })
   })
 
   it('answers bad input with a coded 4xx, never a crash', async () => {
