@@ -53,10 +53,18 @@ export async function buildGatewayApp(opts: GatewayAppOptions): Promise<FastifyI
   const maxConcurrent = opts.maxConcurrentRequests ?? 1024
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger,
-    disableRequestLogging: true,
     return503OnClosing: true,
     serverFactory: (handler) =>
-      http.createServer({ maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024, headersTimeout: opts.headersTimeoutMs ?? 10_000, requestTimeout: (opts.headersTimeoutMs ?? 10_000) * 3 }, handler),
+      http.createServer(
+        {
+          maxHeaderSize: opts.maxHeaderBytes ?? 16 * 1024,
+          headersTimeout: opts.headersTimeoutMs ?? 10_000,
+          requestTimeout: (opts.headersTimeoutMs ?? 10_000) * 3,
+          // how often Node looks for clients past those timeouts (its default is 30 s)
+          connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs ?? 10_000),
+        },
+        handler,
+      ),
   }) as unknown as FastifyInstance
   await app.register(swagger, {
     openapi: {

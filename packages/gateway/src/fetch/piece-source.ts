@@ -120,7 +120,9 @@ export function createPieceSource(init: PieceSourceInit, c: PieceSourceComponent
           }
         }
       }
-      const hedgeTimer = entry.origins.length > 0 ? setTimeout(() => void hedge(), hedgeDelayMs) : undefined
+      // no peer connected: the swarm cannot deliver, so do not make the reader wait for it
+      const delay = torrent.stats().peers === 0 ? 0 : hedgeDelayMs
+      const hedgeTimer = entry.origins.length > 0 ? setTimeout(() => void hedge(), delay) : undefined
       const deadline = setTimeout(() => {
         c.metrics.errors.inc({ kind: 'timeout' })
         log.warn({ infoHash: entry.infoHash, piece: index, ms: pieceTimeoutMs }, 'piece timed out (swarm and origin)')
