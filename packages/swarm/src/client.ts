@@ -14,7 +14,7 @@ import { RateLimiter } from './choker/rate-limit.js'
 import type { ChokePolicy } from './choker/choker.js'
 import { HardenedWire } from './wire/hardened-wire.js'
 import type { BitTorrentConnection } from './wire/bittorrent-connection.js'
-import type { BlockRef } from './peer-connection.js'
+import type { BlockRef, PeerConnection } from './peer-connection.js'
 import { BanList } from './torrent/ban-list.js'
 import { TorrentSession } from './torrent/torrent-session.js'
 import type { Torrent } from './torrent/types.js'
@@ -88,6 +88,11 @@ export interface SwarmClientComponents {
   extendWire?: (wire: HardenedWire, conn: BitTorrentConnection, infoHash: string) => void
   /** Veto each upload request (serve only paid-for blocks); false rejects it. */
   uploadGate?: (conn: BitTorrentConnection, ref: BlockRef, infoHash: string) => boolean
+  /**
+   * Most block requests in flight to a connection, below its own pipeline depth; 0 asks it for
+   * nothing (a buyer steering downloads to the sellers it prefers). @default no cap
+   */
+  requestLimit?: (conn: PeerConnection, infoHash: string) => number | undefined
 }
 
 
@@ -269,6 +274,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           chokePolicy: components.chokePolicy,
           extendWire: components.extendWire,
           uploadGate: components.uploadGate,
+          requestLimit: components.requestLimit,
           createWebSeed: (url, metainfo, onWarning) => createWebSeedConnection({ url, metainfo, ca: init.webSeedCa }, { logger: log, onWarning }),
           createDiscovery: (d) =>
             createDiscovery(

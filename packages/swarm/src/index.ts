@@ -5,7 +5,7 @@
  */
 export { createSwarmClient, PEER_ID_PREFIX, type SwarmClient, type SwarmClientInit, type SwarmClientComponents, type AddTorrentOptions, type SwarmDhtOptions } from './client.js'
 export { defaultStateDir, resumeJournalPath } from './torrent/resume-location.js'
-export type { Torrent, TorrentStats, TorrentEvents, ReadStreamOptions } from './torrent/types.js'
+export type { Torrent, TorrentStats, TorrentEvents, ReadStreamOptions, PieceSource } from './torrent/types.js'
 export type { PeerConnection, PeerConnectionEvents, PeerKind, BlockRef } from './peer-connection.js'
 export { PiecePicker, BLOCK_SIZE, PRIORITY_NOW, PRIORITY_NORMAL, PRIORITY_SKIP, type PiecePickerInit, type PickOptions, type PickPeer } from './picker/piece-picker.js'
 export { unchokeSort, rateChokePolicy, type ChokePolicy, type ChokePeer, type UnchokeOptions, type UnchokeDecision } from './choker/choker.js'

@@ -19,6 +19,11 @@ export interface RequestBlocksOptions {
    * one pick per several blocks, not one per block. @default 0.75
    */
   refillBelow?: number
+  /**
+   * At most this many requests in flight, below the connection's own pipeline depth (a buyer
+   * steering its downloads between priced sellers). @default the connection's `maxOutstanding`
+   */
+  maxOutstanding?: number
   /** Told which blocks were requested (a web seed's next run continues after them). */
   onRequested?: (refs: BlockRef[]) => void
 }
@@ -30,7 +35,7 @@ export interface RequestBlocksOptions {
  */
 export function requestBlocks(conn: PeerConnection, picker: PiecePicker, opts: RequestBlocksOptions = {}): number {
   if (conn.peerChoking) return 0
-  const max = conn.maxOutstanding
+  const max = opts.maxOutstanding === undefined ? conn.maxOutstanding : Math.min(conn.maxOutstanding, opts.maxOutstanding)
   const outstanding = conn.outstanding
   if (outstanding >= max) return 0
   if (outstanding > 0 && outstanding >= max * (opts.refillBelow ?? 0.75)) return 0

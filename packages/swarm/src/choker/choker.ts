@@ -13,7 +13,10 @@
 export interface ChokePeer {
   /** Connection key (`host:port` of the socket). */
   id: string
-  /** The remote peer id, hex (what a payment ledger keys on). */
+  /**
+   * The remote peer id, hex: self-declared, so never an identity for payment (the paid protocol
+   * keys on the connection `id` and the payer its cheques prove).
+   */
   peerId?: string
   /** Its listen address `host:port`, when known. */
   address?: string
@@ -38,6 +41,8 @@ export interface UnchokeOptions {
   seeding: boolean
   /** Current time, ms. */
   now: number
+  /** The torrent the peers belong to (a paid policy keys its buyers by torrent and connection). */
+  infoHash?: string
   /** Keep the current optimistic peer this long before rotating. @default 30000 */
   optimisticIntervalMs?: number
   /** Current optimistic peers and when they got the slot. */
@@ -52,7 +57,10 @@ export interface UnchokeDecision {
   optimistic: Map<string, number>
 }
 
-/** A choking policy; the paid-delivery policy implements the same shape. */
+/**
+ * A choking policy; the paid-delivery policy implements the same shape. Both the 10 s rounds and
+ * the quick unchoke of a newly interested peer (and `Torrent.rechoke()`) ask it.
+ */
 export interface ChokePolicy {
   unchokeSort(peers: readonly ChokePeer[], opts: UnchokeOptions): UnchokeDecision
 }

@@ -32,6 +32,8 @@ export interface DownloadsComponents {
   onBlock: (conn: PeerConnection, index: number, begin: number, data: Buffer) => void
   /** Two seeds have nothing to say to each other. */
   maybeDropSeed: (conn: PeerConnection) => void
+  /** Most requests in flight to a connection (undefined: its own pipeline depth). */
+  requestLimit?: (conn: PeerConnection) => number | undefined
 }
 
 type Counted = BitTorrentConnection & { countedSeed?: boolean; counted?: boolean }
@@ -117,7 +119,11 @@ export class Downloads {
     if (conn instanceof BitTorrentConnection) {
       if (!conn.ready || conn.closed) return
       const rejected = conn.rejectedPieces.size > 0 ? conn.rejectedPieces : undefined
-      requestBlocks(conn, picker, { filter: rejected !== undefined ? (i) => !rejected.has(i) : undefined, limiter: this.#c.limiter })
+      requestBlocks(conn, picker, {
+        filter: rejected !== undefined ? (i) => !rejected.has(i) : undefined,
+        limiter: this.#c.limiter,
+        maxOutstanding: this.#c.requestLimit?.(conn),
+      })
       return
     }
     const ws = this.#c.webSeeds

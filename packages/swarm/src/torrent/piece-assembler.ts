@@ -84,3 +84,21 @@ export function corruptSources(failed: AssemblingPiece, good: Buffer, blockSize:
   }
   return guilty
 }
+
+/**
+ * Who delivered the bytes of a (verified) piece: each source connection id with its byte count,
+ * in first-block order. The bytes sum to the piece's size. Paid delivery pays exactly these.
+ * @example
+ * for (const { id, bytes } of pieceSources(piece, 16384)) pay(id, bytes)
+ */
+export function pieceSources(piece: AssemblingPiece, blockSize: number): { id: string; bytes: number }[] {
+  const bytes = new Map<string, number>()
+  const size = piece.data.length
+  for (let b = 0; b < piece.sources.length; b++) {
+    const id = piece.sources[b]
+    if (id === undefined) continue
+    const len = Math.min(blockSize, size - b * blockSize)
+    bytes.set(id, (bytes.get(id) ?? 0) + len)
+  }
+  return [...bytes].map(([id, n]) => ({ id, bytes: n }))
+}

@@ -9,7 +9,8 @@ import { commitPieces, verifyPiece, type ResumeJournal } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
 import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 import { swarmError } from '../errors.js'
-import { PieceAssembler, corruptSources, type AssemblingPiece } from './piece-assembler.js'
+import { PieceAssembler, corruptSources, pieceSources, type AssemblingPiece } from './piece-assembler.js'
+import type { PieceSource } from './types.js'
 import type { SessionState } from './session-state.js'
 import type { TransferStats } from './stats.js'
 import { isWebSeedId, type WebSeedScheduler } from './web-seed-scheduler.js'
@@ -31,8 +32,8 @@ export interface PieceCompletionComponents {
   fillAll: () => void
   /** Two seeds have nothing to say to each other. */
   maybeDropSeed: (conn: PeerConnection) => void
-  /** A piece is verified and stored (not yet committed). */
-  onStored: (index: number) => void
+  /** A piece is verified and stored (not yet committed); `sources` says who delivered its bytes. */
+  onStored: (index: number, sources: PieceSource[]) => void
 }
 
 /**
@@ -94,10 +95,12 @@ export class PieceCompletion {
       this.#failed.delete(index)
       for (const id of corruptSources(failed, piece.data, picker.blockSize)) this.#blame(id, index)
     }
+    // provenance before the buffer goes back to the pool: who delivered the verified bytes
+    const sources = pieceSources(piece, picker.blockSize)
     this.#state.store!.put(index, piece.data).then(
       () => {
         this.#assembler?.release(piece.data)
-        this.#stored(index)
+        this.#stored(index, sources)
       },
       (err: unknown) => this.#state.fatal(err),
     )
@@ -152,12 +155,13 @@ export class PieceCompletion {
       this.#assembler?.take(index)
       // blocks still requested of peers for this piece are cancelled: we have it now
       for (const conn of this.#state.conns.values()) for (const ref of picker.requestedFrom(index, conn.id)) conn.cancel(ref)
-      this.#stored(index)
+      // no peer delivered it: nobody is owed for these bytes
+      this.#stored(index, [])
     }
     return true
   }
 
-  #stored(index: number): void {
+  #stored(index: number, sources: PieceSource[]): void {
     if (this.#state.stopped) return
     this.#state.picker!.setHave(index)
     this.#uncommitted.push(index)
@@ -166,7 +170,7 @@ export class PieceCompletion {
       this.#haveTimer = setTimeout(() => this.#flushHaves(), HAVE_BATCH_MS)
       this.#haveTimer.unref()
     }
-    this.#c.onStored(index)
+    this.#c.onStored(index, sources)
   }
 
   #flushHaves(): void {

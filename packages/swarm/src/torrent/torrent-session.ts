@@ -100,6 +100,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#s = s
     this.#webSeeds = new WebSeedScheduler(s)
     this.#uploads = new UploadSlots({
+      infoHash: this.infoHash,
       slots: init.uploadSlots,
       policy: components.chokePolicy,
       limiter: components.uploadLimiter,
@@ -127,6 +128,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       webSeeds: this.#webSeeds,
       onBlock: (conn, i, begin, data) => this.#completion.onBlock(conn, i, begin, data),
       maybeDropSeed,
+      requestLimit: components.requestLimit === undefined ? undefined : (conn) => components.requestLimit!(conn, this.infoHash),
     })
     this.#completion = new PieceCompletion(s, {
       stats: this.#stats,
@@ -135,9 +137,9 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       ban: (id, index) => this.#peers.ban(id, index),
       fillAll: () => this.#downloads.fillAll(),
       maybeDropSeed,
-      onStored: (index) => {
+      onStored: (index, sources) => {
         this.#streams.stored(index)
-        this.emit('piece', index)
+        this.emit('piece', index, sources)
         this.#checkDone()
       },
     })
@@ -280,6 +282,12 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     if (this.#s.ready && !this.done) this.#peers.openWebSeed(url)
   }
 
+  rechoke(): void {
+    if (this.#s.stopped) return
+    this.#lastChoke = Date.now()
+    this.#uploads.round(this.#peers.btConns(), this.#lastChoke, this.#s.picker?.isSeed ?? false)
+  }
+
   peerAddresses(): string[] {
     return this.#peers.addresses()
   }
@@ -319,7 +327,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
 
   #onConnection(conn: PeerConnection): void {
     this.#downloads.attach(conn)
-    if (conn instanceof BitTorrentConnection) this.#uploads.attach(conn, () => this.#peers.btConns())
+    if (conn instanceof BitTorrentConnection) this.#uploads.attach(conn, () => this.#peers.btConns(), () => this.#s.picker?.isSeed ?? false)
   }
 
   #onMetadata(infoBuffer: Buffer): void {

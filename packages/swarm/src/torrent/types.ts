@@ -37,12 +37,21 @@ export interface TorrentStats {
   done: boolean
 }
 
+/** Who delivered how many bytes of a verified piece (a connection id: `host:port` or a web seed URL). */
+export interface PieceSource {
+  id: string
+  bytes: number
+}
+
 /** Events of a torrent session (webtorrent's one good habit: fatal → error, else warning). */
 export interface TorrentEvents {
   /** The info dictionary is known (at once for a .torrent, after ut_metadata for a magnet). */
   metadata: [metainfo: Metainfo]
-  /** A piece was verified and stored. */
-  piece: [index: number]
+  /**
+   * A piece was verified and stored; `sources` lists each connection that delivered its bytes
+   * and how many (they sum to the piece's size). A piece that failed its hash never appears.
+   */
+  piece: [index: number, sources: PieceSource[]]
   /** Every wanted piece is verified and stored (and flushed). */
   done: []
   /** Something recoverable: a peer misbehaved, a piece failed, a source failed. */
@@ -102,6 +111,11 @@ export interface Torrent extends EventEmitter<TorrentEvents> {
   ready(): Promise<Metainfo>
   /** Resolves once done; rejects if the torrent stops or fails first. */
   whenDone(): Promise<void>
+  /**
+   * Run a choking round now instead of at the next 10 s tick (a payment arrived, a buyer was
+   * admitted or ran out of credit).
+   */
+  rechoke(): void
   /** Bytes of peers' addresses we are connected to (`host:port` listen addresses where known). */
   peerAddresses(): string[]
 }

@@ -10,6 +10,8 @@ import type { RateLimiter } from '../choker/rate-limit.js'
 import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 
 export interface UploadSlotsInit {
+  /** The torrent's info-hash (told to the policy). */
+  infoHash?: string
   /** Regular upload slots. @default 8 */
   slots?: number
   policy?: ChokePolicy
@@ -63,26 +65,36 @@ export class UploadSlots {
   }
 
   /** Answer `conn`'s upload-side events; `all` lists the torrent's peers (for free slots). */
-  attach(conn: BitTorrentConnection, all: () => Iterable<BitTorrentConnection>): void {
-    conn.on('interested', () => this.quickUnchoke(conn, all()))
+  attach(conn: BitTorrentConnection, all: () => Iterable<BitTorrentConnection>, seeding: () => boolean = () => false): void {
+    conn.on('interested', () => this.quickUnchoke(conn, all(), seeding()))
     conn.on('uninterested', () => {
       if (conn.amChoking) return
       conn.setChoking(true)
-      for (const c of all()) this.quickUnchoke(c, all())
+      for (const c of all()) this.quickUnchoke(c, all(), seeding())
     })
     conn.on('request', (ref) => this.serve(conn, ref))
   }
 
-  /** Unchoke an interested peer at once while a slot is free (libtorrent does the same). */
-  quickUnchoke(conn: BitTorrentConnection, all: Iterable<BitTorrentConnection>): void {
-    if (!conn.amChoking || !conn.peerInterested) return
-    let unchoked = 0
-    for (const c of all) if (!c.amChoking) unchoked++
-    if (unchoked < (this.#init.slots ?? 8) + 1) conn.setChoking(false)
+  /**
+   * Unchoke an interested peer at once while a slot is free (libtorrent does the same) — if the
+   * policy, asked about the same snapshot a round would see, unchokes it too. The rest of that
+   * decision waits for the next round, so a quick unchoke never chokes anyone.
+   */
+  quickUnchoke(conn: BitTorrentConnection, all: Iterable<BitTorrentConnection>, seeding = false): void {
+    if (!conn.amChoking || !conn.peerInterested || !conn.ready) return
+    const { decision } = this.#decide(all, Date.now(), seeding)
+    if (decision.unchoke.has(conn.id)) conn.setChoking(false)
   }
 
   /** One choking round over the ready peers. */
   round(conns: Iterable<BitTorrentConnection>, now: number, seeding: boolean): void {
+    const { decision, byId } = this.#decide(conns, now, seeding)
+    this.#optimistic = decision.optimistic
+    for (const [id, at] of decision.optimistic) this.#optimisticAt.set(id, at)
+    for (const [id, c] of byId) c.setChoking(!decision.unchoke.has(id))
+  }
+
+  #decide(conns: Iterable<BitTorrentConnection>, now: number, seeding: boolean) {
     const peers: ChokePeer[] = []
     const byId = new Map<string, BitTorrentConnection>()
     for (const c of conns) {
@@ -103,11 +115,10 @@ export class UploadSlots {
       slots: this.#init.slots ?? 8,
       seeding,
       now,
+      infoHash: this.#init.infoHash,
       optimistic: this.#optimistic,
     })
-    this.#optimistic = decision.optimistic
-    for (const [id, at] of decision.optimistic) this.#optimisticAt.set(id, at)
-    for (const [id, c] of byId) c.setChoking(!decision.unchoke.has(id))
+    return { decision, byId }
   }
 
   /** Forget a closed peer. */

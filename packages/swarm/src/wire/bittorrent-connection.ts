@@ -155,10 +155,10 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     if (incomingWire === undefined) wire.attach(init.socket)
     this.#attach()
     if (incomingWire !== undefined) {
-      // extensions added after the remote handshake never saw it; the metadata check needs it
-      const exts = this.#ext()
-      exts.meta.onHandshake?.(init.infoHash, wire.peerId ?? '', wire.peerExtensions)
-      exts.pex.onHandshake?.(init.infoHash, wire.peerId ?? '', wire.peerExtensions)
+      // extensions added after the remote handshake never saw it (the metadata check and the paid
+      // protocol need it): replay it to every extension, ours and `extendWire`'s alike
+      const exts = (wire as unknown as { _ext: Record<string, { onHandshake?: (i: string, p: string, e: unknown) => void }> })._ext
+      for (const name of Object.keys(exts)) exts[name]!.onHandshake?.(init.infoHash, wire.peerId ?? '', wire.peerExtensions)
     }
   }
 

@@ -1,0 +1,382 @@
+/**
+ * The buyer side of `bitcdn_pay`: downloads from priced sellers and pays each one for exactly the
+ * bytes it delivered into pieces that verified — the torrent's `piece` event names who delivered
+ * each verified piece's bytes; a piece that fails its hash never appears there, so it is never paid.
+ *
+ * Per seller (payee): the terms are checked (our chain and escrow, our token, price ≤ the maximum)
+ * or the buyer leaves; then hello (payer, signer). As pieces verify, the unpaid value is paid with
+ * one cumulative cheque (coalesced: a cheque covers every piece verified since the last one, at
+ * least one piece). The wallet writes the new cumulative durably before it signs. Requests to a
+ * seller are capped so the buyer never owes it more than the credit it announced, never commits
+ * more than the budget, and spread by `sellerWeights` (price, throughput, reliability). Sellers it
+ * buys from steadily get their allocation topped up (`AllocationManager.ensureAllocation`).
+ */
+import { EventEmitter } from 'node:events'
+import { getAddress, type Address } from 'viem'
+import { silentLogger, tokenUnits, type BitcdnError, type Logger, type TokenUnits } from '@bitcdn/core'
+import { encodeSessionCheque, type ChequeDomain, type SignedCheque } from '@bitcdn/pay'
+import type { HardenedWire, PeerConnection, PieceSource, Torrent } from '@bitcdn/swarm'
+import { marketError } from '../errors.js'
+import { bytesValue } from '../price.js'
+import { RefuseReason, type PayMessage, type TermsMessage } from '../wire/codec.js'
+import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
+import { sellerWeights, type BuyerPolicyOptions } from './buyer-policy.js'
+
+/** Issues cheques, durably before signing (pay's `PayerWallet` is one). */
+export interface BuyerPayments {
+  pay(payee: Address, token: Address, amount: TokenUnits): Promise<SignedCheque>
+}
+
+/** Keeps a hard allocation for a seller (the payer wallet's `ensureAllocation`). */
+export interface AllocationManager {
+  /** Make the payer's allocation to `payee` at least `amount` (allocating from the free balance). */
+  ensureAllocation(payee: Address, token: Address, amount: TokenUnits): Promise<unknown>
+}
+
+export interface PaidBuyerInit {
+  /** The escrow account that pays. */
+  payer: Address
+  /** The key that signs the cheques (the payer or its authorized signer). */
+  signer: Address
+  /** Our escrow: sellers on another chain or escrow are left at the terms. */
+  domain: ChequeDomain
+  /** The token we pay in. */
+  token: Address
+  /** Sellers above this price are left at the terms. */
+  maxPricePerGiB: TokenUnits
+  /** The most this buyer will spend in total (cheques signed plus what is in flight). */
+  budget: TokenUnits
+  /**
+   * Stop requesting from a seller while this much is unpaid to it (a cheque is never bigger, unless
+   * one piece is worth more). @default the seller's credit
+   */
+  maxChequeValue?: TokenUnits
+  /** Download from peers that do not ask for payment. @default true */
+  allowFree?: boolean
+  /** Seller choice. */
+  policy?: BuyerPolicyOptions
+  /**
+   * Top up the allocation to a seller once it was paid `after` (steady business): to `amount`.
+   * Needs an `allocator`. @default none
+   */
+  allocation?: { after: TokenUnits; amount: TokenUnits }
+  /** How often seller weights and throughput are recomputed, ms. @default 1000 */
+  rebalanceIntervalMs?: number
+}
+
+export interface PaidBuyerComponents {
+  wallet: BuyerPayments
+  allocator?: AllocationManager
+  logger?: Logger
+}
+
+/** What the buyer knows about one seller. */
+export interface SellerView {
+  payee: Address
+  pricePerGiB: TokenUnits
+  /** Bytes it delivered into verified pieces. */
+  verifiedBytes: number
+  /** Value paid by cheques this process signed. */
+  paid: TokenUnits
+  /** The seller's last acknowledged cumulative. */
+  acked: TokenUnits
+  /** Credit the seller last announced. */
+  credit: TokenUnits
+  /** Requests it may hold now. */
+  depth: number
+  good: number
+  bad: number
+}
+
+export interface PaidBuyerEvents {
+  /** A cheque was signed (durably recorded first) and sent. */
+  paid: [payee: Address, cumulative: TokenUnits, increment: TokenUnits]
+  /** The budget cannot pay for more: requests to paid sellers stop. */
+  exhausted: []
+  /** A seller was left or refused us. */
+  left: [id: string, err: BitcdnError]
+}
+
+export interface PaidBuyer extends EventEmitter<PaidBuyerEvents> {
+  /** Pass to `createSwarmClient(init, { ...buyer.swarm })`. */
+  readonly swarm: {
+    extendWire: (wire: HardenedWire, conn: PeerConnection, infoHash: string) => void
+    requestLimit: (conn: PeerConnection, infoHash: string) => number | undefined
+  }
+  /** Pay for this torrent's verified pieces. */
+  track(torrent: Torrent): void
+  /** Total value paid. */
+  spent(): TokenUnits
+  sellers(): SellerView[]
+  /** Stop the rebalancing timer. */
+  close(): void
+}
+
+interface SellerAccount {
+  payee: Address
+  price: TokenUnits
+  verifiedBytes: number
+  paid: bigint
+  acked: bigint
+  credit: bigint
+  depth: number
+  good: number
+  bad: number
+  /** Verified bytes at the last rate sample, and the rate. */
+  sampledBytes: number
+  throughput: number
+  paying: boolean
+  again: boolean
+  lastCheque?: SignedCheque
+  allocatedAt: bigint
+  channels: Set<Session>
+}
+
+interface Session {
+  ch: PayChannel
+  conn: PeerConnection
+  infoHash: string
+  state: 'new' | 'paying'
+  seller?: SellerAccount
+}
+
+const BLOCK = 16 * 1024
+
+/**
+ * @example
+ * const buyer = createPaidBuyer({ payer, signer, domain, token, maxPricePerGiB, budget })({ wallet })
+ * const client = createSwarmClient({}, buyer.swarm)
+ * const t = await client.add(magnet, { dir }); buyer.track(t); await t.whenDone()
+ */
+export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComponents) => PaidBuyer {
+  return (components) => {
+    const log = (components.logger ?? silentLogger).child({ component: 'paid-buyer' })
+    const token = getAddress(init.token)
+    const payer = getAddress(init.payer)
+    const signer = getAddress(init.signer)
+    const escrow = getAddress(init.domain.verifyingContract)
+    const allowFree = init.allowFree ?? true
+    const sessions = new Map<string, Session>()
+    const sellers = new Map<Address, SellerAccount>()
+    let spent = 0n
+    let exhausted = false
+    const key = (infoHash: string, id: string) => `${infoHash}/${id}`
+
+    /** Value owed to a seller for verified bytes not yet paid. */
+    const dueOf = (a: SellerAccount) => bytesValue(a.verifiedBytes, a.price) - a.paid
+
+    /** Everything the buyer may still have to pay: signed, due, and in flight. */
+    const committed = (): bigint => {
+      let v = spent
+      for (const a of sellers.values()) {
+        const due = dueOf(a)
+        if (due > 0n) v += due
+      }
+      for (const s of sessions.values()) {
+        if (s.state === 'paying' && s.seller !== undefined) v += bytesValue(s.conn.outstanding * BLOCK, s.seller.price)
+      }
+      return v
+    }
+
+    const leave = (s: Session, err: BitcdnError, reason: RefuseReason) => {
+      this_.emit('left', s.conn.id, err)
+      s.ch.close(err, reason)
+    }
+
+    const onTerms = (s: Session, t: TermsMessage) => {
+      if (s.state !== 'new') throw marketError('messageUnexpected', 'terms sent twice')
+      const why =
+        t.chainId !== init.domain.chainId
+          ? `chain ${t.chainId}, not ${init.domain.chainId}`
+          : t.escrow !== escrow
+            ? `escrow ${t.escrow}, not ${escrow}`
+            : t.token !== token
+              ? `token ${t.token}, not ${token}`
+              : t.pricePerGiB > init.maxPricePerGiB
+                ? `price ${t.pricePerGiB}/GiB above our maximum ${init.maxPricePerGiB}`
+                : t.payee === payer
+                  ? 'the seller is our own payer account'
+                  : undefined
+      if (why !== undefined) return leave(s, marketError('termsRefused', `seller ${s.conn.id} terms refused: ${why}`, { peer: s.conn.id }), RefuseReason.terms)
+      let a = sellers.get(t.payee)
+      if (a === undefined) {
+        a = { payee: t.payee, price: t.pricePerGiB, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, allocatedAt: 0n, channels: new Set() }
+        sellers.set(t.payee, a)
+      } else if (a.price !== t.pricePerGiB) {
+        // a seller that changed its price: pay what is due at the old price first
+        return leave(s, marketError('termsRefused', `seller ${t.payee} changed its price`, { peer: s.conn.id }), RefuseReason.terms)
+      }
+      s.seller = a
+      s.state = 'paying'
+      a.channels.add(s)
+      s.ch.send({ type: 'hello', payer, signer })
+      // a cheque signed while no connection to this seller was open goes out now
+      if (a.lastCheque !== undefined && a.lastCheque.cheque.cumulativeAmount > a.acked) s.ch.send({ type: 'cheque', cheque: encodeSessionCheque(a.lastCheque) })
+      rebalance()
+    }
+
+    const onMessage = (s: Session, msg: PayMessage): void => {
+      switch (msg.type) {
+        case 'terms':
+          return onTerms(s, msg)
+        case 'ack': {
+          const a = s.seller
+          if (a === undefined) throw marketError('messageUnexpected', 'ack before terms')
+          if (msg.cumulative > a.acked) {
+            a.acked = msg.cumulative
+            a.good++
+          }
+          a.credit = msg.credit
+          return
+        }
+        case 'refuse': {
+          if (s.seller !== undefined) s.seller.bad++
+          const err = marketError('payerRefused', `seller ${s.conn.id} refused: ${msg.text}`, { peer: s.conn.id, reason: msg.reason })
+          log.info({ peer: s.conn.id, reason: msg.reason, text: msg.text }, 'seller refused')
+          this_.emit('left', s.conn.id, err)
+          // a refused cheque of ours is a bug or a dispute: the seller closes; so do we
+          s.conn.destroy(err)
+          return
+        }
+        case 'hello':
+        case 'cheque':
+          return // a buyer talking to us: we sell nothing here
+      }
+    }
+
+    const pay = async (a: SellerAccount): Promise<void> => {
+      if (a.paying) {
+        a.again = true
+        return
+      }
+      a.paying = true
+      try {
+        do {
+          a.again = false
+          const due = dueOf(a)
+          if (due <= 0n) break
+          if (spent + due > init.budget) {
+            if (!exhausted) {
+              exhausted = true
+              log.warn({ spent: spent.toString(), budget: init.budget.toString() }, 'budget exhausted')
+              this_.emit('exhausted')
+            }
+            break
+          }
+          // the wallet commits the new cumulative to disk before it signs
+          const signed = await components.wallet.pay(a.payee, token, tokenUnits(due))
+          a.paid += due
+          spent += due
+          a.lastCheque = signed
+          const cheque = encodeSessionCheque(signed)
+          for (const s of a.channels) s.ch.send({ type: 'cheque', cheque })
+          this_.emit('paid', a.payee, signed.cheque.cumulativeAmount, tokenUnits(due))
+          topUp(a)
+        } while (a.again)
+      } catch (err) {
+        log.error({ err: (err as Error).message, payee: a.payee }, 'cannot pay seller')
+        a.bad++
+      } finally {
+        a.paying = false
+      }
+    }
+
+    const topUp = (a: SellerAccount) => {
+      const rule = init.allocation
+      const allocator = components.allocator
+      if (rule === undefined || allocator === undefined || a.paid < rule.after) return
+      // once per `after` paid: steady business keeps its allocation, a one-off never ties funds up
+      if (a.paid - a.allocatedAt < rule.after && a.allocatedAt !== 0n) return
+      a.allocatedAt = a.paid
+      allocator.ensureAllocation(a.payee, token, rule.amount).catch((err: unknown) => log.warn({ err: (err as Error).message, payee: a.payee }, 'allocation top-up failed'))
+    }
+
+    const onPiece = (infoHash: string, sources: PieceSource[]) => {
+      for (const src of sources) {
+        const s = sessions.get(key(infoHash, src.id))
+        if (s?.state !== 'paying' || s.seller === undefined) continue
+        s.seller.verifiedBytes += src.bytes
+        void pay(s.seller)
+      }
+    }
+
+    const rebalance = () => {
+      const live = [...sellers.values()].filter((a) => [...a.channels].some((s) => !s.ch.closed))
+      const w = sellerWeights(
+        live.map((a) => ({ id: a.payee, pricePerGiB: a.price, throughput: a.throughput, good: a.good, bad: a.bad })),
+        init.policy,
+      )
+      for (const a of sellers.values()) a.depth = w.get(a.payee) ?? 0
+    }
+
+    const intervalMs = init.rebalanceIntervalMs ?? 1000
+    const timer = setInterval(() => {
+      for (const a of sellers.values()) {
+        const inst = ((a.verifiedBytes - a.sampledBytes) * 1000) / intervalMs
+        a.sampledBytes = a.verifiedBytes
+        a.throughput = a.throughput === 0 ? inst : a.throughput * 0.5 + inst * 0.5
+      }
+      rebalance()
+    }, intervalMs)
+    timer.unref()
+
+    const requestLimit = (conn: PeerConnection, infoHash: string): number | undefined => {
+      const s = sessions.get(key(infoHash, conn.id))
+      if (s === undefined || s.state === 'new') return allowFree || s === undefined ? undefined : 0
+      const a = s.seller!
+      if (exhausted) return 0
+      // never owe a seller more than its credit: unpaid + in flight stays below it
+      const due = dueOf(a)
+      const cap = init.maxChequeValue !== undefined && init.maxChequeValue < a.credit ? init.maxChequeValue : a.credit
+      const room = cap - (due > 0n ? due : 0n)
+      const perBlock = bytesValue(BLOCK, a.price)
+      const byCredit = room <= 0n ? 0 : perBlock === 0n ? Number.MAX_SAFE_INTEGER : Number(room / (perBlock + 1n))
+      // and the budget: what is committed everywhere plus this request stays within it
+      const budgetRoom = init.budget - committed()
+      const byBudget = budgetRoom <= 0n ? 0 : perBlock === 0n ? Number.MAX_SAFE_INTEGER : Number(budgetRoom / (perBlock + 1n))
+      return Math.min(a.depth, byCredit + 0, byBudget + conn.outstanding)
+    }
+
+    const this_ = Object.assign(new EventEmitter<PaidBuyerEvents>(), {
+      swarm: {
+        extendWire(wire: HardenedWire, conn: PeerConnection, infoHash: string) {
+          const k = key(infoHash, conn.id)
+          const s: Session = { ch: undefined as unknown as PayChannel, conn, infoHash, state: 'new' }
+          s.ch = attachPayChannel(wire, conn, { onOpen: () => {}, onMessage: (msg) => onMessage(s, msg) }, log)
+          sessions.set(k, s)
+          conn.once('close', () => {
+            if (sessions.get(k) === s) sessions.delete(k)
+            s.seller?.channels.delete(s)
+          })
+        },
+        requestLimit,
+      },
+      track(torrent: Torrent) {
+        torrent.on('piece', (_i, sources) => onPiece(torrent.infoHash, sources))
+        torrent.on('warning', (err) => {
+          if (err.code !== 'BITCDN_ERR_PIECE_HASH_FAILED') return
+          const peers = (err as BitcdnError & { details?: { peers?: string[] } }).details?.peers ?? []
+          for (const id of peers) {
+            const a = sessions.get(key(torrent.infoHash, id))?.seller
+            if (a !== undefined) a.bad++
+          }
+        })
+      },
+      spent: () => tokenUnits(spent),
+      sellers: (): SellerView[] =>
+        [...sellers.values()].map((a) => ({
+          payee: a.payee,
+          pricePerGiB: a.price,
+          verifiedBytes: a.verifiedBytes,
+          paid: tokenUnits(a.paid),
+          acked: tokenUnits(a.acked),
+          credit: tokenUnits(a.credit),
+          depth: a.depth,
+          good: a.good,
+          bad: a.bad,
+        })),
+      close: () => clearInterval(timer),
+    })
+    return this_ as PaidBuyer
+  }
+}

@@ -1,0 +1,370 @@
+/**
+ * The seller side of `bitcdn_pay`: a node that serves pieces for cheques. It plugs into the swarm
+ * client through its three slots — `extendWire` (the extension on every connection), `uploadGate`
+ * (serve a request only within the buyer's credit) and `chokePolicy` (unchoke paying buyers with
+ * credit left; plain peers only when the free policy allows) — and calls `rechoke()` so an
+ * admission or a payment unchokes at once.
+ *
+ * Per connection: announce terms → the buyer's hello (payer, signer) → `payments.admit` (escrow
+ * funds and signer checked) → admitted: serve up to the payer's credit beyond what is paid. Money is
+ * keyed by the payer the cheques prove and the connection, never the self-declared peer id; one
+ * payer's connections share one account. Debt is the value of bytes served (counted when a request
+ * is granted) minus the cheques accepted; at 100% of credit requests are refused and the peer is
+ * choked, at 125% (credit shrank under it: a withdrawal, cheques drawing on it) it is disconnected
+ * and its payer banned.
+ */
+import { EventEmitter } from 'node:events'
+import { getAddress, type Address } from 'viem'
+import { silentLogger, type BitcdnError, type Logger, type TokenUnits } from '@bitcdn/core'
+import { decodeSessionCheque, PayError, type ChequeDomain, type SignedCheque } from '@bitcdn/pay'
+import { rateChokePolicy, type BlockRef, type ChokePolicy, type HardenedWire, type SwarmClient } from '@bitcdn/swarm'
+import { marketError } from '../errors.js'
+import { bytesValue } from '../price.js'
+import { RefuseReason, type PayMessage } from '../wire/codec.js'
+import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
+import type { SellerPayments } from './seller-payments.js'
+
+/** A connection as the seller sees it (a `BitTorrentConnection`). */
+export interface SellerConnection {
+  readonly id: string
+  readonly closed: boolean
+  destroy(err?: Error): void
+  once(event: 'close', listener: () => void): unknown
+}
+
+export interface PaidSellerInit {
+  /** Our payee address (where cheques pay). */
+  payee: Address
+  /** The escrow we accept cheques on (chain id and address). */
+  domain: ChequeDomain
+  /** The stablecoin we are paid in. */
+  token: Address
+  /** Token base units per GiB served. */
+  pricePerGiB: TokenUnits
+  /** Credit against a payer's free balance, announced in the terms (the payments adapter applies it). */
+  softAllowance: TokenUnits
+  /**
+   * Serve peers that do not pay (plain BitTorrent clients, buyers not admitted): per torrent.
+   * @default false — nobody is served for free
+   */
+  free?: boolean | ((infoHash: string) => boolean)
+  /** A cheque may pay ahead of the debt by at most this much (rounding, a restart). @default value of 16 MiB */
+  prepayAllowance?: TokenUnits
+  /** Choke at this percent of credit. @default 100 */
+  chokePercent?: number
+  /** Disconnect and ban at this percent. @default 125 */
+  disconnectPercent?: number
+  /** How often every buyer's debt is checked against its (possibly shrunk) credit, ms. @default 1000 */
+  checkIntervalMs?: number
+}
+
+export interface PaidSellerComponents {
+  payments: SellerPayments
+  logger?: Logger
+}
+
+/** One payer's account with this seller (all its connections). */
+export interface BuyerAccount {
+  payer: Address
+  /** Payload bytes granted to this payer's requests since this process started. */
+  servedBytes: number
+  /** The accepted cumulative when this process first admitted the payer. */
+  baseline: TokenUnits
+  /** The highest cumulative accepted. */
+  accepted: TokenUnits
+  banned: boolean
+}
+
+export interface SellerStats {
+  /** Bytes served to admitted buyers. */
+  paidBytes: number
+  /** Bytes served under the free policy. */
+  freeBytes: number
+  chequesAccepted: number
+  /** Refused cheques by error code. */
+  chequesRefused: Record<string, number>
+  /** Connections closed for a bad message, by error code. */
+  closed: Record<string, number>
+}
+
+export interface PaidSellerEvents {
+  /** A cheque was verified and stored. */
+  cheque: [payer: Address, cumulative: TokenUnits, increment: TokenUnits]
+  /** A cheque was refused (the error's code says why). */
+  refused: [payer: Address | undefined, err: BitcdnError]
+  /** A payer was banned for exceeding its credit. */
+  banned: [payer: Address]
+}
+
+export interface PaidSeller extends EventEmitter<PaidSellerEvents> {
+  /** Pass to `createSwarmClient(init, { ...seller.swarm })`. */
+  readonly swarm: {
+    extendWire: (wire: HardenedWire, conn: SellerConnection, infoHash: string) => void
+    uploadGate: (conn: SellerConnection, ref: BlockRef, infoHash: string) => boolean
+    chokePolicy: ChokePolicy
+  }
+  /** The client whose torrents `rechoke()` at once on admission and payment. */
+  attach(client: Pick<SwarmClient, 'get'>): void
+  stats(): SellerStats
+  /** The payer's account, if it ever said hello. */
+  account(payer: Address): BuyerAccount | undefined
+  /** Debt beyond accepted cheques, token units (negative when paid ahead). */
+  owed(payer: Address): bigint
+  /** Stop the periodic credit checks. */
+  close(): void
+}
+
+type State = 'new' | 'admitting' | 'admitted'
+
+interface Session {
+  ch: PayChannel
+  conn: SellerConnection
+  infoHash: string
+  state: State
+  account?: BuyerAccount
+  /** Cheques waiting their turn (bounded). */
+  queued: number
+  chain: Promise<void>
+}
+
+/** Cheques a buyer may have in flight unacknowledged before it is cut off. */
+const MAX_QUEUED_CHEQUES = 8
+const MIB = 1024 * 1024
+
+/**
+ * @example
+ * const seller = createPaidSeller({ payee, domain, token, pricePerGiB, softAllowance })({ payments })
+ * const client = createSwarmClient({ port: 6881 }, seller.swarm)
+ * seller.attach(client)
+ */
+export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerComponents) => PaidSeller {
+  return (components) => {
+    const log = (components.logger ?? silentLogger).child({ component: 'paid-seller' })
+    const payments = components.payments
+    const payee = getAddress(init.payee)
+    const token = getAddress(init.token)
+    const price = init.pricePerGiB
+    const chokePct = BigInt(init.chokePercent ?? 100)
+    const dropPct = BigInt(init.disconnectPercent ?? 125)
+    const prepay = init.prepayAllowance ?? bytesValue(16 * MIB, price)
+    const freeFor = (infoHash: string) => (typeof init.free === 'function' ? init.free(infoHash) : init.free === true)
+    const sessions = new Map<string, Session>()
+    const accounts = new Map<Address, BuyerAccount>()
+    const stats: SellerStats = { paidBytes: 0, freeBytes: 0, chequesAccepted: 0, chequesRefused: {}, closed: {} }
+    let client: Pick<SwarmClient, 'get'> | undefined
+    const pendingRechoke = new Set<string>()
+    const key = (infoHash: string, id: string) => `${infoHash}/${id}`
+
+    const rechoke = (infoHash: string) => {
+      if (pendingRechoke.has(infoHash)) return
+      pendingRechoke.add(infoHash)
+      setImmediate(() => {
+        pendingRechoke.delete(infoHash)
+        client?.get(infoHash)?.rechoke()
+      })
+    }
+
+    const owedOf = (a: BuyerAccount, extraBytes = 0): bigint => bytesValue(a.servedBytes + extraBytes, price) - (a.accepted - a.baseline)
+
+    /** Cut off a payer whose debt reached the disconnect threshold; true when it did. */
+    const enforce = (a: BuyerAccount): boolean => {
+      const owed = owedOf(a)
+      if (owed <= 0n) return false
+      const credit = payments.credit(a.payer, token)
+      if (owed * 100n < credit * dropPct) return false
+      a.banned = true
+      const err = marketError('creditExceeded', `payer ${a.payer} owes ${owed}, over ${dropPct}% of its credit ${credit}: disconnected and banned`, {
+        payer: a.payer,
+        owed: owed.toString(),
+        credit: credit.toString(),
+      })
+      log.warn({ code: err.code, payer: a.payer, owed: owed.toString(), credit: credit.toString() }, 'buyer over its credit: banned')
+      for (const s of sessions.values()) if (s.account === a) s.ch.close(err, RefuseReason.credit)
+      this_.emit('banned', a.payer)
+      return true
+    }
+
+    /** True while `a` may be granted `bytes` more (debt stays under the choke threshold). */
+    const withinCredit = (a: BuyerAccount, bytes: number): boolean => {
+      if (a.banned) return false
+      const owed = owedOf(a, bytes)
+      if (owed <= 0n) return true
+      return owed * 100n <= payments.credit(a.payer, token) * chokePct
+    }
+
+    const refuse = (s: Session, err: BitcdnError, close: boolean) => {
+      stats.chequesRefused[err.code] = (stats.chequesRefused[err.code] ?? 0) + 1
+      this_.emit('refused', s.account?.payer, err)
+      log.info({ code: err.code, peer: s.conn.id, payer: s.account?.payer, err: err.message }, 'cheque refused')
+      if (close) s.ch.close(err, RefuseReason.cheque)
+      else s.ch.send({ type: 'refuse', reason: RefuseReason.cheque, text: err.message })
+    }
+
+    const onCheque = async (s: Session, signed: SignedCheque): Promise<void> => {
+      const a = s.account!
+      if (s.ch.closed || a.banned) return
+      const cum = signed.cheque.cumulativeAmount
+      if (cum <= a.accepted) {
+        return refuse(s, new PayError('BITCDN_ERR_CHEQUE_NOT_NEWER', `cheque for ${cum} is not above the accepted ${a.accepted} (replayed or lowered)`), true)
+      }
+      const owed = owedOf(a)
+      const increment = cum - a.accepted
+      const due = owed > 0n ? owed : 0n
+      if (increment > due + prepay) {
+        return refuse(s, marketError('chequeOversized', `cheque raises the total by ${increment}; ${due} is owed (+${prepay} allowed ahead)`, { payer: a.payer }), true)
+      }
+      const r = await payments.receive([signed])
+      const ok = r.accepted[0]
+      if (ok !== undefined) {
+        if (ok.cumulative > a.accepted) a.accepted = ok.cumulative
+        stats.chequesAccepted++
+        this_.emit('cheque', a.payer, ok.cumulative, ok.increment)
+        s.ch.send({ type: 'ack', cumulative: a.accepted, credit: payments.credit(a.payer, token) })
+        rechoke(s.infoHash)
+        return
+      }
+      const err = (r.rejected[0]?.error ?? marketError('messageInvalid', 'cheque refused')) as BitcdnError
+      // a rate-limited lookup is our limit, not the buyer's fault: it may resend
+      refuse(s, err, err.code !== 'BITCDN_ERR_LOOKUP_RATE_LIMITED')
+    }
+
+    const onMessage = async (s: Session, msg: PayMessage): Promise<void> => {
+      switch (msg.type) {
+        case 'hello': {
+          if (s.state !== 'new') throw marketError('messageUnexpected', 'second hello on one connection')
+          s.state = 'admitting'
+          const payer = msg.payer
+          const banned = accounts.get(payer)?.banned
+          if (banned) return s.ch.close(marketError('payerRefused', `payer ${payer} is banned`, { payer }), RefuseReason.payer)
+          try {
+            await payments.admit(payer, msg.signer, token)
+          } catch (err) {
+            return s.ch.close(err as BitcdnError, RefuseReason.payer)
+          }
+          if (s.ch.closed) return
+          let a = accounts.get(payer)
+          if (a === undefined) {
+            const accepted = payments.accepted(payer, token)
+            a = { payer, servedBytes: 0, baseline: accepted, accepted, banned: false }
+            accounts.set(payer, a)
+          }
+          s.account = a
+          s.state = 'admitted'
+          log.info({ peer: s.conn.id, payer, credit: payments.credit(payer, token).toString() }, 'buyer admitted')
+          s.ch.send({ type: 'ack', cumulative: a.accepted, credit: payments.credit(payer, token) })
+          rechoke(s.infoHash)
+          return
+        }
+        case 'cheque': {
+          if (s.state !== 'admitted') throw marketError('messageUnexpected', 'cheque before the buyer was admitted')
+          const a = s.account!
+          // throws BITCDN_ERR_CHEQUE_INVALID for a malformed signature: the connection closes
+          const signed = decodeSessionCheque(msg.cheque, { payer: a.payer, payee, token })
+          if (s.queued >= MAX_QUEUED_CHEQUES) throw marketError('messageUnexpected', `more than ${MAX_QUEUED_CHEQUES} cheques unacknowledged`)
+          s.queued++
+          // one at a time per connection, in order: the ledger sees each cumulative after the last
+          s.chain = s.chain.then(() => onCheque(s, signed)).finally(() => s.queued--)
+          return s.chain
+        }
+        case 'refuse':
+          log.info({ peer: s.conn.id, reason: msg.reason, text: msg.text }, 'buyer left')
+          s.conn.destroy()
+          return
+        case 'terms':
+        case 'ack':
+          return // another seller talking to us: nothing to sell it
+      }
+    }
+
+    const chokePolicy: ChokePolicy = {
+      unchokeSort(peers, opts) {
+        const infoHash = opts.infoHash ?? ''
+        const unchoke = new Set<string>()
+        const others = []
+        for (const p of peers) {
+          const s = sessions.get(key(infoHash, p.id))
+          if (s?.state === 'admitted') {
+            // a paying buyer with credit left gets a slot of its own: it pays for it
+            if (p.interested && withinCredit(s.account!, 16 * 1024)) unchoke.add(p.id)
+          } else others.push(p)
+        }
+        if (!freeFor(infoHash)) return { unchoke, optimistic: new Map() }
+        const d = rateChokePolicy.unchokeSort(others, opts)
+        for (const id of d.unchoke) unchoke.add(id)
+        return { unchoke, optimistic: d.optimistic }
+      },
+    }
+
+    const timer = setInterval(() => {
+      for (const a of accounts.values()) if (!a.banned && [...sessions.values()].some((s) => s.account === a)) enforce(a)
+    }, init.checkIntervalMs ?? 1000)
+    timer.unref()
+
+    const this_ = Object.assign(new EventEmitter<PaidSellerEvents>(), {
+      swarm: {
+        extendWire(wire: HardenedWire, conn: SellerConnection, infoHash: string) {
+          const k = key(infoHash, conn.id)
+          const s: Session = {
+            ch: undefined as unknown as PayChannel,
+            conn,
+            infoHash,
+            state: 'new',
+            queued: 0,
+            chain: Promise.resolve(),
+          }
+          s.ch = attachPayChannel(
+            wire,
+            {
+              id: conn.id,
+              destroy: (err) => {
+                const code = (err as BitcdnError | undefined)?.code
+                if (code !== undefined) stats.closed[code] = (stats.closed[code] ?? 0) + 1
+                conn.destroy(err)
+              },
+            },
+            {
+              onOpen: (ch) => ch.send({ type: 'terms', chainId: init.domain.chainId, escrow: getAddress(init.domain.verifyingContract), token, payee, pricePerGiB: price, softAllowance: init.softAllowance }),
+              onMessage: (msg) => onMessage(s, msg),
+            },
+            log,
+          )
+          sessions.set(k, s)
+          conn.once('close', () => {
+            if (sessions.get(k) === s) sessions.delete(k)
+          })
+        },
+        uploadGate(conn: SellerConnection, ref: BlockRef, infoHash: string): boolean {
+          const s = sessions.get(key(infoHash, conn.id))
+          if (s?.state === 'admitted') {
+            const a = s.account!
+            if (!withinCredit(a, ref.length)) {
+              if (!enforce(a)) rechoke(infoHash)
+              return false
+            }
+            a.servedBytes += ref.length
+            stats.paidBytes += ref.length
+            return true
+          }
+          if (!freeFor(infoHash)) return false
+          stats.freeBytes += ref.length
+          return true
+        },
+        chokePolicy,
+      },
+      attach(c: Pick<SwarmClient, 'get'>) {
+        client = c
+      },
+      stats: () => structuredClone(stats),
+      account: (payer: Address) => {
+        const a = accounts.get(getAddress(payer))
+        return a === undefined ? undefined : { ...a }
+      },
+      owed: (payer: Address) => {
+        const a = accounts.get(getAddress(payer))
+        return a === undefined ? 0n : owedOf(a)
+      },
+      close: () => clearInterval(timer),
+    })
+    return this_ as PaidSeller
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The `bitcdn_pay` message codec: the payload of a BEP 10 extended message (after its extension id
+ * byte). Fixed layouts, big-endian, every field bounded, so decoding needs no allocation sized by
+ * the peer and a wrong length is an error, never a misparse.
+ *
+ *   0 version  1   (PROTOCOL_VERSION; another version is refused, never guessed at)
+ *   1 type     1
+ *   2 body
+ *
+ *   terms   (1, seller → buyer)  chainId u64 | escrow 20 | token 20 | payee 20 | pricePerGiB u128 | softAllowance u128   = 102 bytes
+ *   hello   (2, buyer → seller)  payer 20 | signer 20                                                                 =  42
+ *   cheque  (3, buyer → seller)  cumulativeAmount u128 | signature 64 (pay's session wire form)                       =  82
+ *   ack     (4, seller → buyer)  cumulative u128 (accepted total) | credit u128 (what it may owe now)                 =  34
+ *   refuse  (5, either)          reason u8 | text length u8 | text (UTF-8, ≤ 200 bytes): why the sender leaves        ≤ 204
+ */
+import { bytesToHex, getAddress, hexToBytes, type Address } from 'viem'
+import { tokenUnits, type TokenUnits } from '@bitcdn/core'
+import { CHEQUE_SESSION_WIRE_BYTES } from '@bitcdn/pay'
+import { marketError } from '../errors.js'
+
+/** The BEP 10 extension name (the key in the `m` dictionary). */
+export const PAY_EXTENSION_NAME = 'bitcdn_pay'
+/** The protocol version this codec speaks. */
+export const PROTOCOL_VERSION = 1
+/** Longest message of any type, bytes. */
+export const MAX_PAY_MESSAGE_BYTES = 204
+const MAX_REFUSE_TEXT = 200
+const MAX_U128 = (1n << 128n) - 1n
+const MAX_U64 = (1n << 64n) - 1n
+
+/** What the seller asks: who to pay, on which escrow, at what price. */
+export interface TermsMessage {
+  type: 'terms'
+  chainId: number
+  escrow: Address
+  token: Address
+  payee: Address
+  /** Token base units per 2^30 bytes. */
+  pricePerGiB: TokenUnits
+  /** Credit the seller grants against the payer's free escrow balance (beyond allocations). */
+  softAllowance: TokenUnits
+}
+
+/** The buyer's answer: the escrow account that pays and the key that signs its cheques. */
+export interface HelloMessage {
+  type: 'hello'
+  payer: Address
+  signer: Address
+}
+
+/** A cumulative cheque in the session form (payer, payee and token fixed by terms and hello). */
+export interface ChequeMessage {
+  type: 'cheque'
+  /** The 80-byte session wire form (`encodeSessionCheque`). */
+  cheque: Uint8Array
+}
+
+/** The seller stored a cheque: its accepted total and the credit left. */
+export interface AckMessage {
+  type: 'ack'
+  cumulative: TokenUnits
+  credit: TokenUnits
+}
+
+/** Reasons carried by `refuse` (the text is for logs only). */
+export const RefuseReason = {
+  terms: 1,
+  payer: 2,
+  cheque: 3,
+  credit: 4,
+  protocol: 5,
+} as const
+export type RefuseReason = (typeof RefuseReason)[keyof typeof RefuseReason]
+
+export interface RefuseMessage {
+  type: 'refuse'
+  reason: RefuseReason
+  text: string
+}
+
+export type PayMessage = TermsMessage | HelloMessage | ChequeMessage | AckMessage | RefuseMessage
+
+const TYPE = { terms: 1, hello: 2, cheque: 3, ack: 4, refuse: 5 } as const
+const SIZE: Record<number, number> = { 1: 102, 2: 42, 3: 2 + CHEQUE_SESSION_WIRE_BYTES, 4: 34 }
+
+/**
+ * Encode a message.
+ * @throws BitcdnError `BITCDN_ERR_PAY_MESSAGE_INVALID` for a field out of range
+ * @example wire.extended('bitcdn_pay', encodePayMessage({ type: 'hello', payer, signer }))
+ */
+export function encodePayMessage(msg: PayMessage): Buffer {
+  switch (msg.type) {
+    case 'terms': {
+      const b = head(msg.type)
+      if (!Number.isSafeInteger(msg.chainId) || msg.chainId <= 0) throw invalid(`chainId ${msg.chainId}`)
+      b.writeBigUInt64BE(BigInt(msg.chainId), 2)
+      addr(b, 10, msg.escrow)
+      addr(b, 30, msg.token)
+      addr(b, 50, msg.payee)
+      u128(b, 70, msg.pricePerGiB)
+      u128(b, 86, msg.softAllowance)
+      return b
+    }
+    case 'hello': {
+      const b = head(msg.type)
+      addr(b, 2, msg.payer)
+      addr(b, 22, msg.signer)
+      return b
+    }
+    case 'cheque': {
+      if (msg.cheque.length !== CHEQUE_SESSION_WIRE_BYTES) throw invalid(`cheque of ${msg.cheque.length} bytes`)
+      const b = head(msg.type)
+      b.set(msg.cheque, 2)
+      return b
+    }
+    case 'ack': {
+      const b = head(msg.type)
+      u128(b, 2, msg.cumulative)
+      u128(b, 18, msg.credit)
+      return b
+    }
+    case 'refuse': {
+      let text = Buffer.from(msg.text, 'utf8')
+      if (text.length > MAX_REFUSE_TEXT) text = text.subarray(0, MAX_REFUSE_TEXT)
+      const b = Buffer.alloc(4 + text.length)
+      b[0] = PROTOCOL_VERSION
+      b[1] = TYPE.refuse
+      b[2] = msg.reason
+      b[3] = text.length
+      b.set(text, 4)
+      return b
+    }
+  }
+}
+
+/**
+ * Decode a message; every length and field is checked.
+ * @throws BitcdnError `BITCDN_ERR_PAY_VERSION` (another version), `BITCDN_ERR_PAY_MESSAGE_INVALID`
+ * @example const msg = decodePayMessage(buf) // { type: 'terms', chainId: 31337, ... }
+ */
+export function decodePayMessage(buf: Uint8Array): PayMessage {
+  if (buf.length < 2) throw invalid(`message of ${buf.length} bytes`)
+  if (buf.length > MAX_PAY_MESSAGE_BYTES) throw invalid(`message of ${buf.length} bytes exceeds ${MAX_PAY_MESSAGE_BYTES}`)
+  if (buf[0] !== PROTOCOL_VERSION) {
+    throw marketError('versionUnsupported', `bitcdn_pay version ${buf[0]} is not supported (this node speaks ${PROTOCOL_VERSION})`, { version: buf[0] })
+  }
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  const type = b[1]!
+  const size = SIZE[type]
+  if (size !== undefined && b.length !== size) throw invalid(`message type ${type} has ${b.length} bytes, expected ${size}`)
+  switch (type) {
+    case TYPE.terms: {
+      const chainId = b.readBigUInt64BE(2)
+      if (chainId === 0n || chainId > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`chainId ${chainId}`)
+      return {
+        type: 'terms',
+        chainId: Number(chainId),
+        escrow: readAddr(b, 10),
+        token: readAddr(b, 30),
+        payee: readAddr(b, 50),
+        pricePerGiB: readU128(b, 70),
+        softAllowance: readU128(b, 86),
+      }
+    }
+    case TYPE.hello:
+      return { type: 'hello', payer: readAddr(b, 2), signer: readAddr(b, 22) }
+    case TYPE.cheque:
+      return { type: 'cheque', cheque: Uint8Array.from(b.subarray(2)) }
+    case TYPE.ack:
+      return { type: 'ack', cumulative: readU128(b, 2), credit: readU128(b, 18) }
+    case TYPE.refuse: {
+      if (b.length < 4) throw invalid(`refuse message of ${b.length} bytes`)
+      const reason = b[2]!
+      if (reason < 1 || reason > 5) throw invalid(`refuse reason ${reason}`)
+      if (b[3] !== b.length - 4) throw invalid(`refuse text of ${b.length - 4} bytes, header says ${b[3]}`)
+      return { type: 'refuse', reason: reason as RefuseReason, text: b.subarray(4).toString('utf8') }
+    }
+    default:
+      throw invalid(`unknown message type ${type}`)
+  }
+}
+
+function head(type: keyof typeof TYPE): Buffer {
+  const b = Buffer.alloc(SIZE[TYPE[type]]!)
+  b[0] = PROTOCOL_VERSION
+  b[1] = TYPE[type]
+  return b
+}
+
+function addr(b: Buffer, at: number, a: Address): void {
+  let bytes: Uint8Array
+  try {
+    bytes = hexToBytes(getAddress(a))
+  } catch {
+    throw invalid(`address ${String(a)}`)
+  }
+  b.set(bytes, at)
+}
+
+function readAddr(b: Buffer, at: number): Address {
+  return getAddress(bytesToHex(b.subarray(at, at + 20)))
+}
+
+function u128(b: Buffer, at: number, v: bigint): void {
+  if (typeof v !== 'bigint' || v < 0n || v > MAX_U128) throw invalid(`amount ${String(v)}`)
+  b.writeBigUInt64BE(v >> 64n, at)
+  b.writeBigUInt64BE(v & MAX_U64, at + 8)
+}
+
+function readU128(b: Buffer, at: number): TokenUnits {
+  return tokenUnits((b.readBigUInt64BE(at) << 64n) | b.readBigUInt64BE(at + 8))
+}
+
+function invalid(what: string) {
+  return marketError('messageInvalid', `bad bitcdn_pay message: ${what}`)
+}

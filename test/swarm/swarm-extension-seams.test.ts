@@ -1,0 +1,135 @@
+/**
+ * The seams the paid protocol plugs into, over real TCP: a BEP 10 extension sees the handshake on
+ * incoming and outgoing connections and exchanges real extension messages; a custom ChokePolicy
+ * decides the quick unchoke too and `rechoke()` applies it at once; the `piece` event names who
+ * delivered each verified piece's bytes; `requestLimit` steers requests between peers.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import type { WireExtensionInstance } from 'bittorrent-protocol'
+import { createSwarmClient, rateChokePolicy, type ChokePolicy, type HardenedWire, type PieceSource, type SwarmClient, type SwarmClientComponents } from '@bitcdn/swarm'
+import { createMemoryStore } from '@bitcdn/content'
+import { filledStore, harness, makeTorrent, readAll, testData } from './swarm-helpers.js'
+
+const h = harness()
+const extra: SwarmClient[] = []
+afterEach(async () => {
+  await Promise.all(extra.splice(0).map((c) => c.stop().catch(() => {})))
+  await h.cleanup()
+})
+
+async function client(components: SwarmClientComponents): Promise<SwarmClient> {
+  const c = createSwarmClient({ stateDir: await h.stateDir(), snubTimeoutMs: 3000 }, components)
+  await c.start()
+  extra.push(c)
+  return c
+}
+
+/** A ping/pong extension recording what it saw. */
+function pingExtension(log: string[], role: string) {
+  return (wire: HardenedWire) => {
+    class Ping implements WireExtensionInstance {
+      onHandshake(infoHash: string): void {
+        log.push(`${role}:handshake:${infoHash.slice(0, 8)}`)
+      }
+      onExtendedHandshake(): void {
+        wire.extended('test_ping', Buffer.from(`ping from ${role}`))
+      }
+      onMessage(buf: Uint8Array): void {
+        const text = Buffer.from(buf).toString()
+        log.push(`${role}:got:${text}`)
+        if (text.startsWith('ping')) wire.extended('test_ping', Buffer.from(`pong from ${role}`))
+      }
+    }
+    ;(Ping.prototype as unknown as { name: string }).name = 'test_ping'
+    wire.use(Ping as never)
+  }
+}
+
+describe('swarm extension seams', () => {
+  it('an extension sees the handshake on incoming connections and exchanges messages both ways', async () => {
+    const data = testData(256 * 1024)
+    const m = await makeTorrent(data)
+    const log: string[] = []
+    const seeder = await client({ extendWire: pingExtension(log, 'seeder') })
+    const leecher = await client({ extendWire: pingExtension(log, 'leecher') })
+    await seeder.add(m, { store: await filledStore(m, data) })
+    const t = await leecher.add(m, { store: createMemoryStore(m), peers: [`127.0.0.1:${seeder.port}`] })
+    await t.whenDone()
+    await expect.poll(() => log.length).toBeGreaterThanOrEqual(6)
+    const ih = m.infoHash.slice(0, 8)
+    // the seeder's connection is incoming: its extension saw the handshake all the same
+    expect(log).toContain(`seeder:handshake:${ih}`)
+    expect(log).toContain(`leecher:handshake:${ih}`)
+    expect(log).toEqual(expect.arrayContaining(['seeder:got:ping from leecher', 'leecher:got:ping from seeder', 'seeder:got:pong from leecher', 'leecher:got:pong from seeder']))
+  })
+
+  it('a custom ChokePolicy governs the quick unchoke, and rechoke() applies a changed decision at once', async () => {
+    const data = testData(512 * 1024, 'choke')
+    const m = await makeTorrent(data)
+    let allow = false
+    let calls = 0
+    const policy: ChokePolicy = {
+      unchokeSort(peers, opts) {
+        calls++
+        if (!allow) return { unchoke: new Set(), optimistic: new Map() }
+        return rateChokePolicy.unchokeSort(peers, opts)
+      },
+    }
+    const seeder = await client({ chokePolicy: policy })
+    const leecher = await h.client()
+    const st = await seeder.add(m, { store: await filledStore(m, data) })
+    const t = await leecher.add(m, { store: createMemoryStore(m), peers: [`127.0.0.1:${seeder.port}`] })
+    await expect.poll(() => calls).toBeGreaterThan(0) // the interested peer was put to the policy
+    await new Promise((r) => setTimeout(r, 500))
+    expect(t.stats().downloaded).toBe(0) // refused by the policy: no quick unchoke around it
+    allow = true
+    const before = calls
+    st.rechoke()
+    expect(calls).toBe(before + 1)
+    await t.whenDone()
+    expect(await readAll(t.store!, m)).toEqual(data)
+  })
+
+  it('the piece event names each connection that delivered bytes of a verified piece', async () => {
+    const data = testData(1024 * 1024, 'prov')
+    const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
+    const a = await h.client()
+    const b = await h.client()
+    const leecher = await h.client()
+    await a.add(m, { store: await filledStore(m, data) })
+    await b.add(m, { store: await filledStore(m, data) })
+    const t = await leecher.add(m, { store: createMemoryStore(m), peers: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`] })
+    const seen = new Map<number, PieceSource[]>()
+    t.on('piece', (i, sources) => seen.set(i, sources))
+    await t.whenDone()
+    expect(seen.size).toBe(m.pieceCount)
+    const ids = new Set<string>()
+    for (const [i, sources] of seen) {
+      const size = i === m.pieceCount - 1 ? m.length - i * m.pieceLength : m.pieceLength
+      expect(sources.reduce((s, x) => s + x.bytes, 0)).toBe(size)
+      for (const s of sources) ids.add(s.id)
+    }
+    expect([...ids].every((id) => /^127\.0\.0\.1:\d+$/.test(id))).toBe(true)
+    expect(ids.size).toBeGreaterThanOrEqual(1)
+  })
+
+  it('requestLimit 0 asks a connection for nothing: every byte comes from the other peer', async () => {
+    const data = testData(2 * 1024 * 1024, 'limit')
+    const m = await makeTorrent(data)
+    const a = await h.client()
+    const b = await h.client()
+    await a.add(m, { store: await filledStore(m, data) })
+    await b.add(m, { store: await filledStore(m, data) })
+    const blocked = `127.0.0.1:${b.port}`
+    const leecher = await client({ requestLimit: (conn) => (conn.id === blocked ? 0 : undefined) })
+    const t = await leecher.add(m, { store: createMemoryStore(m), peers: [`127.0.0.1:${a.port}`, blocked] })
+    const from = new Map<string, number>()
+    const wires = new Set<string>()
+    t.on('wire', (id) => wires.add(id))
+    t.on('piece', (_i, sources) => sources.forEach((s) => from.set(s.id, (from.get(s.id) ?? 0) + s.bytes)))
+    await t.whenDone()
+    expect(wires).toContain(blocked) // connected, unchoked by b, and still asked for nothing
+    expect(from.get(blocked) ?? 0).toBe(0)
+    expect(from.get(`127.0.0.1:${a.port}`)).toBe(m.length)
+  })
+})
