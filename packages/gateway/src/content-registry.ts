@@ -4,7 +4,7 @@
  * database so they stay addressable after a restart.
  */
 import { parseTorrentFile, type Metainfo } from '@bitcdn/content'
-import type { SwarmClient } from '@bitcdn/swarm'
+import type { SwarmClient, Torrent } from '@bitcdn/swarm'
 import { cacheStore } from './cache/cache-store.js'
 import type { PieceCache } from './cache/piece-cache.js'
 import type { ContentEntry } from './content-entry.js'
@@ -32,7 +32,7 @@ export interface ContentRegistry {
  * const content = createContentRegistry(client, cache, { peers: ['127.0.0.1:6881'] })
  * const entry = await content.add(await readFile('site.torrent'))
  */
-export function createContentRegistry(client: SwarmClient, cache: PieceCache, defaults: AddContentOptions = {}): ContentRegistry {
+export function createContentRegistry(client: SwarmClient, cache: PieceCache, defaults: AddContentOptions = {}, hooks: { onAdded?: (torrent: Torrent) => void } = {}): ContentRegistry {
   const entries = new Map<string, ContentEntry>()
   const adding = new Map<string, Promise<ContentEntry>>()
 
@@ -51,6 +51,7 @@ export function createContentRegistry(client: SwarmClient, cache: PieceCache, de
       },
     )
     torrent.on('warning', () => {})
+    hooks.onAdded?.(torrent)
     const entry: ContentEntry = { infoHash: m.infoHash, metainfo: m, torrent, origins: [...new Set([...m.urlList, ...(defaults.origins ?? []), ...(opts.origins ?? [])])] }
     entries.set(m.infoHash, entry)
     return entry

@@ -4,7 +4,7 @@
  * `createGateway(init)` → `(components) => Gateway`.
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
-import { createOriginPool, createSwarmClient, type SwarmClient, type SwarmClientComponents, type SwarmClientInit } from '@bitcdn/swarm'
+import { createOriginPool, createSwarmClient, type SwarmClient, type SwarmClientComponents, type SwarmClientInit, type Torrent } from '@bitcdn/swarm'
 import { buildGatewayApp, type GatewayAppOptions } from './app.js'
 import { openPieceCache, type PieceCache } from './cache/piece-cache.js'
 import { createContentRegistry, type AddContentOptions, type ContentRegistry } from './content-registry.js'
@@ -36,9 +36,22 @@ export interface GatewayComponents {
    * choke policy), so "the swarm" the piece source asks includes paid nodes.
    */
   swarm?: SwarmClientComponents
+  /**
+   * The market buyer (`createPaidBuyer` from @bitcdn/market): its wire extension and request
+   * limits go into the swarm client, every torrent is tracked so verified bytes are paid for,
+   * under its maximum price and budget. Without one the gateway downloads from free peers only.
+   */
+  buyer?: PieceBuyer
   metrics?: GatewayMetrics
   /** Routes added after the content routes (the pull zone). */
   extraRoutes?: (app: FastifyInstance, gateway: Gateway) => Promise<void>
+}
+
+/** What the gateway needs of a paid buyer (the market's `PaidBuyer` is one). */
+export interface PieceBuyer {
+  readonly swarm: Pick<SwarmClientComponents, 'extendWire' | 'requestLimit'>
+  track(torrent: Torrent): void
+  on(event: 'paid', fn: (payee: string, cumulative: bigint, increment: bigint) => void): unknown
 }
 
 export interface Gateway {
@@ -93,9 +106,10 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
         const c = openPieceCache({ dir: init.cacheDir, maxBytes: init.cacheMaxBytes }, { onEvict: (ih, i) => swarm?.get(ih)?.dropPiece(i) })
         cache = c
         // a buyer, not a seeder: pieces may leave the cache at any moment, so none are uploaded
-        swarm = createSwarmClient(init.swarm ?? {}, { uploadGate: () => false, ...components.swarm })
+        swarm = createSwarmClient(init.swarm ?? {}, { uploadGate: () => false, ...components.buyer?.swarm, ...components.swarm })
+        components.buyer?.on('paid', (_payee, _cumulative, increment) => metrics.spend.inc(Number(increment)))
         await swarm.start()
-        content = createContentRegistry(swarm, c, init.defaults)
+        content = createContentRegistry(swarm, c, init.defaults, { onAdded: (t) => components.buyer?.track(t) })
         await content.restore()
         const pieces = createPieceSource(init, { cache: c, metrics, logger: components.logger, agent: (u) => origins.agent(new URL(u).origin) })
         app = await buildGatewayApp({

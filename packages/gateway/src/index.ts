@@ -3,7 +3,7 @@
  * pull zone in front of an origin, served from a piece cache, the swarm and the origin (hedged
  * per piece), with RFC 9110 ranges and conditionals, metrics and OpenAPI.
  */
-export { createGateway, type Gateway, type GatewayInit, type GatewayComponents } from './gateway.js'
+export { createGateway, type Gateway, type GatewayInit, type GatewayComponents, type PieceBuyer } from './gateway.js'
 export { buildGatewayApp, type GatewayAppOptions } from './app.js'
 export { openPieceCache, type PieceCache, type PieceCacheInit } from './cache/piece-cache.js'
 export { createContentRegistry, type ContentRegistry, type AddContentOptions } from './content-registry.js'
