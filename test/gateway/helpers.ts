@@ -3,7 +3,8 @@
  * server, stoppable and countable), seeders over TCP, gateways on loopback ports, raw HTTP.
  */
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
 import http from 'node:http'
 import { join } from 'node:path'
 
@@ -23,7 +24,17 @@ export interface Origin {
  * @example
  * const origin = await startOrigin(dir); ... await origin.stop()
  */
-export async function startOrigin(root: string, extra?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean): Promise<Origin> {
+export interface OriginOptions {
+  /** Handle a request first; return true when answered. */
+  extra?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean
+  /** Extra response headers per path (Cache-Control...). */
+  headers?: (path: string) => Record<string, string>
+  /** Send a strong ETag from the file's content and answer If-None-Match with 304. */
+  etags?: boolean
+}
+
+export async function startOrigin(root: string, opts: OriginOptions = {}): Promise<Origin> {
+  const extra = opts.extra
   const o: Origin = { url: '', hits: new Map(), ranges: [], down: false, stop: async () => {} }
   const server = http.createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
@@ -39,6 +50,16 @@ export async function startOrigin(root: string, extra?: (req: http.IncomingMessa
       res.writeHead(404).end()
       return
     }
+    const extraHeaders = opts.headers?.(path) ?? {}
+    if (opts.etags === true) {
+      const tag = `"${createHash('sha1').update(await readFile(file)).digest('hex').slice(0, 16)}"`
+      extraHeaders['etag'] = tag
+      if (req.headers['if-none-match'] === tag) {
+        res.writeHead(304, extraHeaders).end()
+        return
+      }
+    }
+    for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v)
     const range = req.headers.range
     if (range !== undefined) o.ranges.push(range)
     const m = range === undefined ? null : /^bytes=(\d+)-(\d*)$/.exec(range)

@@ -18,6 +18,8 @@ import { contentRoutes } from './routes/content.js'
 import { opsRoutes } from './routes/ops.js'
 import { SequentialReaders } from './serve/sequential-readers.js'
 import { checkSignedUrl } from './signed-url.js'
+import type { PieceCache } from './cache/piece-cache.js'
+import { pullZoneRoutes, type PullZoneComponents, type PullZoneInit } from './pull/pull-zone.js'
 
 export interface GatewayAppOptions {
   content: ContentRegistry
@@ -40,6 +42,10 @@ export interface GatewayAppOptions {
   signingKey?: string
   /** Called before each metrics scrape (to refresh gauges). */
   beforeScrape?: () => void
+  /** The piece cache (the pull zone keeps its object index in its database). */
+  cache?: PieceCache
+  /** Serve a pull zone in front of this origin on every path outside `/t/`. */
+  pullZone?: PullZoneInit & { onPublish?: PullZoneComponents['onPublish'] }
   /** Routes added after the content routes (the pull zone's catch-all). */
   extraRoutes?: (app: FastifyInstance) => Promise<void>
 }
@@ -122,6 +128,12 @@ export async function buildGatewayApp(opts: GatewayAppOptions): Promise<FastifyI
   }
   await app.register(contentRoutes, { ...serve, content: opts.content })
   await app.register(opsRoutes, { metrics: opts.metrics, beforeScrape: opts.beforeScrape })
+  if (opts.pullZone !== undefined) {
+    if (opts.cache === undefined) throw gatewayError('config', 'a pull zone needs the piece cache')
+    const { onPublish, ...pullInit } = opts.pullZone
+    const cache = opts.cache
+    await app.register(async (scope) => pullZoneRoutes(scope, pullInit, { ...serve, content: opts.content, cache, onPublish }))
+  }
   if (opts.extraRoutes !== undefined) await opts.extraRoutes(app)
   return app
 }

@@ -3,7 +3,9 @@
  * source (cache → swarm → origin hedge) and the HTTP app, started and stopped together.
  * `createGateway(init)` → `(components) => Gateway`.
  */
+import { join } from 'node:path'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import type { Metainfo } from '@bitcdn/content'
 import { createOriginPool, createSwarmClient, type SwarmClient, type SwarmClientComponents, type SwarmClientInit, type Torrent } from '@bitcdn/swarm'
 import { buildGatewayApp, type GatewayAppOptions } from './app.js'
 import { openPieceCache, type PieceCache } from './cache/piece-cache.js'
@@ -25,6 +27,15 @@ export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'm
   maxBytesInFlight?: number
   /** The swarm client's options (port, host, limits, state dir). */
   swarm?: SwarmClientInit
+  /**
+   * Pull zone: every path outside `/t/` maps to this origin (`https://www.example.com`), objects
+   * become torrents as the origin's caching rules allow. @default none
+   */
+  origin?: string
+  /** Pull-zone objects larger than this are only passed through, bytes. @default 4 GiB */
+  maxObjectBytes?: number
+  /** Put a new pull-zone object's pieces into the cache at once. @default true */
+  warmCache?: boolean
   /** Peers, trackers and origins every torrent gets. */
   defaults?: AddContentOptions
 }
@@ -43,7 +54,9 @@ export interface GatewayComponents {
    */
   buyer?: PieceBuyer
   metrics?: GatewayMetrics
-  /** Routes added after the content routes (the pull zone). */
+  /** A pull-zone object became a torrent (ask nodes to pin it). */
+  onPublish?: (metainfo: Metainfo, url: string) => void
+  /** Routes added after the content routes. */
   extraRoutes?: (app: FastifyInstance, gateway: Gateway) => Promise<void>
 }
 
@@ -118,6 +131,11 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
           pieces,
           budget: new ByteBudget(init.maxBytesInFlight ?? 256 * 2 ** 20),
           metrics,
+          cache: c,
+          pullZone:
+            init.origin === undefined
+              ? undefined
+              : { origin: init.origin, tmpDir: join(init.cacheDir, 'pull-tmp'), maxObjectBytes: init.maxObjectBytes, warmCache: init.warmCache, announce: init.defaults?.announce, onPublish: components.onPublish },
           beforeScrape: () => metrics.cacheBytes.set(c.bytes),
           logger: components.logger,
           extraRoutes: components.extraRoutes === undefined ? undefined : (a) => components.extraRoutes!(a, gw),

@@ -94,6 +94,14 @@ export async function contentRoutes(app: FastifyInstance, opts: ContentRoutesOpt
     416: { description: 'Range not satisfiable; Content-Range: bytes */length', type: 'null' },
     504: errorSchema('Neither the swarm nor the origin delivered in time'),
   }
+  app.get<{ Params: { infohash: string } }>(
+    '/torrents/:infohash',
+    { schema: { summary: 'The .torrent file of content this gateway serves (for nodes to pin)', params, response: { 200: { description: 'application/x-bittorrent', content: { 'application/x-bittorrent': { schema: { type: 'string', format: 'binary' } } } }, 400: errorSchema('Bad info-hash'), 404: errorSchema('Unknown content') } } },
+    async (req, reply) => {
+      const entry = entryOf(opts.content, req.params.infohash)
+      return reply.header('content-type', 'application/x-bittorrent').header('cache-control', IMMUTABLE).send(entry.metainfo.torrentFile)
+    },
+  )
   app.route<{ Params: { infohash: string } }>({
     method: ['GET', 'HEAD'],
     url: '/t/:infohash',
