@@ -136,7 +136,7 @@ describe('content-addressed routes', () => {
   })
 
   it('answers HEAD with the headers of GET and no body', async () => {
-    for (const headers of [{}, { range: 'bytes=5-99' }]) {
+    for (const headers of [{}, { range: 'bytes=5-99' }] as Array<Record<string, string>>) {
       const g = await request(url(`/t/${single.infoHash}`), headers)
       const hd = await request(url(`/t/${single.infoHash}`), headers, 'HEAD')
       expect(hd.status).toBe(g.status)

@@ -9,7 +9,6 @@ import { writeFile } from 'node:fs/promises'
 import http from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
-import bencode from 'bencode'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTorrent, encodeTorrent, parseTorrentFile, type Metainfo, type PieceStore } from '@bitcdn/content'
 import { createGateway, signUrl, type Gateway, type GatewayInit } from '@bitcdn/gateway'
@@ -40,7 +39,8 @@ function zeroTorrent(length: number, pieceLength: number): Metainfo {
   const full = createHash('sha1').update(Buffer.alloc(pieceLength)).digest()
   const last = createHash('sha1').update(Buffer.alloc(length - (pieceCount - 1) * pieceLength)).digest()
   const pieces = Buffer.concat([...Array.from({ length: pieceCount - 1 }, () => full), last])
-  const info = Buffer.from(bencode.encode({ length, name: 'zeros.bin', 'piece length': pieceLength, pieces }))
+  // the info dictionary in bencode, keys in sorted order
+  const info = Buffer.concat([Buffer.from(`d6:lengthi${length}e4:name9:zeros.bin12:piece lengthi${pieceLength}e6:pieces${pieces.length}:`), pieces, Buffer.from('e')])
   return parseTorrentFile(encodeTorrent({ infoBuffer: info, announce: [], urlList: [] }))
 }
 
