@@ -74,6 +74,15 @@ describe('gateway fetching', () => {
     expect(entry.torrent.stats().verifiedPieces).toBe(3)
     expect(gw.cache.pieces(m.infoHash).sort((a, b) => a - b)).toEqual([300, 301, 302])
     expect(seed.stats().uploaded).toBe(3 * MiB)
+    // a sequential reader (the next range starts where this one ended) also gets read-ahead
+    const next = await request(`${gw.url}/t/${m.infoHash}`, { range: `bytes=${end + 1}-${303 * MiB + 20}` })
+    expect(next.status).toBe(206)
+    expect(next.body.length).toBe(303 * MiB + 20 - end)
+    const want = [300, 301, 302, 303, 304, 305, 306, 307]
+    const until = Date.now() + 15_000
+    while (gw.cache.pieces(m.infoHash).length < want.length && Date.now() < until) await new Promise((res) => setTimeout(res, 50))
+    expect(gw.cache.pieces(m.infoHash).sort((a, b) => a - b)).toEqual(want)
+    expect(seed.stats().uploaded).toBe(want.length * MiB)
   })
 
   it('completes a response from the origin when every seeder is killed mid-response', async () => {
@@ -194,6 +203,8 @@ describe('gateway fetching', () => {
       request(`${gw.url}${path}?${signUrl(key, `/t/${'ab'.repeat(20)}`, now + 60)}`),
       request(`${gw.url}${path}?${signUrl('other-key', path, now + 60)}`),
     ])
+    // monitoring is never behind tokens
+    expect((await request(`${gw.url}/metrics`)).status).toBe(200)
     for (const r of codes) {
       expect(r.status).toBe(403)
       expect(JSON.parse(r.body.toString()).code).toBe('BITCDN_ERR_GATEWAY_TOKEN')

@@ -21,6 +21,9 @@ import { checkSignedUrl } from './signed-url.js'
 import type { PieceCache } from './cache/piece-cache.js'
 import { pullZoneRoutes, type PullZoneComponents, type PullZoneInit } from './pull/pull-zone.js'
 
+/** Operations routes, never behind signed URLs (monitoring must reach them). */
+const OPS_PATHS = new Set(['/metrics', '/healthz', '/openapi.json'])
+
 export interface GatewayAppOptions {
   content: ContentRegistry
   pieces: PieceSource
@@ -38,7 +41,7 @@ export interface GatewayAppOptions {
   parallelPieces?: number
   /** Pieces prefetched beyond a sequential reader's range. @default 4 */
   readAheadPieces?: number
-  /** HMAC key for signed URLs; when set, `/t/` routes need a valid token. @default none */
+  /** HMAC key for signed URLs; when set, every content and pull-zone route needs a valid token. @default none */
   signingKey?: string
   /** Called before each metrics scrape (to refresh gauges). */
   beforeScrape?: () => void
@@ -96,7 +99,7 @@ export async function buildGatewayApp(opts: GatewayAppOptions): Promise<FastifyI
     }
     reply.raw.once('close', finish)
     reply.raw.once('finish', finish)
-    if (opts.signingKey !== undefined && req.url.startsWith('/t/')) checkSignedUrl(opts.signingKey, req.url, Date.now())
+    if (opts.signingKey !== undefined && !OPS_PATHS.has(req.url.split('?')[0]!)) checkSignedUrl(opts.signingKey, req.url, Date.now())
   })
   app.addHook('onResponse', async (req, reply) => {
     opts.metrics.requests.inc({ route: req.routeOptions.url ?? 'none', status: String(reply.statusCode) })

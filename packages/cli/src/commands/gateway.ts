@@ -60,7 +60,7 @@ export function registerGateway(program: Command): void {
     .option('--log-level <level>', 'pino log level', 'info')
     .addHelpText(
       'after',
-      '\nSigned URLs: set BITCDN_GATEWAY_SIGNING_KEY to require ?expires=&scope=&sig= tokens on /t/ routes.\n' +
+      '\nSigned URLs: set BITCDN_GATEWAY_SIGNING_KEY to require ?expires=&scope=&sig= tokens on content and pull-zone routes.\n' +
         '\nExamples:\n  bitcdn gateway site.torrent --peer 127.0.0.1:6881\n  bitcdn gateway --origin https://www.example.com --tracker http://127.0.0.1:8000/announce',
     )
     .action(async (torrents: string[], opts: GatewayOptions) => {
