@@ -272,6 +272,8 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           webSeeds: opts.webSeeds,
           announce: opts.announce,
           resume: opts.resume,
+          onDemand: opts.onDemand,
+          have: opts.have,
           stateDir,
           maxConnections: init.maxConnectionsPerTorrent ?? 50,
           uploadSlots: init.uploadSlots,

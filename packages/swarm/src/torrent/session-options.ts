@@ -27,6 +27,15 @@ export interface AddTorrentOptions {
   announce?: string[]
   /** Trust and keep a resume journal for `dir`. @default true */
   resume?: boolean
+  /**
+   * Fetch only what readers ask for (the HTTP gateway): every piece starts at priority skip, read
+   * streams and `prioritize` raise the ones they need, and the torrent is done only once it holds
+   * every piece. We stay interested in any peer with a piece we lack, so asking never waits for
+   * an unchoke round. @default false
+   */
+  onDemand?: boolean
+  /** Pieces the caller's `store` already holds, verified by the caller (skips the recheck). */
+  have?: number[]
 }
 
 /** A session's init: the caller's options plus what the client decides for every torrent. */

@@ -15,7 +15,7 @@ import { PassThrough, type Readable } from 'node:stream'
 import { hasCode, silentLogger, type BitcdnError } from '@bitcdn/core'
 import { metainfoFromInfo, pieceSize, type Metainfo, type PieceStore, type ResumeJournal, type TorrentRef } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
-import { PiecePicker } from '../picker/piece-picker.js'
+import { PiecePicker, PRIORITY_NORMAL, PRIORITY_SKIP } from '../picker/piece-picker.js'
 import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 import type { HardenedWire } from '../wire/hardened-wire.js'
 import { swarmError } from '../errors.js'
@@ -37,6 +37,8 @@ export type { DiscoveryLike, TorrentSessionComponents, TorrentSessionInit } from
 import type { ReadStreamOptions, Torrent, TorrentEvents, TorrentStats } from './types.js'
 
 const TICK_MS = 1000
+/** Owners of `prioritize` calls count down from here; read streams count up from 1. */
+let nextPriorityOwner = -1
 const CHOKE_INTERVAL_MS = 10_000
 
 interface Waiter<T> {
@@ -148,7 +150,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
         this.#checkDone()
       },
     })
-    this.#streams = new StreamPriorities(() => s.picker, () => this.#downloads.fillAll())
+    this.#streams = new StreamPriorities(() => s.picker, () => this.#downloads.fillAll(), init.onDemand === true ? PRIORITY_SKIP : PRIORITY_NORMAL)
   }
 
   get metainfo(): Metainfo | undefined {
@@ -160,7 +162,9 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
   }
 
   get done(): boolean {
-    return this.#s.picker?.isDone ?? false
+    const picker = this.#s.picker
+    if (picker === undefined) return false
+    return this.#init.onDemand === true ? picker.isSeed : picker.isDone
   }
 
   /** Open the store and resume state, then start finding peers. */
@@ -252,6 +256,29 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     )
   }
 
+  prioritize(priorities: Map<number, number>): () => void {
+    const id = nextPriorityOwner--
+    this.#streams.set(id, priorities)
+    return () => this.#streams.set(id, undefined)
+  }
+
+  hasPiece(index: number): boolean {
+    return this.#s.picker?.has(index) ?? false
+  }
+
+  putPiece(index: number, data: Buffer): Promise<boolean> {
+    return this.#completion.putVerified(index, data)
+  }
+
+  dropPiece(index: number): void {
+    const picker = this.#s.picker
+    if (picker === undefined || !picker.has(index)) return
+    picker.clearHave(index)
+    this.#doneEmitted = false
+    this.#downloads.updateInterestAll()
+    this.#downloads.fillAll()
+  }
+
   addPeer(addr: string): void {
     this.#peers.addPeer(addr)
   }
@@ -285,6 +312,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#journal = opened.journal
     this.#readCache = new ReadCache(opened.store, (i) => pieceSize(m, i))
     const picker = new PiecePicker({ pieceCount: m.pieceCount, pieceLength: m.pieceLength, length: m.length })
+    if (this.#init.onDemand === true) for (let i = 0; i < m.pieceCount; i++) picker.setPriority(i, PRIORITY_SKIP)
     this.#completion.start(picker.blockSize, m.pieceLength)
     for (const i of opened.have) picker.setHave(i)
     s.picker = picker
@@ -336,7 +364,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
 
   #checkDone(): void {
     const picker = this.#s.picker
-    if (picker === undefined || !picker.isDone || this.#doneEmitted) return
+    if (picker === undefined || !this.done || this.#doneEmitted) return
     this.#doneEmitted = true
     for (const conn of this.#s.conns.values()) {
       conn.setInterested(false)
