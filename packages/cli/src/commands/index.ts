@@ -6,10 +6,11 @@ import type { Command } from 'commander'
 import { registerChain } from './chain.js'
 import { registerCreate } from './create.js'
 import { registerGet } from './get.js'
+import { registerHub } from './hub.js'
 import { registerSeed } from './seed.js'
 import { registerTracker } from './tracker.js'
 import { registerWallet } from './wallet.js'
 
 export type RegisterCommand = (program: Command) => void
 
-export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker, registerChain, registerWallet]
+export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker, registerChain, registerWallet, registerHub]
