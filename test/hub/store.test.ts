@@ -8,15 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
-import { openPgHubStore, openSqliteHubStore, signRegistration, type HubStore, type RegistrationInput } from '@bitcdn/hub'
+import { openPgHubStore, openSqliteHubStore, signRegistration, type HubStore } from '@bitcdn/hub'
+import { registration } from './fixtures.js'
 import { postgresBin, startTestPostgres, type TestPostgres } from './postgres.js'
-
-const ESCROW = '0x5FbDB2315678afecb367f032d93F642f64180aa3'
-const TOKEN = '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512'
-
-export function registration(payee: `0x${string}`, over: Partial<RegistrationInput> = {}): RegistrationInput {
-  return { payee, endpoint: '127.0.0.1:6881', pricePerGiB: '10000', token: TOKEN, chainId: 31337, escrow: ESCROW, hub: 'test', timestamp: Date.now(), ...over }
-}
 
 function compliance(name: string, open: () => Promise<HubStore>) {
   describe(`hub store: ${name}`, () => {

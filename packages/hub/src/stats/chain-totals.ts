@@ -49,7 +49,8 @@ export function createChainTotals(init: ChainTotalsInit, client?: PublicClient):
     state.claimedByPayee.set(payee, (state.claimedByPayee.get(payee) ?? 0n) + amount)
   }
   async function refreshOnce(): Promise<ChainTotalsSnapshot> {
-    const latest = await pc.getBlockNumber()
+    // no cached block number: a refresh right after a transaction must see it
+    const latest = await pc.getBlockNumber({ cacheTime: 0 })
     while (state.block < latest) {
       const from = state.block + 1n
       const to = from + MAX_BLOCKS_PER_QUERY - 1n < latest ? from + MAX_BLOCKS_PER_QUERY - 1n : latest
