@@ -241,6 +241,8 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
                 payee,
                 domain,
                 tokens: [chain.token],
+                // the collateral rule lends this much of a buyer's free balance (on top of its allocation)
+                softAllowance: config.price.softAllowanceUnits,
                 cashout: {
                   thresholdUnits: config.cashout.thresholdUnits,
                   maxAgeMs: config.cashout.maxAgeMs,
