@@ -43,6 +43,20 @@ describe('HardenedWire', () => {
     wire._write(Buffer.concat([msg(6, req), msg(4, Buffer.from([0x80, 0, 0, 1]))]), () => {})
     expect(got).toEqual([[0xffffffff, 0xffffc000, 0x80000000], [0x80000001]])
   })
+  it('attack: a flood of 20,000 allowed-fast messages keeps a bounded set', () => {
+    const wire = new HardenedWire()
+    const hs = Buffer.concat([Buffer.from('\x13BitTorrent protocol'), Buffer.alloc(7), Buffer.from([4]), Buffer.alloc(20, 1), Buffer.alloc(20, 2)])
+    wire._write(hs, () => {})
+    wire.handshake('01'.repeat(20), '02'.repeat(20), { fast: true })
+    const flood: Buffer[] = []
+    for (let i = 0; i < 20_000; i++) {
+      const p = Buffer.alloc(4)
+      p.writeUInt32BE(i)
+      flood.push(msg(17, p))
+    }
+    wire._write(Buffer.concat(flood), () => {})
+    expect((wire as unknown as { peerAllowedFastSet: number[] }).peerAllowedFastSet.length).toBeLessThanOrEqual(100)
+  })
   it('reports an oversized length prefix instead of buffering it', () => {
     expect(feed(Buffer.from([0x7f, 0xff, 0xff, 0xff])).error).toMatch(/exceeds/)
   })
