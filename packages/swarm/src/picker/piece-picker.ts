@@ -13,6 +13,7 @@
  * availability change — rarest-first needs to be roughly right, not exact), and a head cursor
  * skips the consumed front.
  */
+import { pieceSize } from '@bitcdn/content'
 import type { BlockRef } from '../peer-connection.js'
 
 /** BitTorrent's de-facto block size; peers may refuse anything larger. */
@@ -149,7 +150,7 @@ export class PiecePicker {
 
   /** Byte length of piece `index`. */
   pieceSize(index: number): number {
-    return index === this.pieceCount - 1 ? this.length - index * this.pieceLength : this.pieceLength
+    return pieceSize(this, index)
   }
 
   /** Number of blocks of piece `index`. */
@@ -203,6 +204,18 @@ export class PiecePicker {
     this.#partials.delete(index)
     this.#have[index] = 1
     this.#haveCount++
+  }
+
+  /** Forget a piece (its bytes left the store, e.g. a bounded cache evicted them): wanted again if its priority says so. */
+  clearHave(index: number): void {
+    if (this.#have[index] !== 1) return
+    this.#have[index] = 0
+    this.#haveCount--
+    if (this.#priority[index]! > 0) {
+      this.#wantedMissing++
+      this.#unstartedWanted++
+    }
+    this.#priorityDirty = true
   }
 
   // ---- availability ----
