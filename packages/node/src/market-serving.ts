@@ -19,7 +19,7 @@ export const marketPaidServing: PaidServingFactory = (ctx) => {
     pricePerGiB: terms.pricePerGiBUnits as never,
     softAllowance: terms.softAllowanceUnits as never,
     free: ctx.isFree,
-  })({ payments: settlementPayments(ctx.settlement, { softAllowance: terms.softAllowanceUnits as never }), logger: ctx.logger })
+  })({ payments: settlementPayments(ctx.settlement), logger: ctx.logger })
   seller.on('cheque', () => ctx.metrics.chequesAccepted.inc())
   seller.on('refused', (_payer, err) => ctx.metrics.chequesRefused.inc({ reason: err.code }))
   seller.on('banned', () => ctx.metrics.errors.inc({ kind: 'BITCDN_ERR_CREDIT_EXCEEDED' }))

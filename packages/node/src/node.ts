@@ -241,6 +241,8 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
                 payee,
                 domain,
                 tokens: [chain.token],
+                // credit a new buyer gets against its free escrow balance (the terms announce it)
+                softAllowance: config.price.softAllowanceUnits,
                 cashout: {
                   thresholdUnits: config.cashout.thresholdUnits,
                   maxAgeMs: config.cashout.maxAgeMs,
