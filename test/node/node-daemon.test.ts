@@ -138,18 +138,18 @@ describe('bitcdn node (free policy, no chain)', () => {
     expect(init.code).toBe(0)
     const file = join(bad, 'node', 'config.toml')
     const good = readFileSync(file, 'utf8')
-    const cases: [string, RegExp][] = [
-      [good.replace('per_gib = "0.50"', 'per_gib = "half a dollar"'), /price\.per_gib/],
-      [good.replace('storage_quota = "50GiB"', 'storage_quota = "lots"'), /storage_quota/],
-      [good.replace('max_age_hours = 24', 'max_age_hourz = 24'), /unknown field cashout\.max_age_hourz/],
-      [good.replace('[admin]', '[admin'), /line \d+/],
+    const cases: [string, string, RegExp][] = [
+      [good.replace('per_gib = "0.50"', 'per_gib = "half a dollar"'), 'INVALID', /price\.per_gib/],
+      [good.replace('storage_quota = "50GiB"', 'storage_quota = "lots"'), 'INVALID', /storage_quota/],
+      [good.replace('max_age_hours = 24', 'max_age_hourz = 24'), 'INVALID', /unknown field cashout\.max_age_hourz/],
+      [good.replace('[admin]', '[admin'), 'SYNTAX', /line \d+/],
     ]
-    for (const [text, field] of cases) {
+    for (const [text, code, field] of cases) {
       writeFileSync(file, text)
       const r = await runBitcdn(bad, ['node', 'start'])
       expect(r.code).toBe(1)
       expect(r.stdout).toBe('')
-      expect(r.stderr).toMatch(/^bitcdn: config \S+config\.toml.*\n$/)
+      expect(r.stderr).toMatch(new RegExp(`^bitcdn: BITCDN_ERR_CONFIG_${code}: config \\S+config\\.toml.*\\n$`))
       expect(r.stderr).toMatch(field)
     }
   })

@@ -21,7 +21,7 @@ import { createNodeMetrics, type NodeMetrics } from './metrics.js'
 import { openContentDb, type ContentDb, type ContentRow } from './state/content-db.js'
 import { planEviction, storedBytes } from './cache/eviction.js'
 import { resolvePinSource, type PinSource } from './pin-source.js'
-import { freePolicy } from './free-policy.js'
+import { freeChokePolicy, freePolicy } from './free-policy.js'
 import { contentView, type ContentView } from './content-view.js'
 import { earningsFromLedger, type Earnings } from './earnings.js'
 import { acquireNodeLock } from './node-lock.js'
@@ -241,7 +241,7 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
                 payee,
                 domain,
                 tokens: [chain.token],
-                // the collateral rule lends this much of a buyer's free balance (on top of its allocation)
+                // credit a new buyer gets against its free escrow balance (the terms announce it)
                 softAllowance: config.price.softAllowanceUnits,
                 cashout: {
                   thresholdUnits: config.cashout.thresholdUnits,
@@ -282,8 +282,8 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
             {
               logger: components.logger,
               extendWire: paid?.extendWire,
-              chokePolicy: paid?.chokePolicy,
-              // a peer that does not pay is served only what the free policy allows
+              // without paid serving, only what the free policy allows: choked, and requests refused
+              chokePolicy: paid?.chokePolicy ?? freeChokePolicy(isFree),
               uploadGate: paid?.uploadGate ?? ((_conn, _ref, infoHash) => isFree(infoHash)),
             },
           )
