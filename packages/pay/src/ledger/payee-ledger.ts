@@ -204,6 +204,10 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
   }
   const getBest = db.prepare<[string, string], BestRow>('SELECT * FROM best WHERE payer = ? AND token = ?')
   const allUnsettled = db.prepare<[], BestRow>('SELECT * FROM best')
+  // per-payer exposure is read on every upload request a buyer makes: one primary-key row, never a
+  // scan that grows with the seller's customer count (a cheap way to slow a seller down)
+  const bestOf = db.prepare<[string, string], BestRow>('SELECT * FROM best WHERE payer = ? AND token = ?')
+  const bestOfToken = db.prepare<[string], BestRow>('SELECT * FROM best WHERE token = ?')
   const upsert = db.prepare(
     `INSERT INTO best (payer, token, cumulative, signature, unsettled_since) VALUES (@payer, @token, @cumulative, @signature, @at)
      ON CONFLICT (payer, token) DO UPDATE SET cumulative = excluded.cumulative, signature = excluded.signature,
@@ -379,11 +383,12 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
     exposure(token, payer) {
       check()
       const t = getAddress(token)
-      let sum = 0n
-      for (const r of allUnsettled.all()) {
-        if (r.token !== t || (payer && r.payer !== getAddress(payer))) continue
-        sum += toEntry(r).exposure
+      if (payer) {
+        const r = bestOf.get(getAddress(payer), t)
+        return tokenUnits(r ? toEntry(r).exposure : 0n)
       }
+      let sum = 0n
+      for (const r of bestOfToken.all(t)) sum += toEntry(r).exposure
       return tokenUnits(sum)
     },
     markPending(rows, txHash) {
