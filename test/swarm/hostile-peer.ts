@@ -3,6 +3,7 @@
  * library in between that could sanitise them) and parses what comes back, so attack tests can
  * send wire messages no well-behaved client would (BEP 3 framing, BEP 6 reject, BEP 10 handshake).
  */
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 
@@ -29,8 +30,8 @@ export function blockMessage(id: 6 | 8 | 16, index: number, begin: number, lengt
   return frame(id, p)
 }
 
-/** Our 68-byte handshake, advertising BEP 6 (fast) and BEP 10 (extended). */
-export function handshakeBytes(infoHash: string, peerId = Buffer.from('-HS0001-hostilepeer!')): Buffer {
+/** Our 68-byte handshake, advertising BEP 6 (fast) and BEP 10 (extended); a fresh peer id each time. */
+export function handshakeBytes(infoHash: string, peerId = Buffer.concat([Buffer.from('-HS0001-'), randomBytes(12)])): Buffer {
   const reserved = Buffer.alloc(8)
   reserved[5] = 0x10
   reserved[7] = 0x04
@@ -111,6 +112,18 @@ export class HostilePeer {
   /** True once any message with `id` arrived. */
   got(id: number): boolean {
     return this.messages.some((m) => m.id === id)
+  }
+
+  /** Stop reading: what the remote sends piles up in the kernel, then in its own buffers. */
+  stopReading(): void {
+    this.socket.pause()
+  }
+
+  /** Messages with `id` received so far. */
+  count(id: number): number {
+    let n = 0
+    for (const m of this.messages) if (m.id === id) n++
+    return n
   }
 
   destroy(): void {

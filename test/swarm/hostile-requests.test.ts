@@ -4,36 +4,27 @@
 // real `bitcdn get` in the middle of its download. Each must close (or reject) only that peer,
 // never answer with data, and never end the process; the legitimate download then completes.
 import { join } from 'node:path'
-import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { requireTools, runCli, startCli, startCliSeeder } from '../interop/helpers/clients.js'
-import { removeDir, sha256Tree, tempDir, writeRandomFiles } from '../interop/helpers/data.js'
-import { stopAll, type TestProcess } from '../interop/helpers/processes.js'
+import { requireTools, runCli, startCli } from '../interop/helpers/clients.js'
+import { removeDir, sha256Tree } from '../interop/helpers/data.js'
+import { stopAll } from '../interop/helpers/processes.js'
 import { blockMessage, frame, HostilePeer, pieceItHas } from './hostile-peer.js'
+import { freePort, seedFixture, type SeedFixture } from './hostile-fixture.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
 const PIECE = 256 * KiB
 const LENGTH = 6 * MiB
 const PIECES = LENGTH / PIECE
-let dir: string
-let torrent: string
-let infoHash: string
-let seeder: { proc: TestProcess; port: number }
+let f: SeedFixture
 
 beforeAll(async () => {
   requireTools(['cli'])
-  dir = tempDir('hostile-requests-')
-  writeRandomFiles(join(dir, 'src'), { 'data.bin': LENGTH })
-  const r = await runCli(['create', join(dir, 'src', 'data.bin'), '--piece-length', '256KiB', '-o', join(dir, 'data.torrent')])
-  expect(r.code).toBe(0)
-  infoHash = r.stdout.match(/^info-hash\s+([0-9a-f]{40})$/m)![1]!
-  torrent = join(dir, 'data.torrent')
-  seeder = await startCliSeeder([torrent, '--dir', join(dir, 'src')])
+  f = await seedFixture('hostile-requests-', LENGTH, '256KiB')
 })
 afterAll(async () => {
   await stopAll()
-  removeDir(dir)
+  removeDir(f?.dir)
 })
 
 /** The hostile requests, each with what a signed or careless parser would do with it. */
@@ -51,7 +42,7 @@ const attacks: Array<{ name: string; request: (piece: number) => Buffer }> = [
 /** Open a hostile connection, get unchoked, send `bad`; resolves when the remote closed or rejected it. */
 async function attack(port: number, bad: (piece: number) => Buffer): Promise<HostilePeer> {
   const p = new HostilePeer(port)
-  await p.open(infoHash)
+  await p.open(f.infoHash)
   const piece = pieceItHas(p)
   p.write(frame(2)) // interested
   await p.until(() => p.got(1), 'unchoke')
@@ -67,36 +58,36 @@ async function attack(port: number, bad: (piece: number) => Buffer): Promise<Hos
 /** The process behind `port` is alive and answers a fresh handshake. */
 async function stillServing(port: number): Promise<void> {
   const probe = new HostilePeer(port)
-  await probe.open(infoHash)
+  await probe.open(f.infoHash)
   probe.destroy()
 }
 
 describe('attack: out-of-range request fields against a seeder', () => {
   for (const a of attacks) {
     it(`${a.name}: the seeder closes that peer, sends no data and stays up`, async () => {
-      const p = await attack(seeder.port, a.request)
+      const p = await attack(f.seeder.port, a.request)
       expect(p.got(7)).toBe(false)
       expect(p.pieceBytes).toBe(0)
-      expect(seeder.proc.child.exitCode).toBeNull()
+      expect(f.seeder.proc.child.exitCode).toBeNull()
     })
   }
 
   it('after every attack the seeder still serves a legitimate download byte for byte', async () => {
-    const out = join(dir, 'dl-after-attacks')
-    const r = await runCli(['get', torrent, '-o', out, '--peer', `127.0.0.1:${seeder.port}`])
+    const out = join(f.dir, 'dl-after-attacks')
+    const r = await runCli(['get', f.torrent, '-o', out, '--peer', `127.0.0.1:${f.seeder.port}`])
     expect(r.code).toBe(0)
-    expect(sha256Tree(out)).toEqual(sha256Tree(join(dir, 'src')))
-    expect(seeder.proc.child.exitCode).toBeNull()
-    expect(seeder.proc.stderr()).not.toMatch(/storage failed|outside piece/)
+    expect(sha256Tree(out)).toEqual(sha256Tree(f.src))
+    expect(f.seeder.proc.child.exitCode).toBeNull()
+    expect(f.seeder.proc.stderr()).not.toMatch(/storage failed|outside piece/)
   })
 })
 
 describe('attack: out-of-range request fields against a downloader', () => {
   it('a downloader mid-download closes each hostile peer and still completes verified', async () => {
     const port = await freePort()
-    const out = join(dir, 'dl-attacked')
+    const out = join(f.dir, 'dl-attacked')
     // slow enough to be attacked while it runs (~6 s for 6 MiB)
-    const get = startCli(['get', torrent, '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--port', String(port), '--download-limit', '1MiB'])
+    const get = startCli(['get', f.torrent, '-o', out, '--peer', `127.0.0.1:${f.seeder.port}`, '--port', String(port), '--download-limit', '1MiB'])
     await get.waitFor(/^progress (?!0\.0%)\d+\.\d%/m)
     for (const a of attacks) {
       const p = await attack(port, a.request)
@@ -106,14 +97,6 @@ describe('attack: out-of-range request fields against a downloader', () => {
     const exit = await get.exited
     expect(get.stderr()).not.toMatch(/storage failed|outside piece/)
     expect(exit.code).toBe(0)
-    expect(sha256Tree(out)).toEqual(sha256Tree(join(dir, 'src')))
+    expect(sha256Tree(out)).toEqual(sha256Tree(f.src))
   })
 })
-
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}

@@ -11,6 +11,7 @@ import type { AddTorrentOptions } from './torrent/session-options.js'
 export type { AddTorrentOptions } from './torrent/session-options.js'
 import { swarmError } from './errors.js'
 import { RateLimiter } from './choker/rate-limit.js'
+import { UploadBudget } from './choker/upload-budget.js'
 import type { ChokePolicy } from './choker/choker.js'
 import { HardenedWire } from './wire/hardened-wire.js'
 import type { BitTorrentConnection } from './wire/bittorrent-connection.js'
@@ -22,12 +23,8 @@ import { createWebSeedConnection } from './webseed/index.js'
 import { createDiscovery, startDhtNode, type Dht } from './discovery/index.js'
 import { defaultStateDir } from './torrent/resume-location.js'
 
-/**
- * Azureus-style client prefix: BitCDN 0.1.0. "BQ" is in neither libtorrent's nor transmission's
- * client table; "BC" (our first pick) is BitComet's, and libtorrent caps its request queue to a
- * BitComet peer at 50 blocks, which held its downloads from us to a fraction of line rate.
- */
-export const PEER_ID_PREFIX = '-BQ0100-'
+import { PEER_ID_PREFIX } from './peer-id.js'
+export { PEER_ID_PREFIX } from './peer-id.js'
 const HANDSHAKE_TIMEOUT_MS = 10_000
 
 export interface SwarmClientInit {
@@ -48,7 +45,12 @@ export interface SwarmClientInit {
   uploadRateLimit?: number
   /** Download limit, bytes/s; 0 = none. @default 0 */
   downloadRateLimit?: number
-  /** Our 20-byte peer id. @default '-BQ0100-' + 12 random bytes */
+  /**
+   * Bytes read from storage for uploads and not yet sent, across all peers (each peer may also
+   * hold 256 KiB over it, so peers that stop reading cannot starve the rest). @default 64 MiB
+   */
+  uploadReadAheadBytes?: number
+  /** Our 20-byte peer id. @default '-XB0100-' + 12 random bytes */
   peerId?: Buffer | string
   /** Regular upload slots per torrent. @default 8 */
   uploadSlots?: number
@@ -152,6 +154,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
   const bans = new BanList()
   const uploadLimiter = new RateLimiter({ bytesPerSecond: init.uploadRateLimit ?? 0 })
   const downloadLimiter = new RateLimiter({ bytesPerSecond: init.downloadRateLimit ?? 0 })
+  const uploadBudget = new UploadBudget({ maxBytes: init.uploadReadAheadBytes })
   const maxConnections = init.maxConnections ?? 200
   let connections = 0
   let port = 0
@@ -173,9 +176,16 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
   }
 
   function onSocket(socket: Socket): void {
-    if (bans.isBanned({ host: socket.remoteAddress ?? '' }) || pending.size > maxConnections) {
+    if (bans.isBanned({ host: socket.remoteAddress ?? '' })) {
       socket.destroy()
       return
+    }
+    // full of sockets that have not handshaken yet: the oldest goes, so a flood of silent
+    // sockets cannot keep a real peer out until the handshake timeout
+    const oldest = pending.size >= maxConnections ? pending.values().next().value : undefined
+    if (oldest !== undefined) {
+      pending.delete(oldest)
+      oldest.destroy()
     }
     pending.add(socket)
     const wire = new HardenedWire()
@@ -262,6 +272,8 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           webSeeds: opts.webSeeds,
           announce: opts.announce,
           resume: opts.resume,
+          onDemand: opts.onDemand,
+          have: opts.have,
           stateDir,
           maxConnections: init.maxConnectionsPerTorrent ?? 50,
           uploadSlots: init.uploadSlots,
@@ -274,6 +286,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           listenPort: () => port,
           uploadLimiter,
           downloadLimiter,
+          uploadBudget,
           bans,
           acquireConnection,
           releaseConnection,

@@ -150,6 +150,8 @@ interface Session {
   infoHash: string
   state: 'new' | 'paying'
   seller?: SellerAccount
+  /** The seller acknowledged our hello (admitted us): cheques may go out on this connection. */
+  admitted?: boolean
 }
 
 const BLOCK = 16 * 1024
@@ -234,8 +236,6 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       s.state = 'paying'
       a.channels.add(s)
       s.ch.send({ type: 'hello', payer, signer })
-      // a cheque signed while no connection to this seller was open goes out now
-      if (a.lastCheque !== undefined && a.lastCheque.cheque.cumulativeAmount > a.acked) s.ch.send({ type: 'cheque', cheque: encodeSessionCheque(a.lastCheque) })
       rebalance()
     }
 
@@ -251,6 +251,13 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
             a.good++
           }
           a.credit = msg.credit
+          if (!s.admitted) {
+            // the first ack answers our hello: only now may cheques go out here (a seller closes
+            // on a cheque before admission); one signed while none was admitted (a reconnect
+            // after the seller restarted) goes out now
+            s.admitted = true
+            if (a.lastCheque !== undefined && a.lastCheque.cheque.cumulativeAmount > msg.cumulative) s.ch.send({ type: 'cheque', cheque: encodeSessionCheque(a.lastCheque) })
+          }
           closeIfSettled(s)
           return
         }
@@ -294,7 +301,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           spent += due
           a.lastCheque = signed
           const cheque = encodeSessionCheque(signed)
-          for (const s of a.channels) s.ch.send({ type: 'cheque', cheque })
+          for (const s of a.channels) if (s.admitted) s.ch.send({ type: 'cheque', cheque })
           this_.emit('paid', a.payee, signed.cheque.cumulativeAmount, tokenUnits(due))
           topUp(a)
         } while (a.again)

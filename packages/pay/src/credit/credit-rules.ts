@@ -275,3 +275,26 @@ export class BuyerCredit {
     return creditAction(this.unpaid, tokenUnits(limit), this.#thresholds)
   }
 }
+
+/** What bounds one buyer address's take from one seller in one token (SELLER-BOUND.md). */
+export interface LossBoundParams {
+  /** The largest window the seller grants (`maxWindow`). */
+  maxWindow: bigint
+  /** The soft allowance of the free balance. */
+  softAllowance: bigint
+  /** The largest hard collateral (allocation to this seller minus pending decrease) the buyer held. @default 0n */
+  hardCollateral?: bigint
+}
+
+/**
+ * The most one buyer address can take from one seller in one token, when the seller delivers only
+ * what `BuyerCredit.allows` allows and its urgent claims land before their deadlines:
+ * `max(soft, min(maxWindow, hard + soft))`. A buyer without an allocation: the soft allowance.
+ * See SELLER-BOUND.md for the derivation and for buyers with more addresses.
+ * @example sellerLossBound({ maxWindow: 1_024n, softAllowance: 1n }) // 1n
+ */
+export function sellerLossBound(p: LossBoundParams): bigint {
+  const hard = p.hardCollateral ?? 0n
+  const withHard = min(p.maxWindow, hard + p.softAllowance)
+  return withHard > p.softAllowance ? withHard : p.softAllowance
+}

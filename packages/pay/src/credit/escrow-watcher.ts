@@ -30,7 +30,10 @@ export interface EscrowWatcherInit {
   pollingIntervalMs?: number
   /**
    * Stop accepting a rotated-out signer this long before its grace ends, s: room for the urgent
-   * claim of its last cheques to land. @default 300
+   * claim of its last cheques to land. The default equals the escrow's REVOKE_DELAY (1 h), so a
+   * revoked signer (which the escrow keeps as "previous" for at most that long) is never taken
+   * for a rotated-out one in grace — also after a restart, when the revocation event is not seen.
+   * @default 3600
    */
   signerMarginS?: number
 }
@@ -59,6 +62,11 @@ export interface PayerFunds {
   /** Announced decrease of our allocation (0n when none). */
   pendingDeallocation: bigint
   deallocationReadyAt: bigint
+  /**
+   * What the payer's delegated signers may still draw from the free balance this cap period
+   * (`signerCap`: cap − spent), when the payer set a cap; undefined without one.
+   */
+  capRemaining?: bigint
 }
 
 export interface EscrowWatcher extends Startable {
@@ -100,7 +108,8 @@ const REFRESHING_EVENTS = new Set([
   'DeallocationRequested',
   'DeallocationCancelled',
   'SignerRevoked',
-  'SignerCapSet',
+  'SignerCapChanged',
+  'ChequePaid',
 ])
 
 /**
@@ -120,7 +129,7 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
     const listeners: ((payer: Address, token: Address, amount: bigint) => void)[] = []
     const urgentListeners: ((u: UrgentClaim) => void)[] = []
     const revoked = new Map<Address, Set<Address>>()
-    const marginS = BigInt(init.signerMarginS ?? 300)
+    const marginS = BigInt(init.signerMarginS ?? 3600)
     const urgent = (u: UrgentClaim): void => {
       for (const f of urgentListeners) f(u)
     }
@@ -135,10 +144,11 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
     }
 
     const read = async (payer: Address, token: Address): Promise<PayerFunds> => {
-      const [free, pending, alloc] = await Promise.all([
+      const [free, pending, alloc, cap] = await Promise.all([
         publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'balanceOf', args: [payer, token] }),
         publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'pendingWithdrawal', args: [payer, token] }),
         publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'allocation', args: [payer, payee, token] }),
+        publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'signerCap', args: [payer] }),
       ])
       const f: PayerFunds = {
         free,
@@ -148,17 +158,22 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
         pendingDeallocation: alloc[1],
         deallocationReadyAt: BigInt(alloc[2]),
       }
+      if (cap[0] !== 0n) f.capRemaining = cap[0] > cap[2] ? cap[0] - cap[2] : 0n
       funds.set(`${payer}:${token}`, f)
       return f
     }
     const readSigner = async (payer: Address): Promise<void> => {
-      const [current, previous, previousValidUntil] = await publicClient.readContract({
-        address: escrow,
-        abi: escrowAbi,
-        functionName: 'signerOf',
-        args: [payer],
-      })
+      const [[current, previous, previousValidUntil], currentUntil] = await Promise.all([
+        publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'signerOf', args: [payer] }),
+        publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'currentSignerValidUntil', args: [payer] }),
+      ])
       signers.set(payer, { current, previous, previousValidUntil: BigInt(previousValidUntil) })
+      // a current signer with an end date was revoked (the escrow keeps it counting a short while)
+      if (current !== ZERO && currentUntil !== 0n) {
+        const set = revoked.get(payer) ?? new Set<Address>()
+        set.add(getAddress(current))
+        revoked.set(payer, set)
+      }
     }
 
     const watcher: EscrowWatcher = {

@@ -78,7 +78,7 @@ export interface SellerSettlementInit {
   softAllowance?: bigint | ((payer: Address, token: Address, credit: BuyerCreditInit) => bigint)
   /** Signature checks per peer (defaults: 32 at once, 16 per second, 4096 peers). */
   verifyBudget?: PeerBudgetInit
-  /** Stop accepting a rotated-out signer this long before its grace ends, s. @default 300 */
+  /** Stop accepting a rotated-out signer this long before its grace ends, s. @default 3600 (the escrow's REVOKE_DELAY) */
   signerMarginS?: number
 }
 
@@ -127,6 +127,13 @@ export interface SellerSettlement extends Startable {
    * funds. Never throws for a bad cheque: every refusal is in the result with its code.
    */
   receive(cheques: readonly SignedCheque[], opts?: ReceiveOptions): Promise<ReceiveResult>
+  /**
+   * Starts following a buyer's escrow funds before its first cheque (the market layer calls it at
+   * the handshake, so the first piece can be served against collateral). Goes through the same
+   * lookup gate as a new payer's cheque.
+   * @throws {PayError} BITCDN_ERR_LOOKUP_RATE_LIMITED; an RPC error when the chain cannot be read
+   */
+  follow(payer: Address, token: Address): Promise<void>
   /** The running credit of a buyer in a token (created on first use, resumed from disk). */
   credit(payer: Address, token: Address): BuyerCredit
   /**
@@ -144,12 +151,18 @@ export interface SellerSettlement extends Startable {
 }
 
 /**
+ * The market layer's use, per buyer connection:
  * @example
- * const seller = createSellerSettlement({ ledgerPath, payee, domain, tokens: [usdc] })({ publicClient, walletClient })
+ * const seller = createSellerSettlement({ ledgerPath, payee, domain, tokens: [usdc] }, () => ({ pieceValue }))({ publicClient, walletClient })
  * await seller.start()
- * seller.credit(buyer, usdc).delivered(pieceValue)
- * await seller.receive(chequesFromTheWire)
- * if (seller.action(buyer, usdc) === 'choke') ...
+ * await seller.follow(buyer, usdc)                       // at the handshake (gated chain lookup)
+ * if (seller.mayDeliver(buyer, usdc, pieceValue)) {      // before each piece
+ *   sendPiece(); seller.credit(buyer, usdc).delivered(pieceValue)
+ * } else requestPayment()                                // or choke; seller.action() says which
+ * const r = await seller.receive(chequesFromTheWire, { peer: connectionId })
+ * if (r.closePeer) connection.destroy()                  // spent its signature-check budget
+ * for (const u of r.unbacked) log.warn(u.error.message)  // paid more than its escrow backs
+ * // on close: seller.peerClosed(connectionId)
  */
 export function createSellerSettlement(
   init: SellerSettlementInit,
@@ -401,6 +414,13 @@ export function createSellerSettlement(
         const f = watcher.funds(payer, token)
         if (!f) return tokenUnits(0n) // unknown funds: no credit
         return collateralAvailable({ ...f, softAllowance: soft(getAddress(payer), getAddress(token)), ourExposure: ledger.exposure(token, payer) })
+      },
+      async follow(payerIn, tokenIn) {
+        const payer = getAddress(payerIn)
+        const token = getAddress(tokenIn)
+        if (tracked.has(`${payer}:${token}`)) return
+        await lookup(payer, token)
+        tracked.add(`${payer}:${token}`)
       },
       mayDeliver(payer, token, value) {
         return seller.credit(payer, token).allows(value, seller.collateral(payer, token))

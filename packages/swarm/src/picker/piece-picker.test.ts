@@ -154,4 +154,17 @@ describe('PiecePicker', () => {
     const b = p.pick(all('b'), { max: 1 })
     expect(b).toEqual([held])
   })
+
+  it('clearHave makes an evicted piece wanted and pickable again (on-demand caches)', () => {
+    const p = new PiecePicker({ pieceCount: 3, pieceLength: BLOCK_SIZE, length: 3 * BLOCK_SIZE })
+    for (let i = 0; i < 3; i++) p.setPriority(i, 0)
+    p.setPriority(1, 7)
+    p.setHave(1)
+    expect(p.isDone).toBe(true)
+    p.clearHave(1)
+    expect(p.has(1)).toBe(false)
+    expect(p.isDone).toBe(false)
+    p.addSeed()
+    expect(p.pick({ id: 'a', has: () => true }, { max: 4 }).map((b) => b.index)).toEqual([1])
+  })
 })

@@ -206,6 +206,18 @@ export class PiecePicker {
     this.#haveCount++
   }
 
+  /** Forget a piece (its bytes left the store, e.g. a bounded cache evicted them): wanted again if its priority says so. */
+  clearHave(index: number): void {
+    if (this.#have[index] !== 1) return
+    this.#have[index] = 0
+    this.#haveCount--
+    if (this.#priority[index]! > 0) {
+      this.#wantedMissing++
+      this.#unstartedWanted++
+    }
+    this.#priorityDirty = true
+  }
+
   // ---- availability ----
 
   /** Copies of piece `index` among connected peers. */

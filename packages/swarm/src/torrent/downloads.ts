@@ -21,6 +21,8 @@ export interface DownloadsInit {
   requestTimeoutMs?: number
   /** The same for web seeds, whose blocks may queue behind the per-origin limit, ms. @default 120000 */
   webSeedRequestTimeoutMs?: number
+  /** Pieces are fetched only when asked for (see `AddTorrentOptions.onDemand`). */
+  onDemand?: boolean
 }
 
 export interface DownloadsComponents {
@@ -195,6 +197,13 @@ export class Downloads {
   #updateInterest(conn: PeerConnection): void {
     const picker = this.#state.picker
     if (picker === undefined) return
+    if (this.#init.onDemand === true) {
+      // on demand, what we want changes per request: stay interested (and so unchoked) in anyone
+      // with a piece we lack, or a request would wait for the peer's next choke round
+      if (picker.isSeed) return conn.setInterested(false)
+      for (let i = 0; i < picker.pieceCount; i++) if (!picker.has(i) && conn.has(i)) return conn.setInterested(true)
+      return conn.setInterested(false)
+    }
     if (picker.isDone) return conn.setInterested(false)
     for (let i = 0; i < picker.pieceCount; i++) {
       if (!picker.has(i) && picker.priority(i) > 0 && conn.has(i)) return conn.setInterested(true)

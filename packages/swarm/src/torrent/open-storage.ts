@@ -34,6 +34,8 @@ export interface StorageOptions {
   resume?: boolean
   /** Directory for resume journals. @default defaultStateDir() */
   stateDir?: string
+  /** Pieces a caller-given store holds, already verified (no recheck). */
+  have?: number[]
 }
 
 export interface OpenedStorage {
@@ -58,7 +60,7 @@ export async function openStorage(m: Metainfo, opts: StorageOptions, onWarning: 
 
   if (opts.store !== undefined || opts.dir === undefined) {
     const store = typeof opts.store === 'function' ? opts.store(m) : (opts.store ?? createMemoryStore(m))
-    if (have.length === 0 && opts.store !== undefined) have = await recheck(store, m, journal)
+    if (have.length === 0 && opts.store !== undefined) have = opts.have ?? (await recheck(store, m, journal))
     return { store, ownsStore: opts.store === undefined, journal, have, readOnly: false }
   }
 

@@ -139,6 +139,27 @@ export class PieceCompletion {
     this.#state.warn(swarmError('pieceHashFailed', `web seed ${id} served corrupt bytes in piece ${index}; not banned, refetched`, { index, webSeeds: [id] }))
   }
 
+  /**
+   * A whole piece fetched outside the swarm (the gateway's origin hedge): verify, store, announce.
+   * Resolves false (nothing stored) when it fails its hash check.
+   */
+  async putVerified(index: number, data: Buffer): Promise<boolean> {
+    const picker = this.#state.picker
+    const store = this.#state.store
+    if (picker === undefined || store === undefined || this.#state.stopped) return false
+    if (picker.has(index)) return true
+    if (data.length !== picker.pieceSize(index) || !verifyPiece(this.#state.metainfo!, index, data)) return false
+    await store.put(index, data)
+    if (!picker.has(index)) {
+      this.#assembler?.take(index)
+      // blocks still requested of peers for this piece are cancelled: we have it now
+      for (const conn of this.#state.conns.values()) for (const ref of picker.requestedFrom(index, conn.id)) conn.cancel(ref)
+      // no peer delivered it: nobody is owed for these bytes
+      this.#stored(index, [])
+    }
+    return true
+  }
+
   #stored(index: number, sources: PieceSource[]): void {
     if (this.#state.stopped) return
     this.#state.picker!.setHave(index)

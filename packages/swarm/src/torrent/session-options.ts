@@ -8,6 +8,7 @@ import type { Metainfo, PieceStore, TorrentRef } from '@bitcdn/content'
 import type { BlockRef, PeerConnection } from '../peer-connection.js'
 import type { ChokePolicy } from '../choker/choker.js'
 import type { RateLimiter } from '../choker/rate-limit.js'
+import type { UploadBudget } from '../choker/upload-budget.js'
 import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 import type { HardenedWire } from '../wire/hardened-wire.js'
 import type { BanList } from './ban-list.js'
@@ -26,6 +27,15 @@ export interface AddTorrentOptions {
   announce?: string[]
   /** Trust and keep a resume journal for `dir`. @default true */
   resume?: boolean
+  /**
+   * Fetch only what readers ask for (the HTTP gateway): every piece starts at priority skip, read
+   * streams and `prioritize` raise the ones they need, and the torrent is done only once it holds
+   * every piece. We stay interested in any peer with a piece we lack, so asking never waits for
+   * an unchoke round. @default false
+   */
+  onDemand?: boolean
+  /** Pieces the caller's `store` already holds, verified by the caller (skips the recheck). */
+  have?: number[]
 }
 
 /** A session's init: the caller's options plus what the client decides for every torrent. */
@@ -53,6 +63,8 @@ export interface TorrentSessionComponents {
   listenPort: () => number
   uploadLimiter: RateLimiter
   downloadLimiter: RateLimiter
+  /** Client-wide bound on bytes read ahead for uploads. */
+  uploadBudget: UploadBudget
   bans: BanList
   /** Client-wide connection budget. */
   acquireConnection: () => boolean

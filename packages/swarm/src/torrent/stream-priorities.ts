@@ -21,11 +21,14 @@ export class StreamPriorities {
   readonly #changed: () => void
   readonly #waiters = new Map<number, Waiter[]>()
   readonly #byStream = new Map<number, Map<number, number>>()
+  readonly #fallback: number
   #stopped: Error | undefined
 
-  constructor(picker: () => PiecePicker | undefined, changed: () => void) {
+  /** `fallback`: a piece's priority when no stream asks for it (skip for on-demand torrents). */
+  constructor(picker: () => PiecePicker | undefined, changed: () => void, fallback: number = PRIORITY_NORMAL) {
     this.#picker = picker
     this.#changed = changed
+    this.#fallback = fallback
   }
 
   /** Resolves once piece `index` is verified and stored. */
@@ -55,7 +58,7 @@ export class StreamPriorities {
     if (prios === undefined) this.#byStream.delete(id)
     else this.#byStream.set(id, prios)
     for (const i of touched) {
-      let p = PRIORITY_NORMAL
+      let p = this.#fallback
       for (const s of this.#byStream.values()) p = Math.max(p, s.get(i) ?? 0)
       picker.setPriority(i, p)
     }

@@ -15,7 +15,7 @@ import { PassThrough, type Readable } from 'node:stream'
 import { hasCode, silentLogger, type BitcdnError } from '@bitcdn/core'
 import { metainfoFromInfo, pieceSize, type Metainfo, type PieceStore, type ResumeJournal, type TorrentRef } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
-import { PiecePicker } from '../picker/piece-picker.js'
+import { PiecePicker, PRIORITY_NORMAL, PRIORITY_SKIP } from '../picker/piece-picker.js'
 import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 import type { HardenedWire } from '../wire/hardened-wire.js'
 import { swarmError } from '../errors.js'
@@ -37,6 +37,8 @@ export type { DiscoveryLike, TorrentSessionComponents, TorrentSessionInit } from
 import type { ReadStreamOptions, Torrent, TorrentEvents, TorrentStats } from './types.js'
 
 const TICK_MS = 1000
+/** Owners of `prioritize` calls count down from here; read streams count up from 1. */
+let nextPriorityOwner = -1
 const CHOKE_INTERVAL_MS = 10_000
 
 interface Waiter<T> {
@@ -102,6 +104,12 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       slots: init.uploadSlots,
       policy: components.chokePolicy,
       limiter: components.uploadLimiter,
+      budget: components.uploadBudget,
+      onStalled: (conn, bytes) => {
+        const err = swarmError('peerStalled', `peer ${conn.id} stopped reading with ${bytes} bytes unsent`, { peer: conn.id, bytes })
+        this.#warn(err)
+        conn.destroy(err)
+      },
       has: (i) => s.picker?.has(i) ?? false,
       read: (i, begin, length) => this.#readCache!.read(i, begin, length),
       onUploaded: (n) => (this.#stats.uploaded += n),
@@ -142,7 +150,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
         this.#checkDone()
       },
     })
-    this.#streams = new StreamPriorities(() => s.picker, () => this.#downloads.fillAll())
+    this.#streams = new StreamPriorities(() => s.picker, () => this.#downloads.fillAll(), init.onDemand === true ? PRIORITY_SKIP : PRIORITY_NORMAL)
   }
 
   get metainfo(): Metainfo | undefined {
@@ -154,7 +162,9 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
   }
 
   get done(): boolean {
-    return this.#s.picker?.isDone ?? false
+    const picker = this.#s.picker
+    if (picker === undefined) return false
+    return this.#init.onDemand === true ? picker.isSeed : picker.isDone
   }
 
   /** Open the store and resume state, then start finding peers. */
@@ -246,6 +256,29 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     )
   }
 
+  prioritize(priorities: Map<number, number>): () => void {
+    const id = nextPriorityOwner--
+    this.#streams.set(id, priorities)
+    return () => this.#streams.set(id, undefined)
+  }
+
+  hasPiece(index: number): boolean {
+    return this.#s.picker?.has(index) ?? false
+  }
+
+  putPiece(index: number, data: Buffer): Promise<boolean> {
+    return this.#completion.putVerified(index, data)
+  }
+
+  dropPiece(index: number): void {
+    const picker = this.#s.picker
+    if (picker === undefined || !picker.has(index)) return
+    picker.clearHave(index)
+    this.#doneEmitted = false
+    this.#downloads.updateInterestAll()
+    this.#downloads.fillAll()
+  }
+
   addPeer(addr: string): void {
     this.#peers.addPeer(addr)
   }
@@ -279,6 +312,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#journal = opened.journal
     this.#readCache = new ReadCache(opened.store, (i) => pieceSize(m, i))
     const picker = new PiecePicker({ pieceCount: m.pieceCount, pieceLength: m.pieceLength, length: m.length })
+    if (this.#init.onDemand === true) for (let i = 0; i < m.pieceCount; i++) picker.setPriority(i, PRIORITY_SKIP)
     this.#completion.start(picker.blockSize, m.pieceLength)
     for (const i of opened.have) picker.setHave(i)
     s.picker = picker
@@ -330,7 +364,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
 
   #checkDone(): void {
     const picker = this.#s.picker
-    if (picker === undefined || !picker.isDone || this.#doneEmitted) return
+    if (picker === undefined || !this.done || this.#doneEmitted) return
     this.#doneEmitted = true
     for (const conn of this.#s.conns.values()) {
       conn.setInterested(false)
@@ -349,7 +383,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
 
   #fatal(err: unknown): void {
     if (this.#s.stopped) return
-    const e = hasCode(err, 'BITCDN_ERR_SWARM_STORAGE')
+    const e = hasCode(err, 'BITCDN_ERR_SWARM_STORAGE') || hasCode(err, 'BITCDN_ERR_UNSAFE_PATH')
       ? (err as BitcdnError)
       : swarmError('storage', `storage failed for torrent ${this.infoHash}: ${(err as Error).message}`, {}, err)
     // an 'error' nobody listens to would throw and take the whole process down with one torrent
@@ -363,6 +397,8 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     const now = Date.now()
     this.#stats.sample(now)
     this.#downloads.checkTimeouts(this.#peers.btConns(), now)
+    this.#uploads.chokeStalled(this.#peers.btConns(), now)
+    this.#peers.closeSilent(now)
     if (now - this.#lastChoke >= CHOKE_INTERVAL_MS) {
       this.#lastChoke = now
       this.#uploads.round(this.#peers.btConns(), now, this.#s.picker?.isSeed ?? false)

@@ -87,6 +87,22 @@ export interface Torrent extends EventEmitter<TorrentEvents> {
    * range outside it.
    */
   createReadStream(file: number | string, opts?: ReadStreamOptions): Readable
+  /**
+   * Ask for pieces (index → priority 1..7, 7 first) until the returned release is called; on an
+   * `onDemand` torrent nothing else is fetched. A piece's priority is the highest any holder gives.
+   * @example
+   * const release = torrent.prioritize(new Map([[12, 7], [13, 6]]))
+   */
+  prioritize(priorities: Map<number, number>): () => void
+  /** True once piece `index` is verified and stored. */
+  hasPiece(index: number): boolean
+  /**
+   * Store a whole piece fetched outside the swarm (an origin range): verified against its SHA-1
+   * first, then announced. Resolves false (nothing stored) when the hash does not match.
+   */
+  putPiece(index: number, data: Buffer): Promise<boolean>
+  /** Forget a piece the caller's store no longer holds (a bounded cache evicted it). */
+  dropPiece(index: number): void
   /** Connect to a peer `host:port`. */
   addPeer(addr: string): void
   /** Use a web seed (BEP 19 URL). */

@@ -5,3 +5,4 @@ export { createWebSeedConnection, type WebSeedConnectionInit, type WebSeedConnec
 export { createOriginPool, defaultOriginPool, type OriginPool, type OriginPoolInit, type OriginPoolComponents, type CaOption, type OriginState } from './origin-pool.js'
 export { WebSeedErrorCode } from './errors.js'
 export { webSeedFileUrls } from './web-seed-url.js'
+export { fetchPieceFromWebSeed, type PieceFetchOptions } from './piece-fetch.js'

@@ -1,0 +1,59 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { openPieceCache } from './piece-cache.js'
+
+const IH = 'ab'.repeat(20)
+const dirs: string[] = []
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })))
+})
+async function dir() {
+  const d = await mkdtemp(join(tmpdir(), 'bitcdn-cache-'))
+  dirs.push(d)
+  return d
+}
+
+describe('piece cache', () => {
+  it('evicts the least recently used pieces beyond its size limit and says which', async () => {
+    const evicted: number[] = []
+    const cache = openPieceCache({ dir: await dir(), maxBytes: 3000 }, { onEvict: (_ih, i) => evicted.push(i) })
+    for (let i = 0; i < 3; i++) await cache.put(IH, i, Buffer.alloc(1000, i))
+    expect((await cache.get(IH, 0, 1000))?.[0]).toBe(0) // 0 is now the most recent
+    await cache.put(IH, 3, Buffer.alloc(1000, 3))
+    expect(evicted).toEqual([1])
+    expect(cache.bytes).toBe(3000)
+    expect(await cache.get(IH, 1, 1000)).toBeUndefined()
+    expect(cache.pieces(IH).sort()).toEqual([0, 2, 3])
+    cache.close()
+  })
+
+  it('keeps pieces, their order and torrents across a reopen', async () => {
+    const d = await dir()
+    const a = openPieceCache({ dir: d, maxBytes: 2000 })
+    await a.put(IH, 0, Buffer.alloc(1000, 7))
+    await a.put(IH, 1, Buffer.alloc(1000, 8))
+    await a.get(IH, 0, 1000)
+    a.saveTorrent(IH, Buffer.from('torrent'))
+    a.close()
+    const b = openPieceCache({ dir: d, maxBytes: 2000 })
+    expect(b.bytes).toBe(2000)
+    expect(b.torrents()).toEqual([{ infoHash: IH, torrent: Buffer.from('torrent') }])
+    await b.put(IH, 2, Buffer.alloc(1000, 9))
+    // 1 was the least recently used before the restart
+    expect(b.pieces(IH).sort()).toEqual([0, 2])
+    b.close()
+  })
+
+  it('drops a piece whose file was torn (wrong size) instead of serving it', async () => {
+    const d = await dir()
+    const cache = openPieceCache({ dir: d })
+    await cache.put(IH, 5, Buffer.alloc(1000, 1))
+    await writeFile(join(d, 'pieces', IH, '5'), Buffer.alloc(10))
+    expect(await cache.get(IH, 5, 1000)).toBeUndefined()
+    expect(cache.pieces(IH)).toEqual([])
+    expect(cache.bytes).toBe(0)
+    cache.close()
+  })
+})

@@ -1,0 +1,98 @@
+/**
+ * Answer a GET or HEAD for one representation (a file of a torrent) with RFC 9110 semantics:
+ * validators and conditional requests (304, 412), byte ranges (206, 416, multipart as a full 200),
+ * `HEAD` identical to `GET` without a body. The first piece is fetched before the headers are
+ * sent, so a swarm and origin that both fail still get a clean 504; later failures abort the body
+ * (the client sees a short read, never wrong bytes).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { hasCode, type Logger } from '@bitcdn/core'
+import type { ContentEntry } from '../content-entry.js'
+import { GatewayErrorCode } from '../errors.js'
+import type { ByteBudget } from '../fetch/byte-budget.js'
+import { createBodyStream } from '../fetch/body-stream.js'
+import type { PieceSource } from '../fetch/piece-source.js'
+import { evaluateConditions, rangeApplies } from '../http/conditional.js'
+import { parseRange } from '../http/range.js'
+import type { GatewayMetrics } from '../metrics.js'
+import type { SequentialReaders } from './sequential-readers.js'
+
+export interface Representation {
+  entry: ContentEntry
+  /** Where the representation starts in the torrent's byte space, and its length. */
+  offset: number
+  length: number
+  /** Strong entity tag, quoted. */
+  etag: string
+  lastModifiedMs?: number
+  contentType: string
+  cacheControl: string
+  /** More headers (pull zone: the origin's Vary, Content-Disposition...). */
+  headers?: Record<string, string>
+}
+
+export interface ServeComponents {
+  pieces: PieceSource
+  budget: ByteBudget
+  metrics: GatewayMetrics
+  sequential: SequentialReaders
+  logger: Logger
+  /** Pieces a response fetches at once. */
+  parallelPieces: number
+  /** Pieces prefetched beyond a sequential reader's range. */
+  readAheadPieces: number
+}
+
+/**
+ * @example
+ * return serveRepresentation(req, reply, { entry, offset: 0, length, etag, contentType, cacheControl }, deps, 'content')
+ */
+export async function serveRepresentation(req: FastifyRequest, reply: FastifyReply, rep: Representation, c: ServeComponents, route: string): Promise<FastifyReply> {
+  const started = process.hrtime.bigint()
+  const validators = { etag: rep.etag, lastModifiedMs: rep.lastModifiedMs }
+  reply.header('accept-ranges', 'bytes').header('etag', rep.etag).header('cache-control', rep.cacheControl)
+  if (rep.lastModifiedMs !== undefined) reply.header('last-modified', new Date(rep.lastModifiedMs).toUTCString())
+  for (const [k, v] of Object.entries(rep.headers ?? {})) reply.header(k, v)
+  const cond = evaluateConditions(req.headers, req.method, validators)
+  if (cond === 'precondition-failed') return reply.code(412).send()
+  if (cond === 'not-modified') return reply.code(304).send()
+
+  reply.header('content-type', rep.contentType).header('x-content-type-options', 'nosniff')
+  const range = rangeApplies(req.headers, validators) ? parseRange(req.headers.range, rep.length) : ({ kind: 'full' } as const)
+  if (range.kind === 'unsatisfiable') {
+    return reply.code(416).header('content-range', `bytes */${rep.length}`).header('content-length', '0').send()
+  }
+  const start = range.kind === 'partial' ? range.start : 0
+  const end = range.kind === 'partial' ? range.end : rep.length - 1
+  const bytes = rep.length === 0 ? 0 : end - start + 1
+  reply.code(range.kind === 'partial' ? 206 : 200).header('content-length', String(bytes))
+  if (range.kind === 'partial') reply.header('content-range', `bytes ${start}-${end}/${rep.length}`)
+  if (req.method === 'HEAD' || bytes === 0) return reply.send()
+
+  const m = rep.entry.metainfo
+  const first = rep.offset + start
+  const last = rep.offset + end
+  const abort = new AbortController()
+  reply.raw.once('close', () => abort.abort(new Error('client went away')))
+  let firstPiece
+  try {
+    firstPiece = await c.pieces.get(rep.entry, Math.floor(first / m.pieceLength), abort.signal)
+  } catch (err) {
+    if (abort.signal.aborted) return reply
+    throw err
+  }
+  c.metrics.ttfb.observe({ route, source: firstPiece.source }, Number(process.hrtime.bigint() - started) / 1e9)
+  const readAhead = c.sequential.seen(rep.entry.infoHash, first, last) ? c.readAheadPieces : 0
+  const body = createBodyStream(
+    { entry: rep.entry, first, last, firstPiece, parallel: c.parallelPieces, readAheadPieces: readAhead },
+    { pieces: c.pieces, budget: c.budget, onPiece: (_p, n) => c.metrics.servedBytes.inc({ route }, n) },
+  )
+  body.once('error', (err) => {
+    const kind = hasCode(err, GatewayErrorCode.timeout) ? 'timeout_after_headers' : 'body_aborted'
+    if (!abort.signal.aborted) {
+      c.metrics.errors.inc({ kind })
+      c.logger.warn({ infoHash: rep.entry.infoHash, code: (err as { code?: string }).code, err: err.message }, 'response body aborted')
+    }
+  })
+  return reply.send(body)
+}
