@@ -34,7 +34,7 @@ afterAll(async () => {
 })
 
 /** A hand-driven buyer: says hello as `payer`, then sends whatever the test tells it. */
-async function manualBuyer(seller: TestSeller, m: Metainfo, payer: Address, opts: { hello?: boolean } = {}) {
+async function manualBuyer(seller: TestSeller, m: Metainfo, payer: Address, opts: { hello?: boolean; download?: boolean } = {}) {
   const got: PayMessage[] = []
   let ch: PayChannel | undefined
   let wire: HardenedWire | undefined
@@ -43,8 +43,8 @@ async function manualBuyer(seller: TestSeller, m: Metainfo, payer: Address, opts
   const client = createSwarmClient(
     { stateDir: dir },
     {
-      // asks for no data: the test drives the money side alone
-      requestLimit: () => 0,
+      // asks for no data unless told: the test drives the money side alone
+      requestLimit: () => (opts.download === true ? undefined : 0),
       extendWire(w, conn) {
         if (wire !== undefined) return conn.destroy() // one connection per test step
         wire = w
@@ -58,7 +58,7 @@ async function manualBuyer(seller: TestSeller, m: Metainfo, payer: Address, opts
   )
   clients.push(client)
   await client.start()
-  await client.add(m, { store: createMemoryStore(m), peers: [seller.addr] })
+  const torrent = await client.add(m, { store: createMemoryStore(m), peers: [seller.addr] })
   await expect.poll(() => got.some((g) => g.type === 'terms'), { timeout: 10_000 }).toBe(true)
   if (opts.hello !== false) await expect.poll(() => got.some((g) => g.type === 'ack'), { timeout: 10_000 }).toBe(true)
   return {
@@ -66,6 +66,7 @@ async function manualBuyer(seller: TestSeller, m: Metainfo, payer: Address, opts
     send: (msg: PayMessage) => ch!.send(msg),
     raw: (payload: Uint8Array) => (wire as unknown as { extended(e: string, b: Uint8Array): void }).extended(PAY_EXTENSION_NAME, payload),
     closed: () => closed,
+    torrent,
   }
 }
 
@@ -82,8 +83,22 @@ describe('paid seller under attack', () => {
     const credit = 1_500n // ≈ 1.5 MiB at 1 USDC/GiB
     const s = await mk.seller(chain.accounts[1]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(price), softAllowance: tokenUnits(credit) })
     const stingy = chain.accounts[5]!
-    // signs nothing, and asks as greedily as the swarm allows (no buyer-side credit cap)
-    const b = await mk.buyer(stingy, m, [s.addr], { wallet: { pay: () => new Promise(() => {}) }, swarm: (buyer) => ({ extendWire: buyer.swarm.extendWire }) })
+    // pays its first cheque (so the seller knows it holds the payer's key), then signs nothing more,
+    // and asks as greedily as the swarm allows (no buyer-side credit cap)
+    let first: ((payee: Address, token: Address, amount: bigint) => Promise<never>) | undefined
+    const b = await mk.buyer(stingy, m, [s.addr], {
+      wallet: {
+        pay: (payee, token, amount) => {
+          if (first === undefined) {
+            first = () => new Promise<never>(() => {})
+            return real.pay(payee, token, amount)
+          }
+          return first(payee, token, amount)
+        },
+      },
+      swarm: (buyer) => ({ extendWire: buyer.swarm.extendWire }),
+    })
+    const real = b.wallet
     await expect.poll(() => s.seller.stats().paidBytes, { timeout: 20_000 }).toBeGreaterThan(0)
     // served until the debt reached the credit, then nothing more
     let last = -1
@@ -100,11 +115,35 @@ describe('paid seller under attack', () => {
       )
       .toBe(true)
     const served = s.seller.stats().paidBytes
+    const paid = s.settlement.ledger.best(stingy.address, mk.usdc)?.cheque.cumulativeAmount ?? 0n
+    expect(paid).toBeGreaterThan(0n) // its one cheque
+    // everything it got beyond that one cheque is debt within the credit the escrow backs
+    const owed = s.seller.owed(stingy.address)
+    expect(owed).toBeGreaterThan(0n)
+    expect(owed).toBeLessThanOrEqual(s.settlement.collateral(stingy.address, mk.usdc))
     expect(bytesValue(served, tokenUnits(price))).toBeLessThanOrEqual(credit)
-    expect(s.seller.owed(stingy.address)).toBeLessThanOrEqual(credit)
     expect(b.torrent.stats().downloaded).toBeLessThanOrEqual(served)
     expect(b.torrent.done).toBe(false)
-    expect(s.settlement.ledger.best(stingy.address, mk.usdc)).toBeUndefined()
+  })
+
+  it('a hello naming someone else\'s payer (no key to sign with) gets only the unproven allowance and runs up no debt for that payer', async () => {
+    const data = testData(2 * MiB, 'impersonate')
+    const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
+    const unproven = 256 * 1024
+    const s = await mk.seller(chain.accounts[4]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(1_000_000n), unprovenBytes: unproven })
+    const victim = chain.accounts[8]!
+    const imp = await manualBuyer(s, m, victim.address, { download: true })
+    await expect.poll(() => s.seller.stats().paidBytes, { timeout: 10_000 }).toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 2000))
+    expect(s.seller.stats().paidBytes).toBeLessThanOrEqual(unproven)
+    expect(imp.torrent.stats().downloaded).toBeLessThanOrEqual(unproven)
+    expect(imp.torrent.done).toBe(false)
+    // nothing was charged to the victim, who is not banned and downloads everything, paying for it
+    expect(s.seller.owed(victim.address)).toBe(0n)
+    const b = await mk.buyer(victim, m, [s.addr])
+    await b.torrent.whenDone()
+    expect((await readAll(b.torrent.store!, m)).equals(data)).toBe(true)
+    expect(s.seller.account(victim.address)?.banned).toBe(false)
   })
 
   it('forged, replayed, lowered, oversized and foreign-chain cheques are refused; the good one stands', async () => {

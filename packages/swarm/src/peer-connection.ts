@@ -43,6 +43,16 @@ export interface PeerConnection extends EventEmitter<PeerConnectionEvents> {
   /** Stable key for this source: `host:port` for peers, the URL for web seeds. */
   readonly id: string
   readonly kind: PeerKind
+  /** True once it carries requests (a BitTorrent peer: its handshake checked out; a web seed: at once). */
+  readonly ready: boolean
+  /** True once closed. */
+  readonly closed: boolean
+  /** True when it has every piece (a web seed always). */
+  readonly isSeed: boolean
+  /** Pieces it refused since it last unchoked us, not asked of it again (a web seed: none). */
+  readonly rejectedPieces: Set<number>
+  /** Held requests past their timeout: asked for one block at a time until it delivers. */
+  snubbed: boolean
   /** True if the peer has piece `index` (a web seed has all). */
   has(index: number): boolean
   /** True while the peer refuses our requests. A web seed never chokes (it backs off instead). */

@@ -336,7 +336,8 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         const a = s.seller
         a.verifiedBytes += src.bytes
         const threshold = init.chequeValue ?? bytesValue(MIB, a.price)
-        if (dueOf(a) >= threshold) {
+        // the first cheque goes at once: it proves to the seller that we hold the payer's key
+        if (dueOf(a) >= threshold || (a.paid === 0n && dueOf(a) > 0n)) {
           clearTimeout(a.flushTimer)
           a.flushTimer = undefined
           void pay(a)

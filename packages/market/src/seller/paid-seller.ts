@@ -8,7 +8,9 @@
  * Per connection: announce terms → the buyer's hello (payer, signer) → `payments.admit` (escrow
  * funds and signer checked) → admitted: serve up to the payer's credit beyond what is paid. Money is
  * keyed by the payer the cheques prove and the connection, never the self-declared peer id; one
- * payer's connections share one account. Debt is the value of bytes served (counted when a request
+ * payer's connections share one account — but a connection is charged to its payer only once a
+ * cheque on it was accepted (proof it holds the key); before that it gets `unprovenBytes`, so a
+ * hello naming someone else's payer buys little and cannot run up that payer's debt. Debt is the value of bytes served (counted when a request
  * is granted) minus the cheques accepted; at 100% of credit requests are refused and the peer is
  * choked, at 125% (credit shrank under it: a withdrawal, cheques drawing on it) it is disconnected
  * and its payer banned.
@@ -54,6 +56,12 @@ export interface PaidSellerInit {
   chokePercent?: number
   /** Disconnect and ban at this percent. @default 125 */
   disconnectPercent?: number
+  /**
+   * Bytes a connection is served on its hello alone, before a cheque on it proves it holds the
+   * payer's key (anyone can name a rich payer in a hello). Charged to the payer only once proven.
+   * @default max(256 KiB, two pieces)
+   */
+  unprovenBytes?: number
   /** How often every buyer's debt is checked against its (possibly shrunk) credit, ms. @default 1000 */
   checkIntervalMs?: number
 }
@@ -61,6 +69,8 @@ export interface PaidSellerInit {
 export interface PaidSellerComponents {
   payments: SellerPayments
   logger?: Logger
+  /** Told of every granted request (for metrics: bytes served paid or free, per torrent). Cheaper than diffing `stats()`. */
+  onServed?: (infoHash: string, bytes: number, paid: boolean) => void
 }
 
 /** One payer's account with this seller (all its connections). */
@@ -127,6 +137,10 @@ interface Session {
   verifying: boolean
   /** Highest cumulative received on this connection: a cheque not above it is a replay. */
   lastSeen: bigint
+  /** A cheque on this connection was accepted: it speaks for its payer. */
+  proven: boolean
+  /** Bytes served before that, not yet charged to the payer. */
+  unprovenServed: number
 }
 
 const MIB = 1024 * 1024
@@ -154,6 +168,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     let client: Pick<SwarmClient, 'get'> | undefined
     const pendingRechoke = new Set<string>()
     const key = (infoHash: string, id: string) => `${infoHash}/${id}`
+    const unprovenLimit = (infoHash: string): number =>
+      init.unprovenBytes ?? Math.max(256 * 1024, 2 * (client?.get(infoHash)?.metainfo?.pieceLength ?? 0))
 
     const rechoke = (infoHash: string) => {
       if (pendingRechoke.has(infoHash)) return
@@ -208,7 +224,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         // another connection of this payer got a higher one accepted meanwhile: nothing to add
         return
       }
-      const owed = owedOf(a)
+      // bytes this connection was served on its hello alone count once its cheque proves it
+      const owed = owedOf(a, s.proven ? 0 : s.unprovenServed)
       const increment = cum - a.accepted
       const due = owed > 0n ? owed : 0n
       if (increment > due + prepay) {
@@ -221,6 +238,11 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         if (ok.cumulative > a.accepted) a.accepted = ok.cumulative
         // only the collateral-backed part pays the debt; an unbacked excess is stored, not credited
         a.paid = tokenUnits(a.paid + ok.credited)
+        if (!s.proven) {
+          s.proven = true
+          a.servedBytes += s.unprovenServed
+          s.unprovenServed = 0
+        }
         stats.chequesAccepted++
         this_.emit('cheque', a.payer, ok.cumulative, tokenUnits(increment))
         s.ch.send({ type: 'ack', cumulative: a.accepted, credit: payments.credit(a.payer, token) })
@@ -304,7 +326,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           const s = sessions.get(key(infoHash, p.id))
           if (s?.state === 'admitted') {
             // a paying buyer with credit left gets a slot of its own: it pays for it
-            if (p.interested && withinCredit(s.account!, 16 * 1024)) unchoke.add(p.id)
+            if (p.interested && (s.proven ? withinCredit(s.account!, 16 * 1024) : s.unprovenServed + 16 * 1024 <= unprovenLimit(infoHash) && !s.account!.banned)) unchoke.add(p.id)
           } else others.push(p)
         }
         if (!freeFor(infoHash)) return { unchoke, optimistic: new Map() }
@@ -330,6 +352,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             state: 'new',
             verifying: false,
             lastSeen: 0n,
+            proven: false,
+            unprovenServed: 0,
           }
           s.ch = attachPayChannel(
             wire,
@@ -357,16 +381,28 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           const s = sessions.get(key(infoHash, conn.id))
           if (s?.state === 'admitted') {
             const a = s.account!
+            if (!s.proven) {
+              if (a.banned || s.unprovenServed + ref.length > unprovenLimit(infoHash)) {
+                rechoke(infoHash)
+                return false
+              }
+              s.unprovenServed += ref.length
+              stats.paidBytes += ref.length
+              components.onServed?.(infoHash, ref.length, true)
+              return true
+            }
             if (!withinCredit(a, ref.length)) {
               if (!enforce(a)) rechoke(infoHash)
               return false
             }
             a.servedBytes += ref.length
             stats.paidBytes += ref.length
+            components.onServed?.(infoHash, ref.length, true)
             return true
           }
           if (!freeFor(infoHash)) return false
           stats.freeBytes += ref.length
+          components.onServed?.(infoHash, ref.length, false)
           return true
         },
         chokePolicy,

@@ -48,7 +48,11 @@ export interface SellerPayments {
  * const settlement = createSellerSettlement({ ledgerPath, payee, domain, tokens: [usdc], softAllowance: 100_000n })(components)
  * const payments = settlementPayments(settlement)
  */
-export function settlementPayments(settlement: SellerSettlement): SellerPayments {
+export function settlementPayments(
+  settlement: SellerSettlement,
+  /** Kept for callers of the first version; the soft allowance is the settlement's (`createSellerSettlement({ softAllowance })`). */
+  _legacy?: { softAllowance?: TokenUnits },
+): SellerPayments {
   const { watcher, ledger, gate } = settlement
   return {
     async admit(payerIn, signerIn, tokenIn) {

@@ -9,6 +9,7 @@
  *   rejected with `BITCDN_ERR_LOOKUP_RATE_LIMITED` (the buyer resends: cheques are cumulative);
  * - one lookup in flight per payer (concurrent bursts share it).
  */
+import { TokenBucket } from '@bitcdn/core'
 
 export interface PayerGateInit {
   /** Lookups allowed at once (bucket size). @default 16 */
@@ -41,8 +42,7 @@ export function createPayerGate(init: PayerGateInit = {}, now: () => number = Da
   const maxNeg = init.negativeCacheSize ?? 4096
   const ttl = init.negativeTtlMs ?? 300_000
   const negative = new Map<string, number>() // key → expiry ms, in LRU order (oldest first)
-  let tokens = burst
-  let last = now()
+  const bucket = new TokenBucket({ ratePerSecond: rate > 0 ? rate : Number.MIN_VALUE, burst }, now)
   let lookups = 0
   let limited = 0
   return {
@@ -60,14 +60,10 @@ export function createPayerGate(init: PayerGateInit = {}, now: () => number = Da
       negative.set(key, now() + ttl)
     },
     tryLookup() {
-      const t = now()
-      tokens = Math.min(burst, tokens + (Math.max(0, t - last) / 1000) * rate)
-      last = t
-      if (tokens < 1) {
+      if (!bucket.take()) {
         limited++
         return false
       }
-      tokens -= 1
       lookups++
       return true
     },

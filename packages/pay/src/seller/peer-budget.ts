@@ -6,6 +6,7 @@
  * for at most `maxPeers` peers (least recently used dropped), so the table is not sized by
  * attacker input either.
  */
+import { TokenBucket } from '@bitcdn/core'
 
 export interface PeerBudgetInit {
   /** Signature checks a peer may spend at once. @default 32 */
@@ -28,22 +29,18 @@ export function createPeerBudget(init: PeerBudgetInit = {}, now: () => number = 
   const burst = init.burst ?? 32
   const rate = init.perSecond ?? 16
   const maxPeers = init.maxPeers ?? 4096
-  const buckets = new Map<string, { tokens: number; last: number }>()
+  const buckets = new Map<string, TokenBucket>()
   return {
     take(peer) {
-      const t = now()
       let b = buckets.get(peer)
       if (b) buckets.delete(peer)
       else {
         if (buckets.size >= maxPeers) buckets.delete(buckets.keys().next().value as string)
-        b = { tokens: burst, last: t }
+        b = new TokenBucket({ ratePerSecond: rate > 0 ? rate : Number.MIN_VALUE, burst }, now)
       }
-      b.tokens = Math.min(burst, b.tokens + (Math.max(0, t - b.last) / 1000) * rate)
-      b.last = t
+      // most recently used last: the first key is the one to drop
       buckets.set(peer, b)
-      if (b.tokens < 1) return false
-      b.tokens -= 1
-      return true
+      return b.take()
     },
     forget(peer) {
       buckets.delete(peer)

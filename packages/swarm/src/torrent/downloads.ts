@@ -8,7 +8,7 @@
 import type { PeerConnection } from '../peer-connection.js'
 import type { RateLimiter } from '../choker/rate-limit.js'
 import { requestBlocks } from '../request-blocks.js'
-import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
+import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 import { swarmError } from '../errors.js'
 import { releaseStalled } from './snub.js'
 import type { SessionState } from './session-state.js'
@@ -36,7 +36,7 @@ export interface DownloadsComponents {
   requestLimit?: (conn: PeerConnection) => number | undefined
 }
 
-type Counted = BitTorrentConnection & { countedSeed?: boolean; counted?: boolean }
+type Counted = PeerConnection & { countedSeed?: boolean; counted?: boolean }
 
 /**
  * @example
@@ -85,7 +85,7 @@ export class Downloads {
 
   /** A connection closed: its pieces no longer count and its requests go to others. */
   detach(conn: PeerConnection): void {
-    if (conn instanceof BitTorrentConnection) this.#uncount(conn)
+    if (conn.kind === 'bittorrent') this.#uncount(conn)
     else this.#c.webSeeds.forget(conn.id)
     this.#state.picker?.releasePeer(conn.id)
     if (!this.#state.stopped) this.scheduleFillAll()
@@ -116,7 +116,7 @@ export class Downloads {
   fill(conn: PeerConnection): void {
     const picker = this.#state.picker
     if (picker === undefined || !this.#state.ready || picker.isDone || this.#state.stopped) return
-    if (conn instanceof BitTorrentConnection) {
+    if (conn.kind === 'bittorrent') {
       if (!conn.ready || conn.closed) return
       const rejected = conn.rejectedPieces.size > 0 ? conn.rejectedPieces : undefined
       requestBlocks(conn, picker, {
@@ -169,9 +169,9 @@ export class Downloads {
         conn.cancel(ref)
         picker.timedOut(ref.index, ref.begin, conn.id)
         // not this piece again from this peer until it unchokes us anew
-        if (conn instanceof BitTorrentConnection) conn.rejectedPieces.add(ref.index)
+        if (conn.kind === 'bittorrent') conn.rejectedPieces.add(ref.index)
       }
-      if (conn instanceof BitTorrentConnection && !conn.snubbed) {
+      if (conn.kind === 'bittorrent' && !conn.snubbed) {
         conn.snubbed = true
         this.#state.warn(
           swarmError('peerSnubbed', `peer ${conn.id} held ${timedOut.length} request(s) past the timeout; they moved elsewhere`, {

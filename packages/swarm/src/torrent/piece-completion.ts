@@ -7,7 +7,6 @@
  */
 import { commitPieces, verifyPiece, type ResumeJournal } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
-import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 import { swarmError } from '../errors.js'
 import { PieceAssembler, corruptSources, pieceSources, type AssemblingPiece } from './piece-assembler.js'
 import type { PieceSource } from './types.js'
@@ -177,7 +176,7 @@ export class PieceCompletion {
     this.#haveTimer = undefined
     const haves = this.#pendingHaves.splice(0)
     for (const conn of this.#state.conns.values()) {
-      if (!(conn instanceof BitTorrentConnection) || !conn.ready) continue
+      if (conn.kind !== 'bittorrent' || !conn.ready) continue
       for (const i of haves) if (!conn.has(i)) conn.announceHave(i)
     }
     if (this.#state.picker?.isSeed) for (const conn of [...this.#state.conns.values()]) this.#c.maybeDropSeed(conn)

@@ -2,7 +2,6 @@
  * A torrent's transfer counters and recent rates, and the `TorrentStats` snapshot built from them.
  * Rates are the shared `RateMeter` fed on the session's 1 s ticks.
  */
-import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 import { RateMeter } from '../choker/rate-meter.js'
 import type { SessionState } from './session-state.js'
 import type { TorrentStats } from './types.js'
@@ -46,7 +45,7 @@ export class TransferStats {
     let webSeeds = 0
     for (const c of state.conns.values()) {
       if (c.kind === 'webseed') webSeeds++
-      else if ((c as BitTorrentConnection).ready) peers++
+      else if (c.ready) peers++
     }
     return {
       infoHash: state.infoHash,

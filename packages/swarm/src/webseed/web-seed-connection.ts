@@ -96,6 +96,11 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
   readonly kind = 'webseed' as const
   readonly peerChoking = false
   readonly uploaded = 0
+  readonly ready = true
+  readonly isSeed = true
+  /** Never filled: a failing origin backs off instead of refusing pieces. */
+  readonly rejectedPieces = new Set<number>()
+  snubbed = false
 
   #downloaded = 0
   #destroyed = false
@@ -219,6 +224,10 @@ class WebSeedConnection extends EventEmitter<PeerConnectionEvents> implements Pe
   setInterested(): void {}
   setChoking(): void {}
   sendBlock(): void {}
+
+  get closed(): boolean {
+    return this.#destroyed
+  }
 
   destroy(err?: Error): void {
     if (this.#destroyed) return
