@@ -163,7 +163,9 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
     mapping(address payer => SignerSlot) private _signer;
     mapping(address payer => PreviousSignerSlot) private _previousSigner;
     mapping(address payer => mapping(address token => uint256)) private _balances;
-    mapping(address payer => mapping(address payee => mapping(address token => Channel))) private _channels;
+    /// @dev Keyed payee → token → payer so a {claimCompact} batch hashes (payee, token) once and
+    /// each row only its payer.
+    mapping(address payee => mapping(address token => mapping(address payer => Channel))) private _channels;
     mapping(address payee => mapping(address token => uint256)) private _earnings;
     mapping(address payer => mapping(address token => Notice)) private _withdrawals;
     mapping(address payer => mapping(address payee => mapping(address token => Notice))) private _deallocations;
@@ -504,7 +506,8 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
                 continue;
             }
             address recovered = _recover(_chequeDigest(payer, payee, token, cumulative), row.signature);
-            (uint256 paid, uint256 shortfall, RejectReason why) = _settle(payer, payee, token, cumulative, recovered);
+            (uint256 paid, uint256 shortfall, RejectReason why) =
+                _settle(payer, token, cumulative, recovered, _channels[payee][token][payer]);
             if (why != RejectReason.None) {
                 emit ChequeRejected(i, payer, payee, token, uint8(why));
                 continue;
@@ -546,6 +549,8 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
         uint256 len = rows.length;
         if (len % COMPACT_ROW_BYTES != 0) revert MalformedRows(len, COMPACT_ROW_BYTES);
         uint256 n = len / COMPACT_ROW_BYTES;
+        bytes32 domainSeparator = _domainSeparatorV4();
+        mapping(address payer => Channel) storage channels = _channels[payee][token];
         for (uint256 i = 0; i < n; ++i) {
             address payer;
             uint128 cumulative;
@@ -568,8 +573,9 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
                 );
                 continue;
             }
-            (address recovered,,) = ECDSA.tryRecover(_chequeDigest(payer, payee, token, cumulative), r, vs);
-            (uint256 paid, uint256 shortfall, RejectReason why) = _settle(payer, payee, token, cumulative, recovered);
+            address recovered = _recoverCompact(_typedDigest(domainSeparator, payer, payee, token, cumulative), r, vs);
+            (uint256 paid, uint256 shortfall, RejectReason why) =
+                _settle(payer, token, cumulative, recovered, channels[payer]);
             if (why != RejectReason.None) {
                 emit ChequeRejected(i, payer, payee, token, uint8(why));
                 continue;
@@ -586,7 +592,7 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
 
     /// @notice What `payer` has paid `payee` in `token` through cheques, in total.
     function paidOut(address payer, address payee, address token) external view returns (uint128) {
-        return _channels[payer][payee][token].paidOut;
+        return _channels[payee][token][payer].paidOut;
     }
 
     /// @notice What `payee` has earned in `token` and not yet withdrawn.
@@ -663,7 +669,7 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
         if (amount == 0) revert ZeroAmount();
         uint256 balance = _balances[msg.sender][token];
         if (amount > balance) revert InsufficientBalance(msg.sender, token, balance, amount);
-        Channel storage channel = _channels[msg.sender][payee][token];
+        Channel storage channel = _channels[payee][token][msg.sender];
         uint256 total = uint256(channel.allocated) + amount;
         if (total > type(uint128).max) revert AmountTooLarge(total, type(uint128).max);
         _balances[msg.sender][token] = balance - amount;
@@ -678,7 +684,7 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
      */
     function requestDeallocate(address payee, address token, uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
-        uint256 allocated = _channels[msg.sender][payee][token].allocated;
+        uint256 allocated = _channels[payee][token][msg.sender].allocated;
         if (amount > allocated) revert InsufficientBalance(msg.sender, token, allocated, amount);
         uint64 readyAt = uint64(block.timestamp) + _withdrawDelay;
         _deallocations[msg.sender][payee][token] = Notice(uint192(amount), readyAt);
@@ -701,7 +707,7 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
         if (notice.readyAt == 0) revert NoPendingDeallocation(msg.sender, payee, token);
         _requireMatured(notice);
         delete _deallocations[msg.sender][payee][token];
-        Channel storage channel = _channels[msg.sender][payee][token];
+        Channel storage channel = _channels[payee][token][msg.sender];
         uint128 allocated = channel.allocated;
         uint128 amount = notice.amount < allocated ? uint128(notice.amount) : allocated;
         channel.allocated = allocated - amount;
@@ -716,7 +722,7 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
         returns (uint256 amount, uint256 pendingDecrease, uint64 readyAt)
     {
         Notice memory notice = _deallocations[payer][payee][token];
-        uint256 allocated = _channels[payer][payee][token].allocated;
+        uint256 allocated = _channels[payee][token][payer].allocated;
         if (!_live(notice)) return (allocated, 0, 0);
         return (allocated, notice.amount, notice.readyAt);
     }
@@ -729,59 +735,58 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
      * signers), updates paidOut, allocation, free balance and the bounced flag. Earnings are
      * credited by the caller. Returns a reject reason instead of reverting.
      */
-    function _settle(address payer, address payee, address token, uint128 cumulative, address recovered)
+    function _settle(address payer, address token, uint128 cumulative, address recovered, Channel storage channel)
         private
         returns (uint256 paid, uint256 shortfall, RejectReason reason)
     {
         if (recovered == address(0)) return (0, 0, RejectReason.BadSignature);
-        SignerKind kind;
         bool capped;
-        if (recovered == payer) {
-            kind = SignerKind.Owner;
-        } else {
+        if (recovered != payer) {
+            // the owner key needs no lookup; a delegated key is the current signer (unless its
+            // revocation delay ran out) or the rotated-out/revoked one within its validity
             SignerSlot memory keys = _signer[payer];
             capped = keys.capped;
             if (
-                recovered == keys.current
-                    && (keys.currentValidUntil == 0 || block.timestamp <= keys.currentValidUntil)
+                recovered != keys.current
+                    || (keys.currentValidUntil != 0 && block.timestamp > keys.currentValidUntil)
             ) {
-                kind = SignerKind.Delegated;
-            } else {
                 PreviousSignerSlot memory prev = _previousSigner[payer];
-                if (recovered == prev.previous && block.timestamp <= prev.validUntil) kind = SignerKind.Delegated;
+                if (recovered != prev.previous || block.timestamp > prev.validUntil) {
+                    return (0, 0, RejectReason.UnauthorizedSigner);
+                }
             }
-            if (kind == SignerKind.Unauthorized) return (0, 0, RejectReason.UnauthorizedSigner);
         }
 
-        Channel storage channel = _channels[payer][payee][token];
+        // one SLOAD and one SSTORE of the packed (paidOut, allocated) slot
         Channel memory ch = channel;
         if (cumulative <= ch.paidOut) return (0, 0, RejectReason.NotNewer);
 
         unchecked {
             uint256 owed = cumulative - ch.paidOut;
             if (owed <= ch.allocated) {
-                paid = owed;
-                channel.allocated = ch.allocated - uint128(owed);
-                channel.paidOut = cumulative;
-                return (paid, 0, RejectReason.None);
+                _storeChannel(channel, cumulative, ch.allocated - uint128(owed));
+                return (owed, 0, RejectReason.None);
             }
             uint256 fromFree = owed - ch.allocated;
             uint256 free = _balances[payer][token];
-            uint256 drawable = free;
-            if (capped && drawable != 0) drawable = _drawCap(payer, fromFree < free ? fromFree : free);
-            if (fromFree > drawable) {
-                shortfall = fromFree - drawable;
-                fromFree = drawable;
-            }
-            if (fromFree != 0) _balances[payer][token] = free - fromFree;
-            paid = ch.allocated + fromFree;
+            uint256 drawable = fromFree < free ? fromFree : free;
+            if (capped && drawable != 0) drawable = _drawCap(payer, drawable);
+            shortfall = fromFree - drawable;
+            if (drawable != 0) _balances[payer][token] = free - drawable;
+            paid = ch.allocated + drawable;
             // paid <= owed, so this stays below cumulative < 2^128
-            channel.paidOut = ch.paidOut + uint128(paid);
-            channel.allocated = 0;
+            _storeChannel(channel, ch.paidOut + uint128(paid), 0);
         }
         if (shortfall != 0) {
             SignerSlot storage keys_ = _signer[payer];
             if (!keys_.bounced) keys_.bounced = true;
+        }
+    }
+
+    /// @dev Writes both halves of a channel in one SSTORE (paidOut is the low 128 bits).
+    function _storeChannel(Channel storage channel, uint128 paidOut_, uint128 allocated) private {
+        assembly ("memory-safe") {
+            sstore(channel.slot, or(paidOut_, shl(128, allocated)))
         }
     }
 
@@ -897,6 +902,47 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
             structHash := keccak256(ptr, 0xa0)
         }
         return _hashTypedDataV4(structHash);
+    }
+
+    /// @dev EIP-712 digest of a cheque with a domain separator computed once per batch.
+    function _typedDigest(bytes32 domainSeparator, address payer, address payee, address token, uint128 cumulative)
+        private
+        pure
+        returns (bytes32 digest)
+    {
+        bytes32 typehash = CHEQUE_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typehash)
+            mstore(add(ptr, 0x20), payer)
+            mstore(add(ptr, 0x40), payee)
+            mstore(add(ptr, 0x60), token)
+            mstore(add(ptr, 0x80), cumulative)
+            let structHash := keccak256(ptr, 0xa0)
+            mstore(ptr, hex"1901")
+            mstore(add(ptr, 0x02), domainSeparator)
+            mstore(add(ptr, 0x22), structHash)
+            digest := keccak256(ptr, 0x42)
+        }
+    }
+
+    /// @dev ecrecover of an ERC-2098 (r, vs) signature; address(0) for high s or no key.
+    function _recoverCompact(bytes32 digest, bytes32 r, bytes32 vs) private view returns (address recovered) {
+        uint256 s = uint256(vs) & ((1 << 255) - 1);
+        // EIP-2: s in the lower half only (the upper half is the malleable twin)
+        if (s > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) return address(0);
+        uint256 v = (uint256(vs) >> 255) + 27;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, digest)
+            mstore(add(ptr, 0x20), v)
+            mstore(add(ptr, 0x40), r)
+            mstore(add(ptr, 0x60), s)
+            mstore(0x00, 0)
+            // no output (invalid signature) leaves the zeroed scratch word: address(0)
+            pop(staticcall(gas(), 1, ptr, 0x80, 0x00, 0x20))
+            recovered := mload(0x00)
+        }
     }
 
     /// @dev Recovers a 65-byte (r,s,v) or 64-byte ERC-2098 (r,vs) signature; address(0) when invalid

@@ -1,9 +1,10 @@
 /**
  * The seller's cash-out service: turns the ledger's best cheques into money.
  *
- * Claims in batches (`claimCompact(payee, token, rows)`: one token per batch, 100 bytes per cheque) when the unsettled value in a token reaches a
- * threshold, when the oldest unsettled cheque is too old, or at once for a payer who asked to
- * withdraw (its funds are about to leave the escrow). Never pays more than `gasPriceCapWei` per
+ * Claims in batches — `claimCompact(payee, token, rows)`, one token per transaction, 100 bytes a
+ * cheque (./compact-rows.ts) — when the unsettled value in a token reaches a threshold, when the
+ * oldest unsettled cheque is too old, or at once for a payer who asked to withdraw (its funds are
+ * about to leave the escrow). Never pays more than `gasPriceCapWei` per
  * gas — it waits instead. Bookkeeping is reorg-safe: a claimed pair is only *pending* (with the
  * tx hash) until its block is at or below the chain's `finalized` (or `safe`) block where the chain
  * offers that tag, else `confirmations` deep; a tx that vanishes (reorg, dropped) or reverts puts
@@ -12,13 +13,14 @@
  * a reorg deeper than the confirmation count lowers `settled` back to the chain's `paidOut` and
  * the pair is claimed again at once, however deep the reorg was. That is safe because claims are idempotent on chain:
  * the escrow pays `cumulative − paidOut`, so re-claiming never pays twice. What was really paid
- * comes from the `ChequeClaimed`/`ChequeBounced` logs and `paidOut`. Confirmed earnings are then
+ * comes from the `ChequePaid`/`ChequeBounced` logs (./compact-paid.ts) and `paidOut`. Confirmed earnings are then
  * moved out with `withdrawEarnings`.
  */
 import { getAddress, parseEventLogs, type Address, type Hex, type PublicClient, type WalletClient } from 'viem'
 import { silentLogger, systemClock, tokenUnits, type Clock, type Logger, type Startable } from '@bitcdn/core'
 import { escrowAbi } from '../contracts/index.js'
 import type { LedgerEntry, PayeeLedger } from '../ledger/payee-ledger.js'
+import { compactPaid } from './compact-paid.js'
 import { encodeCompactRows } from './compact-rows.js'
 
 const chunk = <T>(list: readonly T[], n: number): T[][] => {
@@ -62,8 +64,9 @@ export interface CashoutInit {
   /** Withdraw earnings once they reach this, token base units. @default 1n (any) */
   withdrawMinUnits?: bigint
   /**
-   * Gas one more cheque in a batch costs, for the default threshold: a first claim of a pair
-   * (new storage) measures ≈ 38,500 at batch 100, a repeat ≈ 21,300 (bench/results/pay.json).
+   * Gas one more cheque in a batch costs, for the default threshold: with `claimCompact` at batch
+   * 100 a first claim from the free balance (new storage) measures ≈ 37,800, a repeat ≈ 20,500,
+   * and ≈ 15,100 from an allocation (bench/results/pay.json); 40,000 covers the worst case.
    * @default 40_000n
    */
   gasPerClaimedCheque?: bigint
@@ -193,18 +196,9 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
         // the receipt we hold may be from a block since replaced; trust only the canonical one
         const block = await publicClient.getBlock({ blockNumber: receipt.blockNumber }).catch(() => undefined)
         if (!block || block.hash !== receipt.blockHash) continue
-        const paid = new Map<string, bigint>()
-        const ours = receipt.logs.filter((l) => getAddress(l.address) === escrow)
-        // a compact claim names payee and token once (CompactClaimed); its ChequePaid rows only the payer
-        const batch = parseEventLogs({ abi: escrowAbi, logs: ours, eventName: 'CompactClaimed' }).find((e) => getAddress(e.args.payee) === ledger.payee)
-        if (batch) {
-          for (const ev of parseEventLogs({ abi: escrowAbi, logs: ours, eventName: 'ChequePaid' })) {
-            const k = `${getAddress(ev.args.payer)}:${getAddress(batch.args.token)}`
-            paid.set(k, (paid.get(k) ?? 0n) + ev.args.paid)
-          }
-        }
-        for (const ev of parseEventLogs({ abi: escrowAbi, logs: ours, eventName: ['ChequeClaimed', 'ChequeBounced', 'ChequeRejected'] })) {
-          if (getAddress(ev.args.payee) !== ledger.payee) continue
+        const paid = compactPaid(receipt.logs, escrow, ledger.payee)
+        for (const ev of parseEventLogs({ abi: escrowAbi, logs: receipt.logs, eventName: ['ChequeClaimed', 'ChequeBounced', 'ChequeRejected'] })) {
+          if (getAddress(ev.address) !== escrow || getAddress(ev.args.payee) !== ledger.payee) continue
           const k = `${getAddress(ev.args.payer)}:${getAddress(ev.args.token)}`
           if (ev.eventName === 'ChequeClaimed') paid.set(k, (paid.get(k) ?? 0n) + ev.args.paid)
           else if (ev.eventName === 'ChequeBounced') {
@@ -300,12 +294,14 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
         return
       }
       try {
+        // due holds one list per token: claimCompact takes one token per call
         for (const batch of due.flatMap((entries) => chunk(entries, batchSize))) {
+          const token = batch[0]!.token
           const hash = await walletClient.writeContract({
             address: escrow,
             abi: escrowAbi,
             functionName: 'claimCompact',
-            args: [ledger.payee, batch[0]!.token, encodeCompactRows(batch.map((e) => e.best))],
+            args: [ledger.payee, token, encodeCompactRows(ledger.payee, token, batch.map((e) => e.best))],
             account,
             chain: walletClient.chain ?? null,
           })
