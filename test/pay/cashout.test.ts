@@ -73,7 +73,7 @@ describe('cash-out service on anvil', () => {
     ledger.close()
   })
 
-  it('waits instead of paying a gas price above the cap', async () => {
+  it('waits instead of paying a gas price above the cap, except for a payer on a deadline', async () => {
     const { deployment, accounts, publicClient } = chain
     const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
     const payerKey = accounts[3]!.privateKey
@@ -88,6 +88,10 @@ describe('cash-out service on anvil', () => {
     })
     expect((await cashout.tick()).waiting).toBe('gas-price')
     expect(ledger.pendingTxs()).toEqual([])
+    // a payer on a deadline (its money is about to leave) is claimed whatever gas costs
+    cashout.urgent(accounts[3]!.address)
+    expect((await cashout.tick()).sent).toHaveLength(1)
+    expect(ledger.pendingTxs()).toHaveLength(1)
     wallet.close()
     ledger.close()
   })

@@ -4,13 +4,13 @@
  * stays within the bound documented in packages/pay/SELLER-BOUND.md (`sellerLossBound`).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import os, { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { tokenUnits } from '@bitcdn/core'
-import { escrowAbi, sellerLossBound, type SignedCheque } from '@bitcdn/pay'
+import { BuyerCredit, escrowAbi, sellerLossBound, type SignedCheque } from '@bitcdn/pay'
 import { startPayChain, type PayChain } from './helpers.js'
 import { newActor, paidOut, serve, settleAll, startSeller, until, type Actor } from './seller-harness.js'
 
@@ -79,26 +79,38 @@ describe('seller attacks on anvil', () => {
     const seller = await startSeller(chain, dir, 'huge', payee, piece)
     try {
       await seller.follow(buyer.address, usdc)
+      // a first honest cheque warms the verifier's table for this payer's key (a one-off per payer)
+      expect((await seller.receive([await buyer.cheque(payee.address, 1n)])).accepted[0]!.credited).toBe(1n)
       const huge = await buyer.cheque(payee.address, 1n << 100n)
-      const delay = monitorEventLoopDelay({ resolution: 10 })
-      delay.enable()
+      // a ticker measures the longest gap the event loop had while receive() ran
+      let last = performance.now()
+      let stallMs = 0
+      const ticker = setInterval(() => {
+        const t = performance.now()
+        stallMs = Math.max(stallMs, t - last)
+        last = t
+      }, 1)
       const cpu0 = process.cpuUsage()
       const r = await seller.receive([huge])
       const cpu = process.cpuUsage(cpu0)
-      delay.disable()
-      console.log(`huge cheque: receive() used ${cpu.user + cpu.system} µs of CPU; longest event-loop stall ${(delay.max / 1e6).toFixed(1)} ms`)
-      expect(r.accepted[0]!.credited).toBe(1n) // the one unit that is there
+      await new Promise((res) => setTimeout(res, 5))
+      clearInterval(ticker)
+      console.log(`huge cheque: receive() used ${cpu.user + cpu.system} µs of CPU (one signature check on a known key + SQLite commit); longest event-loop gap ${stallMs.toFixed(1)} ms`)
+      expect(r.accepted[0]!.credited).toBe(0n) // the one unit there is already paid for
+      expect(r.unbacked[0]!.excess).toBe((1n << 100n) - 1n)
       expect(r.unbacked.map((u) => code(u.error))).toEqual(['BITCDN_ERR_CHEQUE_UNBACKED'])
       // a bound on a hang, not a benchmark: the old per-window loop stalled for minutes
-      expect(delay.max / 1e6).toBeLessThan(1_000)
+      expect(stallMs).toBeLessThan(1_000)
       // and the seller answers the next question
       expect(seller.mayDeliver(buyer.address, usdc, piece)).toBe(false)
       expect(seller.mayDeliver(buyer.address, usdc, tokenUnits(1n))).toBe(true) // the one unit it did pay
       expect(serve(seller, buyer.address, usdc, piece, 1)).toBe(0)
-      // the credit arithmetic for such an amount alone (closed form), for the record
+      // the credit arithmetic for such an amount alone (closed form), for the record (not asserted)
+      const credits = Array.from({ length: 1_000 }, () => new BuyerCredit({ pieceValue: piece, maxWindow }))
       const t0 = process.hrtime.bigint()
-      seller.credit(privateKeyToAddress(generatePrivateKey()), usdc).paid(tokenUnits(1n << 100n))
-      console.log(`BuyerCredit.paid(2^100): ${Number(process.hrtime.bigint() - t0) / 1000} µs`)
+      for (const c of credits) c.paid(tokenUnits(1n << 100n))
+      console.log(`BuyerCredit.paid(2^100): ${Number(process.hrtime.bigint() - t0) / 1000 / credits.length} µs per call (load ${os.loadavg()[0]!.toFixed(1)})`)
+      expect(credits[0]!.window).toBe(maxWindow)
       // an amount past uint128 is refused at the edge, before any arithmetic
       const past = { ...huge, cheque: { ...huge.cheque, cumulativeAmount: tokenUnits(1n << 128n) } }
       const r2 = await seller.receive([past])

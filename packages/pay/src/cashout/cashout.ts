@@ -5,7 +5,8 @@
  * cheque (./compact-rows.ts) — when the unsettled value in a token reaches a threshold, when the
  * oldest unsettled cheque is too old, or at once for a payer who asked to withdraw (its funds are
  * about to leave the escrow). Never pays more than `gasPriceCapWei` per
- * gas — it waits instead. Bookkeeping is reorg-safe: a claimed pair is only *pending* (with the
+ * gas — it waits instead — except for payers on a deadline (withdrawal or deallocation notice,
+ * signer rotation or revocation, a reorg that undid a claim), whose money would be gone by then. Bookkeeping is reorg-safe: a claimed pair is only *pending* (with the
  * tx hash) until its block is at or below the chain's `finalized` (or `safe`) block where the chain
  * offers that tag, else `confirmations` deep; a tx that vanishes (reorg, dropped) or reverts puts
  * its pairs back in the queue. A settlement is then re-checked against `paidOut` on every pass
@@ -23,6 +24,12 @@ import type { LedgerEntry, PayeeLedger } from '../ledger/payee-ledger.js'
 import { compactPaid } from './compact-paid.js'
 import { encodeCompactRows } from './compact-rows.js'
 
+const chunk = <T>(list: readonly T[], n: number): T[][] => {
+  const out: T[][] = []
+  for (let i = 0; i < list.length; i += n) out.push(list.slice(i, i + n))
+  return out
+}
+
 export interface CashoutInit {
   /** The escrow contract. */
   escrow: Address
@@ -36,7 +43,7 @@ export interface CashoutInit {
   thresholdUnits?: bigint
   /** Claim anything older than this, ms. @default 86_400_000 (24 h) */
   maxAgeMs?: number
-  /** Never send at a gas price above this, wei; wait instead. @default no cap */
+  /** Never send at a gas price above this, wei; wait instead (payers on a deadline excepted). @default no cap */
   gasPriceCapWei?: bigint
   /**
    * When a claim counts as settled: at the chain's `finalized` or `safe` block, or after
@@ -265,14 +272,24 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
         return
       }
       const gasPrice = await publicClient.getGasPrice()
+      let claimable = open
       if (init.gasPriceCapWei !== undefined && gasPrice > init.gasPriceCapWei) {
-        log.info({ gasPrice, cap: init.gasPriceCapWei }, 'gas price above cap; waiting')
-        report.waiting = 'gas-price'
-        return
+        // a payer on a deadline is claimed whatever gas costs: past the deadline the money is gone
+        claimable = open.filter((e) => urgentPayers.has(e.payer))
+        if (claimable.length === 0) {
+          log.info({ gasPrice, cap: init.gasPriceCapWei }, 'gas price above cap; waiting')
+          report.waiting = 'gas-price'
+          return
+        }
+        log.warn({ gasPrice, cap: init.gasPriceCapWei, payers: claimable.length }, 'gas price above cap; claiming only payers on a deadline')
       }
       const now = clock.now()
       const byToken = new Map<Address, LedgerEntry[]>()
-      for (const e of open) byToken.set(e.token, [...(byToken.get(e.token) ?? []), e])
+      for (const e of claimable) {
+        const list = byToken.get(e.token)
+        if (list) list.push(e)
+        else byToken.set(e.token, [e])
+      }
       const due: LedgerEntry[][] = []
       for (const entries of byToken.values()) {
         const total = entries.reduce((s, e) => s + e.exposure, 0n)
@@ -288,12 +305,8 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
         return
       }
       try {
-        // claimCompact takes one token per call: `due` is grouped by token, so batches never mix tokens
-        const batches: LedgerEntry[][] = []
-        for (const ofToken of due) {
-          for (let i = 0; i < ofToken.length; i += batchSize) batches.push(ofToken.slice(i, i + batchSize))
-        }
-        for (const batch of batches) {
+        // due holds one list per token: claimCompact takes one token per call
+        for (const batch of due.flatMap((entries) => chunk(entries, batchSize))) {
           const token = batch[0]!.token
           const hash = await walletClient.writeContract({
             address: escrow,
