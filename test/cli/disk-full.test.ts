@@ -10,6 +10,7 @@ import { removeDir, tempDir, writeRandomFiles } from '../interop/helpers/data.js
 import { stopAll } from '../interop/helpers/processes.js'
 
 const isRoot = process.getuid?.() === 0
+if (!isRoot) console.warn('skipping get-onto-a-full-disk: mounting the 1 MiB tmpfs needs root (CI runs as root)')
 let dir: string
 let tiny: string
 let mounted = false

@@ -25,7 +25,7 @@ describe('escrow watcher', () => {
     const usdc = deployment.tokens.USDC
     const payer = accounts[1]!
     const payee = accounts[2]!.address
-    const watcher = createEscrowWatcher({ escrow: deployment.escrow, payee, pollingIntervalMs: 50 })({ publicClient })
+    const watcher = createEscrowWatcher({ escrow: deployment.escrow, payee, pollingIntervalMs: 50, signerMarginS: 0 })({ publicClient })
     await watcher.start()
     try {
       expect(await watcher.track(payer.address, usdc)).toMatchObject({ free: 0n, pendingWithdrawal: 0n })
@@ -42,7 +42,7 @@ describe('escrow watcher', () => {
       expect(requests).toEqual([2_000_000n])
       const f = watcher.funds(payer.address, usdc)!
       // whatever the contract counts as free, credit excludes the pending withdrawal
-      expect(collateralAvailable({ ...f, ourExposure: 1_000_000n })).toBe(f.free - 2_000_000n - 1_000_000n)
+      expect(collateralAvailable({ ...f, softAllowance: 10n ** 18n, ourExposure: 1_000_000n })).toBe(f.free - 2_000_000n - 1_000_000n)
       const delegate = accounts[5]!.address
       const s = await w.writeContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'setSigner', args: [delegate] })
       await publicClient.waitForTransactionReceipt({ hash: s })
@@ -60,7 +60,7 @@ describe('escrow watcher', () => {
     const oldKey = generatePrivateKey()
     const oldSigner = privateKeyToAccount(oldKey).address
     const newSigner = privateKeyToAccount(generatePrivateKey()).address
-    const watcher = createEscrowWatcher({ escrow: deployment.escrow, payee, pollingIntervalMs: 50 })({ publicClient })
+    const watcher = createEscrowWatcher({ escrow: deployment.escrow, payee, pollingIntervalMs: 50, signerMarginS: 0 })({ publicClient })
     await watcher.start()
     try {
       await chain.deposit(payer.privateKey, 3_000_000n)

@@ -50,11 +50,15 @@ describe('seller settlement (ledger + watcher + cash-out) on anvil', () => {
       domain,
       tokens: [usdc],
       pollingIntervalMs: 50,
+      // the whole free balance counts here: this test is about the urgent claim, not soft credit
+      softAllowance: 10n ** 12n,
       // far above what is owed, and never old: only the withdrawal request can trigger a claim
       cashout: { thresholdUnits: 1_000_000_000n, maxAgeMs: 86_400_000, confirmations: 1, pollIntervalMs: 3_600_000 },
     })({ publicClient, walletClient: chain.wallet(payee.privateKey) })
     await seller.start()
     try {
+      // the payee's own token balance before (the chain funds every account): earnings are measured against it
+      const payeeStart = await publicClient.readContract({ address: usdc, abi: testTokenAbi, functionName: 'balanceOf', args: [payee.address] })
       const burst = []
       for (let i = 0; i < 5; i++) burst.push(await wallet.pay(payee.address, usdc, tokenUnits(800_000n)))
       const r = await seller.receive(burst)
@@ -92,7 +96,7 @@ describe('seller settlement (ledger + watcher + cash-out) on anvil', () => {
       // the seller was paid in full: claimed earnings are the payee's, whatever the buyer did
       const earned = await publicClient.readContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'earnings', args: [payee.address, usdc] })
       const withdrawn = await publicClient.readContract({ address: usdc, abi: testTokenAbi, functionName: 'balanceOf', args: [payee.address] })
-      expect(earned + withdrawn).toBeGreaterThanOrEqual(4_000_000n)
+      expect(earned + (withdrawn - payeeStart)).toBe(4_000_000n)
       expect(await read('paidOut', [payer.address, payee.address, usdc])).toBe(4_000_000n)
     } finally {
       await seller.stop()
@@ -111,7 +115,7 @@ describe('seller settlement (ledger + watcher + cash-out) on anvil', () => {
     const ledgerPath = join(dir, 'seller2.db')
     const piece = tokenUnits(1_000_000n)
     const seller = createSellerSettlement(
-      { ledgerPath, payee: payee.address, domain, tokens: [usdc], pollingIntervalMs: 50, cashout: { thresholdUnits: 10n ** 12n, pollIntervalMs: 3_600_000 } },
+      { ledgerPath, payee: payee.address, domain, tokens: [usdc], pollingIntervalMs: 50, softAllowance: 10n ** 12n, cashout: { thresholdUnits: 10n ** 12n, pollIntervalMs: 3_600_000 } },
       () => ({ pieceValue: piece }),
     )({ publicClient, walletClient: chain.wallet(payee.privateKey) })
     await seller.start()

@@ -25,6 +25,8 @@ export const ContentErrorCode = {
   diskFull: 'BITCDN_ERR_DISK_FULL',
   /** Any other I/O failure of storage (permissions, read-only fs, I/O error); see `cause`. */
   storageIo: 'BITCDN_ERR_STORAGE_IO',
+  /** A download would write through a symlink inside its output directory; refused. */
+  unsafePath: 'BITCDN_ERR_UNSAFE_PATH',
   /** A piece index, offset or length outside the torrent, or a piece of the wrong size. */
   pieceRange: 'BITCDN_ERR_PIECE_RANGE',
   /** The bytes of a piece are not in the store (never written, or a seeded file is shorter). */

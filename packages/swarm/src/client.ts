@@ -11,6 +11,7 @@ import type { AddTorrentOptions } from './torrent/session-options.js'
 export type { AddTorrentOptions } from './torrent/session-options.js'
 import { swarmError } from './errors.js'
 import { RateLimiter } from './choker/rate-limit.js'
+import { UploadBudget } from './choker/upload-budget.js'
 import type { ChokePolicy } from './choker/choker.js'
 import { HardenedWire } from './wire/hardened-wire.js'
 import type { BitTorrentConnection } from './wire/bittorrent-connection.js'
@@ -22,8 +23,8 @@ import { createWebSeedConnection } from './webseed/index.js'
 import { createDiscovery, startDhtNode, type Dht } from './discovery/index.js'
 import { defaultStateDir } from './torrent/resume-location.js'
 
-/** Azureus-style client prefix: BitCDN 0.1.0. */
-export const PEER_ID_PREFIX = '-BC0100-'
+import { PEER_ID_PREFIX } from './peer-id.js'
+export { PEER_ID_PREFIX } from './peer-id.js'
 const HANDSHAKE_TIMEOUT_MS = 10_000
 
 export interface SwarmClientInit {
@@ -44,7 +45,12 @@ export interface SwarmClientInit {
   uploadRateLimit?: number
   /** Download limit, bytes/s; 0 = none. @default 0 */
   downloadRateLimit?: number
-  /** Our 20-byte peer id. @default '-BC0100-' + 12 random bytes */
+  /**
+   * Bytes read from storage for uploads and not yet sent, across all peers (each peer may also
+   * hold 256 KiB over it, so peers that stop reading cannot starve the rest). @default 64 MiB
+   */
+  uploadReadAheadBytes?: number
+  /** Our 20-byte peer id. @default '-XB0100-' + 12 random bytes */
   peerId?: Buffer | string
   /** Regular upload slots per torrent. @default 8 */
   uploadSlots?: number
@@ -143,6 +149,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
   const bans = new BanList()
   const uploadLimiter = new RateLimiter({ bytesPerSecond: init.uploadRateLimit ?? 0 })
   const downloadLimiter = new RateLimiter({ bytesPerSecond: init.downloadRateLimit ?? 0 })
+  const uploadBudget = new UploadBudget({ maxBytes: init.uploadReadAheadBytes })
   const maxConnections = init.maxConnections ?? 200
   let connections = 0
   let port = 0
@@ -164,9 +171,16 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
   }
 
   function onSocket(socket: Socket): void {
-    if (bans.isBanned({ host: socket.remoteAddress ?? '' }) || pending.size > maxConnections) {
+    if (bans.isBanned({ host: socket.remoteAddress ?? '' })) {
       socket.destroy()
       return
+    }
+    // full of sockets that have not handshaken yet: the oldest goes, so a flood of silent
+    // sockets cannot keep a real peer out until the handshake timeout
+    const oldest = pending.size >= maxConnections ? pending.values().next().value : undefined
+    if (oldest !== undefined) {
+      pending.delete(oldest)
+      oldest.destroy()
     }
     pending.add(socket)
     const wire = new HardenedWire()
@@ -267,6 +281,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           listenPort: () => port,
           uploadLimiter,
           downloadLimiter,
+          uploadBudget,
           bans,
           acquireConnection,
           releaseConnection,

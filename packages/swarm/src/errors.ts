@@ -15,6 +15,10 @@ export const SwarmErrorCode = {
   peerBanned: 'BITCDN_ERR_PEER_BANNED',
   /** A peer delivered nothing for the snub timeout; requests moved elsewhere. */
   peerSnubbed: 'BITCDN_ERR_PEER_SNUBBED',
+  /** A peer left uploaded blocks unread for a minute; it is closed and its read-ahead freed. */
+  peerStalled: 'BITCDN_ERR_PEER_STALLED',
+  /** A peer was closed for idling: evicted for a newcomer while the torrent was full, or silent too long. */
+  peerIdle: 'BITCDN_ERR_PEER_IDLE',
   /** An outgoing connection could not be made or the handshake failed. */
   peerConnect: 'BITCDN_ERR_PEER_CONNECT',
   /** Reading or writing pieces in the store failed; the session stops. */

@@ -202,7 +202,7 @@ describe('BitCDNEscrow claim', () => {
       expect((await readEscrow(f, 'signerOf', [payer.address]))[0]).toBe(third)
     })
 
-    it('revoking the signer (address 0) leaves only the owner key and the grace of the old one', async () => {
+    it('retiring the signer (address 0) leaves only the owner key and the grace of the old one', async () => {
       await write(f, f.wallet(1), { address: f.escrow, abi: escrowAbi, functionName: 'setSigner', args: ['0x0000000000000000000000000000000000000000'] })
       await increaseTime(f, DELAY + 1)
       await expectRejected(await signCheque(f, signer, cheque()), ChequeRejectReason.UnauthorizedSigner)
@@ -210,7 +210,7 @@ describe('BitCDNEscrow claim', () => {
       expect(events[0]!.eventName).toBe('ChequeClaimed')
     })
 
-    it('after a revocation a new signer can be named at once, and the revoked one keeps its grace', async () => {
+    it('after retiring the signer (address 0) a new one can be named at once, and the retired one keeps its grace', async () => {
       const zero = '0x0000000000000000000000000000000000000000'
       const next = privateKeyToAccount(generatePrivateKey())
       await write(f, f.wallet(1), { address: f.escrow, abi: escrowAbi, functionName: 'setSigner', args: [zero] })

@@ -30,6 +30,8 @@ import { privateKeyToAccount } from 'viem/accounts'
 // Straight to the modules (not the package index) so these tests only depend on the code they test.
 import { anvilAccounts, deployLocal, startAnvil, type AnvilInstance, type Deployment } from '../../../packages/pay/src/chain/index.js'
 import { escrowAbi, testTokenAbi } from '../../../packages/pay/src/contracts/index.js'
+import { encodeCompactRows } from '../../../packages/pay/src/cashout/compact-rows.js'
+import { tokenUnits } from '@bitcdn/core'
 
 export const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
 
@@ -227,4 +229,25 @@ export async function snapshot(f: Fixture): Promise<Hex> {
 }
 export async function revert(f: Fixture, id: Hex): Promise<void> {
   await f.testClient.revert({ id })
+}
+
+/**
+ * Calls claimCompact(payee, token, rows) from account `i` with the cheques packed as 100-byte rows
+ * (the production encoder); returns the receipt, the decoded escrow events and the tx input size.
+ */
+export async function claimCompact(f: Fixture, i: number, payee: Address, token: Address, cheques: SignedCheque[], gas?: bigint) {
+  const w = f.wallet(i)
+  const rows = encodeCompactRows(payee, token, cheques.map((c) => ({ cheque: { ...c.cheque, cumulativeAmount: tokenUnits(c.cheque.cumulativeAmount) }, signature: c.signature })))
+  const hash = await w.writeContract({
+    address: f.escrow,
+    abi: escrowAbi,
+    functionName: 'claimCompact',
+    args: [payee, token, rows],
+    ...(gas ? { gas } : {}),
+  })
+  const receipt = await f.publicClient.waitForTransactionReceipt({ hash })
+  if (receipt.status !== 'success') throw new Error(`claimCompact ${hash} reverted`)
+  const tx = await f.publicClient.getTransaction({ hash })
+  const events = parseEventLogs({ abi: escrowAbi, logs: receipt.logs })
+  return { receipt, events, inputBytes: (tx.input.length - 2) / 2 }
 }

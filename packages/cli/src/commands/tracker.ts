@@ -40,6 +40,16 @@ async function runTracker(opts: TrackerOptions): Promise<void> {
   await server.start().catch((err: unknown) => {
     throw listenError(err, opts.port)
   })
+  // a malformed announce is the client's problem: one line for the operator, no stack trace;
+  // the same message at most once per 10 s, so a flood of junk cannot flood the log
+  const lastSaid = new Map<string, number>()
+  server.on('warning', (err: Error) => {
+    const now = Date.now()
+    if (now - (lastSaid.get(err.message) ?? 0) < 10_000) return
+    if (lastSaid.size > 1000) lastSaid.clear()
+    lastSaid.set(err.message, now)
+    process.stderr.write(`warning: refused a tracker request: ${err.message.split('\n')[0]}\n`)
+  })
   const out = process.stdout
   out.write(`tracker listening on ${opts.host}\n`)
   if (server.httpUrl) out.write(`announce  ${server.httpUrl}\n`)

@@ -10,13 +10,14 @@
  * crash together with its bytes.
  */
 import { constants } from 'node:fs'
-import { mkdir, open, stat, type FileHandle } from 'node:fs/promises'
+import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { BitcdnError, hasCode } from '@bitcdn/core'
 import { ContentErrorCode } from '../errors.js'
 import { errnoCode, toIoError } from '../io-error.js'
 import type { Metainfo, TorrentFile } from '../metainfo/types.js'
 import { checkRange, checkWholePiece, fileSpans } from './piece-geometry.js'
+import { assertNoSymlinkedParent, unsafePath } from './safe-path.js'
 import type { PieceStore } from './types.js'
 
 export interface FileStoreOptions {
@@ -79,18 +80,22 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
   async function openHandle(file: TorrentFile, forWrite: boolean): Promise<Handle> {
     const path = pathOf(file)
     if (!opts.readOnly) {
+      // a writable store is a download: no symlink below the root, neither a parent nor the file
+      await assertNoSymlinkedParent(root, path)
       try {
-        return { fh: await open(path, 'r+'), writable: true }
+        return { fh: await open(path, constants.O_RDWR | constants.O_NOFOLLOW), writable: true }
       } catch (err) {
         const code = errnoCode(err)
+        if (code === 'ELOOP') throw unsafePath(path, path)
         if (code === 'ENOENT' && forWrite) return createFile(path)
         // A file we may only read (another owner, a read-only mount) can still be seeded.
         if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw toIoError(err, 'open', path)
       }
     }
     try {
-      return { fh: await open(path, 'r'), writable: false }
+      return { fh: await open(path, opts.readOnly ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW), writable: false }
     } catch (err) {
+      if (errnoCode(err) === 'ELOOP') throw unsafePath(path, path)
       throw toIoError(err, 'open', path)
     }
   }
@@ -105,11 +110,17 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
         for (let d = dir; d.length >= first.length; d = dirname(d)) dirsToSync.add(d)
       }
       // O_EXCL tells us whether we made the file (then its directory entry needs an fsync).
-      const fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o644)
+      // O_EXCL never follows a symlink at the last component either (a dangling one gives EEXIST)
+      const fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
       dirsToSync.add(dir)
       return { fh, writable: true }
     } catch (err) {
-      if (errnoCode(err) === 'EEXIST') return { fh: await open(path, 'r+').catch((e: unknown) => { throw toIoError(e, 'open', path) }), writable: true }
+      if (errnoCode(err) === 'EEXIST') {
+        const fh = await open(path, constants.O_RDWR | constants.O_NOFOLLOW).catch((e: unknown) => {
+          throw errnoCode(e) === 'ELOOP' ? unsafePath(path, path) : toIoError(e, 'open', path)
+        })
+        return { fh, writable: true }
+      }
       throw toIoError(err, 'create', path)
     }
   }
@@ -185,7 +196,9 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
     for (const file of files) {
       if (file.length !== 0 || file.padding) continue
       const path = pathOf(file)
-      const exists = await stat(path).then(() => true, () => false)
+      await assertNoSymlinkedParent(root, path)
+      // lstat: a symlink here (even a dangling one) exists, and is never written through
+      const exists = await lstat(path).then(() => true, () => false)
       if (!exists) await (await createFile(path)).fh.close()
     }
     emptyFilesMade = true

@@ -1,20 +1,27 @@
 /**
  * The seller's cash-out service: turns the ledger's best cheques into money.
  *
- * Claims in batches (`claim(SignedCheque[])`) when the unsettled value in a token reaches a
- * threshold, when the oldest unsettled cheque is too old, or at once for a payer who asked to
- * withdraw (its funds are about to leave the escrow). Never pays more than `gasPriceCapWei` per
+ * Claims in batches — `claimCompact(payee, token, rows)`, one token per transaction, 100 bytes a
+ * cheque (./compact-rows.ts) — when the unsettled value in a token reaches a threshold, when the
+ * oldest unsettled cheque is too old, or at once for a payer who asked to withdraw (its funds are
+ * about to leave the escrow). Never pays more than `gasPriceCapWei` per
  * gas — it waits instead. Bookkeeping is reorg-safe: a claimed pair is only *pending* (with the
- * tx hash) until the receipt is `confirmations` deep; a tx that vanishes (reorg, dropped) or
- * reverts puts its pairs back in the queue. That is safe because claims are idempotent on chain:
+ * tx hash) until its block is at or below the chain's `finalized` (or `safe`) block where the chain
+ * offers that tag, else `confirmations` deep; a tx that vanishes (reorg, dropped) or reverts puts
+ * its pairs back in the queue. A settlement is then re-checked against `paidOut` on every pass
+ * until it is final (below the finalized block, or `recheckBlocks` deep on a chain without one):
+ * a reorg deeper than the confirmation count lowers `settled` back to the chain's `paidOut` and
+ * the pair is claimed again at once, however deep the reorg was. That is safe because claims are idempotent on chain:
  * the escrow pays `cumulative − paidOut`, so re-claiming never pays twice. What was really paid
- * comes from the `ChequeClaimed`/`ChequeBounced` logs and `paidOut`. Confirmed earnings are then
+ * comes from the `ChequePaid`/`ChequeBounced` logs (./compact-paid.ts) and `paidOut`. Confirmed earnings are then
  * moved out with `withdrawEarnings`.
  */
 import { getAddress, parseEventLogs, type Address, type Hex, type PublicClient, type WalletClient } from 'viem'
 import { silentLogger, systemClock, tokenUnits, type Clock, type Logger, type Startable } from '@bitcdn/core'
 import { escrowAbi } from '../contracts/index.js'
 import type { LedgerEntry, PayeeLedger } from '../ledger/payee-ledger.js'
+import { compactPaid } from './compact-paid.js'
+import { encodeCompactRows } from './compact-rows.js'
 
 export interface CashoutInit {
   /** The escrow contract. */
@@ -31,8 +38,19 @@ export interface CashoutInit {
   maxAgeMs?: number
   /** Never send at a gas price above this, wei; wait instead. @default no cap */
   gasPriceCapWei?: bigint
-  /** Blocks a claim must be deep before it counts as settled. @default 2 */
+  /**
+   * When a claim counts as settled: at the chain's `finalized` or `safe` block, or after
+   * `confirmations`. `finalized`/`safe` fall back to confirmations on a chain without the tag.
+   * @default 'finalized', or 'confirmations' when `confirmations` is given
+   */
+  settleAt?: 'finalized' | 'safe' | 'confirmations'
+  /** Blocks a claim must be deep before it counts as settled (the fallback of `settleAt`). @default 2 */
   confirmations?: number
+  /**
+   * On a chain without a finality tag, how many blocks deep a settlement is still re-checked
+   * against `paidOut` (a reorg deeper than this is not noticed). @default 50_000
+   */
+  recheckBlocks?: number
   /** Cheques per claim transaction. @default 100 */
   batchSize?: number
   /** Where withdrawn earnings go. @default the wallet account */
@@ -40,8 +58,9 @@ export interface CashoutInit {
   /** Withdraw earnings once they reach this, token base units. @default 1n (any) */
   withdrawMinUnits?: bigint
   /**
-   * Gas one more cheque in a batch costs, for the default threshold: a first claim of a pair
-   * (new storage) measures ≈ 38,500 at batch 100, a repeat ≈ 21,300 (bench/results/pay.json).
+   * Gas one more cheque in a batch costs, for the default threshold: with `claimCompact` at batch
+   * 100 a first claim from the free balance (new storage) measures ≈ 37,800, a repeat ≈ 20,500,
+   * and ≈ 15,100 from an allocation (bench/results/pay.json); 40,000 covers the worst case.
    * @default 40_000n
    */
   gasPerClaimedCheque?: bigint
@@ -78,6 +97,8 @@ export interface CashoutTick {
   sent: Hex[]
   confirmed: Hex[]
   requeued: Hex[]
+  /** Settlements a reorg undid (paidOut fell below what the ledger had counted); claimed again. */
+  reorged: { payer: Address; token: Address; counted: bigint; paidOut: bigint }[]
   /** Earnings withdrawn per token. */
   withdrawn: { token: Address; amount: bigint; txHash: Hex }[]
   /** Why nothing was sent, if so. */
@@ -103,6 +124,23 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
     const log = (components.logger ?? silentLogger).child({ component: 'cashout' })
     const escrow = getAddress(init.escrow)
     const confirmations = BigInt(init.confirmations ?? 2)
+    const recheckBlocks = BigInt(init.recheckBlocks ?? 50_000)
+    const settleAt = init.settleAt ?? (init.confirmations !== undefined ? 'confirmations' : 'finalized')
+    let tagMissing = false
+    /** The newest block whose claims count as settled, and the newest one that is final (if known). */
+    const settledHead = async (head: bigint): Promise<{ settle: bigint; final?: bigint }> => {
+      const byDepth = head - confirmations + 1n
+      if (settleAt === 'confirmations' || tagMissing) return { settle: byDepth }
+      try {
+        const b = await publicClient.getBlock({ blockTag: settleAt })
+        const n = b.number ?? 0n
+        return { settle: n, final: settleAt === 'finalized' ? n : undefined }
+      } catch (err) {
+        tagMissing = true
+        log.warn({ err, settleAt }, 'chain has no such block tag; counting confirmations instead')
+        return { settle: byDepth }
+      }
+    }
     const batchSize = init.batchSize ?? 100
     const maxAgeMs = init.maxAgeMs ?? 86_400_000
     const retryBaseMs = init.retryBaseMs ?? 5_000
@@ -129,6 +167,7 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
     const reconcile = async (report: CashoutTick): Promise<void> => {
       // cacheTime 0: a cached head would under-count confirmations right after a block
       const head = await publicClient.getBlockNumber({ cacheTime: 0 })
+      const { settle, final } = await settledHead(head)
       for (const hash of ledger.pendingTxs()) {
         const receipt = await publicClient.getTransactionReceipt({ hash }).catch(() => undefined)
         if (!receipt) {
@@ -147,11 +186,11 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
           report.requeued.push(hash)
           continue
         }
-        if (head - receipt.blockNumber + 1n < confirmations) continue
+        if (receipt.blockNumber > settle) continue
         // the receipt we hold may be from a block since replaced; trust only the canonical one
         const block = await publicClient.getBlock({ blockNumber: receipt.blockNumber }).catch(() => undefined)
         if (!block || block.hash !== receipt.blockHash) continue
-        const paid = new Map<string, bigint>()
+        const paid = compactPaid(receipt.logs, escrow, ledger.payee)
         for (const ev of parseEventLogs({ abi: escrowAbi, logs: receipt.logs, eventName: ['ChequeClaimed', 'ChequeBounced', 'ChequeRejected'] })) {
           if (getAddress(ev.address) !== escrow || getAddress(ev.args.payee) !== ledger.payee) continue
           const k = `${getAddress(ev.args.payer)}:${getAddress(ev.args.token)}`
@@ -175,11 +214,32 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
             args: [e.payer, ledger.payee, e.token],
             blockNumber: head,
           })
-          rows.push({ payer: e.payer, token: e.token, paidOut: tokenUnits(paidOut), paid: tokenUnits(paid.get(`${e.payer}:${e.token}`) ?? 0n) })
+          rows.push({
+            payer: e.payer,
+            token: e.token,
+            paidOut: tokenUnits(paidOut),
+            paid: tokenUnits(paid.get(`${e.payer}:${e.token}`) ?? 0n),
+            block: receipt.blockNumber,
+          })
         }
         ledger.markConfirmed(hash, rows)
         report.confirmed.push(hash)
         log.info({ tx: hash, rows: rows.length }, 'claim confirmed')
+      }
+      await recheck(head, final, report)
+    }
+
+    /** Settlements not final yet, checked against the chain's paidOut: a reorg undoes them. */
+    const recheck = async (head: bigint, final: bigint | undefined, report: CashoutTick): Promise<void> => {
+      const horizon = final ?? (head > recheckBlocks ? head - recheckBlocks : 0n)
+      ledger.markFinal(horizon)
+      for (const e of ledger.settledSince(horizon + 1n)) {
+        const paidOut = await publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'paidOut', args: [e.payer, ledger.payee, e.token], blockNumber: head })
+        if (paidOut >= e.settled) continue
+        log.warn({ payer: e.payer, token: e.token, counted: e.settled, paidOut }, 'a reorg undid a settled claim; claiming again')
+        ledger.markReorged(e.payer, e.token, tokenUnits(paidOut))
+        urgentPayers.add(e.payer)
+        report.reorged.push({ payer: e.payer, token: e.token, counted: e.settled, paidOut })
       }
     }
 
@@ -190,6 +250,8 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
       }
       const open = ledger.unsettled().filter((e) => {
         if (e.pending) return false
+        // a payer on a deadline is claimed even if its last claim bounced: it is the last chance
+        if (urgentPayers.has(e.payer)) return true
         const p = parked.get(`${e.payer}:${e.token}`)
         if (!p) return true
         if (e.best.cheque.cumulativeAmount > p.cumulative || clock.now() - p.atMs >= bounceBackoffMs) {
@@ -211,26 +273,33 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
       const now = clock.now()
       const byToken = new Map<Address, LedgerEntry[]>()
       for (const e of open) byToken.set(e.token, [...(byToken.get(e.token) ?? []), e])
-      const due: LedgerEntry[] = []
+      const due: LedgerEntry[][] = []
       for (const entries of byToken.values()) {
         const total = entries.reduce((s, e) => s + e.exposure, 0n)
         const min = threshold(gasPrice, entries.length)
         const old = entries.some((e) => e.unsettledSinceMs !== undefined && now - e.unsettledSinceMs >= maxAgeMs)
-        if (total >= min || old) due.push(...entries)
-        else due.push(...entries.filter((e) => urgentPayers.has(e.payer)))
+        // payers on a deadline first, so the first batch carries them
+        const list = total >= min || old ? entries : entries.filter((e) => urgentPayers.has(e.payer))
+        list.sort((a, b) => Number(urgentPayers.has(b.payer)) - Number(urgentPayers.has(a.payer)))
+        if (list.length > 0) due.push(list)
       }
       if (due.length === 0) {
         report.waiting = 'below-threshold'
         return
       }
       try {
-        for (let i = 0; i < due.length; i += batchSize) {
-          const batch = due.slice(i, i + batchSize)
+        // claimCompact takes one token per call: `due` is grouped by token, so batches never mix tokens
+        const batches: LedgerEntry[][] = []
+        for (const ofToken of due) {
+          for (let i = 0; i < ofToken.length; i += batchSize) batches.push(ofToken.slice(i, i + batchSize))
+        }
+        for (const batch of batches) {
+          const token = batch[0]!.token
           const hash = await walletClient.writeContract({
             address: escrow,
             abi: escrowAbi,
-            functionName: 'claim',
-            args: [batch.map((e) => ({ cheque: e.best.cheque, signature: e.best.signature }))],
+            functionName: 'claimCompact',
+            args: [ledger.payee, token, encodeCompactRows(ledger.payee, token, batch.map((e) => e.best))],
             account,
             chain: walletClient.chain ?? null,
           })
@@ -268,7 +337,7 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
     }
 
     const tick = async (): Promise<CashoutTick> => {
-      const report: CashoutTick = { sent: [], confirmed: [], requeued: [], withdrawn: [] }
+      const report: CashoutTick = { sent: [], confirmed: [], requeued: [], reorged: [], withdrawn: [] }
       await reconcile(report)
       await sendClaims(report)
       if (report.sent.length === 0) await withdraw(report)

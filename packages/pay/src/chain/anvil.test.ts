@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { createPublicClient, http } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { ANVIL_MNEMONIC, anvilAccounts, anvilBinaryPath, startAnvil } from './anvil.js'
+import { ANVIL_MNEMONIC, anvilAccounts, anvilBinaryPath, anvilEnv, startAnvil } from './anvil.js'
 import { bitcdnHome, defaultDeploymentPath } from './paths.js'
 
 describe('startAnvil', () => {
@@ -37,6 +38,26 @@ describe('startAnvil', () => {
       if (prev === undefined) delete process.env.BITCDN_ANVIL_BIN
       else process.env.BITCDN_ANVIL_BIN = prev
     }
+  })
+
+  it('anvil is not handed BITCDN_PASSPHRASE or other secrets from our environment', async () => {
+    const saved = { pass: process.env.BITCDN_PASSPHRASE, key: process.env.DEPLOYER_KEY }
+    process.env.BITCDN_PASSPHRASE = 'leak-me-not'
+    process.env.DEPLOYER_KEY = '0xleak'
+    const anvil = await startAnvil({ accounts: 1 })
+    try {
+      // the real anvil process (not the watchdog shell): its environment as the kernel holds it
+      const environ = readFileSync(`/proc/${anvil.pid}/environ`, 'utf8').split('\0')
+      expect(environ.some((e) => e.startsWith('PATH='))).toBe(true)
+      expect(environ.filter((e) => e.includes('leak'))).toEqual([])
+    } finally {
+      await anvil.stop()
+      for (const [k, v] of [['BITCDN_PASSPHRASE', saved.pass], ['DEPLOYER_KEY', saved.key]] as const) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
+    }
+    expect(anvilEnv({ PATH: '/bin', BITCDN_PASSPHRASE: 'x', FOUNDRY_PROFILE: 'p', AWS_SECRET_ACCESS_KEY: 'y' })).toEqual({ PATH: '/bin', FOUNDRY_PROFILE: 'p' })
   })
 
   it('derives anvil’s well-known dev accounts', () => {

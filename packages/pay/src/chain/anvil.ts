@@ -126,6 +126,21 @@ export function anvilBinaryPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
+ * The environment anvil gets: an allowlist (paths, locale, Rust logging, anvil's and foundry's
+ * own variables), so secrets in ours — `BITCDN_PASSPHRASE`, a variable named by
+ * `--passphrase-env`, a CI deployer key — never reach another program's `/proc/PID/environ`.
+ * @example spawn(anvilBinaryPath(), args, { env: anvilEnv(process.env) })
+ */
+export function anvilEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const keep = new Set(['PATH', 'HOME', 'TMPDIR', 'TMP', 'TEMP', 'TZ', 'LANG', 'LC_ALL', 'SYSTEMROOT', 'RUST_LOG', 'RUST_BACKTRACE', 'NO_COLOR'])
+  const out: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && (keep.has(k) || /^(ANVIL|FOUNDRY)_/.test(k) || k.startsWith('LC_'))) out[k] = v
+  }
+  return out
+}
+
+/**
  * Starts anvil and resolves once it accepts RPC.
  * @throws {ChainError} BITCDN_ERR_ANVIL_START if the binary is missing, exits early, or does not listen in time.
  * @example
@@ -140,9 +155,10 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime))
   const bin = anvilBinaryPath()
   const watchdog = process.platform !== 'win32'
+  const env = anvilEnv(process.env)
   const child = watchdog
-    ? spawn('sh', ['-c', WATCHDOG, bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
-    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn('sh', ['-c', WATCHDOG, bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env })
+    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
   // the watchdog's stdin is the lifeline; an EPIPE on it only means the watchdog is gone
   child.stdin?.on('error', () => {})
   let anvilPid = watchdog ? -1 : (child.pid ?? -1)

@@ -44,6 +44,17 @@ describe('deployLocal on anvil', () => {
       deploy({ preset: 'base', rpcUrl: anvil.rpcUrl, deployerKey: anvilAccounts(1)[0]!.privateKey, tokens: { USDC: usdc } }),
     ).rejects.toMatchObject({ code: 'BITCDN_ERR_PRESET_INVALID' })
   })
+
+  it('refuses a withdrawal delay of 0 or over 30 days before sending anything (the escrow would revert)', async () => {
+    const usdc = await deployTestStablecoin({ rpcUrl: anvil.rpcUrl, name: 'X', symbol: 'USDC' })
+    const deployerKey = anvilAccounts(1)[0]!.privateKey
+    for (const withdrawDelaySeconds of [0, 30 * 86_400 + 1]) {
+      await expect(deploy({ rpcUrl: anvil.rpcUrl, deployerKey, tokens: { USDC: usdc }, withdrawDelaySeconds })).rejects.toMatchObject({
+        code: 'BITCDN_ERR_PRESET_INVALID',
+        message: expect.stringContaining(`got ${withdrawDelaySeconds}`),
+      })
+    }
+  })
 })
 
 describe('loadDeployment', () => {

@@ -25,6 +25,9 @@ import type { Deployment } from './deployment.js'
 import { ChainError } from './errors.js'
 import { getPreset, MIN_PRODUCTION_WITHDRAW_DELAY_SECONDS, type ChainPreset, type PresetName } from './presets.js'
 
+/** The escrow's `MAX_WITHDRAW_DELAY`: longer notices are refused by its constructor. */
+export const MAX_WITHDRAW_DELAY_SECONDS = 30 * 86_400
+
 /** Parameters of {@link deploy}. */
 export interface DeployParams {
   /** JSON-RPC endpoint of the target chain. */
@@ -35,7 +38,7 @@ export interface DeployParams {
   preset?: PresetName | ChainPreset
   /** Tokens to allow; required without a preset, overrides the preset's otherwise. */
   tokens?: { USDC: Address; USDT?: Address }
-  /** Withdrawal notice in seconds. @default the preset's (48 h), required without a preset */
+  /** Withdrawal notice in seconds, 1 to 30 days' worth. @default the preset's (48 h), required without a preset */
   withdrawDelaySeconds?: number
   /** Admin (Ownable2Step) of the escrow: may only open/close tokens. @default the deployer */
   admin?: Address
@@ -62,8 +65,11 @@ export async function deploy(params: DeployParams): Promise<Deployment> {
     throw new ChainError('BITCDN_ERR_PRESET_INVALID', 'deploy needs a preset or explicit tokens (USDC at least)')
   }
   const withdrawDelaySeconds = params.withdrawDelaySeconds ?? preset?.withdrawDelaySeconds
-  if (withdrawDelaySeconds === undefined || !Number.isInteger(withdrawDelaySeconds) || withdrawDelaySeconds < 0) {
-    throw new ChainError('BITCDN_ERR_PRESET_INVALID', 'deploy needs a whole, non-negative withdrawDelaySeconds')
+  if (withdrawDelaySeconds === undefined || !Number.isInteger(withdrawDelaySeconds) || withdrawDelaySeconds < 1 || withdrawDelaySeconds > MAX_WITHDRAW_DELAY_SECONDS) {
+    // the escrow's constructor refuses the same (WithdrawDelayOutOfRange); say so before spending gas
+    throw new ChainError('BITCDN_ERR_PRESET_INVALID', `deploy needs a whole withdrawDelaySeconds from 1 to ${MAX_WITHDRAW_DELAY_SECONDS} (30 days), got ${String(withdrawDelaySeconds)}`, {
+      details: { withdrawDelaySeconds, min: 1, max: MAX_WITHDRAW_DELAY_SECONDS },
+    })
   }
   if (preset && withdrawDelaySeconds < MIN_PRODUCTION_WITHDRAW_DELAY_SECONDS) {
     throw new ChainError(

@@ -12,6 +12,8 @@ export type ChainErrorCode =
   | 'BITCDN_ERR_DEPLOY_FAILED'
   | 'BITCDN_ERR_PRESET_UNKNOWN'
   | 'BITCDN_ERR_PRESET_INVALID'
+  | 'BITCDN_ERR_ESCROW_REVERTED'
+  | 'BITCDN_ERR_RPC_FAILED'
 
 /**
  * An error from starting a chain, deploying, or reading a deployment file.

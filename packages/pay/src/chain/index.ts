@@ -4,7 +4,7 @@
  */
 export { startAnvil, anvilAccounts, anvilBinaryPath, ANVIL_MNEMONIC } from './anvil.js'
 export type { StartAnvilOptions, AnvilInstance, AnvilAccount } from './anvil.js'
-export { deploy, deployLocal, deployTestStablecoin } from './deploy.js'
+export { deploy, deployLocal, deployTestStablecoin, MAX_WITHDRAW_DELAY_SECONDS } from './deploy.js'
 export type { DeployParams, DeployLocalParams } from './deploy.js'
 export { deploymentSchema, parseDeployment, writeDeployment, loadDeployment } from './deployment.js'
 export type { Deployment } from './deployment.js'
@@ -18,3 +18,4 @@ export {
 export type { ChainPreset, PresetName } from './presets.js'
 export { bitcdnHome, defaultDeploymentPath } from './paths.js'
 export { ChainError, type ChainErrorCode } from './errors.js'
+export { decodeEscrowRevert, rethrowEscrowError, type EscrowRevert } from './escrow-revert.js'

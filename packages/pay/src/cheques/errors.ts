@@ -23,6 +23,10 @@ export type PayErrorCode =
   | 'BITCDN_ERR_CASHOUT_FAILED'
   | 'BITCDN_ERR_CHEQUE_PAYER_UNKNOWN'
   | 'BITCDN_ERR_LOOKUP_RATE_LIMITED'
+  | 'BITCDN_ERR_CHEQUE_UNBACKED'
+  | 'BITCDN_ERR_AMOUNT_RANGE'
+  | 'BITCDN_ERR_PEER_VERIFY_LIMIT'
+  | 'BITCDN_ERR_SIGNER_REVOKED'
 
 /**
  * An error from the payment library, with a stable code.
@@ -36,3 +40,7 @@ export class PayError extends BitcdnError {
     super(code, message, options)
   }
 }
+
+/** The refusal of a cheque past its peer's budget of signature checks (one wording everywhere). */
+export const peerVerifyLimitError = (): PayError =>
+  new PayError('BITCDN_ERR_PEER_VERIFY_LIMIT', 'this peer used up its budget of signature checks; cheque not checked')

@@ -60,6 +60,17 @@ export function toSignature65(parts: SignatureParts): Hex {
 }
 
 /**
+ * The 64 bytes r ‖ s (no recovery bit), as libsecp256k1 takes them.
+ * @example const rs = toRs64(parseSignatureBytes(hexToBytes(sig)))
+ */
+export function toRs64(parts: SignatureParts): Uint8Array {
+  const out = new Uint8Array(64)
+  putBig(out, 0, parts.r)
+  putBig(out, 32, parts.s)
+  return out
+}
+
+/**
  * The 64-byte EIP-2098 compact form.
  * @example const compact = toCompact64(parseSignatureBytes(hexToBytes(sig)))
  */

@@ -2,20 +2,24 @@
  * Cheque signature verification, two ways.
  *
  * - `verifyCheque`: full public-key recovery through viem (`recoverTypedDataAddress`). Needs
- *   nothing but the cheque; costs one recovery (≈ one verification plus a square root).
- * - `createChequeVerifier`: the seller's fast path. A payer's signer is the same key for
- *   thousands of cheques, so after the first recovery the public key is cached as a curve point
- *   with a wNAF precomputation table; each later cheque is a plain ECDSA verification against it
- *   (u1·G + u2·Q with both multiplications table-driven), and the digest reuses the cached domain
- *   separator. The bench (`npm run bench -- pay`) reports both rates.
+ *   nothing but the cheque.
+ * - `createChequeVerifier`: the seller's fast path. The digest reuses the cached domain separator;
+ *   the key is recovered by libsecp256k1 (native, `secp256k1-native.ts`) and compared with the
+ *   cached public key of the expected signer, so a known signer costs one native recovery and no
+ *   keccak of the key. Where the native library cannot load, @noble/curves verifies against a cached
+ *   wNAF table instead (~10× slower). Both accept exactly what the escrow accepts: OpenZeppelin's
+ *   `ECDSA.recover` — low s, v ∈ {27, 28}, and the key recovered with that v (a signature valid
+ *   for the key but carrying the other v recovers a different address on-chain, so it is refused).
+ *   The bench (`npm run bench -- pay`) reports both rates.
  */
-import { getAddress, hexToBytes, recoverTypedDataAddress, type Address, type Hex } from 'viem'
+import { getAddress, hexToBytes, keccak256, recoverTypedDataAddress, type Address, type Hex } from 'viem'
 import { publicKeyToAddress } from 'viem/accounts'
 import { secp256k1 } from '@noble/curves/secp256k1'
 import { invert, mod } from '@noble/curves/abstract/modular'
 import { createChequeDigester } from './digest.js'
 import { PayError } from './errors.js'
-import { parseSignatureBytes, type SignatureParts } from './signature.js'
+import { nativeSecp256k1Available, recoverPublicKeyNative } from './secp256k1-native.js'
+import { parseSignatureBytes, toRs64, type SignatureParts } from './signature.js'
 import { chequeTypes, typedDomain, type ChequeDomain, type SignedCheque } from './types.js'
 
 type Point = InstanceType<typeof secp256k1.ProjectivePoint>
@@ -63,12 +67,17 @@ export async function verifyCheque(params: VerifyChequeParameters): Promise<Addr
 
 export interface ChequeVerifierInit {
   /**
-   * wNAF window of each cached public key: larger is faster per verification but costs memory
-   * (window 8 ≈ 2,200 cached points per signer).
+   * Which secp256k1 implementation: libsecp256k1 (`native`) or @noble/curves (`js`).
+   * @default 'native' when the binding loads, else 'js'
+   */
+  backend?: 'native' | 'js'
+  /**
+   * wNAF window of each cached public key on the `js` backend: larger is faster per verification
+   * but costs memory (window 8 ≈ 2,200 cached points per signer).
    * @default 8
    */
   windowSize?: number
-  /** Signers whose tables are kept; the oldest is dropped past this. @default 256 */
+  /** Signers whose keys are kept; the oldest is dropped past this. @default 256 */
   maxCachedSigners?: number
 }
 
@@ -81,8 +90,10 @@ export interface ChequeVerifier {
   recoverSigner(signed: SignedCheque, candidates?: readonly Address[]): Address | undefined
   /** True when `signed` is signed by `signer` (fast path once `signer` is cached). */
   verify(signed: SignedCheque, signer: Address): boolean
-  /** Number of signers with cached tables. */
+  /** Number of signers with cached keys. */
   readonly cachedSigners: number
+  /** The secp256k1 implementation in use. */
+  readonly backend: 'native' | 'js'
 }
 
 /**
@@ -92,25 +103,85 @@ export interface ChequeVerifier {
  * if (!verifier.verify(signed, payer)) throw new Error('bad cheque')
  */
 export function createChequeVerifier(domain: ChequeDomain, init: ChequeVerifierInit = {}): ChequeVerifier {
-  const windowSize = init.windowSize ?? 8
+  const backend = init.backend ?? (nativeSecp256k1Available ? 'native' : 'js')
+  if (backend === 'native' && !nativeSecp256k1Available) throw new Error('libsecp256k1 binding not loaded')
   const maxCached = init.maxCachedSigners ?? 256
   const digester = createChequeDigester(domain)
-  const keys = new Map<Address, Point>()
-
-  const parse = (signed: SignedCheque): SignatureParts | undefined => {
-    try {
-      return parseSignatureBytes(hexToBytes(signed.signature))
-    } catch {
-      return undefined
+  const recoverSigner = backend === 'native' ? nativeRecoverer(digester, maxCached) : jsRecoverer(digester, maxCached, init.windowSize ?? 8)
+  // getAddress costs a keccak: the few signers a seller checks are normalized once
+  const normalized = new Map<string, Address>()
+  const checksum = (a: Address): Address => {
+    let c = normalized.get(a)
+    if (!c) {
+      c = getAddress(a)
+      remember(normalized, 4096, a, c)
     }
+    return c
   }
-
-  const remember = (address: Address, point: Point): void => {
-    if (keys.size >= maxCached) keys.delete(keys.keys().next().value as Address)
-    secp256k1.utils.precompute(windowSize, point)
-    keys.set(address, point)
+  return {
+    recoverSigner: recoverSigner.recover,
+    verify(signed, signer) {
+      const s = checksum(signer)
+      return recoverSigner.recover(signed, [s]) === s
+    },
+    get cachedSigners() {
+      return recoverSigner.cached()
+    },
+    backend,
   }
+}
 
+interface Recoverer {
+  recover(signed: SignedCheque, candidates?: readonly Address[]): Address | undefined
+  cached(): number
+}
+
+function parse(signed: SignedCheque): SignatureParts | undefined {
+  try {
+    return parseSignatureBytes(hexToBytes(signed.signature))
+  } catch {
+    return undefined
+  }
+}
+
+/** A bounded map: past `max` entries the oldest goes (insertion order). */
+function remember<K, V>(map: Map<K, V>, max: number, key: K, value: V): void {
+  if (max <= 0) return
+  if (map.size >= max) map.delete(map.keys().next().value as K)
+  map.set(key, value)
+}
+
+/** libsecp256k1: one native recovery, then a 65-byte compare with each candidate's cached key. */
+function nativeRecoverer(digester: ReturnType<typeof createChequeDigester>, maxCached: number): Recoverer {
+  const keys = new Map<Address, Buffer>()
+  return {
+    recover(signed, candidates = []) {
+      let bytes: Uint8Array
+      let sig: SignatureParts
+      try {
+        bytes = hexToBytes(signed.signature)
+        sig = parseSignatureBytes(bytes)
+      } catch {
+        return undefined
+      }
+      // r ‖ s straight from the bytes (s is range-checked above; the compact form's top bit is v)
+      const rs = bytes.length === 65 ? bytes.subarray(0, 64) : toRs64(sig)
+      const pub = recoverPublicKeyNative(rs, sig.yParity, digester.digest(signed.cheque))
+      if (!pub) return undefined
+      const pubBuf = Buffer.from(pub.buffer, pub.byteOffset, pub.byteLength)
+      for (const c of candidates) if (keys.get(c)?.equals(pubBuf)) return c
+      const address = getAddress(`0x${keccak256(pub.subarray(1), 'hex').slice(-40)}`)
+      // cache only expected signers: forged cheques must not fill the cache with random keys
+      if (!keys.has(address) && candidates.includes(address)) remember(keys, maxCached, address, Buffer.from(pubBuf))
+      return address
+    },
+    cached: () => keys.size,
+  }
+}
+
+/** @noble/curves: verification against a cached wNAF table, full recovery on a miss. */
+function jsRecoverer(digester: ReturnType<typeof createChequeDigester>, maxCached: number, windowSize: number): Recoverer {
+  const keys = new Map<Address, Point>()
   const recoverFull = (digest: Uint8Array, sig: SignatureParts): { address: Address; point: Point } | undefined => {
     try {
       const point = new secp256k1.Signature(sig.r, sig.s).addRecoveryBit(sig.yParity).recoverPublicKey(digest)
@@ -120,49 +191,41 @@ export function createChequeVerifier(domain: ChequeDomain, init: ChequeVerifierI
       return undefined
     }
   }
-
-  const recoverSigner = (signed: SignedCheque, candidates: readonly Address[] = []): Address | undefined => {
-    const sig = parse(signed)
-    if (!sig) return undefined
-    const digest = digester.digest(signed.cheque)
-    for (const c of candidates) {
-      const point = keys.get(c)
-      if (point && verifyWithPoint(point, digest, sig)) return c
-    }
-    const full = recoverFull(digest, sig)
-    if (!full) return undefined
-    // cache only expected signers: a flood of forged cheques must not fill the cache with
-    // random keys (each table costs a precomputation and memory)
-    if (!keys.has(full.address) && candidates.includes(full.address)) remember(full.address, full.point)
-    return full.address
-  }
-
   return {
-    recoverSigner,
-    verify(signed, signer) {
-      const s = getAddress(signer)
-      return recoverSigner(signed, [s]) === s
+    recover(signed, candidates = []) {
+      const sig = parse(signed)
+      if (!sig) return undefined
+      const digest = digester.digest(signed.cheque)
+      for (const c of candidates) {
+        const point = keys.get(c)
+        if (point && verifyWithPoint(point, digest, sig)) return c
+      }
+      const full = recoverFull(digest, sig)
+      if (!full) return undefined
+      if (!keys.has(full.address) && candidates.includes(full.address)) {
+        secp256k1.utils.precompute(windowSize, full.point)
+        remember(keys, maxCached, full.address, full.point)
+      }
+      return full.address
     },
-    get cachedSigners() {
-      return keys.size
-    },
+    cached: () => keys.size,
   }
 }
 
-/** ECDSA verification against a known (precomputed) public key: u1·G + u2·Q, x mod n = r. */
+/**
+ * ECDSA verification against a known (precomputed) public key, with `ecrecover`'s extra rules:
+ * R = u1·G + u2·Q must have x = r exactly (v 27/28 only name x = r) and y of parity `yParity`
+ * — a plain ECDSA check ignores v, but the escrow recovers a different key from the wrong v.
+ */
 function verifyWithPoint(Q: Point, digest: Uint8Array, sig: SignatureParts): boolean {
   const z = mod(BigInt(`0x${Buffer.from(digest).toString('hex')}`), N)
   const w = invert(sig.s, N)
   const u1 = mod(z * w, N)
   const u2 = mod(sig.r * w, N)
-  const a = mulUnsafe(G, u1)
-  const R = a.add(mulUnsafe(Q, u2))
+  const R = mulUnsafe(G, u1).add(mulUnsafe(Q, u2))
   if (R.equals(secp256k1.ProjectivePoint.ZERO)) return false
-  // compare in projective coordinates (x = X/Z): X = r·Z, or (r+n)·Z when that is still below p
-  // — saves the field inversion of toAffine()
-  if (Fp.eql(R.px, Fp.mul(sig.r, R.pz))) return true
-  const rn = sig.r + N
-  return rn < Fp.ORDER && Fp.eql(R.px, Fp.mul(rn, R.pz))
+  const { x, y } = R.toAffine()
+  return x === sig.r && Number(y & 1n) === sig.yParity
 }
 
 const ENDO = secp256k1.CURVE.endo!

@@ -23,12 +23,20 @@ describe('compile-contracts', () => {
       'withdrawEarnings', 'paidOut', 'balanceOf', 'requestWithdraw', 'cancelWithdraw', 'finalizeWithdraw',
       'pendingWithdrawal', 'allocate', 'requestDeallocate', 'finalizeDeallocate', 'allocation', 'chequeDigest',
       'withdrawDelay', 'isTokenAllowed', 'setTokenAllowed', 'eip712Domain', 'bounced',
+      // issue 7: key compromise, spending cap, cancellable deallocations, compact claims
+      'revokeSigner', 'currentSignerValidUntil', 'setSignerCap', 'signerCap', 'pendingSignerCap', 'cancelDeallocate',
+      'claimCompact', 'REVOKE_DELAY', 'FINALIZE_WINDOW', 'COMPACT_ROW_BYTES',
     ]) expect(fns, name).toContain(name)
     const events = new Set(escrowAbi.filter((x) => x.type === 'event').map((x) => x.name))
     for (const name of [
       'Deposited', 'SignerChanged', 'ChequeClaimed', 'ChequeBounced', 'ChequeRejected', 'WithdrawRequested',
       'WithdrawCancelled', 'WithdrawFinalized', 'EarningsWithdrawn', 'Allocated', 'DeallocationRequested', 'Deallocated',
+      'DeallocationCancelled', 'SignerRevoked', 'SignerCapChanged', 'ChequePaid', 'CompactClaimed',
     ]) expect(events, name).toContain(name)
+    const errors = new Set(escrowAbi.filter((x) => x.type === 'error').map((x) => x.name))
+    for (const name of ['NoticeLapsed', 'NoSignerToRevoke', 'WithdrawDelayOutOfRange', 'CapPeriodOutOfRange', 'TokenNotListed', 'MalformedRows']) {
+      expect(errors, name).toContain(name)
+    }
     expect(escrowBytecode).toMatch(/^0x[0-9a-f]+$/)
     expect(testTokenAbi.some((x) => x.type === 'function' && x.name === 'receiveWithAuthorization')).toBe(true)
   })

@@ -1,12 +1,21 @@
 /**
  * A seller's credit rules (pure). A buyer may owe up to its credit limit in delivered-but-unpaid
- * value: at 50% the seller asks for a cheque, at 100% it chokes (stops serving), at 125% it
- * disconnects (the excess is what was in flight when it choked; more than that is abuse). The
- * window starts at one piece's worth — the least that lets delivery start — and doubles with each
- * fully settled window, capped; the limit is further capped by what the payer's escrow can
- * actually pay this seller.
+ * value. The limit is the smaller of
+ * - the *window*: one piece's worth at first, doubling with each fully paid window, capped; and
+ * - the *collateral*: what this seller could claim on chain right now — the buyer's allocation to
+ *   this seller minus its pending decrease (hard: only this seller can draw it, and a decrease
+ *   needs notice), plus a small *soft allowance* from the free balance (soft: a sock-puppet payee
+ *   of the buyer can drain it at once), minus this seller's own unsettled cheques.
+ *
+ * A cheque is credited only up to that collateral (`creditableIncrement`); the excess is refused,
+ * never counted. The resulting bound on what a seller can lose is derived in SELLER-BOUND.md.
+ *
+ * Every amount is range-checked to uint128 where it enters (`checkUint128`), and the window walk
+ * is closed form, so no input can make a loop, shift or allocation large.
  */
 import { tokenUnits, type TokenUnits } from '@bitcdn/core'
+import { PayError } from '../cheques/errors.js'
+import { checkUint128, MAX_UINT128 } from './amount-range.js'
 
 /** What the seller should do about a buyer's debt. */
 export type CreditAction = 'serve' | 'request-payment' | 'choke' | 'disconnect'
@@ -24,13 +33,14 @@ export interface CreditThresholds {
 export const defaultCreditThresholds: CreditThresholds = { requestPercent: 50, chokePercent: 100, disconnectPercent: 125 }
 
 /**
- * The action for `unpaid` owed against `limit`. A zero limit chokes any debt at all.
+ * The action for `unpaid` owed against `limit`. A zero limit chokes: with no collateral there is
+ * nothing to deliver on credit, whether or not anything is owed yet.
  * @example creditAction(tokenUnits(600n), tokenUnits(1000n)) // 'request-payment'
  */
 export function creditAction(unpaid: TokenUnits, limit: TokenUnits, t: CreditThresholds = defaultCreditThresholds): CreditAction {
   // integer percent arithmetic on bigints: no float rounding at the thresholds
   const u = unpaid * 100n
-  if (limit <= 0n) return unpaid > 0n ? 'choke' : 'serve'
+  if (limit <= 0n) return 'choke'
   if (u >= limit * BigInt(t.disconnectPercent)) return 'disconnect'
   if (u >= limit * BigInt(t.chokePercent)) return 'choke'
   if (u >= limit * BigInt(t.requestPercent)) return 'request-payment'
@@ -58,25 +68,39 @@ export function creditWindow(p: CreditWindowParams): TokenUnits {
 
 /** What the escrow says about a payer's funds, from the seller's seat. */
 export interface PayerCollateral {
-  /** `balanceOf(payer, token)`: free balance. */
+  /** `balanceOf(payer, token)`: free balance (shared with every payee, and the payer's own). */
   free: bigint
-  /** `pendingWithdrawal(payer, token).amount`: about to leave. */
+  /** `pendingWithdrawal(payer, token).amount`: about to leave the free balance. */
   pendingWithdrawal: bigint
   /** `allocation(payer, thisPayee, token).amount`: reserved for this seller only. */
   allocatedToUs: bigint
+  /** `allocation(payer, thisPayee, token).pendingDecrease`: about to leave the allocation. @default 0n */
+  pendingDeallocation?: bigint
+  /** The most of the free balance this seller counts on (see `SellerSettlementInit.softAllowance`). */
+  softAllowance: bigint
+  /**
+   * What the payer's signer may still draw in the current cap period (`signerCap`), when the
+   * payer set a cap; the free-balance part can never exceed it. @default no cap
+   */
+  capRemaining?: bigint
   /** Cheques this seller holds that are not yet settled: they draw on the same funds first. */
   ourExposure: bigint
 }
 
+const pos = (v: bigint): bigint => (v > 0n ? v : 0n)
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b)
+
 /**
- * What this seller can still be paid: free minus pending withdrawals, plus our allocation, minus
- * what we already hold in unsettled cheques; never negative.
- * @example collateralAvailable({ free: 100n, pendingWithdrawal: 30n, allocatedToUs: 0n, ourExposure: 20n }) // 50n
+ * What this seller can still be paid, counting only what it could claim: (allocation − pending
+ * decrease) + min(soft allowance, free − pending withdrawal[, cap left]) − our unsettled cheques;
+ * never negative.
+ * @example collateralAvailable({ free: 100n, pendingWithdrawal: 30n, allocatedToUs: 50n, softAllowance: 10n, ourExposure: 20n }) // 40n
  */
 export function collateralAvailable(c: PayerCollateral): TokenUnits {
-  const free = c.free > c.pendingWithdrawal ? c.free - c.pendingWithdrawal : 0n
-  const v = free + c.allocatedToUs - c.ourExposure
-  return tokenUnits(v > 0n ? v : 0n)
+  const hard = pos(c.allocatedToUs - (c.pendingDeallocation ?? 0n))
+  let soft = min(c.softAllowance, pos(c.free - c.pendingWithdrawal))
+  if (c.capRemaining !== undefined) soft = min(soft, c.capRemaining)
+  return tokenUnits(pos(hard + soft - c.ourExposure))
 }
 
 /**
@@ -87,37 +111,85 @@ export function creditLimit(window: TokenUnits, collateral: TokenUnits): TokenUn
   return window < collateral ? window : collateral
 }
 
+/**
+ * How much of a cheque's increment counts as payment: all of it up to `collateral` (computed
+ * before the cheque was recorded), the rest is unbacked.
+ * @example creditableIncrement(tokenUnits(1_000n), tokenUnits(30n)) // { credited: 30n, excess: 970n }
+ */
+export function creditableIncrement(increment: TokenUnits, collateral: TokenUnits): { credited: TokenUnits; excess: TokenUnits } {
+  const credited = min(increment, collateral)
+  return { credited: tokenUnits(credited), excess: tokenUnits(increment - credited) }
+}
+
+/** A buyer's running credit, as stored (see `credit-store.ts`). */
+export interface BuyerCreditState {
+  /** Value delivered, total. */
+  delivered: bigint
+  /** Value credited as paid (backed part of accepted cheques), total. */
+  paid: bigint
+  settledWindows: number
+  /** `paid` at the start of the current window. */
+  windowStartPaid: bigint
+}
+
 export interface BuyerCreditInit {
+  /** Value of one piece at the agreed price (≥ 1). */
   pieceValue: TokenUnits
   /** @default pieceValue · 1024 */
   maxWindow?: TokenUnits
   thresholds?: CreditThresholds
+  /** State to resume from (a restart). */
+  state?: BuyerCreditState
+  /** Called after each change with the new state (the seller writes it to SQLite). */
+  onChange?: (state: BuyerCreditState) => void
+}
+
+/** Index of the highest set bit (floor log2) of a positive bigint ≤ 2^256: constant work. */
+function log2(v: bigint): number {
+  return v.toString(2).length - 1
 }
 
 /**
  * Running credit of one buyer: value delivered vs paid, windows settled.
  * @example
  * const credit = new BuyerCredit({ pieceValue: tokenUnits(5_000n) })
- * credit.delivered(tokenUnits(5_000n)); credit.action(collateral) // 'choke' until paid
+ * if (credit.allows(tokenUnits(5_000n), seller.collateral(buyer, usdc))) credit.delivered(tokenUnits(5_000n))
  */
 export class BuyerCredit {
   readonly #pieceValue: TokenUnits
   readonly #maxWindow: TokenUnits
   readonly #thresholds: CreditThresholds
+  readonly #onChange?: (state: BuyerCreditState) => void
   #delivered = 0n
   #paid = 0n
   #settledWindows = 0
   #windowStartPaid = 0n
 
+  /** @throws {PayError} BITCDN_ERR_AMOUNT_RANGE for a piece value or window outside 1..uint128 */
   constructor(init: BuyerCreditInit) {
-    this.#pieceValue = init.pieceValue
-    this.#maxWindow = init.maxWindow ?? tokenUnits(init.pieceValue * 1024n)
+    this.#pieceValue = tokenUnits(checkUint128(init.pieceValue, 'piece value'))
+    if (this.#pieceValue === 0n) throw new PayError('BITCDN_ERR_AMOUNT_RANGE', 'piece value must be at least 1 base unit')
+    const maxWindow = init.maxWindow ?? (init.pieceValue * 1024n > MAX_UINT128 ? MAX_UINT128 : init.pieceValue * 1024n)
+    this.#maxWindow = tokenUnits(checkUint128(maxWindow, 'max window'))
+    if (this.#maxWindow < this.#pieceValue) throw new PayError('BITCDN_ERR_AMOUNT_RANGE', 'max window is below one piece')
     this.#thresholds = init.thresholds ?? defaultCreditThresholds
+    if (init.state) {
+      this.#delivered = checkUint128(init.state.delivered, 'stored delivered')
+      this.#paid = checkUint128(init.state.paid, 'stored paid')
+      this.#windowStartPaid = checkUint128(init.state.windowStartPaid, 'stored window start')
+      this.#settledWindows = Math.max(0, Math.min(init.state.settledWindows, 256))
+    }
+    this.#onChange = init.onChange
   }
 
   /** Value delivered but not paid for. */
   get unpaid(): TokenUnits {
-    return tokenUnits(this.#delivered > this.#paid ? this.#delivered - this.#paid : 0n)
+    return tokenUnits(pos(this.#delivered - this.#paid))
+  }
+
+  /** Value paid ahead of delivery (an overpaying buyer). */
+  get prepaid(): TokenUnits {
+    return tokenUnits(pos(this.#paid - this.#delivered))
   }
 
   get window(): TokenUnits {
@@ -128,17 +200,60 @@ export class BuyerCredit {
     return this.#settledWindows
   }
 
-  delivered(value: TokenUnits): void {
-    this.#delivered += value
+  get state(): BuyerCreditState {
+    return { delivered: this.#delivered, paid: this.#paid, settledWindows: this.#settledWindows, windowStartPaid: this.#windowStartPaid }
   }
 
-  /** Records an accepted cheque's increment; a window's worth paid in full grows the window. */
+  /**
+   * Records value delivered.
+   * @throws {PayError} BITCDN_ERR_AMOUNT_RANGE when the value or the running total leaves uint128
+   */
+  delivered(value: TokenUnits): void {
+    const v = checkUint128(value, 'delivered value')
+    this.#delivered = checkUint128(this.#delivered + v, 'total delivered')
+    this.#onChange?.(this.state)
+  }
+
+  /**
+   * Records the credited part of an accepted cheque; each window's worth paid in full (with
+   * nothing left unpaid) grows the window. Closed form: constant work for any increment.
+   * @throws {PayError} BITCDN_ERR_AMOUNT_RANGE
+   */
   paid(increment: TokenUnits): void {
-    this.#paid += increment
-    while (this.#paid - this.#windowStartPaid >= this.window && this.#paid >= this.#delivered) {
-      this.#windowStartPaid += this.window
-      this.#settledWindows++
+    const v = checkUint128(increment, 'paid increment')
+    this.#paid = checkUint128(this.#paid + v, 'total paid')
+    this.#advanceWindows()
+    this.#onChange?.(this.state)
+  }
+
+  #advanceWindows(): void {
+    if (this.#paid < this.#delivered) return
+    const p = this.#pieceValue
+    const max = this.#maxWindow
+    let x = this.#paid - this.#windowStartPaid
+    let k = BigInt(this.#settledWindows)
+    // c: the first window index at which p·2^i reaches the cap (≤ 128 as max < 2^128, p ≥ 1)
+    let c = BigInt(Math.max(0, log2(max) - log2(p)))
+    while (c > 0n && p << (c - 1n) >= max) c-- // at most one step: the estimate is within one bit
+    while (p << c < max) c++
+    if (k < c) {
+      // windows k..j−1 sum to p·(2^j − 2^k): the largest j with that ≤ x, at most c
+      let j = BigInt(log2(x / p + (1n << k)))
+      if (j > c) j = c
+      if (j > k) {
+        const consumed = p * ((1n << j) - (1n << k))
+        x -= consumed
+        this.#windowStartPaid += consumed
+        k = j
+      }
     }
+    if (k >= c) {
+      const m = x / max
+      this.#windowStartPaid += m * max
+      k += m
+    }
+    // past the cap the count no longer changes the window; keep it a small number
+    this.#settledWindows = Number(k > 256n ? 256n : k)
   }
 
   /** The credit limit given the payer's collateral available to us. */
@@ -146,7 +261,40 @@ export class BuyerCredit {
     return creditLimit(this.window, collateral)
   }
 
-  action(collateral: TokenUnits): CreditAction {
-    return creditAction(this.unpaid, this.limit(collateral), this.#thresholds)
+  /**
+   * True when delivering `value` more keeps the buyer's debt within its limit (prepaid value
+   * first). The call the market layer makes before each piece; the loss bound assumes it.
+   */
+  allows(value: TokenUnits, collateral: TokenUnits): boolean {
+    const v = checkUint128(value, 'value to deliver')
+    return this.#delivered + v <= this.#paid + this.limit(collateral)
   }
+
+  action(collateral: TokenUnits): CreditAction {
+    const limit = this.limit(collateral) + this.prepaid
+    return creditAction(this.unpaid, tokenUnits(limit), this.#thresholds)
+  }
+}
+
+/** What bounds one buyer address's take from one seller in one token (SELLER-BOUND.md). */
+export interface LossBoundParams {
+  /** The largest window the seller grants (`maxWindow`). */
+  maxWindow: bigint
+  /** The soft allowance of the free balance. */
+  softAllowance: bigint
+  /** The largest hard collateral (allocation to this seller minus pending decrease) the buyer held. @default 0n */
+  hardCollateral?: bigint
+}
+
+/**
+ * The most one buyer address can take from one seller in one token, when the seller delivers only
+ * what `BuyerCredit.allows` allows and its urgent claims land before their deadlines:
+ * `max(soft, min(maxWindow, hard + soft))`. A buyer without an allocation: the soft allowance.
+ * See SELLER-BOUND.md for the derivation and for buyers with more addresses.
+ * @example sellerLossBound({ maxWindow: 1_024n, softAllowance: 1n }) // 1n
+ */
+export function sellerLossBound(p: LossBoundParams): bigint {
+  const hard = p.hardCollateral ?? 0n
+  const withHard = min(p.maxWindow, hard + p.softAllowance)
+  return withHard > p.softAllowance ? withHard : p.softAllowance
 }

@@ -5,6 +5,14 @@
  * bounce, signer change, allocation). Sync getters serve the hot path (credit checks, cheque
  * verification); the chain is read off it.
  *
+ * Pending decreases count at once: a `DeallocationRequested` naming this seller, a
+ * `WithdrawRequested`, a signer rotation (`SignerChanged`) or revocation (`SignerRevoked`) each
+ * reach `onUrgent` listeners with the chain time by which the seller's cheques must be claimed
+ * (the seller claims at once; the margin is what is left before that deadline). A revoked signer
+ * drops out of `signersOf` the moment the event is seen, not when the escrow stops honouring it;
+ * a rotated-out signer drops out `signerMarginS` before its grace ends, so every cheque it signed
+ * was accepted early enough to be claimed in time.
+ *
  * Time is the chain's: a rotated-out signer stays valid while `block.timestamp ≤
  * previousValidUntil` in the escrow, so the watcher follows the newest block's timestamp (watched
  * blocks, and re-read on every refresh) rather than the wall clock, which can disagree with it
@@ -20,6 +28,24 @@ export interface EscrowWatcherInit {
   payee: Address
   /** Poll interval for the event filter, ms. @default 1000 */
   pollingIntervalMs?: number
+  /**
+   * Stop accepting a rotated-out signer this long before its grace ends, s: room for the urgent
+   * claim of its last cheques to land. The default equals the escrow's REVOKE_DELAY (1 h), so a
+   * revoked signer (which the escrow keeps as "previous" for at most that long) is never taken
+   * for a rotated-out one in grace — also after a restart, when the revocation event is not seen.
+   * @default 3600
+   */
+  signerMarginS?: number
+}
+
+/** Why a payer must be claimed now, and by when (chain time, s). */
+export interface UrgentClaim {
+  payer: Address
+  /** The token concerned, when the event names one. */
+  token?: Address
+  reason: 'withdraw-requested' | 'deallocation-requested' | 'signer-rotated' | 'signer-revoked'
+  /** Chain time after which the money may be gone or the cheques unclaimable. */
+  deadlineS: bigint
 }
 
 export interface EscrowWatcherComponents {
@@ -33,6 +59,14 @@ export interface PayerFunds {
   pendingWithdrawal: bigint
   withdrawReadyAt: bigint
   allocatedToUs: bigint
+  /** Announced decrease of our allocation (0n when none). */
+  pendingDeallocation: bigint
+  deallocationReadyAt: bigint
+  /**
+   * What the payer's delegated signers may still draw from the free balance this cap period
+   * (`signerCap`: cap − spent), when the payer set a cap; undefined without one.
+   */
+  capRemaining?: bigint
 }
 
 export interface EscrowWatcher extends Startable {
@@ -52,6 +86,12 @@ export interface EscrowWatcher extends Startable {
   refresh(payer: Address): Promise<void>
   /** Called when a tracked payer requests a withdrawal (sell-side: cash out now). */
   onWithdrawRequested(listener: (payer: Address, token: Address, amount: bigint) => void): void
+  /** Called for every event that puts a tracked payer's money or cheques on a deadline. */
+  onUrgent(listener: (u: UrgentClaim) => void): void
+  /** True when `signer` was revoked by `payer` (seen on chain): its new cheques are refused. */
+  isRevoked(payer: Address, signer: Address): boolean
+  /** The rotated-out signer of a payer and the end of its grace (chain time, s), if any. */
+  previousSigner(payer: Address): { signer: Address; validUntilS: bigint } | undefined
 }
 
 const ZERO = '0x0000000000000000000000000000000000000000'
@@ -66,6 +106,10 @@ const REFRESHING_EVENTS = new Set([
   'Allocated',
   'Deallocated',
   'DeallocationRequested',
+  'DeallocationCancelled',
+  'SignerRevoked',
+  'SignerCapChanged',
+  'ChequePaid',
 ])
 
 /**
@@ -83,6 +127,12 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
     const tokensOf = new Map<Address, Set<Address>>()
     const signers = new Map<Address, { current: Address; previous: Address; previousValidUntil: bigint }>()
     const listeners: ((payer: Address, token: Address, amount: bigint) => void)[] = []
+    const urgentListeners: ((u: UrgentClaim) => void)[] = []
+    const revoked = new Map<Address, Set<Address>>()
+    const marginS = BigInt(init.signerMarginS ?? 3600)
+    const urgent = (u: UrgentClaim): void => {
+      for (const f of urgentListeners) f(u)
+    }
     let unwatch: (() => void) | undefined
     let unwatchBlocks: (() => void) | undefined
     let chainTime = 0n
@@ -94,23 +144,36 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
     }
 
     const read = async (payer: Address, token: Address): Promise<PayerFunds> => {
-      const [free, pending, alloc] = await Promise.all([
+      const [free, pending, alloc, cap] = await Promise.all([
         publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'balanceOf', args: [payer, token] }),
         publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'pendingWithdrawal', args: [payer, token] }),
         publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'allocation', args: [payer, payee, token] }),
+        publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'signerCap', args: [payer] }),
       ])
-      const f: PayerFunds = { free, pendingWithdrawal: pending[0], withdrawReadyAt: BigInt(pending[1]), allocatedToUs: alloc[0] }
+      const f: PayerFunds = {
+        free,
+        pendingWithdrawal: pending[0],
+        withdrawReadyAt: BigInt(pending[1]),
+        allocatedToUs: alloc[0],
+        pendingDeallocation: alloc[1],
+        deallocationReadyAt: BigInt(alloc[2]),
+      }
+      if (cap[0] !== 0n) f.capRemaining = cap[0] > cap[2] ? cap[0] - cap[2] : 0n
       funds.set(`${payer}:${token}`, f)
       return f
     }
     const readSigner = async (payer: Address): Promise<void> => {
-      const [current, previous, previousValidUntil] = await publicClient.readContract({
-        address: escrow,
-        abi: escrowAbi,
-        functionName: 'signerOf',
-        args: [payer],
-      })
+      const [[current, previous, previousValidUntil], currentUntil] = await Promise.all([
+        publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'signerOf', args: [payer] }),
+        publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'currentSignerValidUntil', args: [payer] }),
+      ])
       signers.set(payer, { current, previous, previousValidUntil: BigInt(previousValidUntil) })
+      // a current signer with an end date was revoked (the escrow keeps it counting a short while)
+      if (current !== ZERO && currentUntil !== 0n) {
+        const set = revoked.get(payer) ?? new Set<Address>()
+        set.add(getAddress(current))
+        revoked.set(payer, set)
+      }
     }
 
     const watcher: EscrowWatcher = {
@@ -127,12 +190,34 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
           pollingInterval: init.pollingIntervalMs ?? 1000,
           onLogs: (logs) => {
             for (const l of logs) {
-              if (!l.eventName || !REFRESHING_EVENTS.has(l.eventName)) continue
-              const args = l.args as { payer?: Address; token?: Address; amount?: bigint }
+              const name: string | undefined = l.eventName
+              if (!name || !REFRESHING_EVENTS.has(name)) continue
+              const args = l.args as {
+                payer?: Address
+                payee?: Address
+                token?: Address
+                amount?: bigint
+                readyAt?: number | bigint
+                previous?: Address
+                previousValidUntil?: number | bigint
+                signer?: Address
+                validUntil?: number | bigint
+              }
               if (!args.payer || !tokensOf.has(getAddress(args.payer))) continue
               const payer = getAddress(args.payer)
-              if (l.eventName === 'WithdrawRequested' && args.token) {
-                for (const f of listeners) f(payer, getAddress(args.token), args.amount ?? 0n)
+              const token = args.token ? getAddress(args.token) : undefined
+              if (name === 'WithdrawRequested' && token) {
+                for (const f of listeners) f(payer, token, args.amount ?? 0n)
+                urgent({ payer, token, reason: 'withdraw-requested', deadlineS: BigInt(args.readyAt ?? 0) })
+              } else if (name === 'DeallocationRequested' && args.payee && getAddress(args.payee) === payee) {
+                urgent({ payer, token, reason: 'deallocation-requested', deadlineS: BigInt(args.readyAt ?? 0) })
+              } else if (name === 'SignerChanged' && args.previous && args.previous !== ZERO) {
+                urgent({ payer, reason: 'signer-rotated', deadlineS: BigInt(args.previousValidUntil ?? 0) })
+              } else if (name === 'SignerRevoked' && args.signer) {
+                const set = revoked.get(payer) ?? new Set<Address>()
+                set.add(getAddress(args.signer))
+                revoked.set(payer, set)
+                urgent({ payer, reason: 'signer-revoked', deadlineS: BigInt(args.validUntil ?? 0) })
               }
               watcher.refresh(payer).catch((err: unknown) => log.warn({ err, payer }, 'escrow refresh failed'))
             }
@@ -160,6 +245,7 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
         for (const t of tokensOf.get(payer) ?? []) funds.delete(`${payer}:${t}`)
         tokensOf.delete(payer)
         signers.delete(payer)
+        revoked.delete(payer)
       },
       isTracked(payerIn, tokenIn) {
         const set = tokensOf.get(getAddress(payerIn))
@@ -173,10 +259,11 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
         const s = signers.get(getAddress(payerIn))
         if (!s) return []
         const out: Address[] = []
-        if (s.current !== ZERO) out.push(s.current)
-        // the escrow accepts the previous signer while block.timestamp ≤ previousValidUntil; the
-        // next block is at least one second after the newest we saw, hence the strict <
-        if (s.previous !== ZERO && chainTime < s.previousValidUntil) out.push(s.previous)
+        const gone = revoked.get(getAddress(payerIn))
+        if (s.current !== ZERO && !gone?.has(s.current)) out.push(s.current)
+        // the escrow accepts the previous signer while block.timestamp ≤ previousValidUntil; we stop
+        // a margin earlier so the urgent claim of its last cheque lands in time
+        if (s.previous !== ZERO && !gone?.has(s.previous) && chainTime + marginS < s.previousValidUntil) out.push(s.previous)
         return out
       },
       chainTimeS() {
@@ -189,6 +276,17 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
       },
       onWithdrawRequested(listener) {
         listeners.push(listener)
+      },
+      onUrgent(listener) {
+        urgentListeners.push(listener)
+      },
+      isRevoked(payerIn, signer) {
+        return revoked.get(getAddress(payerIn))?.has(getAddress(signer)) ?? false
+      },
+      previousSigner(payerIn) {
+        const s = signers.get(getAddress(payerIn))
+        if (!s || s.previous === ZERO) return undefined
+        return { signer: s.previous, validUntilS: s.previousValidUntil }
       },
     }
     return watcher

@@ -66,7 +66,6 @@ describe('payer wallet + payee ledger', () => {
       }
       return 'accepted'
     }
-    expect(code(async () => 0)).toBe('accepted')
     expect(code(() => ledger.accept({ cheque: { ...ok, payee: other.address }, signature: '0x' }))).toBe('BITCDN_ERR_CHEQUE_WRONG_PAYEE')
     expect(code(() => ledger.accept({ cheque: { ...ok, token: other.address }, signature: '0x' }))).toBe('BITCDN_ERR_CHEQUE_WRONG_TOKEN')
     const forged = await signCheque(other, { domain, cheque: ok })
@@ -80,7 +79,9 @@ describe('payer wallet + payee ledger', () => {
     expect(code(() => ledger.accept(delegated))).toBe('BITCDN_ERR_CHEQUE_SIGNATURE')
     const ledger2 = createPayeeLedger({ dbPath: join(dir, 'l3.db'), payee, domain, signersOf: () => [other.address] })
     expect(ledger2.accept(delegated).signer).toBe(other.address)
-    expect(ledger.accept(good).increment).toBe(10n)
+    // the helper tells a call that went through from one that threw: the good cheque goes through
+    expect(code(() => ledger.accept(good))).toBe('accepted')
+    expect(ledger.entry(payer.address, token)?.best.cheque.cumulativeAmount).toBe(10n)
     ledger.close()
     ledger2.close()
   })
@@ -97,6 +98,39 @@ describe('payer wallet + payee ledger', () => {
     ledger.markConfirmed('0xbb', [{ payer: payer.address, token, paidOut: tokenUnits(500n), paid: tokenUnits(500n) }])
     expect(ledger.unsettled()).toEqual([])
     expect(ledger.entry(payer.address, token)?.settled).toBe(500n)
+    ledger.close()
+  })
+
+  it('re-checks settlements from their block on: a reorg lowers settled back to paidOut and the value is owed again', async () => {
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l6.db'), payee, domain })
+    const s = await signCheque(payer, { domain, cheque: { payer: payer.address, payee, token, cumulativeAmount: tokenUnits(700n) } })
+    ledger.accept(s)
+    ledger.markPending([{ payer: payer.address, token, cumulative: tokenUnits(700n) }], '0xcc')
+    ledger.markConfirmed('0xcc', [{ payer: payer.address, token, paidOut: tokenUnits(700n), paid: tokenUnits(700n), block: 40n }])
+    expect(ledger.exposure(token)).toBe(0n)
+    expect(ledger.settledSince(41n)).toEqual([])
+    expect(ledger.settledSince(40n).map((e) => e.settledBlock)).toEqual([40n])
+    ledger.markReorged(payer.address, token, tokenUnits(0n))
+    expect(ledger.exposure(token)).toBe(700n)
+    expect(ledger.unsettled().map((e) => e.unsettledSinceMs !== undefined)).toEqual([true])
+    ledger.markFinal(40n)
+    expect(ledger.settledSince(0n)).toEqual([])
+    ledger.close()
+  })
+
+  it('asks the verification budget before each signature check and stops the burst when it is spent', async () => {
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l7.db'), payee, domain })
+    const other = privateKeyToAccount(generatePrivateKey())
+    const forged = []
+    for (let i = 1; i <= 50; i++) forged.push(await signCheque(other, { domain, cheque: { payer: payer.address, payee, token, cumulativeAmount: tokenUnits(BigInt(1000 + i)) } }))
+    let checks = 0
+    const r = ledger.acceptNewest(forged, { mayVerify: () => ++checks <= 3 })
+    expect(checks).toBe(4) // three allowed, the fourth refused, then no more asked
+    expect(r.budgetSpent).toBe(true)
+    expect(r.accepted).toEqual([])
+    const codes = r.rejected.map((x) => (x.error as { code: string }).code)
+    expect(codes.filter((c) => c === 'BITCDN_ERR_CHEQUE_SIGNATURE')).toHaveLength(3)
+    expect(codes.filter((c) => c === 'BITCDN_ERR_PEER_VERIFY_LIMIT')).toHaveLength(47)
     ledger.close()
   })
 })

@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3'
 import { getAddress, type Address, type Hex } from 'viem'
 import { tokenUnits, type TokenUnits } from '@bitcdn/core'
-import { PayError } from '../cheques/errors.js'
+import { PayError, peerVerifyLimitError } from '../cheques/errors.js'
 import { createChequeVerifier, type ChequeVerifier } from '../cheques/verify.js'
 import type { ChequeDomain, SignedCheque } from '../cheques/types.js'
 
@@ -32,6 +32,17 @@ export interface PayeeLedgerInit {
   now?: () => number
 }
 
+/** Options of `accept` / `acceptNewest`. */
+export interface AcceptOptions {
+  domain?: ChequeDomain
+  /**
+   * Asked before each signature check; false refuses the cheque with
+   * `BITCDN_ERR_PEER_VERIFY_LIMIT` and (in `acceptNewest`) the rest of the burst. The seller's
+   * per-peer budget.
+   */
+  mayVerify?: () => boolean
+}
+
 /** The ledger's view of one (payer, token) pair. */
 export interface LedgerEntry {
   payer: Address
@@ -40,6 +51,8 @@ export interface LedgerEntry {
   best: SignedCheque
   /** Cumulative confirmed paid out by the escrow (`paidOut`). */
   settled: TokenUnits
+  /** Block of the claim that last raised `settled` (re-checked until final), if any. */
+  settledBlock?: bigint
   /** Accepted but unsettled value: best − settled. */
   exposure: TokenUnits
   /** In-flight claim, if any. */
@@ -76,13 +89,16 @@ export interface PayeeLedger {
    * @throws {PayError} BITCDN_ERR_CHEQUE_WRONG_PAYEE | _WRONG_TOKEN | _WRONG_DOMAIN | _SIGNATURE |
    *   _NOT_NEWER, BITCDN_ERR_LEDGER_CLOSED
    */
-  accept(signed: SignedCheque, opts?: { domain?: ChequeDomain }): AcceptResult
+  accept(signed: SignedCheque, opts?: AcceptOptions): AcceptResult
   /**
    * Coalesces a burst: per (payer, token) only the highest cheque is verified and recorded (each
    * supersedes the older ones, so verifying those would buy nothing); if it fails, the next
    * highest is tried. Cuts signature checks from one per cheque to one per pair per burst.
    */
-  acceptNewest(cheques: readonly SignedCheque[]): { accepted: AcceptResult[]; rejected: { signed: SignedCheque; error: unknown }[] }
+  acceptNewest(
+    cheques: readonly SignedCheque[],
+    opts?: AcceptOptions,
+  ): { accepted: AcceptResult[]; rejected: { signed: SignedCheque; error: unknown }[]; budgetSpent?: true }
   best(payer: Address, token: Address): SignedCheque | undefined
   entry(payer: Address, token: Address): LedgerEntry | undefined
   /** Every pair with value not yet confirmed on chain. */
@@ -93,8 +109,20 @@ export interface PayeeLedger {
   markPending(rows: readonly { payer: Address; token: Address; cumulative: TokenUnits }[], txHash: Hex): void
   /** Transactions with pairs pending. */
   pendingTxs(): Hex[]
-  /** Records a confirmed claim: each pair's on-chain paidOut; clears the pending mark. */
-  markConfirmed(txHash: Hex, rows: readonly { payer: Address; token: Address; paidOut: TokenUnits; paid: TokenUnits }[]): void
+  /**
+   * Records a confirmed claim: each pair's on-chain paidOut (and the claim's block, so it can be
+   * re-checked against a later reorg); clears the pending mark.
+   */
+  markConfirmed(txHash: Hex, rows: readonly { payer: Address; token: Address; paidOut: TokenUnits; paid: TokenUnits; block?: bigint }[]): void
+  /** Pairs whose settlement came from a claim in a block ≥ `fromBlock` (not final yet). */
+  settledSince(fromBlock: bigint): LedgerEntry[]
+  /**
+   * A reorg undid part of a settlement: the chain's `paidOut` is below what the ledger counted.
+   * Lowers `settled` to it (the difference is owed and queued again) and logs a claims row.
+   */
+  markReorged(payer: Address, token: Address, paidOut: TokenUnits): void
+  /** Stops re-checking settlements at or below a final block. */
+  markFinal(throughBlock: bigint): void
   /** Puts the pairs of a dropped/reverted tx back in the queue. */
   requeue(txHash: Hex): void
   history(payer?: Address, token?: Address): HistoryRow[]
@@ -113,6 +141,7 @@ interface BestRow {
   pending_cumulative: string | null
   pending_since: number | null
   unsettled_since: number | null
+  settled_block: number | null
 }
 
 /**
@@ -146,6 +175,10 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
       id INTEGER PRIMARY KEY, tx TEXT NOT NULL, payer TEXT NOT NULL, token TEXT NOT NULL,
       paid TEXT NOT NULL, paid_out TEXT NOT NULL, at_ms INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);`)
+  // ledgers made before reorg re-checks lack the column
+  if (!db.prepare<[], { name: string }>('PRAGMA table_info(best)').all().some((c) => c.name === 'settled_block')) {
+    db.exec('ALTER TABLE best ADD COLUMN settled_block INTEGER')
+  }
   const stored = db.prepare<[], { v: string }>("SELECT v FROM meta WHERE k = 'scope'").get()
   const scope = `${domain.chainId}:${domain.verifyingContract}:${payee}`
   if (!stored) db.prepare("INSERT INTO meta VALUES ('scope', ?)").run(scope)
@@ -172,9 +205,15 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
   )
   const confirm = db.prepare(
     `UPDATE best SET settled = @paidOut, pending_tx = NULL, pending_cumulative = NULL, pending_since = NULL,
-       unsettled_since = CASE WHEN @paidOut = cumulative THEN NULL ELSE unsettled_since END
+       unsettled_since = CASE WHEN @paidOut = cumulative THEN NULL ELSE unsettled_since END,
+       settled_block = COALESCE(@block, settled_block)
      WHERE payer = @payer AND token = @token`,
   )
+  const sinceBlock = db.prepare<[number], BestRow>('SELECT * FROM best WHERE settled_block IS NOT NULL AND settled_block >= ?')
+  const reorged = db.prepare(
+    `UPDATE best SET settled = @paidOut, unsettled_since = COALESCE(unsettled_since, @at) WHERE payer = @payer AND token = @token`,
+  )
+  const finalize = db.prepare('UPDATE best SET settled_block = NULL WHERE settled_block IS NOT NULL AND settled_block <= ?')
   const addClaim = db.prepare(
     'INSERT INTO claims (tx, payer, token, paid, paid_out, at_ms) VALUES (@tx, @payer, @token, @paid, @paidOut, @at)',
   )
@@ -200,6 +239,7 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
       e.pending = { txHash: r.pending_tx as Hex, cumulative: tokenUnits(BigInt(r.pending_cumulative ?? '0')), sinceMs: r.pending_since ?? 0 }
     }
     if (r.unsettled_since !== null && best > settled) e.unsettledSinceMs = r.unsettled_since
+    if (r.settled_block !== null) e.settledBlock = BigInt(r.settled_block)
     return e
   }
 
@@ -211,27 +251,42 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
   const ledger: PayeeLedger = {
     payee,
     domain,
-    acceptNewest(cheques) {
+    acceptNewest(cheques, opts) {
       const groups = new Map<string, SignedCheque[]>()
       for (const c of cheques) {
         const k = `${c.cheque.payer.toLowerCase()}:${c.cheque.token.toLowerCase()}`
-        groups.set(k, [...(groups.get(k) ?? []), c])
+        const g = groups.get(k)
+        if (g) g.push(c)
+        else groups.set(k, [c])
       }
       const accepted: AcceptResult[] = []
       const rejected: { signed: SignedCheque; error: unknown }[] = []
+      let spent = false
       for (const group of groups.values()) {
         group.sort((a, b) => (a.cheque.cumulativeAmount < b.cheque.cumulativeAmount ? 1 : -1))
+        let done = false
         for (const signed of group) {
+          if (done || spent) {
+            // superseded by an accepted cheque, below the best, or past the verification budget
+            if (spent && !done) rejected.push({ signed, error: peerVerifyLimitError() })
+            continue
+          }
           try {
-            accepted.push(ledger.accept(signed))
-            break
+            accepted.push(ledger.accept(signed, opts))
+            done = true
           } catch (error) {
+            const code = (error as { code?: string }).code
+            if (code === 'BITCDN_ERR_PEER_VERIFY_LIMIT') {
+              spent = true
+              rejected.push({ signed, error })
+              continue
+            }
             rejected.push({ signed, error })
-            if ((error as { code?: string }).code === 'BITCDN_ERR_CHEQUE_NOT_NEWER') break // the rest are lower still
+            if (code === 'BITCDN_ERR_CHEQUE_NOT_NEWER') done = true // the rest are lower still
           }
         }
       }
-      return { accepted, rejected }
+      return spent ? { accepted, rejected, budgetSpent: true } : { accepted, rejected }
     },
     accept(signed, opts) {
       check()
@@ -254,6 +309,7 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
         })
       }
       const allowed = [payer, ...signersOf(payer).map((s) => getAddress(s))]
+      if (opts?.mayVerify && !opts.mayVerify()) throw peerVerifyLimitError()
       const signer = verifier.recoverSigner(signed, allowed)
       if (!signer || !allowed.includes(signer)) {
         throw new PayError('BITCDN_ERR_CHEQUE_SIGNATURE', `cheque is not signed by ${payer} or an authorized signer`, {
@@ -312,11 +368,27 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
       db.transaction(() => {
         for (const r of rows) {
           const row = { payer: getAddress(r.payer), token: getAddress(r.token), paidOut: r.paidOut.toString() }
-          confirm.run(row)
+          confirm.run({ ...row, block: r.block === undefined ? null : Number(r.block) })
           addClaim.run({ ...row, tx: txHash, paid: r.paid.toString(), at })
         }
         clearPending.run(txHash)
       })()
+    },
+    settledSince(fromBlock) {
+      check()
+      return sinceBlock.all(Number(fromBlock)).map(toEntry)
+    },
+    markReorged(payer, token, paidOut) {
+      check()
+      const row = { payer: getAddress(payer), token: getAddress(token), paidOut: paidOut.toString() }
+      db.transaction(() => {
+        reorged.run({ ...row, at: now() })
+        addClaim.run({ ...row, tx: 'reorg', paid: '0', at: now() })
+      })()
+    },
+    markFinal(throughBlock) {
+      check()
+      finalize.run(Number(throughBlock))
     },
     requeue(txHash) {
       check()

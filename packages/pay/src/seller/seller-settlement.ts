@@ -19,18 +19,37 @@
  *   funds or signed by a key they have not authorized (`BITCDN_ERR_CHEQUE_PAYER_UNKNOWN` until the
  *   entry expires; `BITCDN_ERR_LOOKUP_RATE_LIMITED` past the bucket). Tracked payers bypass the
  *   gate; their signer rotations arrive through the watcher's `SignerChanged` events.
+ * - Credit is backed by claimable collateral (`collateral()`): the allocation to this seller minus
+ *   its pending decrease, plus a soft allowance from the free balance (`softAllowance`, default one
+ *   piece's worth), minus this seller's unsettled cheques. A cheque's increment is credited only up
+ *   to that collateral as it was before the cheque; the excess is reported in `unbacked`
+ *   (`BITCDN_ERR_CHEQUE_UNBACKED`) and never counted as payment. The cheque itself is still kept:
+ *   claiming more than is there pays what is there, never less.
+ * - Signature checks are budgeted per peer (`verifyBudget`, `receive(cheques, { peer })`): past the
+ *   budget the rest of the burst is refused (`BITCDN_ERR_PEER_VERIFY_LIMIT`) and the result says
+ *   `closePeer: true` — the wire layer closes that connection.
+ * - Deadlines: a withdrawal request, a deallocation request naming this seller, a signer rotation
+ *   or revocation (watcher `onUrgent`) make the cash-out claim that payer at once; so does
+ *   accepting a cheque signed by a rotated-out signer (it must land before the grace ends). A
+ *   revoked signer's new cheques are refused (`BITCDN_ERR_SIGNER_REVOKED`).
+ * - Unpaid credit survives a restart: each buyer's credit state is written to the ledger's SQLite
+ *   file (`credit-store.ts`).
+ *
+ * The bound on what a seller can lose to any buyer behaviour is derived in `SELLER-BOUND.md`.
  */
 import { getAddress, hexToBytes, type Address, type PublicClient, type WalletClient } from 'viem'
 import { silentLogger, tokenUnits, type Clock, type Logger, type Startable, type TokenUnits } from '@bitcdn/core'
 import { createCashout, type Cashout, type CashoutInit } from '../cashout/cashout.js'
-import { BuyerCredit, collateralAvailable, type BuyerCreditInit, type CreditAction } from '../credit/credit-rules.js'
-import { createEscrowWatcher, type EscrowWatcher } from '../credit/escrow-watcher.js'
+import { BuyerCredit, collateralAvailable, creditableIncrement, type BuyerCreditInit, type CreditAction } from '../credit/credit-rules.js'
+import { openCreditStore } from '../credit/credit-store.js'
+import { createEscrowWatcher, type EscrowWatcher, type UrgentClaim } from '../credit/escrow-watcher.js'
 import { createPayeeLedger, type AcceptResult, type PayeeLedger } from '../ledger/payee-ledger.js'
 import { MAX_CUMULATIVE, type ChequeDomain, type SignedCheque } from '../cheques/types.js'
-import { PayError } from '../cheques/errors.js'
+import { PayError, peerVerifyLimitError } from '../cheques/errors.js'
 import { parseSignatureBytes } from '../cheques/signature.js'
 import { createChequeVerifier } from '../cheques/verify.js'
 import { createPayerGate, type PayerGate, type PayerGateInit } from './payer-gate.js'
+import { createPeerBudget, type PeerBudgetInit } from './peer-budget.js'
 
 export interface SellerSettlementInit {
   /** The payee ledger's SQLite file. */
@@ -50,6 +69,17 @@ export interface SellerSettlementInit {
    * negative cache of 4096 entries for 5 minutes). See `PayerGateInit`.
    */
   lookups?: PayerGateInit
+  /**
+   * The most of a buyer's free (unallocated) balance this seller extends credit against, token
+   * base units; the free balance is shared with every payee and can be drained at once by a
+   * sock-puppet payee, so it is soft collateral. A function gets the buyer's credit settings.
+   * @default one piece's worth (`creditInit(payer, token).pieceValue`)
+   */
+  softAllowance?: bigint | ((payer: Address, token: Address, credit: BuyerCreditInit) => bigint)
+  /** Signature checks per peer (defaults: 32 at once, 16 per second, 4096 peers). */
+  verifyBudget?: PeerBudgetInit
+  /** Stop accepting a rotated-out signer this long before its grace ends, s. @default 3600 (the escrow's REVOKE_DELAY) */
+  signerMarginS?: number
 }
 
 export interface SellerSettlementComponents {
@@ -59,10 +89,30 @@ export interface SellerSettlementComponents {
   logger?: Logger
 }
 
+/** An accepted cheque and how much of it counted as payment. */
+export interface CreditedCheque extends AcceptResult {
+  /** The part of `increment` within the collateral: what the buyer's credit was paid. */
+  credited: TokenUnits
+}
+
 /** What `receive()` did with a burst. */
 export interface ReceiveResult {
-  accepted: AcceptResult[]
+  /** Cheques verified and stored (the newest per buyer and token). */
+  accepted: CreditedCheque[]
   rejected: { signed: SignedCheque; error: unknown }[]
+  /**
+   * Accepted cheques whose increment exceeded the collateral: `excess` was not counted as
+   * payment (`error` is `BITCDN_ERR_CHEQUE_UNBACKED`). The buyer is not paid up by it.
+   */
+  unbacked: { payer: Address; token: Address; excess: TokenUnits; error: PayError }[]
+  /** True when the peer spent its signature-check budget: close that connection. */
+  closePeer: boolean
+}
+
+/** Options of one `receive()` call. */
+export interface ReceiveOptions {
+  /** The connection the cheques came on (its budget of signature checks). @default 'anonymous' */
+  peer?: string
 }
 
 export interface SellerSettlement extends Startable {
@@ -72,25 +122,47 @@ export interface SellerSettlement extends Startable {
   /** The lookup limiter for new payers (counters for metrics). */
   readonly gate: PayerGate
   /**
-   * Records a burst of cheques (newest per buyer verified first); credits each buyer with what
-   * the ledger accepted, and starts following new buyers' escrow funds.
+   * Records a burst of cheques from one peer (newest per buyer verified first); credits each buyer
+   * with the backed part of what the ledger accepted, and starts following new buyers' escrow
+   * funds. Never throws for a bad cheque: every refusal is in the result with its code.
    */
-  receive(cheques: readonly SignedCheque[]): Promise<ReceiveResult>
-  /** The running credit of a buyer in a token (created on first use). */
+  receive(cheques: readonly SignedCheque[], opts?: ReceiveOptions): Promise<ReceiveResult>
+  /**
+   * Starts following a buyer's escrow funds before its first cheque (the market layer calls it at
+   * the handshake, so the first piece can be served against collateral). Goes through the same
+   * lookup gate as a new payer's cheque.
+   * @throws {PayError} BITCDN_ERR_LOOKUP_RATE_LIMITED; an RPC error when the chain cannot be read
+   */
+  follow(payer: Address, token: Address): Promise<void>
+  /** The running credit of a buyer in a token (created on first use, resumed from disk). */
   credit(payer: Address, token: Address): BuyerCredit
-  /** What the escrow can still pay us for this buyer: free − pending withdrawal + allocation − our unsettled cheques. */
+  /**
+   * What this seller could claim for this buyer right now and has not yet been paid by cheque:
+   * (allocation − pending decrease) + min(soft allowance, free − pending withdrawal) − our
+   * unsettled cheques. 0 for a buyer whose funds are not known.
+   */
   collateral(payer: Address, token: Address): TokenUnits
+  /** True when delivering `value` more to the buyer keeps its debt within its limit. Ask before each piece. */
+  mayDeliver(payer: Address, token: Address, value: TokenUnits): boolean
   /** serve / request-payment / choke / disconnect for a buyer right now. */
   action(payer: Address, token: Address): CreditAction
+  /** Forgets a closed connection's signature budget. */
+  peerClosed(peer: string): void
 }
 
 /**
+ * The market layer's use, per buyer connection:
  * @example
- * const seller = createSellerSettlement({ ledgerPath, payee, domain, tokens: [usdc] })({ publicClient, walletClient })
+ * const seller = createSellerSettlement({ ledgerPath, payee, domain, tokens: [usdc] }, () => ({ pieceValue }))({ publicClient, walletClient })
  * await seller.start()
- * seller.credit(buyer, usdc).delivered(pieceValue)
- * await seller.receive(chequesFromTheWire)
- * if (seller.action(buyer, usdc) === 'choke') ...
+ * await seller.follow(buyer, usdc)                       // at the handshake (gated chain lookup)
+ * if (seller.mayDeliver(buyer, usdc, pieceValue)) {      // before each piece
+ *   sendPiece(); seller.credit(buyer, usdc).delivered(pieceValue)
+ * } else requestPayment()                                // or choke; seller.action() says which
+ * const r = await seller.receive(chequesFromTheWire, { peer: connectionId })
+ * if (r.closePeer) connection.destroy()                  // spent its signature-check budget
+ * for (const u of r.unbacked) log.warn(u.error.message)  // paid more than its escrow backs
+ * // on close: seller.peerClosed(connectionId)
  */
 export function createSellerSettlement(
   init: SellerSettlementInit,
@@ -104,7 +176,8 @@ export function createSellerSettlement(
     const gate = createPayerGate(init.lookups, now)
     const payee = getAddress(init.payee)
     const tokens = init.tokens ? new Set(init.tokens.map((t) => getAddress(t))) : undefined
-    const watcher = createEscrowWatcher({ escrow, payee: init.payee, pollingIntervalMs: init.pollingIntervalMs })(components)
+    const watcher = createEscrowWatcher({ escrow, payee: init.payee, pollingIntervalMs: init.pollingIntervalMs, signerMarginS: init.signerMarginS })(components)
+    const budget = createPeerBudget(init.verifyBudget, now)
     const ledger = createPayeeLedger({
       dbPath: init.ledgerPath,
       payee: init.payee,
@@ -117,7 +190,19 @@ export function createSellerSettlement(
     // the watcher is the one subscriber to WithdrawRequested; it hands the payer to the cash-out
     const cashout = createCashout({ ...init.cashout, escrow, watchWithdrawals: false })({ ...components, ledger })
     const credits = new Map<string, BuyerCredit>()
+    const creditStore = openCreditStore(init.ledgerPath)
     const tracked = new Set<string>()
+    const soft = (payer: Address, token: Address): bigint => {
+      const a = init.softAllowance
+      if (typeof a === 'bigint') return a
+      const ci = creditInit(payer, token)
+      return a ? a(payer, token, ci) : ci.pieceValue
+    }
+    const claimNow = (u: UrgentClaim): void => {
+      log.info({ ...u }, 'buyer’s money or cheques are on a deadline; claiming now')
+      cashout.urgent(u.payer)
+      cashout.tick().catch((err: unknown) => log.warn({ err, payer: u.payer }, 'urgent claim failed'))
+    }
 
     const track = async (payer: Address, token: Address): Promise<void> => {
       const k = `${payer}:${token}`
@@ -193,7 +278,15 @@ export function createSellerSettlement(
       watcher,
       cashout,
       gate,
-      async receive(cheques) {
+      async receive(cheques, opts = {}) {
+        const peer = opts.peer ?? 'anonymous'
+        let closePeer = false
+        const mayVerify = (): boolean => {
+          if (closePeer) return false
+          if (budget.take(peer)) return true
+          closePeer = true
+          return false
+        }
         const rejected: ReceiveResult['rejected'] = []
         const pass: SignedCheque[] = []
         const groups = new Map<string, { payer: Address; token: Address; cheques: SignedCheque[] }>()
@@ -227,7 +320,14 @@ export function createSellerSettlement(
           // recover each signer once, locally; no candidates, so an unproven payer's key is not
           // cached (a table per random key would cost CPU and evict real buyers' keys)
           const known = (): Address[] => [payer, ...watcher.signersOf(payer).map((s) => getAddress(s))]
-          const recovered = g.cheques.map((signed) => ({ signed, signer: verifier.recoverSigner(signed) }))
+          const recovered: { signed: SignedCheque; signer: Address | undefined }[] = []
+          for (const signed of g.cheques) {
+            if (!mayVerify()) {
+              rejected.push({ signed, error: peerVerifyLimitError() })
+              continue
+            }
+            recovered.push({ signed, signer: verifier.recoverSigner(signed) })
+          }
           const bad = recovered.filter((r) => !r.signer)
           rejectAll(new PayError('BITCDN_ERR_CHEQUE_SIGNATURE', 'cheque signature does not recover to a key', { details: { payer } }), bad.map((r) => r.signed))
           // signers already negatively cached for this payer: rejected with no read
@@ -262,10 +362,42 @@ export function createSellerSettlement(
             }
           }
         }
-        const r = ledger.acceptNewest(pass)
-        // only what the ledger verified and stored counts as paid
-        for (const a of r.accepted) seller.credit(a.payer, a.token).paid(a.increment)
-        return { accepted: r.accepted, rejected: [...rejected, ...r.rejected] }
+        // collateral before the burst: an increment counts only up to it
+        const backing = new Map<string, TokenUnits>()
+        for (const c of pass) {
+          const k = `${getAddress(c.cheque.payer)}:${getAddress(c.cheque.token)}`
+          if (!backing.has(k)) backing.set(k, seller.collateral(c.cheque.payer, c.cheque.token))
+        }
+        const r = ledger.acceptNewest(pass, { mayVerify })
+        const accepted: CreditedCheque[] = []
+        const unbacked: ReceiveResult['unbacked'] = []
+        // only what the ledger verified and stored, and only up to the collateral, counts as paid
+        for (const a of r.accepted) {
+          const { credited, excess } = creditableIncrement(a.increment, backing.get(`${a.payer}:${a.token}`) ?? tokenUnits(0n))
+          seller.credit(a.payer, a.token).paid(credited)
+          accepted.push({ ...a, credited })
+          if (excess > 0n) {
+            unbacked.push({
+              payer: a.payer,
+              token: a.token,
+              excess,
+              error: new PayError('BITCDN_ERR_CHEQUE_UNBACKED', `cheque of ${a.payer} pays ${excess} more than its escrow backs for this seller; not counted`, {
+                details: { payer: a.payer, token: a.token, increment: a.increment.toString(), credited: credited.toString() },
+              }),
+            })
+          }
+          // a rotated-out signer's cheque is claimable only until its grace ends
+          const prev = watcher.previousSigner(a.payer)
+          if (prev && a.signer === getAddress(prev.signer)) claimNow({ payer: a.payer, token: a.token, reason: 'signer-rotated', deadlineS: prev.validUntilS })
+        }
+        for (const x of r.rejected) {
+          const details = (x.error as { code?: string; details?: { recovered?: Address; payer?: Address } })
+          if (details.code === 'BITCDN_ERR_CHEQUE_SIGNATURE' && details.details?.recovered && details.details.payer && watcher.isRevoked(details.details.payer, details.details.recovered)) {
+            rejected.push({ signed: x.signed, error: new PayError('BITCDN_ERR_SIGNER_REVOKED', `signer ${details.details.recovered} was revoked by ${details.details.payer}`, { details: details.details, cause: x.error }) })
+          } else rejected.push(x)
+        }
+        if (r.budgetSpent) closePeer = true
+        return { accepted, rejected, unbacked, closePeer }
       },
       credit(payerIn, tokenIn) {
         const payer = getAddress(payerIn)
@@ -273,7 +405,7 @@ export function createSellerSettlement(
         const k = `${payer}:${token}`
         let c = credits.get(k)
         if (!c) {
-          c = new BuyerCredit(creditInit(payer, token))
+          c = new BuyerCredit({ ...creditInit(payer, token), state: creditStore.get(payer, token), onChange: (st) => creditStore.put(payer, token, st) })
           credits.set(k, c)
         }
         return c
@@ -281,17 +413,26 @@ export function createSellerSettlement(
       collateral(payer, token) {
         const f = watcher.funds(payer, token)
         if (!f) return tokenUnits(0n) // unknown funds: no credit
-        return collateralAvailable({ ...f, ourExposure: ledger.exposure(token, payer) })
+        return collateralAvailable({ ...f, softAllowance: soft(getAddress(payer), getAddress(token)), ourExposure: ledger.exposure(token, payer) })
+      },
+      async follow(payerIn, tokenIn) {
+        const payer = getAddress(payerIn)
+        const token = getAddress(tokenIn)
+        if (tracked.has(`${payer}:${token}`)) return
+        await lookup(payer, token)
+        tracked.add(`${payer}:${token}`)
+      },
+      mayDeliver(payer, token, value) {
+        return seller.credit(payer, token).allows(value, seller.collateral(payer, token))
+      },
+      peerClosed(peer) {
+        budget.forget(peer)
       },
       action(payer, token) {
         return seller.credit(payer, token).action(seller.collateral(payer, token))
       },
       async start() {
-        watcher.onWithdrawRequested((payer, token, amount) => {
-          log.info({ payer, token, amount }, 'buyer requested a withdrawal; claiming now')
-          cashout.urgent(payer)
-          cashout.tick().catch((err: unknown) => log.warn({ err, payer }, 'urgent claim failed'))
-        })
+        watcher.onUrgent(claimNow)
         await watcher.start()
         for (const e of ledger.unsettled()) await track(e.payer, e.token)
         await cashout.start()
@@ -299,6 +440,7 @@ export function createSellerSettlement(
       async stop() {
         await cashout.stop()
         await watcher.stop()
+        creditStore.close()
         ledger.close()
       },
     }

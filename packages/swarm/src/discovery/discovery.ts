@@ -4,6 +4,7 @@
  * and our own address never comes back to us. Every failure of a source is a `'warning'` (a dead
  * tracker must not stop a torrent that has other sources); nothing here emits `'error'`.
  */
+import { PEER_ID_PREFIX } from '../peer-id.js'
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Client as Dht } from 'bittorrent-dht'
@@ -28,7 +29,7 @@ export interface DiscoveryDhtOptions {
 export interface DiscoveryInit {
   /** The torrent's info-hash, 40 hex characters. */
   infoHash: string
-  /** Our peer id (40 hex characters, or 20 raw characters): the one our wire handshakes with. @default random '-BC0100-…' */
+  /** Our peer id (40 hex characters, or 20 raw characters): the one our wire handshakes with. @default random '-XB0100-…' */
   peerId?: string
   /** Tracker URLs (http, https, udp). Others are reported as warnings and skipped. */
   announce: string[]
@@ -230,7 +231,7 @@ export function createDiscovery(init: DiscoveryInit, components: DiscoveryCompon
 }
 
 function toPeerIdHex(peerId: string | undefined): string {
-  if (peerId === undefined) return Buffer.concat([Buffer.from('-BC0100-'), randomBytes(12)]).toString('hex')
+  if (peerId === undefined) return Buffer.concat([Buffer.from(PEER_ID_PREFIX), randomBytes(12)]).toString('hex')
   if (HEX40.test(peerId)) return peerId.toLowerCase()
   if (Buffer.byteLength(peerId, 'latin1') === 20 && peerId.length === 20) return Buffer.from(peerId, 'latin1').toString('hex')
   throw discoveryError('invalid', 'peer id must be 40 hex characters or 20 raw characters', { peerId })

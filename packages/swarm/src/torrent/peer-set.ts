@@ -17,6 +17,14 @@ import type { SessionState } from './session-state.js'
 import type { TransferStats } from './stats.js'
 
 const CONNECT_TIMEOUT_MS = 10_000
+/** A peer with no block either way this long may be evicted for a newcomer when the torrent is full. */
+const IDLE_EVICT_MS = 5000
+/** Keep-alives come every 2 minutes (BEP 3); a peer silent longer than this is gone. */
+const SILENT_TIMEOUT_MS = 150_000
+/** Redial backoff after a refused connect or a drop: 1 s doubling to at most 60 s. */
+const RETRY_BASE_MS = 1000
+const RETRY_MAX_MS = 60_000
+const MAX_RETRIED_PEERS = 1000
 /** Two connections to one peer whose handshakes are this close were opened at once by both ends. */
 const SIMULTANEOUS_OPEN_MS = 2000
 
@@ -56,6 +64,9 @@ export class PeerSet {
   readonly #c: PeerSetComponents
   readonly #dialing = new Set<string>()
   readonly #candidates = new Set<string>()
+  /** Dial attempts that failed in a row, and the pending redial, per `host:port`. */
+  readonly #failures = new Map<string, number>()
+  readonly #retries = new Map<string, NodeJS.Timeout>()
 
   constructor(state: SessionState, init: PeerSetInit, components: PeerSetComponents) {
     this.#state = state
@@ -79,6 +90,7 @@ export class PeerSet {
   /** An incoming handshake for this torrent: admit it within the limits, or close it. */
   acceptIncoming(socket: Socket, wire: HardenedWire): void {
     const host = socket.remoteAddress ?? ''
+    if (this.#state.conns.size + this.#dialing.size >= this.#max) this.#evictIdlest(Date.now())
     if (
       this.#state.stopped ||
       this.#state.conns.size + this.#dialing.size >= this.#max ||
@@ -153,9 +165,51 @@ export class PeerSet {
   }
 
   closeAll(): void {
+    for (const t of this.#retries.values()) clearTimeout(t)
+    this.#retries.clear()
     for (const conn of [...this.#state.conns.values()]) conn.destroy()
     this.#state.conns.clear()
     this.#candidates.clear()
+  }
+
+  /**
+   * Full, and a newcomer knocks: close the peer idle longest (no block either way for
+   * `IDLE_EVICT_MS`), so sockets that handshake and then say nothing cannot hold every slot
+   * (libtorrent evicts the same way). Busy peers are never evicted; then the newcomer is refused.
+   */
+  #evictIdlest(now: number): void {
+    let idlest: BitTorrentConnection | undefined
+    for (const c of this.btConns()) {
+      if (c.closed || now - c.lastUsefulAt < IDLE_EVICT_MS) continue
+      if (idlest === undefined || c.lastUsefulAt < idlest.lastUsefulAt) idlest = c
+    }
+    idlest?.destroy(swarmError('peerIdle', `peer ${idlest.id} evicted: idle ${now - idlest.lastUsefulAt} ms while the torrent is full`, { peer: idlest.id }))
+  }
+
+  /** Close peers we have heard nothing from (not even a keep-alive) for `SILENT_TIMEOUT_MS`. */
+  closeSilent(now: number): void {
+    for (const c of [...this.btConns()]) {
+      if (now - c.wire.lastReceivedAt >= SILENT_TIMEOUT_MS) c.destroy(swarmError('peerIdle', `peer ${c.id} silent for ${now - c.wire.lastReceivedAt} ms`, { peer: c.id }))
+    }
+  }
+
+  /**
+   * Dial `addr` again after a refused connect or a drop, backing off 1 s, 2 s, 4 s … up to a
+   * minute (libtorrent retries failed peers the same way); a handshake resets it. A finished
+   * torrent does not redial: seeds have nothing to ask.
+   */
+  #retryLater(addr: string): void {
+    if (this.#state.stopped || this.#retries.has(addr) || this.#state.picker?.isSeed === true) return
+    if (!this.#failures.has(addr) && this.#failures.size >= MAX_RETRIED_PEERS) return // PEX could feed it without end
+    const failures = (this.#failures.get(addr) ?? 0) + 1
+    this.#failures.set(addr, failures)
+    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(failures - 1, 16))
+    const timer = setTimeout(() => {
+      this.#retries.delete(addr)
+      if (!this.#state.stopped && this.#state.picker?.isSeed !== true) this.addPeer(addr)
+    }, delay)
+    timer.unref()
+    this.#retries.set(addr, timer)
   }
 
   #isConnectedTo(addr: string): boolean {
@@ -174,8 +228,14 @@ export class PeerSet {
       socket.destroy()
       if (!this.#state.stopped) this.#state.warn(swarmError('peerConnect', `could not connect to ${addr}: ${err.message}`, { peer: addr }, err))
     }
-    socket.once('error', fail)
-    socket.once('timeout', () => fail(new Error('timed out')))
+    socket.once('error', (err) => {
+      fail(err)
+      this.#retryLater(addr)
+    })
+    socket.once('timeout', () => {
+      fail(new Error('timed out'))
+      this.#retryLater(addr)
+    })
     socket.once('connect', () => {
       socket.off('error', fail)
       socket.removeAllListeners('timeout')
@@ -224,12 +284,14 @@ export class PeerSet {
     conn.once('close', () => {
       this.#c.releaseConnection()
       this.#closed(conn)
+      if (outgoing) this.#retryLater(conn.id)
     })
     conn.start()
   }
 
   #onHandshake(conn: BitTorrentConnection, peerId: string): void {
     if (this.#c.bans.isBanned({ host: conn.host, peerId })) return conn.destroy()
+    if (conn.outgoing) this.#failures.delete(conn.id)
     for (const other of this.btConns()) {
       if (other === conn || other.remotePeerId !== peerId) continue
       // an established connection stays (it may carry megabytes of requests in flight)

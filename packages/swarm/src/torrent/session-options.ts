@@ -8,6 +8,7 @@ import type { Metainfo, PieceStore, TorrentRef } from '@bitcdn/content'
 import type { BlockRef, PeerConnection } from '../peer-connection.js'
 import type { ChokePolicy } from '../choker/choker.js'
 import type { RateLimiter } from '../choker/rate-limit.js'
+import type { UploadBudget } from '../choker/upload-budget.js'
 import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 import type { HardenedWire } from '../wire/hardened-wire.js'
 import type { BanList } from './ban-list.js'
@@ -62,6 +63,8 @@ export interface TorrentSessionComponents {
   listenPort: () => number
   uploadLimiter: RateLimiter
   downloadLimiter: RateLimiter
+  /** Client-wide bound on bytes read ahead for uploads. */
+  uploadBudget: UploadBudget
   bans: BanList
   /** Client-wide connection budget. */
   acquireConnection: () => boolean

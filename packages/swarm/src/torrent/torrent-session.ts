@@ -104,6 +104,12 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       slots: init.uploadSlots,
       policy: components.chokePolicy,
       limiter: components.uploadLimiter,
+      budget: components.uploadBudget,
+      onStalled: (conn, bytes) => {
+        const err = swarmError('peerStalled', `peer ${conn.id} stopped reading with ${bytes} bytes unsent`, { peer: conn.id, bytes })
+        this.#warn(err)
+        conn.destroy(err)
+      },
       has: (i) => s.picker?.has(i) ?? false,
       read: (i, begin, length) => this.#readCache!.read(i, begin, length),
       onUploaded: (n) => (this.#stats.uploaded += n),
@@ -376,7 +382,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
 
   #fatal(err: unknown): void {
     if (this.#s.stopped) return
-    const e = hasCode(err, 'BITCDN_ERR_SWARM_STORAGE')
+    const e = hasCode(err, 'BITCDN_ERR_SWARM_STORAGE') || hasCode(err, 'BITCDN_ERR_UNSAFE_PATH')
       ? (err as BitcdnError)
       : swarmError('storage', `storage failed for torrent ${this.infoHash}: ${(err as Error).message}`, {}, err)
     // an 'error' nobody listens to would throw and take the whole process down with one torrent
@@ -390,6 +396,8 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     const now = Date.now()
     this.#stats.sample(now)
     this.#downloads.checkTimeouts(this.#peers.btConns(), now)
+    this.#uploads.chokeStalled(this.#peers.btConns(), now)
+    this.#peers.closeSilent(now)
     if (now - this.#lastChoke >= CHOKE_INTERVAL_MS) {
       this.#lastChoke = now
       this.#uploads.round(this.#peers.btConns(), now, this.#s.picker?.isSeed ?? false)

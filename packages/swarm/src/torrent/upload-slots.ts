@@ -1,13 +1,21 @@
 /**
  * The upload side of a torrent: who may download from us (the choker, run every round and at
  * once while slots are free) and serving their requests from the read cache under the upload
- * rate limit. The decision itself is the pluggable `ChokePolicy`; this only gathers the snapshot
- * and applies the result.
+ * rate limit (per peer through `upload-queue.ts`, bounded by the client's `UploadBudget`). The
+ * decision itself is the pluggable `ChokePolicy`; this only gathers the snapshot and applies it.
  */
+import { hasCode } from '@bitcdn/core'
 import type { BlockRef } from '../peer-connection.js'
 import { rateChokePolicy, type ChokePeer, type ChokePolicy } from '../choker/choker.js'
 import type { RateLimiter } from '../choker/rate-limit.js'
+import type { UploadBudget } from '../choker/upload-budget.js'
+import { PeerUploadQueue } from './upload-queue.js'
 import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
+
+/** An unchoked peer that asked nothing, or left blocks unflushed, this long loses its slot. */
+const STALL_CHOKE_MS = 10_000
+/** An unchoked peer that has not asked for anything this long after the unchoke gives its slot back. */
+const FIRST_REQUEST_MS = 2000
 
 export interface UploadSlotsInit {
   /** The torrent's info-hash (told to the policy). */
@@ -16,6 +24,10 @@ export interface UploadSlotsInit {
   slots?: number
   policy?: ChokePolicy
   limiter: RateLimiter
+  /** The client-wide bound on bytes read ahead for uploads. */
+  budget: UploadBudget
+  /** A peer stopped reading with `bytes` read for it (it is closed). */
+  onStalled(conn: BitTorrentConnection, bytes: number): void
   /** True when we may serve piece `index` (verified and stored). */
   has(index: number): boolean
   /** Read a block to upload. */
@@ -40,28 +52,41 @@ export class UploadSlots {
   readonly #init: UploadSlotsInit
   #optimistic = new Map<string, number>()
   readonly #optimisticAt = new Map<string, number>()
+  readonly #queues = new Map<BitTorrentConnection, PeerUploadQueue>()
+  /** Peers that were unchoked and did not use the slot: last in line for the next one. */
+  readonly #wasted = new Set<string>()
 
   constructor(init: UploadSlotsInit) {
     this.#init = init
   }
 
-  /** Answer one request, waiting for upload tokens if limited. */
+  /** Answer one request: queue it for the peer, reject it when we may not serve it. */
   serve(conn: BitTorrentConnection, ref: BlockRef): void {
     const init = this.#init
     if (!init.has(ref.index) || (init.gate !== undefined && !init.gate(conn, ref))) return conn.rejectRequest(ref)
-    const send = () => {
-      if (conn.closed || conn.amChoking) return
-      if (!init.limiter.take(ref.length)) {
-        setTimeout(send, Math.max(1, init.limiter.waitMs(ref.length))).unref()
-        return
-      }
-      init.read(ref.index, ref.begin, ref.length).then((data) => {
-        const before = conn.uploaded
-        conn.sendBlock(ref, data)
-        init.onUploaded(conn.uploaded - before)
-      }, init.onReadError)
-    }
-    send()
+    this.#queueOf(conn).push(ref)
+  }
+
+  #queueOf(conn: BitTorrentConnection): PeerUploadQueue {
+    let q = this.#queues.get(conn)
+    if (q !== undefined) return q
+    const init = this.#init
+    q = new PeerUploadQueue(conn, {
+      budget: init.budget,
+      limiter: init.limiter,
+      read: init.read,
+      onSent: init.onUploaded,
+      onReadError: (err: unknown) => {
+        // a range the peer made up is that peer's fault, never the torrent's (the connection
+        // checks ranges first; this keeps a missed case from stopping the torrent)
+        if (hasCode(err, 'BITCDN_ERR_PIECE_RANGE')) return conn.destroy(err as Error)
+        init.onReadError(err)
+      },
+      onStalled: (c, bytes) => init.onStalled(c, bytes),
+    })
+    this.#queues.set(conn, q)
+    conn.once('close', () => this.#queues.delete(conn))
+    return q
   }
 
   /** Answer `conn`'s upload-side events; `all` lists the torrent's peers (for free slots). */
@@ -121,8 +146,37 @@ export class UploadSlots {
     return { decision, byId }
   }
 
+  /**
+   * Choke unchoked peers that do not use their slot: they stopped reading (blocks waiting
+   * `STALL_CHOKE_MS` with none flushed) or asked for nothing that long. A slot is for a peer that
+   * takes data; the freed one goes to the next interested peer.
+   */
+  chokeStalled(conns: Iterable<BitTorrentConnection>, now: number): void {
+    const list = [...conns]
+    const choked = new Set<BitTorrentConnection>()
+    for (const c of list) {
+      if (c.amChoking || c.closed) continue
+      const q = this.#queues.get(c)
+      // a client that wants data asks within a round trip of an unchoke; later, a pause that long
+      const unused =
+        (q === undefined || q.buffered === 0) &&
+        (c.lastPeerRequestAt < c.unchokedAt ? now - c.unchokedAt >= FIRST_REQUEST_MS : now - c.lastPeerRequestAt >= STALL_CHOKE_MS)
+      if (unused || (q !== undefined && q.stalledMs(now) >= STALL_CHOKE_MS)) {
+        c.setChoking(true)
+        this.#wasted.add(c.id)
+        choked.add(c)
+      }
+    }
+    if (choked.size === 0) return
+    // the slots go first to peers that never wasted one, longest waiting first
+    const rank = (c: BitTorrentConnection) => (this.#wasted.has(c.id) ? 1 : 0)
+    const next = list.filter((c) => !choked.has(c)).sort((a, b) => rank(a) - rank(b) || a.unchokedAt - b.unchokedAt)
+    for (const c of next) this.quickUnchoke(c, list)
+  }
+
   /** Forget a closed peer. */
   remove(id: string): void {
+    this.#wasted.delete(id)
     this.#optimistic.delete(id)
     this.#optimisticAt.delete(id)
   }

@@ -49,6 +49,7 @@ declare module 'bittorrent-protocol' {
     haveAll(): void
     haveNone(): void
     reject(index: number, offset: number, length: number): void
+    piece(index: number, offset: number, buffer: Uint8Array): void
     extended(ext: string | number, obj: unknown): void
     keepAlive(): void
     destroy(): this

@@ -27,8 +27,14 @@ const MAX_REQUEST_BYTES = 128 * 1024
 /** Blocks arriving after we cancelled or were choked are tolerated up to this slack. */
 const UNEXPECTED_SLACK = 16
 const RATE_WINDOW_MS = 250
-/** Requests a peer may queue with us; libtorrent's default allows 500 (`max_allowed_in_request_queue`). */
-const MAX_PEER_REQUESTS = 2000
+/**
+ * Requests a peer may queue with us, advertised as `reqq` in the extension handshake (BEP 10);
+ * libtorrent's `max_allowed_in_request_queue` is 500 too. Beyond it requests are rejected.
+ */
+export const MAX_PEER_REQUESTS = 500
+
+/** The refusal handed to a request's `respond`; one instance, since an Error per request costs a stack trace each. */
+const REFUSED = new Error('request refused')
 
 /** `2^32`: block keys are `index * 2^32 + begin`, unique and allocation-free. */
 const KEY_SCALE = 0x1_0000_0000
@@ -108,6 +114,9 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   ready = false
   /** When the remote handshake checked out (ms; 0 before). */
   readyAt = 0
+  /** When we last unchoked it, and when it last asked us for a block (ms; 0 for never). */
+  unchokedAt = 0
+  lastPeerRequestAt = 0
   /** Pieces this peer refused (BEP 6 reject) since it last unchoked us: not asked again. */
   readonly rejectedPieces = new Set<number>()
 
@@ -127,6 +136,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   #rate = 0
   /** Mean time from request to block, ms (EWMA; 0 until a block arrived). */
   #latencyMs = 0
+  #lastUploadAt = 0
   #upWindowStart = Date.now()
   #upWindowBytes = 0
   #upRate = 0
@@ -148,6 +158,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     const wire = this.wire
     wire.onProtocolError = (reason) => this.#protocolError(reason)
     wire.extendedHandshake.p = init.listenPort
+    wire.extendedHandshake.reqq = MAX_PEER_REQUESTS
     wire.use(utMetadata(init.infoBuffer))
     wire.use(utPex())
     hooks.extendWire?.(wire, this)
@@ -189,7 +200,10 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   }
 
   get maxOutstanding(): number {
-    return this.snubbed ? 1 : this.#maxOutstanding
+    if (this.snubbed) return 1
+    // never queue more with a peer than its advertised `reqq` (BEP 10): it may reject or drop us
+    const reqq = this.wire.peerExtendedHandshake.reqq
+    return typeof reqq === 'number' && reqq >= 1 ? Math.min(this.#maxOutstanding, reqq) : this.#maxOutstanding
   }
 
   get outstanding(): number {
@@ -272,6 +286,11 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     if (!this.#closed) this.wire._message(8, [ref.index, ref.begin, ref.length], null)
   }
 
+  /** When a block last went either way (ms; the connect time if none has): eviction keeps busy peers. */
+  get lastUsefulAt(): number {
+    return Math.max(this.lastBlockAt, this.#lastUploadAt)
+  }
+
   /** Every request in flight (to release them elsewhere when snubbed). */
   outstandingRefs(): BlockRef[] {
     return [...this.#outstanding.values()].map((o) => o.ref)
@@ -319,20 +338,35 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     if (this.#closed) return
     if (choking) {
       this.wire.choke()
+      // BEP 6: a choke rejects every pending request (the wire does not track them; we do)
+      const pending = [...this.#peerRequests.values()]
       this.#peerRequests.clear()
+      for (const respond of pending) respond(REFUSED)
     } else {
+      if (this.wire.amChoking) this.unchokedAt = Date.now()
       this.wire.unchoke()
     }
   }
 
-  sendBlock(ref: BlockRef, data: Buffer): void {
+  /**
+   * Send a requested block; false when it was cancelled or choked meanwhile. `onFlushed` runs once
+   * the socket handed it to the kernel (upload read-ahead is bounded by that).
+   */
+  sendBlock(ref: BlockRef, data: Buffer, onFlushed?: () => void): boolean {
     const key = blockKey(ref.index, ref.begin)
     const respond = this.#peerRequests.get(key)
-    if (respond === undefined || this.#closed) return // cancelled or choked meanwhile
+    if (respond === undefined || this.#closed) return false
     this.#peerRequests.delete(key)
     respond(null, data)
+    if (onFlushed !== undefined) this.wire.afterFlush(onFlushed)
     this.#uploaded += data.length
     this.#sampleUpload(data.length)
+    return true
+  }
+
+  /** True while the peer still wants this block (not cancelled, not choked). */
+  isRequested(ref: BlockRef): boolean {
+    return this.#peerRequests.has(blockKey(ref.index, ref.begin))
   }
 
   /** Refuse a request (BEP 6 reject when the peer speaks fast, else silence). */
@@ -341,7 +375,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     const respond = this.#peerRequests.get(key)
     if (respond === undefined) return
     this.#peerRequests.delete(key)
-    respond(new Error('rejected'))
+    respond(REFUSED)
   }
 
   destroy(err?: Error): void {
@@ -519,15 +553,20 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     const n = this.#pieceCount
     const pieceLength = this.#init.pieceLength
     const total = this.#init.length
-    if (n === undefined || pieceLength === undefined || total === undefined) return respond(new Error('no metadata'))
+    if (n === undefined || pieceLength === undefined || total === undefined) return respond(REFUSED)
+    // fields arrive unsigned (hardened-wire); each is bounded before any arithmetic uses it
+    if (index >= n) return this.#protocolError(`request for piece ${index} of ${n}`)
+    if (length === 0 || length > MAX_REQUEST_BYTES) return this.#protocolError(`request of ${length} bytes`)
     const pieceSize = index === n - 1 ? total - index * pieceLength : pieceLength
-    if (index >= n || length === 0 || length > MAX_REQUEST_BYTES || begin + length > pieceSize) {
-      return this.#protocolError(`request ${index}:${begin}+${length} outside the torrent`)
-    }
+    if (begin > pieceSize - length) return this.#protocolError(`request ${index}:${begin}+${length} outside the piece of ${pieceSize} bytes`)
     if (this.#peerRequests.size >= MAX_PEER_REQUESTS) {
+      // beyond the `reqq` we advertised: refuse this one (BEP 6), keep the peer; without the fast
+      // extension a refusal cannot be said, and a peer that ignores reqq that far is closed
+      if (this.wire.hasFast) return respond(REFUSED)
       return this.#protocolError(`more than ${MAX_PEER_REQUESTS} requests queued`)
     }
     this.#peerRequests.set(blockKey(index, begin), respond)
+    this.lastPeerRequestAt = Date.now()
     this.emit('request', { index, begin, length })
   }
 
@@ -562,6 +601,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
 
   #sampleUpload(n: number): void {
     const now = Date.now()
+    if (n > 0) this.#lastUploadAt = now
     this.#upWindowBytes += n
     const elapsed = now - this.#upWindowStart
     if (elapsed < RATE_WINDOW_MS) return

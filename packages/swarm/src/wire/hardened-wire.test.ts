@@ -31,6 +31,32 @@ describe('HardenedWire', () => {
     expect(r.error).toBeUndefined()
     expect(r.events).toEqual(['have:9', 'piece:3:0:100', 'have:10'])
   })
+  it('reads offsets and lengths as unsigned 32-bit (a set top bit is never negative)', () => {
+    const wire = new HardenedWire()
+    const got: number[][] = []
+    wire.on('request', (i: number, b: number, l: number) => got.push([i, b, l]))
+    wire.on('have', (i: number) => got.push([i]))
+    const hs = Buffer.concat([Buffer.from('\x13BitTorrent protocol'), Buffer.alloc(8), Buffer.alloc(20, 1), Buffer.alloc(20, 2)])
+    wire._write(hs, () => {})
+    wire.unchoke()
+    const req = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc0, 0x00, 0x80, 0, 0, 0])
+    wire._write(Buffer.concat([msg(6, req), msg(4, Buffer.from([0x80, 0, 0, 1]))]), () => {})
+    expect(got).toEqual([[0xffffffff, 0xffffc000, 0x80000000], [0x80000001]])
+  })
+  it('closes at once on a first byte other than 19 (an encrypted handshake) instead of waiting for more', () => {
+    const wire = new HardenedWire()
+    let error: string | undefined
+    wire.onProtocolError = (r) => (error = r)
+    wire._write(Buffer.from([0xa7, 1, 2, 3]), () => {})
+    expect(error).toMatch(/byte 167, not 19/)
+  })
+  it('reports a 19-byte protocol name that is not BitTorrent', () => {
+    const wire = new HardenedWire()
+    let error: string | undefined
+    wire.onProtocolError = (r) => (error = r)
+    wire._write(Buffer.concat([Buffer.from('\x13BitTorrent protocoX'), Buffer.alloc(48)]), () => {})
+    expect(error).toMatch(/does not name/)
+  })
   it('reports an oversized length prefix instead of buffering it', () => {
     expect(feed(Buffer.from([0x7f, 0xff, 0xff, 0xff])).error).toMatch(/exceeds/)
   })

@@ -16,6 +16,22 @@ interface WireInternals {
   _parser: (buf: Uint8Array) => void
 }
 
+/** The library's per-message handlers, called with fields already decoded. */
+interface UnsignedHandlers {
+  _onHave(index: number): void
+  _onPiece(index: number, begin: number, data: Uint8Array): void
+  _onCancel(index: number, begin: number, length: number): void
+  _onSuggest(index: number): void
+  _onReject(index: number, begin: number, length: number): void
+  _onAllowedFast(index: number): void
+}
+
+/** Big-endian unsigned 32-bit at `at` (0 … 2^32 - 1, never negative). */
+export const u32 = (b: Uint8Array, at: number): number => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0
+
+/** Unsent bytes at which a peer counts as not reading and is closed (blocks stop far below). */
+export const MAX_UNSENT_BYTES = 16 * 1024 * 1024
+
 /** Largest message we accept: a 16 KiB block, a bitfield of ~8M pieces, a metadata piece. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024 + 16
 
@@ -39,6 +55,7 @@ const MIN: Record<number, number> = { 5: 1, 7: 9, 20: 2 }
  */
 export class HardenedWire extends Wire {
   #sink: ((data: Uint8Array) => void) | undefined
+  #socket: import('node:net').Socket | undefined
 
   /**
    * Connect the wire to a socket without stream piping: bytes in are parsed synchronously in the
@@ -57,8 +74,12 @@ export class HardenedWire extends Wire {
       corked = false
       socket.uncork()
     }
+    this.#socket = socket
     this.#sink = (data) => {
       if (socket.destroyed) return
+      // upload blocks wait for the socket (upload-queue); only control messages can pile up
+      // here, and only for a peer that floods requests while never reading the answers
+      if (socket.writableLength > MAX_UNSENT_BYTES) return this.#fail(`peer does not read: ${socket.writableLength} bytes unsent`)
       if (!corked) {
         corked = true
         socket.cork()
@@ -66,6 +87,13 @@ export class HardenedWire extends Wire {
       }
       socket.write(data)
     }
+  }
+
+  /** Call `cb` once everything written so far has left for the kernel (or the socket closed). */
+  afterFlush(cb: () => void): void {
+    const socket = this.#socket
+    if (socket === undefined || socket.destroyed) return queueMicrotask(cb)
+    socket.write(EMPTY, () => cb())
   }
 
   override _push(data: Uint8Array): boolean {
@@ -78,6 +106,9 @@ export class HardenedWire extends Wire {
   /** Called once with a reason when the peer breaks the protocol; the wire stops parsing. */
   onProtocolError: (reason: string) => void = () => {}
   #failed = false
+  #sawFirstByte = false
+  /** When bytes last arrived from the peer (ms). */
+  lastReceivedAt = Date.now()
 
   /**
    * Frame incoming bytes without the library's habit of concatenating the whole pending buffer
@@ -87,6 +118,16 @@ export class HardenedWire extends Wire {
    */
   override _write(data: Uint8Array, cb: (err: Error | null) => void): void {
     const self = this as unknown as WireInternals
+    this.lastReceivedAt = Date.now()
+    if (!this.#sawFirstByte && data.length > 0) {
+      this.#sawFirstByte = true
+      // BEP 3 opens with pstrlen 19; anything else (an encrypted MSE handshake, HTTP, noise) is
+      // not ours, and waiting for the handshake timeout only delays a client that falls back
+      if (data[0] !== 19) {
+        this.#fail(`first byte ${data[0]} is not a BitTorrent handshake`)
+        return cb(null)
+      }
+    }
     self._bufferSize += data.length
     self._buffer.push(data)
     while (self._bufferSize >= self._parserSize && !this.#failed) {
@@ -119,11 +160,29 @@ export class HardenedWire extends Wire {
     cb(null)
   }
 
+  /**
+   * The library answers a first byte other than 19 (an encrypted handshake, BEP 8/MSE, or junk)
+   * with `end()`, which an attached socket never sees: the peer then sat until the handshake
+   * timeout. libtorrent tries encryption first on every outgoing connection and falls back to
+   * plaintext only when we close, so this cost every libtorrent download from us 10 s.
+   */
+  _parseHandshake(): void {
+    this._parse(1, (buffer) => {
+      if (buffer[0] !== 19) return this.#fail(`handshake starts with byte ${buffer[0]}, not 19 (encrypted or not BitTorrent)`)
+      this._parse(19 + 48, (handshake) => {
+        if (Buffer.from(handshake.buffer, handshake.byteOffset, 19).toString('latin1') !== 'BitTorrent protocol') {
+          return this.#fail('handshake does not name the BitTorrent protocol')
+        }
+        ;(this as unknown as { _onHandshakeBuffer(b: Uint8Array): void })._onHandshakeBuffer(handshake)
+      })
+    })
+  }
+
   /** The library formats a debug string for every message; we log at the session level instead. */
   _debug(): void {}
 
   override _onMessageLength(buffer: Uint8Array): void {
-    const length = ((buffer[0]! << 24) | (buffer[1]! << 16) | (buffer[2]! << 8) | buffer[3]!) >>> 0
+    const length = u32(buffer, 0)
     if (length > MAX_MESSAGE_BYTES) return this.#fail(`message of ${length} bytes exceeds the limit`)
     super._onMessageLength(buffer)
   }
@@ -140,10 +199,53 @@ export class HardenedWire extends Wire {
       return this.#fail(`message id ${id} has length ${buffer.length}, expected at least ${min}`)
     }
     try {
-      super._onMessage(buffer)
+      if (!this.#dispatchUnsigned(id, buffer)) super._onMessage(buffer)
     } catch (err) {
       this.#fail(`message id ${id} could not be handled: ${(err as Error).message}`)
     }
+  }
+
+  /**
+   * The library reads every 32-bit field as a signed int (`b[0] << 24 | ...`), so an offset or
+   * length with the top bit set arrives negative and slips past `begin + length <= size` checks
+   * (a request at begin 0xFFFFC000 read as -16384). Messages carrying such fields are decoded
+   * here as unsigned and handed to the library's handlers; the rest go through its parser.
+   */
+  #dispatchUnsigned(id: number, b: Uint8Array): boolean {
+    const self = this as unknown as UnsignedHandlers
+    switch (id) {
+      case 4: case 6: case 7: case 8: case 13: case 16: case 17:
+        break
+      default:
+        return false
+    }
+    this._parse(4, this._onMessageLength) // what the library's _onMessage does first
+    if (id === 4) self._onHave(u32(b, 1))
+    else if (id === 6) this.#onRequest(u32(b, 1), u32(b, 5), u32(b, 9))
+    else if (id === 7) self._onPiece(u32(b, 1), u32(b, 5), b.subarray(9))
+    else if (id === 8) self._onCancel(u32(b, 1), u32(b, 5), u32(b, 9))
+    else if (id === 13) self._onSuggest(u32(b, 1))
+    else if (id === 16) self._onReject(u32(b, 1), u32(b, 5), u32(b, 9))
+    else self._onAllowedFast(u32(b, 1))
+    return true
+  }
+
+  /**
+   * A request, without the library's bookkeeping: it keeps every pending request in an array and
+   * scans it per answer, so a flood of 100,000 requests cost seconds of CPU. The connection keeps
+   * pending requests in a map (bounded by our `reqq`); `respond` sends the block or a BEP 6 reject.
+   * A request while we choke is rejected at once (BEP 6), as the library does.
+   */
+  #onRequest(index: number, begin: number, length: number): void {
+    const reject = () => {
+      if (this.hasFast && !this.destroyed) this._message(0x10, [index, begin, length], null)
+    }
+    if (this.amChoking) return reject()
+    const respond = (err: Error | null, data?: Uint8Array) => {
+      if (err !== null || data === undefined) return reject()
+      if (!this.destroyed) this.piece(index, begin, data)
+    }
+    this.emit('request', index, begin, length, respond)
   }
 
   /** Stop parsing for good and report; the owner closes the socket. */

@@ -1,0 +1,44 @@
+/**
+ * libsecp256k1 (Bitcoin Core's C library) through the `secp256k1` package's N-API binding: the
+ * cheque fast path. It ships a prebuilt linux/darwin/win32 binary and the C sources to build one
+ * elsewhere. Only public-key recovery is used — exactly what the escrow's `ecrecover` does — so the
+ * fast path accepts a signature iff the contract would recover the same key from it (`v` included;
+ * high s is refused before this, by `parseSignatureBytes`, as OpenZeppelin's ECDSA does).
+ *
+ * Why not `node:crypto`: OpenSSL's `verify` always hashes its input (a raw EIP-712 digest cannot be
+ * passed), ignores `v`, and its generic secp256k1 code runs at ~1/15 the rate of libsecp256k1.
+ */
+import { createRequire } from 'node:module'
+
+interface Secp256k1Binding {
+  ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean, output?: Uint8Array): Uint8Array
+}
+
+function load(): Secp256k1Binding | undefined {
+  if (process.env.BITCDN_SECP256K1 === 'js') return undefined // forced pure-JS (tests of the fallback)
+  try {
+    // the binding only (`secp256k1/bindings`), never the package's pure-JS fallback (elliptic)
+    return createRequire(import.meta.url)('secp256k1/bindings') as Secp256k1Binding
+  } catch {
+    return undefined
+  }
+}
+
+const binding = load()
+
+/** True when the native library loaded (else the verifier falls back to @noble/curves). */
+export const nativeSecp256k1Available = binding !== undefined
+
+/**
+ * Recovers the uncompressed (65-byte, 0x04 ‖ x ‖ y) public key from a 64-byte r ‖ s signature,
+ * recovery id 0/1 and a 32-byte digest; undefined when no key recovers (as `ecrecover` returns 0).
+ * @example const pub = recoverPublicKeyNative(rs, 1, digest)
+ */
+export function recoverPublicKeyNative(rs: Uint8Array, recid: 0 | 1, digest: Uint8Array): Uint8Array | undefined {
+  if (!binding) throw new Error('libsecp256k1 binding not loaded')
+  try {
+    return binding.ecdsaRecover(rs, recid, digest, false)
+  } catch {
+    return undefined
+  }
+}
