@@ -33,7 +33,7 @@ function freePort(): Promise<number> {
 
 function expectOneLineError(r: { code: number | null; stderr: string }, message: RegExp): void {
   expect(r.code).toBe(1)
-  expect(r.stderr).toMatch(/^bitcdn: .+\n$/)
+  expect(r.stderr).toMatch(/^bitcdn: BITCDN_ERR_[A-Z0-9_]+: .+\n$/) // one line, with its code
   expect(r.stderr).toMatch(message)
 }
 
@@ -64,7 +64,7 @@ describe('get', () => {
     const hash = '0123456789abcdef0123456789abcdef01234567'
     const r = await runCli(['get', hash, '-o', 'dl', '--peer', `127.0.0.1:${port}`, '--timeout', '2'], dir)
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^bitcdn: no source delivered any data for 2 s/m)
+    expect(r.stderr).toMatch(/^bitcdn: BITCDN_ERR_NO_SOURCE: no source delivered any data for 2 s/m)
   })
 })
 
@@ -76,7 +76,7 @@ describe('get with only a dead tracker', () => {
     const r = await runCli(['get', 'dead-tracker.torrent', '-o', 'dl-dead', '--timeout', '3'], dir)
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(new RegExp(`^warning: .*tracker .*127\\.0\\.0\\.1:${port}.*unreachable`, 'm'))
-    expect(r.stderr).toMatch(/^bitcdn: no source delivered any data for 3 s \(tried 0 peer\(s\), 1 tracker\(s\), 0 web seed\(s\)\)/m)
+    expect(r.stderr).toMatch(/^bitcdn: BITCDN_ERR_NO_SOURCE: no source delivered any data for 3 s \(tried 0 peer\(s\), 1 tracker\(s\), 0 web seed\(s\)\)/m)
   })
 })
 

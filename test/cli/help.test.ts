@@ -38,6 +38,7 @@ describe('usage errors', () => {
   ])('bitcdn %j exits 2 with a message naming the problem', async (args, message) => {
     const r = await runCli(args)
     expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^bitcdn: BITCDN_ERR_USAGE: /) // the line carries its code like every error
     expect(r.stderr).toMatch(message)
     expect(r.stderr).not.toMatch(/\n\s+at /) // no stack
   })

@@ -64,7 +64,7 @@ async function fund(address: Address, usdc: bigint): Promise<void> {
 
 describe('bitcdn wallet', () => {
   it('every subcommand has --help', async () => {
-    for (const sub of [['new'], ['show'], ['balance'], ['deposit'], ['withdraw', 'request'], ['withdraw', 'finalize'], ['withdraw', 'cancel'], ['set-signer'], ['claim']]) {
+    for (const sub of [['new'], ['import'], ['list'], ['show'], ['balance'], ['deposit'], ['withdraw', 'request'], ['withdraw', 'finalize'], ['withdraw', 'cancel'], ['set-signer'], ['claim']]) {
       const r = await cli('wallet', ...sub, '--help')
       expect(r.code, sub.join(' ')).toBe(0)
       expect(r.stdout).toContain('Usage: bitcdn wallet')
@@ -106,7 +106,7 @@ describe('bitcdn wallet', () => {
     expect(pendingBal.stdout).toMatch(/pending withdrawal\s+1(\.0+)? USDC \(ready at \d{4}-\d\d-\d\dT/)
     const early = await cli('wallet', 'withdraw', 'finalize', '--key', 'payer')
     expect(early.code).toBe(1)
-    expect(early.stderr).toMatch(/finalizeWithdraw failed/)
+    expect(early.stderr).toMatch(/^bitcdn: BITCDN_ERR_TX_REVERTED: withdrawal finalization refused: the notice period has not passed; ready at \d{4}-/)
     await testClient.increaseTime({ seconds: deployment.withdrawDelaySeconds + 1 })
     await testClient.mine({ blocks: 1 })
     expect((await cli('wallet', 'withdraw', 'finalize', '--key', 'payer')).code).toBe(0)

@@ -18,7 +18,7 @@ const hasScript = spawnSync('script', ['--version']).status === 0
 // a skip says why at run time: a silent skip reads as a pass
 if (!hasScript) console.warn('skipping keystore-prompt: `script` (util-linux) is not installed, so no pseudo-terminal can be made')
 
-/** Runs the CLI under a pty; answers each `Passphrase:`-style prompt with the next of `answers`. */
+/** Runs the CLI under a pty; answers each `Passphrase:`-style (or private key) prompt with the next of `answers`. */
 function runInTerminal(args: string[], answers: string[]): Promise<{ code: number | null; output: string }> {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
   const cmd = [process.execPath, '--conditions=source', '--import', join(fixtures, 'register-ts.mjs'), join(fixtures, 'cli.ts'), ...args].map(quote).join(' ')
@@ -31,7 +31,7 @@ function runInTerminal(args: string[], answers: string[]): Promise<{ code: numbe
     output += d.toString('utf8')
     // type only once the prompt is up (raw mode, echo off): typing earlier would be echoed by
     // the terminal's line discipline, which is not what we test
-    const prompts = output.match(/[Pp]assphrase: /g)?.length ?? 0
+    const prompts = output.match(/(?:[Pp]assphrase|not shown\)): /g)?.length ?? 0
     while (answered < prompts && answered < answers.length) child.stdin.write(`${answers[answered++]}\r`)
   }
   child.stdout.on('data', onData)
@@ -68,6 +68,23 @@ describe.skipIf(!hasScript)('keystore passphrase at a terminal', () => {
       expect(bytes.includes(raw), f).toBe(false)
     }
     expect(r.output.toLowerCase()).not.toContain(hex)
+  })
+
+  it('wallet import reads the private key with echo off, encrypts it at once, and the key never reaches output or disk in plain', async () => {
+    const privateKey = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d' // anvil dev key (1)
+    const passphrase = 'import-Ωmega'
+    const r = await runInTerminal(['wallet', 'import', '--key', 'imported', '--scrypt-n', '1024'], [privateKey, passphrase, passphrase])
+    expect(r.output).toContain('Private key (hex, not shown): ')
+    expect(r.code).toBe(0)
+    expect(r.output).toMatch(/address\s+0x70997970C51812dc3A010C7d01b50e0d17dc79C8/)
+    const hex = privateKey.slice(2)
+    expect(r.output.toLowerCase()).not.toContain(hex) // not echoed, not printed
+    expect((await readKeystoreFile(keystorePath(home, 'imported'), passphrase)).privateKey).toBe(privateKey)
+    for (const f of filesUnder(home)) {
+      const bytes = readFileSync(f)
+      expect(bytes.toString('latin1').toLowerCase().includes(hex), f).toBe(false)
+      expect(bytes.includes(Buffer.from(hexToBytes(privateKey as `0x${string}`))), f).toBe(false)
+    }
   })
 
   it('a mistyped confirmation fails with the passphrase error and writes no keystore', async () => {

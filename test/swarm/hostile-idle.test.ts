@@ -106,14 +106,16 @@ describe('attack: idle sockets against a seeder', () => {
 })
 
 describe('attack: idle sockets and garbage against a downloader', () => {
-  it('a downloader mid-download, flooded by 50 idle peers, a non-BitTorrent socket and garbage, completes verified', async () => {
+  it('a downloader mid-download, flooded by 50 then 500 idle peers, 500 silent sockets, a non-BitTorrent socket and garbage, completes verified', async () => {
     const port = await freePort()
     const out = join(f.dir, 'dl-attacked')
-    const get = startCli(['get', f.torrent, '-o', out, '--peer', `127.0.0.1:${f.seeder.port}`, '--port', String(port), '--download-limit', '1MiB'])
+    const get = startCli(['get', f.torrent, '-o', out, '--peer', `127.0.0.1:${f.seeder.port}`, '--port', String(port), '--download-limit', '256KiB'])
     await get.waitFor(/^progress (?!0\.0%)\d+\.\d%/m)
     const before = sampleRss(get.child.pid!).stop()
     const rss = sampleRss(get.child.pid!)
     const peers = await idlePeers(port, 50)
+    const silent = await silentSockets(port, 500)
+    peers.push(...(await idlePeers(port, 500)))
     const noise = new HostilePeer(port)
     await noise.connected()
     noise.write(Buffer.alloc(96, 0x8f))
@@ -129,5 +131,6 @@ describe('attack: idle sockets and garbage against a downloader', () => {
     expect(sha256Tree(out)).toEqual(sha256Tree(f.src))
     expect(max - before).toBeLessThan(MEMORY_BOUND)
     for (const p of peers) p.destroy()
-  }, 120_000)
+    for (const s of silent) s.destroy()
+  }, 180_000)
 })

@@ -87,7 +87,7 @@ describe('swarm extension seams', () => {
     st.rechoke()
     expect(calls).toBe(before + 1)
     await t.whenDone()
-    expect(await readAll(t.store!, m)).toEqual(data)
+    expect((await readAll(t.store!, m)).equals(data)).toBe(true)
   })
 
   it('the piece event names each connection that delivered bytes of a verified piece', async () => {

@@ -12,6 +12,10 @@ export const CliErrorCode = {
   portInUse: 'BITCDN_ERR_PORT_IN_USE',
   /** `bitcdn get` finished but a file on disk does not match the torrent's piece hashes. */
   verifyFailed: 'BITCDN_ERR_VERIFY_FAILED',
+  /** A bad flag or argument (commander's usage errors); exit code 2. */
+  usage: 'BITCDN_ERR_USAGE',
+  /** An error that carries no BitCDN code: a bug or an unmapped library error. */
+  unexpected: 'BITCDN_ERR_UNEXPECTED',
 } as const
 
 export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode]

@@ -1,10 +1,12 @@
 /**
  * The `bitcdn` program: one command, many subcommands. Each subcommand lives in its own file under
- * commands/ and is registered in commands/index.ts. Errors print as one line (no stack) and exit
- * non-zero; BITCDN_DEBUG=1 prints the stack too.
+ * commands/ and is registered in commands/index.ts. Errors print as one line with their stable
+ * code — `bitcdn: BITCDN_ERR_…: message` — and exit non-zero (usage errors too, with
+ * BITCDN_ERR_USAGE); BITCDN_DEBUG=1 prints the stack and the cause chain too.
  */
 import { Command, CommanderError } from 'commander'
 import { describeError } from '@bitcdn/core'
+import { CliErrorCode } from './errors.js'
 import { commands } from './commands/index.js'
 
 /** Exit code for usage errors (bad flags, bad arguments). */
@@ -20,6 +22,10 @@ export function buildProgram(): Command {
     .version('0.1.0', '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
+    .configureOutput({
+      // commander's own usage errors ("error: unknown option '--x'") get the code like every other
+      outputError: (text, write) => write(text.replace(/^error: /, `bitcdn: ${CliErrorCode.usage}: `)),
+    })
   for (const register of commands) register(program)
   return program
 }
@@ -37,8 +43,29 @@ export async function main(argv: string[]): Promise<number> {
       // help and version exit through here with code 0; usage errors were already printed
       return err.exitCode === 0 ? 0 : EXIT_USAGE
     }
-    process.stderr.write(`bitcdn: ${describeError(err)}\n`)
-    if (process.env.BITCDN_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`)
+    process.stderr.write(`${errorLine(err)}\n`)
+    if (process.env.BITCDN_DEBUG) process.stderr.write(debugDump(err))
     return 1
   }
+}
+
+/**
+ * The one line an error prints: `bitcdn: CODE: message`. An error without a BitCDN code (a bug,
+ * or a library error nobody mapped) shows BITCDN_ERR_UNEXPECTED and only its first line.
+ * @example errorLine(noSource(30_000, tried)) // 'bitcdn: BITCDN_ERR_NO_SOURCE: no source delivered …'
+ */
+export function errorLine(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code
+  const coded = typeof code === 'string' && code.startsWith('BITCDN_ERR_')
+  const message = describeError(err).split('\n')[0]
+  return `bitcdn: ${coded ? code : CliErrorCode.unexpected}: ${message}`
+}
+
+/** The stack of `err` and of each cause (BITCDN_DEBUG=1). */
+function debugDump(err: unknown): string {
+  let text = ''
+  for (let e = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    text += `${depth ? 'caused by: ' : ''}${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`
+  }
+  return text
 }

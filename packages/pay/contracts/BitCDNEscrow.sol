@@ -146,12 +146,15 @@ contract BitCDNEscrow is EIP712, Ownable2Step, ReentrancyGuardTransient {
      */
     uint64 public constant FINALIZE_WINDOW = 1 days;
 
-    /// @notice Bounds of {withdrawDelay}: at least 1 s (0 would make notices meaningless), at most 30 days.
+    /// @notice Shortest {withdrawDelay}: 1 s (0 would make every notice meaningless).
     uint64 public constant MIN_WITHDRAW_DELAY = 1;
+    /// @notice Longest {withdrawDelay}: 30 days (longer locks payers' money for no payee's benefit,
+    /// and keeps `now + delay` far from uint64 overflow).
     uint64 public constant MAX_WITHDRAW_DELAY = 30 days;
 
-    /// @notice Bounds of a spending cap's period (seconds).
+    /// @notice Shortest spending-cap period (seconds).
     uint64 public constant MIN_CAP_PERIOD = 1 minutes;
+    /// @notice Longest spending-cap period (seconds).
     uint64 public constant MAX_CAP_PERIOD = 365 days;
 
     /// @notice Bytes per row of {claimCompact}: payer(20) | cumulative(16) | r(32) | vs(32).

@@ -99,6 +99,11 @@ export interface SwarmClientComponents {
    * nothing (a buyer steering downloads to the sellers it prefers). @default no cap
    */
   requestLimit?: (conn: PeerConnection, infoHash: string) => number | undefined
+  /**
+   * Keep a connection that two seeds would close: a buyer that finished still owes the seller its
+   * last cheque. The extension closes it once settled. @default none kept
+   */
+  keepSeedConnection?: (conn: PeerConnection, infoHash: string) => boolean
 }
 
 
@@ -290,6 +295,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           extendWire: components.extendWire,
           uploadGate: components.uploadGate,
           requestLimit: components.requestLimit,
+          keepSeedConnection: components.keepSeedConnection,
           createWebSeed: (url, metainfo, onWarning) => createWebSeedConnection({ url, metainfo, ca: init.webSeedCa }, { logger: log, onWarning }),
           createDiscovery: (d) =>
             createDiscovery(

@@ -10,6 +10,7 @@ export type { PeerConnection, PeerConnectionEvents, PeerKind, BlockRef } from '.
 export { PiecePicker, BLOCK_SIZE, PRIORITY_NOW, PRIORITY_NORMAL, PRIORITY_SKIP, type PiecePickerInit, type PickOptions, type PickPeer } from './picker/piece-picker.js'
 export { unchokeSort, rateChokePolicy, type ChokePolicy, type ChokePeer, type UnchokeOptions, type UnchokeDecision } from './choker/choker.js'
 export { RateLimiter, type RateLimiterInit } from './choker/rate-limit.js'
+export { RateMeter, type RateMeterInit } from './choker/rate-meter.js'
 export { requestBlocks, type RequestBlocksOptions } from './request-blocks.js'
 export { BitTorrentConnection, type BitTorrentConnectionInit, type BitTorrentConnectionHooks } from './wire/bittorrent-connection.js'
 export { HardenedWire, MAX_MESSAGE_BYTES } from './wire/hardened-wire.js'

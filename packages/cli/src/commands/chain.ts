@@ -3,6 +3,9 @@
  * and the BitCDN escrow, funds anvil's dev accounts, writes the deployment file
  * (`$BITCDN_HOME/deployment.json` by default), prints what a developer needs, and runs until Ctrl-C.
  *
+ * `bitcdn chain fund ADDRESS`: the local chain's faucet — gas money (anvil_setBalance) and test
+ * USDC/USDT (the test token's open `mint`) for a new wallet; refused on any chain but anvil.
+ *
  * `bitcdn chain deploy --preset NAME`: deploys the escrow to a real network through the same code,
  * with the preset's USDC/USDT and a withdrawal notice of at least 48 h. The deployer key comes
  * from an encrypted keystore (`--key`, as made by `bitcdn wallet new`) or, for CI, from an
@@ -10,10 +13,21 @@
  * history and process listings.
  */
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { createPublicClient, createTestClient, createWalletClient, getAddress, http, isAddress, type Address } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { BitcdnError } from '@bitcdn/core'
 import {
   anvilAccounts,
   bitcdnHome,
+  chainFailure,
+  ChainError,
+  findKeystore,
+  formatNative,
+  formatTokenAmount,
+  loadDeployment,
+  parseTokenAmount,
+  readKeystoreAddress,
+  testTokenAbi,
   defaultDeploymentPath,
   keystorePath,
   readKeystoreFile,
@@ -47,8 +61,10 @@ export interface ChainOptions {
 export interface ChainDeployOptions {
   preset: string
   rpcUrl?: string
-  /** Keystore name ($BITCDN_HOME/keys/<name>.json) holding the deployer key. @default 'default' */
+  /** Keystore name ($BITCDN_HOME/keys/<name>.json, else ~/.foundry/keystores/<name>) holding the deployer key. @default 'default' */
   key?: string
+  /** The same as `key` (cast's flag name); wins when both are given. */
+  account?: string
   /** Variable holding the keystore passphrase. @default 'BITCDN_PASSPHRASE' */
   passphraseEnv?: string
   /** Variable holding a raw 0x private key instead of a keystore (CI). */
@@ -101,11 +117,26 @@ export function registerChain(program: Command): void {
     })
 
   chain
+    .command('fund')
+    .description('local chain only: give an address (or a key by name) gas money and test tokens')
+    .argument('<address|key>', 'an address, or the name of a key (see `bitcdn wallet list`)')
+    .option('--eth <n>', 'native currency (gas) to add', '10')
+    .option('--usdc <n>', 'test USDC to mint', '1000')
+    .option('--usdt <n>', 'test USDT to mint', '0')
+    .option('--deployment <file>', 'deployment file (default: $BITCDN_HOME/deployment.json)')
+    .option('--rpc-url <url>', "RPC endpoint (default: the deployment file's)")
+    .addHelpText('after', '\nRefused on any chain but a local anvil (real networks have no faucet here).\n\nExamples:\n  bitcdn chain fund 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\n  bitcdn chain fund default --eth 1 --usdc 250')
+    .action(async (who: string, opts: ChainFundOptions) => {
+      await runChainFund(who, opts)
+    })
+
+  chain
     .command('deploy')
     .description('deploy the BitCDN escrow to a real network preset (USDC/USDT, ≥ 48 h withdrawal notice)')
     .addOption(new Option('--preset <name>', 'network').choices(presetNames).makeOptionMandatory())
     .option('--rpc-url <url>', 'JSON-RPC endpoint (default: the preset\'s BITCDN_RPC_URL_* variable)')
-    .option('--key <name>', 'deployer keystore: $BITCDN_HOME/keys/<name>.json (see `bitcdn wallet new`)', 'default')
+    .option('--key <name>', 'deployer keystore: $BITCDN_HOME/keys/<name>.json or ~/.foundry/keystores/<name> (see `bitcdn wallet new`)', 'default')
+    .option('--account <name>', 'the same as --key (as in cast)')
     .option('--passphrase-env <VAR>', 'environment variable holding the keystore passphrase (else a prompt)', 'BITCDN_PASSPHRASE')
     .option('--private-key-env <VAR>', 'instead of a keystore: environment variable holding a raw 0x private key (CI)')
     .addOption(
@@ -122,6 +153,74 @@ export function registerChain(program: Command): void {
     .action(async (opts: ChainDeployOptions) => {
       await runPresetDeploy(opts)
     })
+}
+
+/** Options of `bitcdn chain fund`. */
+export interface ChainFundOptions {
+  eth: string
+  usdc: string
+  usdt: string
+  deployment?: string
+  rpcUrl?: string
+}
+
+/**
+ * The dev faucet: adds `--eth` to the address's native balance and mints `--usdc`/`--usdt` test
+ * tokens to it, on a local anvil only.
+ * @throws {BitcdnError} BITCDN_ERR_FAUCET_NOT_LOCAL on any other chain, BITCDN_ERR_RPC_UNREACHABLE,
+ *   BITCDN_ERR_ADDRESS_INVALID, BITCDN_ERR_AMOUNT_INVALID
+ * @example await runChainFund('0x7099…79C8', { eth: '10', usdc: '1000', usdt: '0' })
+ */
+export async function runChainFund(who: string, opts: ChainFundOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const address = await resolveAddress(who)
+  const eth = parseAmount(opts.eth, 18, '--eth')
+  const usdc = parseAmount(opts.usdc, 6, '--usdc')
+  const usdt = parseAmount(opts.usdt, 6, '--usdt')
+  const deployment = await loadDeployment(opts.deployment ?? defaultDeploymentPath())
+  const rpcUrl = opts.rpcUrl ?? deployment.rpcUrl
+  const transport = http(rpcUrl, { retryCount: 0 })
+  const client = createPublicClient({ transport, pollingInterval: 250 })
+  const failure = (err: unknown) => chainFailure(err, { rpcUrl, what: 'funding', unreachableHint: 'is the local chain running? start it with `bitcdn chain`' })
+  const version = await client.request({ method: 'web3_clientVersion' }).catch((err) => {
+    throw failure(err)
+  })
+  if (!/^anvil\//i.test(String(version))) {
+    throw new ChainError('BITCDN_ERR_FAUCET_NOT_LOCAL', `bitcdn chain fund works only on a local anvil chain; ${rpcUrl} is ${String(version)} (chain ${deployment.chainId}): fund this wallet from an exchange or a faucet for that network`)
+  }
+  try {
+    const before = await client.getBalance({ address })
+    if (eth > 0n) await createTestClient({ mode: 'anvil', transport }).setBalance({ address, value: before + eth })
+    // the test tokens' mint is open to anyone; anvil's first dev account pays the gas
+    const minter = createWalletClient({ transport, account: privateKeyToAccount(anvilAccounts(1)[0]!.privateKey), chain: { id: deployment.chainId, name: 'anvil', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } } })
+    const minted: string[] = []
+    for (const [symbol, amount] of [['USDC', usdc], ['USDT', usdt]] as const) {
+      if (amount === 0n) continue
+      const token = deployment.tokens[symbol]
+      if (!token) throw new BitcdnError('BITCDN_ERR_TOKEN_UNKNOWN', `the deployment has no ${symbol}`)
+      const hash = await minter.writeContract({ address: token, abi: testTokenAbi, functionName: 'mint', args: [address, amount] })
+      await client.waitForTransactionReceipt({ hash })
+      minted.push(`${formatTokenAmount(amount, 6)} ${symbol}`)
+    }
+    const now = await client.getBalance({ address })
+    const usdcNow = await client.readContract({ address: deployment.tokens.USDC, abi: testTokenAbi, functionName: 'balanceOf', args: [address] })
+    out.write(`funded ${address}: +${formatNative(eth)}${minted.length ? `, +${minted.join(', +')}` : ''} (now ${formatNative(now)}, ${formatTokenAmount(usdcNow, 6)} USDC)\n`)
+  } catch (err) {
+    throw failure(err)
+  }
+}
+
+async function resolveAddress(who: string): Promise<Address> {
+  if (isAddress(who, { strict: false })) return getAddress(who)
+  if (/^0x/i.test(who)) throw new BitcdnError('BITCDN_ERR_ADDRESS_INVALID', `'${who}' is not a valid address`)
+  return readKeystoreAddress(await findKeystore(bitcdnHome(), who))
+}
+
+function parseAmount(text: string, decimals: number, flag: string): bigint {
+  try {
+    return parseTokenAmount(text, decimals, { allowZero: true })
+  } catch (err) {
+    throw new BitcdnError('BITCDN_ERR_AMOUNT_INVALID', `${flag}: ${(err as Error).message}`)
+  }
 }
 
 /**
@@ -162,6 +261,9 @@ export async function runLocalChain(
         '',
         `funded accounts (${opts.fund} USDC + ${opts.fund} USDT and 10000 ETH each; anvil's public test keys):`,
         ...accounts.map((a, i) => `  (${i}) ${a.address}  ${a.privateKey}`),
+        '',
+        'next: use a funded dev key:  bitcdn wallet import --key dev0   (paste key (0) above at the prompt)',
+        '      or fund a new wallet:  bitcdn wallet new && bitcdn chain fund default',
         '',
         'Ctrl-C stops the chain (its state is not kept).',
         '',
@@ -226,7 +328,7 @@ async function deployerKey(opts: ChainDeployOptions, env: NodeJS.ProcessEnv): Pr
     }
     return key as `0x${string}`
   }
-  const file = keystorePath(bitcdnHome(env), opts.key ?? 'default')
+  const file = await findKeystore(bitcdnHome(env), opts.account ?? opts.key ?? 'default', env)
   const passphrase = await resolvePassphrase({ envVar: opts.passphraseEnv ?? 'BITCDN_PASSPHRASE', env })
   return (await readKeystoreFile(file, passphrase)).privateKey
 }

@@ -7,10 +7,12 @@ import { registerChain } from './chain.js'
 import { registerCreate } from './create.js'
 import { registerGateway } from './gateway.js'
 import { registerGet } from './get.js'
+import { registerNode } from './node.js'
+import { registerHub } from './hub.js'
 import { registerSeed } from './seed.js'
 import { registerTracker } from './tracker.js'
 import { registerWallet } from './wallet.js'
 
 export type RegisterCommand = (program: Command) => void
 
-export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker, registerChain, registerWallet, registerGateway]
+export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker, registerChain, registerWallet, registerNode, registerGateway, registerHub]

@@ -1,17 +1,28 @@
 /**
  * `bitcdn wallet`: the operator's key and escrow account. Keys live encrypted in
- * `$BITCDN_HOME/keys/<name>.json` (Web3 Secret Storage v3, mode 0600); the passphrase comes from
+ * `$BITCDN_HOME/keys/<name>.json` (Web3 Secret Storage v3, mode 0600; `--key`/`--account NAME`
+ * also finds Foundry's `~/.foundry/keystores/NAME`); the passphrase comes from
  * `$BITCDN_PASSPHRASE` (or the variable named by `--passphrase-env`) or a terminal prompt, never
  * a flag. Amounts are human units ("12.5" = 12.5 USDC) and exact. Chain and escrow come from the
- * deployment file (`$BITCDN_HOME/deployment.json`, or `--deployment FILE`).
+ * deployment file (`$BITCDN_HOME/deployment.json`, or `--deployment FILE`). Every chain failure is
+ * one line with a code (`chainFailure`): an unreachable RPC names its URL, a revert reads as the
+ * contract's error in words.
  */
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { createPublicClient, createWalletClient, defineChain, getAddress, http, isAddress, type Address, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { BitcdnError, describeError } from '@bitcdn/core'
+import { BitcdnError } from '@bitcdn/core'
 import {
   bitcdnHome,
+  chainFailure,
+  findKeystore,
+  formatNative,
+  listKeystores,
+  parsePrivateKey,
+  promptHidden,
+  ChainError,
   createCashout,
   createPayeeLedger,
   defaultDeploymentPath,
@@ -31,6 +42,7 @@ import {
 /** Options every wallet subcommand takes. */
 interface WalletOptions {
   key: string
+  account?: string
   deployment?: string
   passphraseEnv: string
   token: string
@@ -40,7 +52,8 @@ interface WalletOptions {
 const DECIMALS = 6
 
 function addCommon(cmd: Command, { chain = true }: { chain?: boolean } = {}): Command {
-  cmd.addOption(new Option('--key <name>', 'key name: $BITCDN_HOME/keys/<name>.json').default('default'))
+  cmd.addOption(new Option('--key <name>', 'key name: $BITCDN_HOME/keys/<name>.json (or ~/.foundry/keystores/<name>)').default('default'))
+  cmd.addOption(new Option('--account <name>', 'the same as --key (as in cast)'))
   cmd.addOption(new Option('--passphrase-env <var>', 'environment variable holding the passphrase').default('BITCDN_PASSPHRASE'))
   if (chain) {
     cmd.addOption(new Option('--deployment <file>', 'deployment file (default: $BITCDN_HOME/deployment.json)'))
@@ -53,6 +66,9 @@ function addCommon(cmd: Command, { chain = true }: { chain?: boolean } = {}): Co
 function out(line: string): void {
   process.stdout.write(`${line}\n`)
 }
+
+/** The key name from `--account` or `--key`. */
+const keyName = (opts: WalletOptions): string => opts.account ?? opts.key
 
 async function context(opts: WalletOptions) {
   const deployment: Deployment = await loadDeployment(opts.deployment ?? defaultDeploymentPath())
@@ -68,12 +84,44 @@ async function context(opts: WalletOptions) {
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   })
-  const publicClient = createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 250 })
-  return { deployment, token, symbol, chain, rpcUrl, publicClient }
+  // one quick try: a CLI reports an unreachable RPC at once instead of retrying for seconds
+  const transport = http(rpcUrl, { retryCount: 0, timeout: 30_000 })
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 })
+  const local = deployment.network === 'anvil' || deployment.chainId === 31337
+  const tokens = Object.entries(deployment.tokens).map(([sym, address]) => ({ address: address as Address, symbol: sym, decimals: DECIMALS }))
+  // the command's token first: token errors (which do not name the token) are about it
+  tokens.sort((a, b) => (a.address === token ? -1 : b.address === token ? 1 : 0))
+  const failure = (err: unknown, what: string, account?: Address) =>
+    chainFailure(err, {
+      rpcUrl,
+      what,
+      tokens,
+      ...(account ? { account } : {}),
+      ...(local ? { unreachableHint: 'is the local chain running? start it with `bitcdn chain`', faucetHint: `on the local chain: bitcdn chain fund ${account ?? 'ADDRESS'}` } : {}),
+    })
+  // the RPC answers, serves the deployment's chain, and the escrow is there (a restarted anvil
+  // keeps no state, so an old deployment file points at nothing)
+  const [chainId, code] = await Promise.all([publicClient.getChainId(), publicClient.getCode({ address: deployment.escrow })]).catch((err) => {
+    throw failure(err, 'reading the chain')
+  })
+  if (chainId !== deployment.chainId) {
+    throw new ChainError('BITCDN_ERR_CHAIN_MISMATCH', `the RPC at ${rpcUrl} serves chain ${chainId}, but the deployment file is for chain ${deployment.chainId}`)
+  }
+  if (!code || code === '0x') {
+    throw new ChainError(
+      'BITCDN_ERR_DEPLOYMENT_STALE',
+      `no escrow contract at ${deployment.escrow} on ${rpcUrl}: ${local ? 'the local chain was restarted since the deployment file was written (it keeps no state); restart `bitcdn chain` in the background and run again' : 'the deployment file does not match this chain'}`,
+    )
+  }
+  return { deployment, token, symbol, chain, rpcUrl, transport, publicClient, failure }
+}
+
+async function keyFile(opts: WalletOptions): Promise<string> {
+  return findKeystore(bitcdnHome(), keyName(opts))
 }
 
 async function unlock(opts: WalletOptions): Promise<{ privateKey: Hex; address: Address }> {
-  const file = keystorePath(bitcdnHome(), opts.key)
+  const file = await keyFile(opts)
   const passphrase = await resolvePassphrase({ envVar: opts.passphraseEnv })
   return readKeystoreFile(file, passphrase)
 }
@@ -82,21 +130,42 @@ async function signerContext(opts: WalletOptions) {
   const ctx = await context(opts)
   const { privateKey } = await unlock(opts)
   const account = privateKeyToAccount(privateKey)
-  const walletClient = createWalletClient({ chain: ctx.chain, transport: http(ctx.rpcUrl), account })
-  /** Sends one escrow/token call and waits for it; a revert becomes a one-line error. */
+  const walletClient = createWalletClient({ chain: ctx.chain, transport: ctx.transport, account })
+  /** Sends one escrow/token call and waits for it; any failure becomes a one-line error. */
   const send = async (what: string, req: Parameters<typeof walletClient.writeContract>[0]): Promise<Hex> => {
-    let hash: Hex
     try {
-      hash = await walletClient.writeContract(req)
-    } catch (cause) {
-      const short = (cause as { shortMessage?: string }).shortMessage ?? describeError(cause)
-      throw new BitcdnError('BITCDN_ERR_TX_FAILED', `${what} failed: ${short}`, { cause })
+      const hash = await walletClient.writeContract(req)
+      const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash })
+      if (receipt.status !== 'success') throw new ChainError('BITCDN_ERR_TX_REVERTED', `${what} reverted on-chain (tx ${hash})`)
+      return hash
+    } catch (err) {
+      throw ctx.failure(err, what, account.address)
     }
-    const receipt = await ctx.publicClient.waitForTransactionReceipt({ hash })
-    if (receipt.status !== 'success') throw new BitcdnError('BITCDN_ERR_TX_FAILED', `${what} reverted (tx ${hash})`)
-    return hash
   }
   return { ...ctx, account, walletClient, send }
+}
+
+/** Reads the private key to import: from `file`, else a prompt with echo off. */
+async function privateKeyToImport(file: string | undefined): Promise<Hex> {
+  if (file !== undefined) {
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      throw new BitcdnError('BITCDN_ERR_KEYSTORE_NOT_FOUND', `cannot read the key file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+    }
+    return parsePrivateKey(text)
+  }
+  if (!process.stdin.isTTY) {
+    throw new BitcdnError('BITCDN_ERR_KEYSTORE_INVALID', 'no private key: give --from-file FILE, or run in a terminal to type it (echo off)')
+  }
+  return parsePrivateKey(await promptHidden('Private key (hex, not shown): '))
+}
+
+function parseScryptN(text: string): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) throw new BitcdnError('BITCDN_ERR_KEYSTORE_INVALID', '--scrypt-n must be a power of two')
+  return n
 }
 
 const amountArg = (value: string) => value // validated in the action, so the error names the token's decimals
@@ -115,9 +184,8 @@ export function registerWallet(program: Command): void {
       .addOption(new Option('--scrypt-n <n>', 'scrypt cost (power of two); lower is faster and weaker').default('262144')),
     { chain: false },
   ).action(async (opts: WalletOptions & { scryptN: string }) => {
-    const n = Number(opts.scryptN)
-    if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) throw new BitcdnError('BITCDN_ERR_KEYSTORE_INVALID', '--scrypt-n must be a power of two')
-    const file = keystorePath(bitcdnHome(), opts.key)
+    const n = parseScryptN(opts.scryptN)
+    const file = keystorePath(bitcdnHome(), keyName(opts))
     const passphrase = await resolvePassphrase({ envVar: opts.passphraseEnv, confirm: true })
     const pk = generatePrivateKey()
     await writeKeystoreFile(file, pk, passphrase, { scryptN: n })
@@ -125,30 +193,65 @@ export function registerWallet(program: Command): void {
     out(`keystore ${file}`)
   })
 
+  addCommon(
+    wallet
+      .command('import')
+      .description('encrypt an existing private key (typed with echo off, or read from a file) into $BITCDN_HOME/keys/<name>.json')
+      .addOption(new Option('--from-file <file>', 'read the key (64 hex digits, optional 0x) from this file instead of a prompt'))
+      .addOption(new Option('--scrypt-n <n>', 'scrypt cost (power of two); lower is faster and weaker').default('262144'))
+      .addHelpText('after', '\nThe key is never echoed, printed or logged; only the encrypted keystore is written.\n\nExamples:\n  bitcdn wallet import --key dev0\n  bitcdn wallet import --key ci --from-file ./key.txt'),
+    { chain: false },
+  ).action(async (opts: WalletOptions & { scryptN: string; fromFile?: string }) => {
+    const n = parseScryptN(opts.scryptN)
+    const file = keystorePath(bitcdnHome(), keyName(opts))
+    const pk = await privateKeyToImport(opts.fromFile)
+    const passphrase = await resolvePassphrase({ envVar: opts.passphraseEnv, confirm: true })
+    await writeKeystoreFile(file, pk, passphrase, { scryptN: n })
+    out(`address  ${privateKeyToAccount(pk).address}`)
+    out(`keystore ${file}`)
+  })
+
+  wallet
+    .command('list')
+    .description('the keys --key/--account can name: $BITCDN_HOME/keys and ~/.foundry/keystores (no passphrase needed)')
+    .action(async () => {
+      const keys = await listKeystores(bitcdnHome())
+      if (keys.length === 0) out('no keys yet: bitcdn wallet new, or bitcdn wallet import')
+      for (const k of keys) {
+        const address = await readKeystoreAddress(k.file).catch(() => '(no address in file)')
+        out(`${k.name.padEnd(16)} ${address}  ${k.file}`)
+      }
+    })
+
   addCommon(wallet.command('show').description('print the address of a key (no passphrase needed)'), { chain: false }).action(
     async (opts: WalletOptions) => {
-      const file = keystorePath(bitcdnHome(), opts.key)
+      const file = await keyFile(opts)
       out(`address  ${await readKeystoreAddress(file)}`)
       out(`keystore ${file}`)
     },
   )
 
-  addCommon(wallet.command('balance').description('token balance, escrow balance, pending withdrawal, earnings and signer')).action(
+  addCommon(wallet.command('balance').description('gas balance, token balance, escrow balance, pending withdrawal, earnings and signer')).action(
     async (opts: WalletOptions) => {
       const ctx = await context(opts)
-      const who = await readKeystoreAddress(keystorePath(bitcdnHome(), opts.key))
-      const read = <T>(p: Promise<T>) => p
-      const [wallet, free, pending, earned, signer] = await Promise.all([
-        read(ctx.publicClient.readContract({ address: ctx.token, abi: testTokenAbi, functionName: 'balanceOf', args: [who] })),
-        ctx.publicClient.readContract({ address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'balanceOf', args: [who, ctx.token] }),
-        ctx.publicClient.readContract({ address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'pendingWithdrawal', args: [who, ctx.token] }),
-        ctx.publicClient.readContract({ address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'earnings', args: [who, ctx.token] }),
-        ctx.publicClient.readContract({ address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'signerOf', args: [who] }),
-      ])
+      const who = await readKeystoreAddress(await keyFile(opts))
+      const { publicClient: c, deployment: d, token } = ctx
+      const [gas, wallet, free, pending, earned, signer] = await Promise.all([
+        c.getBalance({ address: who }),
+        c.readContract({ address: token, abi: testTokenAbi, functionName: 'balanceOf', args: [who] }),
+        c.readContract({ address: d.escrow, abi: escrowAbi, functionName: 'balanceOf', args: [who, token] }),
+        c.readContract({ address: d.escrow, abi: escrowAbi, functionName: 'pendingWithdrawal', args: [who, token] }),
+        c.readContract({ address: d.escrow, abi: escrowAbi, functionName: 'earnings', args: [who, token] }),
+        c.readContract({ address: d.escrow, abi: escrowAbi, functionName: 'signerOf', args: [who] }),
+      ]).catch((err) => {
+        throw ctx.failure(err, 'reading balances', who)
+      })
       const f = (u: bigint) => `${formatTokenAmount(u, DECIMALS)} ${ctx.symbol}`
       out(`address             ${who}`)
+      // gas to 6 decimals (display only; the wei amount is on-chain)
+      out(`gas                 ${formatNative((gas / 10n ** 12n) * 10n ** 12n)}${gas === 0n ? '  (none: transactions will fail; on the local chain run `bitcdn chain fund ' + who + '`)' : ''}`)
       out(`wallet              ${f(wallet)}`)
-      out(`escrow free         ${f(free)}`)
+      out(`escrow free         ${f(free)}${pending[0] > 0n ? ` (includes the ${f(pending[0])} requested for withdrawal)` : ''}`)
       out(`pending withdrawal  ${f(pending[0])}${pending[0] > 0n ? ` (ready at ${new Date(Number(pending[1]) * 1000).toISOString()})` : ''}`)
       out(`earnings            ${f(earned)}`)
       out(`signer              ${signer[0] === '0x0000000000000000000000000000000000000000' ? '(the key itself)' : signer[0]}`)
@@ -175,7 +278,7 @@ export function registerWallet(program: Command): void {
   ).action(async (amountText: string, opts: WalletOptions) => {
     const amount = parseTokenAmount(amountText, DECIMALS)
     const ctx = await signerContext(opts)
-    const tx = await ctx.send('requestWithdraw', {
+    const tx = await ctx.send('withdrawal request', {
       account: ctx.account,
       chain: ctx.chain,
       address: ctx.deployment.escrow,
@@ -183,16 +286,20 @@ export function registerWallet(program: Command): void {
       functionName: 'requestWithdraw',
       args: [ctx.token, amount],
     })
-    const [, readyAt] = await ctx.publicClient.readContract({ address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'pendingWithdrawal', args: [ctx.account.address, ctx.token] })
+    const [, readyAt] = await ctx.publicClient
+      .readContract({ address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'pendingWithdrawal', args: [ctx.account.address, ctx.token] })
+      .catch((err) => {
+        throw ctx.failure(err, 'reading the withdrawal', ctx.account.address)
+      })
     out(`withdrawal of ${formatTokenAmount(amount, DECIMALS)} ${ctx.symbol} requested; ready at ${new Date(Number(readyAt) * 1000).toISOString()} (tx ${tx})`)
   })
-  for (const [name, fn, desc] of [
-    ['finalize', 'finalizeWithdraw', 'pay out a requested withdrawal once its notice has passed'],
-    ['cancel', 'cancelWithdraw', 'cancel a requested withdrawal'],
+  for (const [name, fn, what, desc] of [
+    ['finalize', 'finalizeWithdraw', 'withdrawal finalization', 'pay out a requested withdrawal once its notice has passed'],
+    ['cancel', 'cancelWithdraw', 'withdrawal cancellation', 'cancel a requested withdrawal'],
   ] as const) {
     addCommon(withdraw.command(name).description(desc)).action(async (opts: WalletOptions) => {
       const ctx = await signerContext(opts)
-      const tx = await ctx.send(fn, { account: ctx.account, chain: ctx.chain, address: ctx.deployment.escrow, abi: escrowAbi, functionName: fn, args: [ctx.token] })
+      const tx = await ctx.send(what, { account: ctx.account, chain: ctx.chain, address: ctx.deployment.escrow, abi: escrowAbi, functionName: fn, args: [ctx.token] })
       out(`withdrawal ${name === 'finalize' ? 'finalized' : 'cancelled'} (tx ${tx})`)
     })
   }
@@ -206,7 +313,7 @@ export function registerWallet(program: Command): void {
     if (!isAddress(signerText)) throw new BitcdnError('BITCDN_ERR_ADDRESS_INVALID', `'${signerText}' is not a valid address`)
     const signer = getAddress(signerText)
     const ctx = await signerContext(opts)
-    const tx = await ctx.send('setSigner', { account: ctx.account, chain: ctx.chain, address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'setSigner', args: [signer] })
+    const tx = await ctx.send('signer change', { account: ctx.account, chain: ctx.chain, address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'setSigner', args: [signer] })
     out(`signer set to ${signer} (tx ${tx})`)
   })
 
@@ -243,6 +350,8 @@ export function registerWallet(program: Command): void {
         await new Promise((r) => setTimeout(r, 500))
       }
       out(`claimed ${formatTokenAmount(owed, DECIMALS)} ${ctx.symbol} in ${claims} transaction(s); withdrew ${formatTokenAmount(withdrawn, DECIMALS)} ${ctx.symbol}`)
+    } catch (err) {
+      throw ctx.failure(err, 'claim', ctx.account.address)
     } finally {
       ledger.close()
     }

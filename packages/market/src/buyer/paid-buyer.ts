@@ -51,6 +51,15 @@ export interface PaidBuyerInit {
    * one piece is worth more). @default the seller's credit
    */
   maxChequeValue?: TokenUnits
+  /**
+   * Coalescing: pay a seller once this much is due to it, or `chequeIntervalMs` after the first
+   * unpaid verified piece, whichever comes first (each cheque covers at least one piece; every
+   * cheque costs the buyer an fsync and the seller a verification and an fsync).
+   * @default the value of 1 MiB at the seller's price
+   */
+  chequeValue?: TokenUnits
+  /** @default 250 */
+  chequeIntervalMs?: number
   /** Download from peers that do not ask for payment. @default true */
   allowFree?: boolean
   /** Seller choice. */
@@ -102,6 +111,7 @@ export interface PaidBuyer extends EventEmitter<PaidBuyerEvents> {
   readonly swarm: {
     extendWire: (wire: HardenedWire, conn: PeerConnection, infoHash: string) => void
     requestLimit: (conn: PeerConnection, infoHash: string) => number | undefined
+    keepSeedConnection: (conn: PeerConnection, infoHash: string) => boolean
   }
   /** Pay for this torrent's verified pieces. */
   track(torrent: Torrent): void
@@ -130,6 +140,8 @@ interface SellerAccount {
   lastCheque?: SignedCheque
   allocatedAt: bigint
   channels: Set<Session>
+  flushTimer?: NodeJS.Timeout
+  allocating?: boolean
 }
 
 interface Session {
@@ -138,9 +150,12 @@ interface Session {
   infoHash: string
   state: 'new' | 'paying'
   seller?: SellerAccount
+  /** The seller acknowledged our hello (admitted us): cheques may go out on this connection. */
+  admitted?: boolean
 }
 
 const BLOCK = 16 * 1024
+const MIB = 1024 * 1024
 
 /**
  * @example
@@ -157,6 +172,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     const escrow = getAddress(init.domain.verifyingContract)
     const allowFree = init.allowFree ?? true
     const sessions = new Map<string, Session>()
+    const torrents = new Map<string, Torrent>()
     const sellers = new Map<Address, SellerAccount>()
     let spent = 0n
     let exhausted = false
@@ -164,6 +180,16 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
 
     /** Value owed to a seller for verified bytes not yet paid. */
     const dueOf = (a: SellerAccount) => bytesValue(a.verifiedBytes, a.price) - a.paid
+
+    /** Nothing due and every cheque acknowledged. */
+    const settled = (a: SellerAccount) => dueOf(a) <= 0n && a.acked >= a.paid && !a.paying
+
+    /** A finished torrent's connection kept open for the last cheque: close it once settled. */
+    const closeIfSettled = (s: Session) => {
+      const a = s.seller
+      if (a === undefined || !settled(a) || torrents.get(s.infoHash)?.done !== true) return
+      setImmediate(() => s.conn.destroy())
+    }
 
     /** Everything the buyer may still have to pay: signed, due, and in flight. */
     const committed = (): bigint => {
@@ -210,8 +236,6 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       s.state = 'paying'
       a.channels.add(s)
       s.ch.send({ type: 'hello', payer, signer })
-      // a cheque signed while no connection to this seller was open goes out now
-      if (a.lastCheque !== undefined && a.lastCheque.cheque.cumulativeAmount > a.acked) s.ch.send({ type: 'cheque', cheque: encodeSessionCheque(a.lastCheque) })
       rebalance()
     }
 
@@ -227,6 +251,14 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
             a.good++
           }
           a.credit = msg.credit
+          if (!s.admitted) {
+            // the first ack answers our hello: only now may cheques go out here (a seller closes
+            // on a cheque before admission); one signed while none was admitted (a reconnect
+            // after the seller restarted) goes out now
+            s.admitted = true
+            if (a.lastCheque !== undefined && a.lastCheque.cheque.cumulativeAmount > msg.cumulative) s.ch.send({ type: 'cheque', cheque: encodeSessionCheque(a.lastCheque) })
+          }
+          closeIfSettled(s)
           return
         }
         case 'refuse': {
@@ -269,7 +301,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           spent += due
           a.lastCheque = signed
           const cheque = encodeSessionCheque(signed)
-          for (const s of a.channels) s.ch.send({ type: 'cheque', cheque })
+          for (const s of a.channels) if (s.admitted) s.ch.send({ type: 'cheque', cheque })
           this_.emit('paid', a.payee, signed.cheque.cumulativeAmount, tokenUnits(due))
           topUp(a)
         } while (a.again)
@@ -279,6 +311,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       } finally {
         a.paying = false
       }
+      for (const s of a.channels) closeIfSettled(s)
     }
 
     const topUp = (a: SellerAccount) => {
@@ -287,16 +320,32 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       if (rule === undefined || allocator === undefined || a.paid < rule.after) return
       // once per `after` paid: steady business keeps its allocation, a one-off never ties funds up
       if (a.paid - a.allocatedAt < rule.after && a.allocatedAt !== 0n) return
+      if (a.allocating) return
       a.allocatedAt = a.paid
-      allocator.ensureAllocation(a.payee, token, rule.amount).catch((err: unknown) => log.warn({ err: (err as Error).message, payee: a.payee }, 'allocation top-up failed'))
+      a.allocating = true
+      allocator
+        .ensureAllocation(a.payee, token, rule.amount)
+        .catch((err: unknown) => log.warn({ err: (err as Error).message, payee: a.payee }, 'allocation top-up failed'))
+        .finally(() => (a.allocating = false))
     }
 
     const onPiece = (infoHash: string, sources: PieceSource[]) => {
       for (const src of sources) {
         const s = sessions.get(key(infoHash, src.id))
         if (s?.state !== 'paying' || s.seller === undefined) continue
-        s.seller.verifiedBytes += src.bytes
-        void pay(s.seller)
+        const a = s.seller
+        a.verifiedBytes += src.bytes
+        const threshold = init.chequeValue ?? bytesValue(MIB, a.price)
+        if (dueOf(a) >= threshold) {
+          clearTimeout(a.flushTimer)
+          a.flushTimer = undefined
+          void pay(a)
+        } else if (a.flushTimer === undefined) {
+          a.flushTimer = setTimeout(() => {
+            a.flushTimer = undefined
+            void pay(a)
+          }, init.chequeIntervalMs ?? 250)
+        }
       }
     }
 
@@ -350,8 +399,22 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           })
         },
         requestLimit,
+        keepSeedConnection(conn: PeerConnection, infoHash: string): boolean {
+          const a = sessions.get(key(infoHash, conn.id))?.seller
+          return a !== undefined && !settled(a)
+        },
       },
       track(torrent: Torrent) {
+        torrents.set(torrent.infoHash, torrent)
+        // a finished torrent pays what is due at once rather than at the coalescing interval
+        torrent.on('done', () => {
+          for (const a of sellers.values()) if (dueOf(a) > 0n) {
+            clearTimeout(a.flushTimer)
+            a.flushTimer = undefined
+            void pay(a)
+          }
+          for (const s of sessions.values()) if (s.infoHash === torrent.infoHash) closeIfSettled(s)
+        })
         torrent.on('piece', (_i, sources) => onPiece(torrent.infoHash, sources))
         torrent.on('warning', (err) => {
           if (err.code !== 'BITCDN_ERR_PIECE_HASH_FAILED') return
@@ -375,7 +438,10 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           good: a.good,
           bad: a.bad,
         })),
-      close: () => clearInterval(timer),
+      close: () => {
+        clearInterval(timer)
+        for (const a of sellers.values()) clearTimeout(a.flushTimer)
+      },
     })
     return this_ as PaidBuyer
   }

@@ -15,7 +15,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { getAddress, type Address } from 'viem'
-import { silentLogger, type BitcdnError, type Logger, type TokenUnits } from '@bitcdn/core'
+import { silentLogger, tokenUnits, type BitcdnError, type Logger, type TokenUnits } from '@bitcdn/core'
 import { decodeSessionCheque, PayError, type ChequeDomain, type SignedCheque } from '@bitcdn/pay'
 import { rateChokePolicy, type BlockRef, type ChokePolicy, type HardenedWire, type SwarmClient } from '@bitcdn/swarm'
 import { marketError } from '../errors.js'
@@ -68,10 +68,10 @@ export interface BuyerAccount {
   payer: Address
   /** Payload bytes granted to this payer's requests since this process started. */
   servedBytes: number
-  /** The accepted cumulative when this process first admitted the payer. */
-  baseline: TokenUnits
-  /** The highest cumulative accepted. */
+  /** The highest cumulative accepted (stored in the ledger). */
   accepted: TokenUnits
+  /** What accepted cheques paid of this process's deliveries (collateral-backed increments only). */
+  paid: TokenUnits
   banned: boolean
 }
 
@@ -122,13 +122,13 @@ interface Session {
   infoHash: string
   state: State
   account?: BuyerAccount
-  /** Cheques waiting their turn (bounded). */
-  queued: number
-  chain: Promise<void>
+  /** The newest cheque waiting while one is verified (older waiting ones are superseded). */
+  pending?: SignedCheque
+  verifying: boolean
+  /** Highest cumulative received on this connection: a cheque not above it is a replay. */
+  lastSeen: bigint
 }
 
-/** Cheques a buyer may have in flight unacknowledged before it is cut off. */
-const MAX_QUEUED_CHEQUES = 8
 const MIB = 1024 * 1024
 
 /**
@@ -164,7 +164,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       })
     }
 
-    const owedOf = (a: BuyerAccount, extraBytes = 0): bigint => bytesValue(a.servedBytes + extraBytes, price) - (a.accepted - a.baseline)
+    const owedOf = (a: BuyerAccount, extraBytes = 0): bigint => bytesValue(a.servedBytes + extraBytes, price) - a.paid
 
     /** Cut off a payer whose debt reached the disconnect threshold; true when it did. */
     const enforce = (a: BuyerAccount): boolean => {
@@ -205,7 +205,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       if (s.ch.closed || a.banned) return
       const cum = signed.cheque.cumulativeAmount
       if (cum <= a.accepted) {
-        return refuse(s, new PayError('BITCDN_ERR_CHEQUE_NOT_NEWER', `cheque for ${cum} is not above the accepted ${a.accepted} (replayed or lowered)`), true)
+        // another connection of this payer got a higher one accepted meanwhile: nothing to add
+        return
       }
       const owed = owedOf(a)
       const increment = cum - a.accepted
@@ -213,19 +214,23 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       if (increment > due + prepay) {
         return refuse(s, marketError('chequeOversized', `cheque raises the total by ${increment}; ${due} is owed (+${prepay} allowed ahead)`, { payer: a.payer }), true)
       }
-      const r = await payments.receive([signed])
-      const ok = r.accepted[0]
+      const r = await payments.receive(signed, s.conn.id)
+      const ok = r.accepted
       if (ok !== undefined) {
+        const increment = ok.cumulative > a.accepted ? ok.cumulative - a.accepted : 0n
         if (ok.cumulative > a.accepted) a.accepted = ok.cumulative
+        // only the collateral-backed part pays the debt; an unbacked excess is stored, not credited
+        a.paid = tokenUnits(a.paid + ok.credited)
         stats.chequesAccepted++
-        this_.emit('cheque', a.payer, ok.cumulative, ok.increment)
+        this_.emit('cheque', a.payer, ok.cumulative, tokenUnits(increment))
         s.ch.send({ type: 'ack', cumulative: a.accepted, credit: payments.credit(a.payer, token) })
         rechoke(s.infoHash)
+        if (r.closePeer) s.ch.close(marketError('messageUnexpected', 'cheques faster than the seller verifies them'))
         return
       }
-      const err = (r.rejected[0]?.error ?? marketError('messageInvalid', 'cheque refused')) as BitcdnError
+      const err = r.error ?? marketError('messageInvalid', 'cheque refused')
       // a rate-limited lookup is our limit, not the buyer's fault: it may resend
-      refuse(s, err, err.code !== 'BITCDN_ERR_LOOKUP_RATE_LIMITED')
+      refuse(s, err, r.closePeer || err.code !== 'BITCDN_ERR_LOOKUP_RATE_LIMITED')
     }
 
     const onMessage = async (s: Session, msg: PayMessage): Promise<void> => {
@@ -244,8 +249,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           if (s.ch.closed) return
           let a = accounts.get(payer)
           if (a === undefined) {
-            const accepted = payments.accepted(payer, token)
-            a = { payer, servedBytes: 0, baseline: accepted, accepted, banned: false }
+            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), banned: false }
             accounts.set(payer, a)
           }
           s.account = a
@@ -260,11 +264,26 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           const a = s.account!
           // throws BITCDN_ERR_CHEQUE_INVALID for a malformed signature: the connection closes
           const signed = decodeSessionCheque(msg.cheque, { payer: a.payer, payee, token })
-          if (s.queued >= MAX_QUEUED_CHEQUES) throw marketError('messageUnexpected', `more than ${MAX_QUEUED_CHEQUES} cheques unacknowledged`)
-          s.queued++
-          // one at a time per connection, in order: the ledger sees each cumulative after the last
-          s.chain = s.chain.then(() => onCheque(s, signed)).finally(() => s.queued--)
-          return s.chain
+          const cum = signed.cheque.cumulativeAmount
+          if (cum <= s.lastSeen || cum <= a.accepted) {
+            return refuse(s, new PayError('BITCDN_ERR_CHEQUE_NOT_NEWER', `cheque for ${cum} is not above ${s.lastSeen > a.accepted ? s.lastSeen : a.accepted} (replayed or lowered)`), true)
+          }
+          s.lastSeen = cum
+          // cumulative cheques supersede each other: while one is verified keep only the newest, so a
+          // fast buyer costs one verification per burst and memory stays one cheque per connection
+          s.pending = signed
+          if (s.verifying) return
+          s.verifying = true
+          try {
+            while (s.pending !== undefined && !s.ch.closed) {
+              const next = s.pending
+              s.pending = undefined
+              await onCheque(s, next)
+            }
+          } finally {
+            s.verifying = false
+          }
+          return
         }
         case 'refuse':
           log.info({ peer: s.conn.id, reason: msg.reason, text: msg.text }, 'buyer left')
@@ -309,8 +328,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             conn,
             infoHash,
             state: 'new',
-            queued: 0,
-            chain: Promise.resolve(),
+            verifying: false,
+            lastSeen: 0n,
           }
           s.ch = attachPayChannel(
             wire,
@@ -331,6 +350,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           sessions.set(k, s)
           conn.once('close', () => {
             if (sessions.get(k) === s) sessions.delete(k)
+            payments.peerClosed?.(conn.id)
           })
         },
         uploadGate(conn: SellerConnection, ref: BlockRef, infoHash: string): boolean {

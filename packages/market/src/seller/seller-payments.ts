@@ -4,14 +4,25 @@
  * `SellerSettlement` (ledger + escrow watcher + cash-out).
  *
  * Credit for a payer = what the escrow lets this seller claim beyond the cheques it already holds:
- *   allocation to us + min(softAllowance, free − pending withdrawal) − our unsettled cheques,
- * never negative. The soft allowance bounds how much of a payer's free balance — which other
- * sellers and a withdrawal may take first — this seller lends against.
+ *   (allocation − pending decrease) + min(softAllowance, free − pending withdrawal) − our unsettled
+ * cheques, never negative (pay's `SellerSettlement.collateral`). The soft allowance bounds how much
+ * of a payer's free balance — which other sellers and a withdrawal may take first — this seller
+ * lends against; it is set on the settlement (`createSellerSettlement({ softAllowance })`).
  */
 import { getAddress, type Address } from 'viem'
-import { tokenUnits, type TokenUnits } from '@bitcdn/core'
-import { PayError, type ReceiveResult, type SellerSettlement, type SignedCheque } from '@bitcdn/pay'
+import { tokenUnits, type BitcdnError, type TokenUnits } from '@bitcdn/core'
+import { PayError, type SellerSettlement, type SignedCheque } from '@bitcdn/pay'
 import { marketError } from '../errors.js'
+
+/** What became of one cheque. */
+export interface ChequeOutcome {
+  /** Stored: its cumulative and how much of its increment counted as payment (the collateral-backed part). */
+  accepted?: { cumulative: TokenUnits; credited: TokenUnits }
+  /** Refused (or stored but not backed by collateral): why, with its code. */
+  error?: BitcdnError
+  /** The connection spent its budget of signature checks: close it. */
+  closePeer: boolean
+}
 
 export interface SellerPayments {
   /**
@@ -24,20 +35,20 @@ export interface SellerPayments {
   credit(payer: Address, token: Address): TokenUnits
   /** The highest cumulative we hold from `payer` (0 when none). */
   accepted(payer: Address, token: Address): TokenUnits
-  /** Verify and durably store cheques; resolves once stored. */
-  receive(cheques: readonly SignedCheque[]): Promise<ReceiveResult>
-}
-
-export interface SettlementPaymentsInit {
-  /** Credit granted against a payer's free balance (on top of its allocation to us). */
-  softAllowance: TokenUnits
+  /** Verify and durably store one cheque that came on connection `peer`; resolves once stored. */
+  receive(signed: SignedCheque, peer: string): Promise<ChequeOutcome>
+  /** A connection closed (forget its budget). */
+  peerClosed?(peer: string): void
 }
 
 /**
+ * Over pay's `SellerSettlement`: its exact collateral (allocation − pending decrease + the soft
+ * allowance it was created with − our unsettled cheques), its ledger and its bounded lookups.
  * @example
- * const payments = settlementPayments(settlement, { softAllowance: tokenUnits(1_000_000n) })
+ * const settlement = createSellerSettlement({ ledgerPath, payee, domain, tokens: [usdc], softAllowance: 100_000n })(components)
+ * const payments = settlementPayments(settlement)
  */
-export function settlementPayments(settlement: SellerSettlement, init: SettlementPaymentsInit): SellerPayments {
+export function settlementPayments(settlement: SellerSettlement): SellerPayments {
   const { watcher, ledger, gate } = settlement
   return {
     async admit(payerIn, signerIn, tokenIn) {
@@ -60,17 +71,21 @@ export function settlementPayments(settlement: SellerSettlement, init: Settlemen
         throw marketError('payerRefused', `signer ${signer} is not authorized by payer ${payer}`, { payer, signer })
       }
     },
-    credit(payer, token) {
-      const f = watcher.funds(payer, token)
-      if (f === undefined) return tokenUnits(0n)
-      const free = f.free > f.pendingWithdrawal ? f.free - f.pendingWithdrawal : 0n
-      const soft = free < init.softAllowance ? free : init.softAllowance
-      const v = f.allocatedToUs + soft - ledger.exposure(token, payer)
-      return tokenUnits(v > 0n ? v : 0n)
-    },
+    credit: (payer, token) => settlement.collateral(payer, token),
     accepted(payer, token) {
       return tokenUnits(ledger.best(payer, token)?.cheque.cumulativeAmount ?? 0n)
     },
-    receive: (cheques) => settlement.receive(cheques),
+    async receive(signed, peer) {
+      const r = await settlement.receive([signed], { peer })
+      const ok = r.accepted[0]
+      const unbacked = r.unbacked[0]
+      const err = (r.rejected[0]?.error ?? unbacked?.error) as BitcdnError | undefined
+      return {
+        accepted: ok === undefined ? undefined : { cumulative: ok.cumulative, credited: ok.credited },
+        error: ok === undefined ? (err ?? marketError('messageInvalid', 'cheque refused')) : undefined,
+        closePeer: r.closePeer,
+      }
+    },
+    peerClosed: (peer) => settlement.peerClosed(peer),
   }
 }

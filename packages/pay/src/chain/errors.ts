@@ -14,6 +14,13 @@ export type ChainErrorCode =
   | 'BITCDN_ERR_PRESET_INVALID'
   | 'BITCDN_ERR_ESCROW_REVERTED'
   | 'BITCDN_ERR_RPC_FAILED'
+  | 'BITCDN_ERR_RPC_UNREACHABLE'
+  | 'BITCDN_ERR_CHAIN_MISMATCH'
+  | 'BITCDN_ERR_DEPLOYMENT_STALE'
+  | 'BITCDN_ERR_TX_REVERTED'
+  | 'BITCDN_ERR_GAS_INSUFFICIENT'
+  | 'BITCDN_ERR_TX_FAILED'
+  | 'BITCDN_ERR_FAUCET_NOT_LOCAL'
 
 /**
  * An error from starting a chain, deploying, or reading a deployment file.

@@ -37,6 +37,17 @@ describe('cheques', () => {
     expect(`0x${Buffer.from(got).toString('hex')}`).toBe(expected)
   })
 
+  it('digest equals hashTypedData across payer/payee/token triples and amounts, cached prefixes reused in any order', () => {
+    const d = createChequeDigester(domain)
+    const addrs = [cheque.payer, cheque.payee, cheque.token, '0x90F79bf6EB2c4f870365E785982E1f101E93b906' as Address]
+    const amounts = [0n, 1n, 255n, 256n, 12_500_000n, (1n << 64n) + 7n, (1n << 128n) - 1n]
+    for (let i = 0; i < 60; i++) {
+      const c: Cheque = { payer: addrs[i % 4]!, payee: addrs[(i + 1) % 4]!, token: addrs[(i >> 2) % 4]!, cumulativeAmount: tokenUnits(amounts[i % amounts.length]!) }
+      const expected = hashTypedData({ domain: typedDomain(domain), types: chequeTypes, primaryType: 'Cheque', message: c })
+      expect(`0x${Buffer.from(d.digest(c)).toString('hex')}`, JSON.stringify(c, (_, v) => (typeof v === 'bigint' ? v.toString() : v))).toBe(expected)
+    }
+  })
+
   it('fast private-key signer produces the same signature as signTypedData', async () => {
     const viaViem = await signCheque(account, { domain, cheque })
     const fast = await createPrivateKeyChequeSigner(pk, domain).sign(cheque)

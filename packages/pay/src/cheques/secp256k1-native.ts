@@ -15,7 +15,6 @@ interface Secp256k1Binding {
 }
 
 function load(): Secp256k1Binding | undefined {
-  if (process.env.BITCDN_SECP256K1 === 'js') return undefined // forced pure-JS (tests of the fallback)
   try {
     // the binding only (`secp256k1/bindings`), never the package's pure-JS fallback (elliptic)
     return createRequire(import.meta.url)('secp256k1/bindings') as Secp256k1Binding

@@ -2,7 +2,8 @@
  * Keystore files on disk: `$BITCDN_HOME/keys/<name>.json`, created exclusively with mode 0600 in a
  * 0700 directory, never overwritten; the plain key only ever exists in memory.
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { access, chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { PayError } from '../cheques/errors.js'
@@ -17,6 +18,68 @@ export function keystorePath(home: string, name: string): string {
     throw new PayError('BITCDN_ERR_KEYSTORE_INVALID', `key name '${name}' may only use letters, digits, '.', '_' and '-'`)
   }
   return join(home, 'keys', `${name}.json`)
+}
+
+/**
+ * Foundry's keystore folder (`cast wallet import NAME` writes `<dir>/NAME`): `$FOUNDRY_KEYSTORES_DIR`
+ * or `~/.foundry/keystores`.
+ * @example foundryKeystoreDir({}) // '/home/me/.foundry/keystores'
+ */
+export function foundryKeystoreDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FOUNDRY_KEYSTORES_DIR ?? join(env.HOME ?? homedir(), '.foundry', 'keystores')
+}
+
+/**
+ * Finds a key by name, as `cast --account NAME` does: `$BITCDN_HOME/keys/NAME.json`, else Foundry's
+ * `~/.foundry/keystores/NAME`; a name with a `/` is a path to a keystore file.
+ * @throws {PayError} BITCDN_ERR_KEYSTORE_NOT_FOUND (naming where it looked), BITCDN_ERR_KEYSTORE_INVALID (bad name)
+ * @example const file = await findKeystore(bitcdnHome(), 'deployer')
+ */
+export async function findKeystore(home: string, name: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const exists = (p: string) => access(p).then(() => true, () => false)
+  if (name.includes('/')) {
+    if (await exists(name)) return name
+    throw new PayError('BITCDN_ERR_KEYSTORE_NOT_FOUND', `no keystore file at ${name}`)
+  }
+  const ours = keystorePath(home, name)
+  if (await exists(ours)) return ours
+  const foundry = join(foundryKeystoreDir(env), name)
+  if (await exists(foundry)) return foundry
+  throw new PayError(
+    'BITCDN_ERR_KEYSTORE_NOT_FOUND',
+    `no key named '${name}' (looked in ${ours} and ${foundry}); create one with \`bitcdn wallet new --key ${name}\` or \`bitcdn wallet import --key ${name}\`, or see \`bitcdn wallet list\``,
+  )
+}
+
+/**
+ * The keys `findKeystore` can find, by name, with where each lives (BitCDN's first).
+ * @example for (const k of await listKeystores(home)) console.log(k.name, k.file)
+ */
+export async function listKeystores(home: string, env: NodeJS.ProcessEnv = process.env): Promise<Array<{ name: string; file: string; source: 'bitcdn' | 'foundry' }>> {
+  const list = async (dir: string) => readdir(dir).catch(() => [] as string[])
+  const out: Array<{ name: string; file: string; source: 'bitcdn' | 'foundry' }> = []
+  for (const f of (await list(join(home, 'keys'))).sort()) if (f.endsWith('.json')) out.push({ name: f.slice(0, -5), file: join(home, 'keys', f), source: 'bitcdn' })
+  for (const f of (await list(foundryKeystoreDir(env))).sort()) if (!out.some((k) => k.name === f)) out.push({ name: f, file: join(foundryKeystoreDir(env), f), source: 'foundry' })
+  return out
+}
+
+/**
+ * Parses a private key typed or read from a file: 64 hex digits, optional 0x, surrounding
+ * whitespace ignored; must be a valid secp256k1 scalar. The message never contains the input.
+ * @throws {PayError} BITCDN_ERR_KEYSTORE_INVALID
+ * @example parsePrivateKey('0xac09…ff80\n')
+ */
+export function parsePrivateKey(text: string): Hex {
+  const t = text.trim()
+  const hex = t.startsWith('0x') || t.startsWith('0X') ? t.slice(2) : t
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new PayError('BITCDN_ERR_KEYSTORE_INVALID', `a private key is 64 hex digits (32 bytes, optional 0x); got ${t.length} characters`)
+  }
+  const k = BigInt(`0x${hex}`)
+  if (k === 0n || k >= 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n) {
+    throw new PayError('BITCDN_ERR_KEYSTORE_INVALID', 'that is not a valid secp256k1 private key (zero or not below the curve order)')
+  }
+  return `0x${hex.toLowerCase()}`
 }
 
 /**

@@ -37,6 +37,15 @@ export async function resolvePassphrase(src: PassphraseSource = {}): Promise<str
   return first
 }
 
+/**
+ * Asks `question` on a terminal with echo off and resolves to the line typed (Ctrl-C cancels).
+ * @throws {PayError} BITCDN_ERR_KEYSTORE_PASSPHRASE when cancelled
+ * @example const key = await promptHidden('Private key: ', process.stdin, process.stderr)
+ */
+export function promptHidden(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<string> {
+  return prompt(question, input, output)
+}
+
 function prompt(question: string, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<string> {
   return new Promise((resolve, reject) => {
     // echo off before the prompt shows, so nothing typed after seeing it is ever echoed

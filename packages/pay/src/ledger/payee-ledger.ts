@@ -72,6 +72,18 @@ export interface AcceptResult {
   signer: Address
 }
 
+/** One confirmed claim of one pair (a claim transaction pays many pairs). */
+export interface ClaimRow {
+  txHash: Hex
+  payer: Address
+  token: Address
+  /** What the transaction paid for this pair. */
+  paid: TokenUnits
+  /** The pair's cumulative paid out after it. */
+  paidOut: TokenUnits
+  atMs: number
+}
+
 export interface HistoryRow {
   payer: Address
   token: Address
@@ -103,6 +115,10 @@ export interface PayeeLedger {
   entry(payer: Address, token: Address): LedgerEntry | undefined
   /** Every pair with value not yet confirmed on chain. */
   unsettled(): LedgerEntry[]
+  /** Every pair, settled or not (in `token` when given). */
+  entries(token?: Address): LedgerEntry[]
+  /** Confirmed claims, oldest first (with their transaction hashes). */
+  claims(): ClaimRow[]
   /** Sum of exposure in `token` (or per payer when given). */
   exposure(token: Address, payer?: Address): TokenUnits
   /** Marks pairs as claimed in `txHash` (not yet confirmed). */
@@ -340,6 +356,25 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
     unsettled() {
       check()
       return allUnsettled.all().map(toEntry).filter((e) => e.exposure > 0n)
+    },
+    entries(token) {
+      check()
+      const t = token ? getAddress(token) : undefined
+      return allUnsettled.all().filter((r) => !t || r.token === t).map(toEntry)
+    },
+    claims() {
+      check()
+      return db
+        .prepare<[], { tx: string; payer: string; token: string; paid: string; paid_out: string; at_ms: number }>('SELECT * FROM claims ORDER BY id')
+        .all()
+        .map((r) => ({
+          txHash: r.tx as Hex,
+          payer: r.payer as Address,
+          token: r.token as Address,
+          paid: tokenUnits(BigInt(r.paid)),
+          paidOut: tokenUnits(BigInt(r.paid_out)),
+          atMs: r.at_ms,
+        }))
     },
     exposure(token, payer) {
       check()

@@ -3,6 +3,10 @@
  * per BEP 15) through `bittorrent-tracker`'s client: `started`, periodic re-announce at the
  * interval the tracker asks for, `completed`, `stopped`. One client per tracker URL, so each
  * warning names the tracker it came from.
+ *
+ * A tracker that cannot be reached is asked again with backoff (5 s doubling to 5 min) until it
+ * answers: the library itself would wait a whole default interval (30 min), so a seeder started
+ * before its tracker would stay unfound that long.
  */
 import { EventEmitter } from 'node:events'
 import Client from 'bittorrent-tracker/client'
@@ -26,6 +30,10 @@ export interface TrackerAnnouncerInit {
   /** Peers asked for per announce. @default 50 */
   numwant?: number
   stats: () => AnnounceStats
+  /** First retry after an unreachable tracker, ms; doubles per failure. @default 5000 */
+  retryBaseMs?: number
+  /** Longest wait between retries, ms. @default 300000 */
+  retryMaxMs?: number
 }
 
 /** A tracker's view of the swarm, from its last announce answer. */
@@ -65,10 +73,16 @@ export function classifyTrackerWarning(tracker: string, err: unknown): BitcdnErr
 export class TrackerAnnouncer extends EventEmitter<TrackerAnnouncerEvents> {
   readonly url: string
   readonly #client: Client
+  readonly #retryBaseMs: number
+  readonly #retryMaxMs: number
+  #retryMs = 0
+  #retry: NodeJS.Timeout | undefined
 
   constructor(init: TrackerAnnouncerInit) {
     super()
     this.url = init.announceUrl
+    this.#retryBaseMs = init.retryBaseMs ?? 5_000
+    this.#retryMaxMs = init.retryMaxMs ?? 300_000
     const numwant = init.numwant ?? 50
     this.#client = new Client({
       infoHash: init.infoHash,
@@ -81,11 +95,29 @@ export class TrackerAnnouncer extends EventEmitter<TrackerAnnouncerEvents> {
     })
     this.#client.on('peer', (addr: string) => this.emit('peer', addr))
     this.#client.on('update', (data: { complete?: number; incomplete?: number }) => {
+      this.#retryMs = 0
       this.emit('announced', { tracker: this.url, seeders: data.complete ?? 0, leechers: data.incomplete ?? 0 })
     })
-    this.#client.on('warning', (err: unknown) => this.emit('warning', classifyTrackerWarning(this.url, err)))
+    this.#client.on('warning', (err: unknown) => this.#warn(err))
     // the client calls some tracker failures errors; none is fatal to a torrent
-    this.#client.on('error', (err: unknown) => this.emit('warning', classifyTrackerWarning(this.url, err)))
+    this.#client.on('error', (err: unknown) => this.#warn(err))
+  }
+
+  #warn(err: unknown): void {
+    const w = classifyTrackerWarning(this.url, err)
+    if (w.code === 'BITCDN_ERR_TRACKER_UNREACHABLE') this.#scheduleRetry()
+    this.emit('warning', w)
+  }
+
+  /** One pending retry at a time; an answer resets the backoff. */
+  #scheduleRetry(): void {
+    if (this.#retry !== undefined || this.#client.destroyed) return
+    this.#retryMs = Math.min(this.#retryMs === 0 ? this.#retryBaseMs : this.#retryMs * 2, this.#retryMaxMs)
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      if (!this.#client.destroyed) this.#client.update()
+    }, this.#retryMs)
+    this.#retry.unref()
   }
 
   start(): void {
@@ -103,6 +135,8 @@ export class TrackerAnnouncer extends EventEmitter<TrackerAnnouncerEvents> {
 
   /** Send `stopped` and release sockets; resolves once done (the library caps this at ~1 s). */
   stop(): Promise<void> {
+    clearTimeout(this.#retry)
+    this.#retry = undefined
     return new Promise((resolve) => {
       if (this.#client.destroyed) return resolve()
       this.#client.stop()

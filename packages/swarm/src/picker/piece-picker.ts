@@ -13,6 +13,7 @@
  * availability change — rarest-first needs to be roughly right, not exact), and a head cursor
  * skips the consumed front.
  */
+import { pieceSize } from '@bitcdn/content'
 import type { BlockRef } from '../peer-connection.js'
 
 /** BitTorrent's de-facto block size; peers may refuse anything larger. */
@@ -149,7 +150,7 @@ export class PiecePicker {
 
   /** Byte length of piece `index`. */
   pieceSize(index: number): number {
-    return index === this.pieceCount - 1 ? this.length - index * this.pieceLength : this.pieceLength
+    return pieceSize(this, index)
   }
 
   /** Number of blocks of piece `index`. */

@@ -51,6 +51,8 @@ export interface PeerSetComponents {
   onMetadata: (infoBuffer: Buffer) => void
   /** A peer's handshake checked out (`host:port`). */
   onWire: (id: string) => void
+  /** Keep a connection two seeds would close (a buyer still settling its last cheque with it). */
+  keepSeedConnection?: (conn: PeerConnection) => boolean
 }
 
 /**
@@ -161,7 +163,7 @@ export class PeerSet {
 
   /** Two seeds have nothing to say to each other. */
   maybeDropSeed(conn: PeerConnection): void {
-    if (conn instanceof BitTorrentConnection && this.#state.picker?.isSeed && conn.isSeed) conn.destroy()
+    if (conn instanceof BitTorrentConnection && this.#state.picker?.isSeed && conn.isSeed && this.#c.keepSeedConnection?.(conn) !== true) conn.destroy()
   }
 
   closeAll(): void {

@@ -77,6 +77,8 @@ export interface TorrentSessionComponents {
   extendWire?: (wire: HardenedWire, conn: BitTorrentConnection, infoHash: string) => void
   /** Veto upload requests (paid delivery); false rejects. */
   uploadGate?: (conn: BitTorrentConnection, ref: BlockRef, infoHash: string) => boolean
+  /** Keep a connection two seeds would close (a buyer settling its last cheque). */
+  keepSeedConnection?: (conn: PeerConnection, infoHash: string) => boolean
   /** Cap the requests in flight to a connection (a paying buyer's seller choice). */
   requestLimit?: (conn: PeerConnection, infoHash: string) => number | undefined
   /** Discovery factory (`createDiscovery` over the client's shared DHT node). */

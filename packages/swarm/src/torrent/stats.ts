@@ -1,8 +1,9 @@
 /**
  * A torrent's transfer counters and recent rates, and the `TorrentStats` snapshot built from them.
- * Rates are an exponential average over the session's 1 s ticks.
+ * Rates are the shared `RateMeter` fed on the session's 1 s ticks.
  */
 import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
+import { RateMeter } from '../choker/rate-meter.js'
 import type { SessionState } from './session-state.js'
 import type { TorrentStats } from './types.js'
 
@@ -20,9 +21,10 @@ export class TransferStats {
   uploaded = 0
   hashFailures = 0
   bannedPeers = 0
-  #sample = { at: Date.now(), down: 0, up: 0 }
-  #downloadRate = 0
-  #uploadRate = 0
+  #sample = { down: 0, up: 0 }
+  // fed once a second by the session's tick: no idle decay between ticks
+  readonly #down = new RateMeter({ windowMs: 1, idleDecay: false })
+  readonly #up = new RateMeter({ windowMs: 1, idleDecay: false })
 
   get downloaded(): number {
     return this.downloadedPeers + this.downloadedWeb
@@ -31,12 +33,9 @@ export class TransferStats {
   /** Fold the bytes since the last sample into the rates (call about once a second). */
   sample(now: number): void {
     const total = this.downloaded
-    const dt = (now - this.#sample.at) / 1000
-    if (dt > 0) {
-      this.#downloadRate = this.#downloadRate * 0.5 + ((total - this.#sample.down) / dt) * 0.5
-      this.#uploadRate = this.#uploadRate * 0.5 + ((this.uploaded - this.#sample.up) / dt) * 0.5
-    }
-    this.#sample = { at: now, down: total, up: this.uploaded }
+    this.#down.add(total - this.#sample.down, now)
+    this.#up.add(this.uploaded - this.#sample.up, now)
+    this.#sample = { down: total, up: this.uploaded }
   }
 
   /** The public snapshot of the torrent. */
@@ -55,8 +54,8 @@ export class TransferStats {
       downloadedFromPeers: this.downloadedPeers,
       downloadedFromWebSeeds: this.downloadedWeb,
       uploaded: this.uploaded,
-      downloadRate: this.#downloadRate,
-      uploadRate: this.#uploadRate,
+      downloadRate: this.#down.rate(),
+      uploadRate: this.#up.rate(),
       peers,
       webSeeds,
       progress: pieceCount === 0 ? 0 : verified / pieceCount,

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import { PassThrough, type Readable } from 'node:stream'
 import { hasCode, silentLogger, type BitcdnError } from '@bitcdn/core'
-import { metainfoFromInfo, type Metainfo, type PieceStore, type ResumeJournal, type TorrentRef } from '@bitcdn/content'
+import { metainfoFromInfo, pieceSize, type Metainfo, type PieceStore, type ResumeJournal, type TorrentRef } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
 import { PiecePicker, PRIORITY_NORMAL, PRIORITY_SKIP } from '../picker/piece-picker.js'
 import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
@@ -120,6 +120,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       ...components,
       stats: this.#stats,
       extendWire: components.extendWire === undefined ? undefined : (w, c) => components.extendWire!(w, c, this.infoHash),
+      keepSeedConnection: components.keepSeedConnection === undefined ? undefined : (c) => components.keepSeedConnection!(c, this.infoHash),
       onConnection: (conn) => this.#onConnection(conn),
       onClosed: (conn) => {
         this.#downloads.detach(conn)
@@ -309,7 +310,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     s.store = opened.store
     this.#ownsStore = opened.ownsStore
     this.#journal = opened.journal
-    this.#readCache = new ReadCache(opened.store, (i) => (i === m.pieceCount - 1 ? m.length - i * m.pieceLength : m.pieceLength))
+    this.#readCache = new ReadCache(opened.store, (i) => pieceSize(m, i))
     const picker = new PiecePicker({ pieceCount: m.pieceCount, pieceLength: m.pieceLength, length: m.length })
     if (this.#init.onDemand === true) for (let i = 0; i < m.pieceCount; i++) picker.setPriority(i, PRIORITY_SKIP)
     this.#completion.start(picker.blockSize, m.pieceLength)

@@ -12,9 +12,11 @@ import type { Socket } from 'node:net'
 import utMetadata from 'ut_metadata'
 import utPex from 'ut_pex'
 import type { BitcdnError } from '@bitcdn/core'
+import { pieceSize } from '@bitcdn/content'
 import type { BlockRef, PeerConnection, PeerConnectionEvents } from '../peer-connection.js'
 import { swarmError } from '../errors.js'
 import { HardenedWire } from './hardened-wire.js'
+import { RateMeter } from '../choker/rate-meter.js'
 
 /** Seconds of queued requests to keep in flight: rate × this / block size. */
 const REQUEST_QUEUE_SECONDS = 1
@@ -130,16 +132,12 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   #downloaded = 0
   #uploaded = 0
   #closed = false
-  // rate estimate: EWMA over short windows, updated as blocks arrive
-  #windowStart = Date.now()
-  #windowBytes = 0
-  #rate = 0
+  // rate estimates over short windows, updated as blocks arrive and leave
+  readonly #down = new RateMeter({ windowMs: RATE_WINDOW_MS })
+  readonly #up = new RateMeter({ windowMs: RATE_WINDOW_MS })
   /** Mean time from request to block, ms (EWMA; 0 until a block arrived). */
   #latencyMs = 0
   #lastUploadAt = 0
-  #upWindowStart = Date.now()
-  #upWindowBytes = 0
-  #upRate = 0
   #pexTimer: NodeJS.Timeout | undefined
   /** index, begin, length triples not yet written. */
   readonly #requestQueue: number[] = []
@@ -220,14 +218,12 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
 
   /** Payload bytes/s from this peer, recent. */
   get downloadRate(): number {
-    this.#decay()
-    return this.#rate
+    return this.#down.rate()
   }
 
   /** Payload bytes/s to this peer, recent. */
   get uploadRate(): number {
-    if (Date.now() - this.#upWindowStart > 2 * RATE_WINDOW_MS) this.#sampleUpload(0)
-    return this.#upRate
+    return this.#up.rate()
   }
 
   /** True when the peer has every piece (have-all or a full bitfield). */
@@ -360,7 +356,8 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     respond(null, data)
     if (onFlushed !== undefined) this.wire.afterFlush(onFlushed)
     this.#uploaded += data.length
-    this.#sampleUpload(data.length)
+    this.#up.add(data.length)
+    if (data.length > 0) this.#lastUploadAt = Date.now()
     return true
   }
 
@@ -557,8 +554,8 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     // fields arrive unsigned (hardened-wire); each is bounded before any arithmetic uses it
     if (index >= n) return this.#protocolError(`request for piece ${index} of ${n}`)
     if (length === 0 || length > MAX_REQUEST_BYTES) return this.#protocolError(`request of ${length} bytes`)
-    const pieceSize = index === n - 1 ? total - index * pieceLength : pieceLength
-    if (begin > pieceSize - length) return this.#protocolError(`request ${index}:${begin}+${length} outside the piece of ${pieceSize} bytes`)
+    const size = pieceSize({ pieceCount: n, pieceLength, length: total }, index)
+    if (begin > size - length) return this.#protocolError(`request ${index}:${begin}+${length} outside the piece of ${size} bytes`)
     if (this.#peerRequests.size >= MAX_PEER_REQUESTS) {
       // beyond the `reqq` we advertised: refuse this one (BEP 6), keep the peer; without the fast
       // extension a refusal cannot be said, and a peer that ignores reqq that far is closed
@@ -583,32 +580,9 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   }
 
   #sample(now: number, n: number): void {
-    this.#windowBytes += n
-    const elapsed = now - this.#windowStart
-    if (elapsed < RATE_WINDOW_MS) return
-    const inst = (this.#windowBytes * 1000) / elapsed
-    this.#rate = this.#rate === 0 ? inst : this.#rate * 0.5 + inst * 0.5
-    this.#windowStart = now
-    this.#windowBytes = 0
-    const want = Math.ceil((this.#rate * REQUEST_QUEUE_SECONDS) / 16384)
+    if (!this.#down.add(n, now)) return
+    const want = Math.ceil((this.#down.rate(now) * REQUEST_QUEUE_SECONDS) / 16384)
     this.#maxOutstanding = Math.max(MIN_OUTSTANDING, Math.min(MAX_OUTSTANDING, want))
-  }
-
-  #decay(): void {
-    const now = Date.now()
-    if (now - this.#windowStart > 2 * RATE_WINDOW_MS) this.#sample(now, 0)
-  }
-
-  #sampleUpload(n: number): void {
-    const now = Date.now()
-    if (n > 0) this.#lastUploadAt = now
-    this.#upWindowBytes += n
-    const elapsed = now - this.#upWindowStart
-    if (elapsed < RATE_WINDOW_MS) return
-    const inst = (this.#upWindowBytes * 1000) / elapsed
-    this.#upRate = this.#upRate * 0.5 + inst * 0.5
-    this.#upWindowStart = now
-    this.#upWindowBytes = 0
   }
 
   #protocolError(reason: string): void {

@@ -48,7 +48,7 @@ describe('HardenedWire', () => {
     let error: string | undefined
     wire.onProtocolError = (r) => (error = r)
     wire._write(Buffer.from([0xa7, 1, 2, 3]), () => {})
-    expect(error).toMatch(/byte 167, not 19/)
+    expect(error).toMatch(/byte 167/)
   })
   it('reports a 19-byte protocol name that is not BitTorrent', () => {
     const wire = new HardenedWire()
@@ -56,6 +56,20 @@ describe('HardenedWire', () => {
     wire.onProtocolError = (r) => (error = r)
     wire._write(Buffer.concat([Buffer.from('\x13BitTorrent protocoX'), Buffer.alloc(48)]), () => {})
     expect(error).toMatch(/does not name/)
+  })
+  it('attack: a flood of 20,000 allowed-fast messages keeps a bounded set', () => {
+    const wire = new HardenedWire()
+    const hs = Buffer.concat([Buffer.from('\x13BitTorrent protocol'), Buffer.alloc(7), Buffer.from([4]), Buffer.alloc(20, 1), Buffer.alloc(20, 2)])
+    wire._write(hs, () => {})
+    wire.handshake('01'.repeat(20), '02'.repeat(20), { fast: true })
+    const flood: Buffer[] = []
+    for (let i = 0; i < 20_000; i++) {
+      const p = Buffer.alloc(4)
+      p.writeUInt32BE(i)
+      flood.push(msg(17, p))
+    }
+    wire._write(Buffer.concat(flood), () => {})
+    expect((wire as unknown as { peerAllowedFastSet: number[] }).peerAllowedFastSet.length).toBeLessThanOrEqual(100)
   })
   it('reports an oversized length prefix instead of buffering it', () => {
     expect(feed(Buffer.from([0x7f, 0xff, 0xff, 0xff])).error).toMatch(/exceeds/)

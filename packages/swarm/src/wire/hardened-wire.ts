@@ -226,7 +226,7 @@ export class HardenedWire extends Wire {
     else if (id === 8) self._onCancel(u32(b, 1), u32(b, 5), u32(b, 9))
     else if (id === 13) self._onSuggest(u32(b, 1))
     else if (id === 16) self._onReject(u32(b, 1), u32(b, 5), u32(b, 9))
-    else self._onAllowedFast(u32(b, 1))
+    else self._onAllowedFast(u32(b, 1)) // the library keeps at most 100
     return true
   }
 

@@ -1,0 +1,82 @@
+/**
+ * `bitcdn node start` as a function: config → key → chain → node → admin API, JSON-line logs
+ * (pino) on stdout, until `stop()`. The CLI waits for SIGTERM/SIGINT and calls `stop()`.
+ */
+import { pino } from 'pino'
+import { BitcdnError, type Logger } from '@bitcdn/core'
+import { keystorePath, readKeystoreFile } from '@bitcdn/pay'
+import { loadConfig } from './config/load.js'
+import { nodePaths, NODE_KEY_NAME, type NodePaths } from './paths.js'
+import { readNodeDeployment, connectChain, type NodeChain } from './chain.js'
+import { createNode, type BitcdnNode } from './node.js'
+import { createNodeMetrics } from './metrics.js'
+import { build } from './admin/build.js'
+import { readAdminToken } from './admin-client.js'
+import type { PaidServingFactory } from './paid-serving.js'
+import { marketPaidServing } from './market-serving.js'
+
+export interface RunNodeOptions {
+  paths?: NodePaths
+  /** Asked only when the node has a chain (its key signs claims). */
+  passphrase: () => Promise<string>
+  /** @default marketPaidServing (the `bitcdn_pay` extension) */
+  paidServing?: PaidServingFactory
+  /** pino level. @default $BITCDN_LOG_LEVEL or 'info' */
+  level?: string
+  /** Log destination. @default stdout */
+  destination?: NodeJS.WritableStream
+}
+
+export interface RunningNode {
+  node: BitcdnNode
+  adminUrl: string
+  logger: Logger
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a node from its config.
+ * @throws BitcdnError BITCDN_ERR_CONFIG_*, keystore errors, BITCDN_ERR_NODE_LOCKED, listen errors
+ * @example
+ * const running = await runNode({ passphrase: () => resolvePassphrase() })
+ * await untilInterrupted(); await running.stop()
+ */
+export async function runNode(opts: RunNodeOptions): Promise<RunningNode> {
+  const paths = opts.paths ?? nodePaths()
+  const config = await loadConfig(paths.config)
+  const token = await readAdminToken(paths.adminToken)
+  const logger = pino({ level: opts.level ?? process.env.BITCDN_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, (opts.destination ?? process.stdout) as never) as unknown as Logger
+  const found = await readNodeDeployment(config)
+  let chain: NodeChain | undefined
+  if (found) {
+    const key = await readKeystoreFile(keystorePath(paths.home, NODE_KEY_NAME), await opts.passphrase())
+    chain = connectChain(found, key.privateKey)
+  }
+  const metrics = createNodeMetrics({ defaults: true })
+  const node = createNode({ config, paths })({ logger, metrics, chain, paidServing: opts.paidServing ?? marketPaidServing })
+  await node.start()
+  const app = await build({ node, token, logger })
+  try {
+    await app.listen({ host: config.admin.host, port: config.admin.port })
+  } catch (err) {
+    await node.stop()
+    if ((err as { code?: string }).code === 'EADDRINUSE') {
+      throw new BitcdnError('BITCDN_ERR_PORT_IN_USE', `admin port ${config.admin.port} on ${config.admin.host} is in use; change admin.port in ${paths.config}`, { details: { port: config.admin.port }, cause: err })
+    }
+    throw err
+  }
+  const addr = app.server.address()
+  const port = typeof addr === 'object' && addr ? addr.port : config.admin.port
+  const adminUrl = `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${port}`
+  logger.info({ adminUrl, listen: node.status().listen, payee: chain?.walletClient.account?.address }, 'admin API listening')
+  return {
+    node,
+    adminUrl,
+    logger,
+    async stop() {
+      await app.close()
+      await node.stop()
+      logger.info({}, 'node stopped')
+    },
+  }
+}

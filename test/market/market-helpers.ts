@@ -1,0 +1,139 @@
+/**
+ * Paid-swarm fixtures: real anvil with the real escrow (test/pay/helpers), sellers (swarm client +
+ * pay's SellerSettlement + createPaidSeller) and buyers (swarm client + PayerWallet +
+ * createPaidBuyer) over real TCP, cleaned up by `cleanup()`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Address, Hex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { tokenUnits, type TokenUnits } from '@bitcdn/core'
+import { createMemoryStore, type Metainfo, type PieceStore } from '@bitcdn/content'
+import { createPayerWallet, createSellerSettlement, escrowAbi, type ChequeDomain, type PayerWallet, type SellerSettlement } from '@bitcdn/pay'
+import { createSwarmClient, type SwarmClient, type SwarmClientComponents, type Torrent } from '@bitcdn/swarm'
+import { createPaidBuyer, createPaidSeller, settlementPayments, type AllocationManager, type PaidBuyer, type PaidBuyerInit, type PaidSeller, type PaidSellerInit } from '@bitcdn/market'
+import type { PayChain } from '../pay/helpers.js'
+
+export const GiB = 1n << 30n
+export const MiB = 1024 * 1024
+
+export interface TestSeller {
+  client: SwarmClient
+  seller: PaidSeller
+  settlement: SellerSettlement
+  torrent: Torrent
+  payee: Address
+  price: TokenUnits
+  addr: string
+}
+
+export interface TestBuyer {
+  client: SwarmClient
+  buyer: PaidBuyer
+  wallet: PayerWallet
+  torrent: Torrent
+  /** Verified bytes per source connection id, from the torrent's `piece` events. */
+  verifiedFrom: Map<string, number>
+  payer: Address
+}
+
+export function market(chain: PayChain) {
+  const domain: ChequeDomain = { chainId: chain.deployment.chainId, verifyingContract: chain.deployment.escrow }
+  const usdc = chain.deployment.tokens.USDC
+  const stops: (() => Promise<unknown> | unknown)[] = []
+  const dirs: string[] = []
+  const tempDir = async (p: string) => {
+    const d = await mkdtemp(join(tmpdir(), p))
+    dirs.push(d)
+    return d
+  }
+  return {
+    domain,
+    usdc,
+    tempDir,
+    async seller(
+      account: { address: Address; privateKey: Hex },
+      m: Metainfo,
+      store: PieceStore,
+      opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits },
+    ): Promise<TestSeller> {
+      const dir = await tempDir('bitcdn-seller-')
+      const softAllowance = opts.softAllowance ?? tokenUnits(1_000_000n)
+      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: 100, softAllowance, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 } })({
+        publicClient: chain.publicClient as never,
+        walletClient: chain.wallet(account.privateKey) as never,
+      })
+      await settlement.start()
+      const seller = createPaidSeller({ payee: account.address, domain, token: usdc, softAllowance, ...opts })({
+        payments: settlementPayments(settlement),
+      })
+      const client = createSwarmClient({ stateDir: dir }, seller.swarm)
+      seller.attach(client)
+      await client.start()
+      const torrent = await client.add(m, { store })
+      stops.push(async () => {
+        seller.close()
+        await client.stop()
+        await settlement.stop()
+      })
+      return { client, seller, settlement, torrent, payee: account.address, price: opts.pricePerGiB, addr: `127.0.0.1:${client.port}` }
+    },
+    async buyer(
+      account: { address: Address; privateKey: Hex },
+      m: Metainfo,
+      peers: string[],
+      opts: Partial<PaidBuyerInit> & { wallet?: PaidBuyerComponentsWallet; swarm?: (b: PaidBuyer) => SwarmClientComponents; allocator?: AllocationManager } = {},
+    ): Promise<TestBuyer> {
+      const dir = await tempDir('bitcdn-buyer-')
+      const signer = privateKeyToAccount(account.privateKey)
+      const wallet = createPayerWallet({ dbPath: join(dir, 'wallet.sqlite'), signer, payer: account.address, domain })
+      const { wallet: payWith, swarm, allocator, ...init } = opts
+      const buyer = createPaidBuyer({
+        payer: account.address,
+        signer: account.address,
+        domain,
+        token: usdc,
+        maxPricePerGiB: tokenUnits(10_000_000n),
+        budget: tokenUnits(10_000_000n),
+        ...init,
+      })({ wallet: payWith ?? wallet, allocator })
+      const client = createSwarmClient({ stateDir: dir, snubTimeoutMs: 3000 }, swarm ? swarm(buyer) : buyer.swarm)
+      await client.start()
+      const torrent = await client.add(m, { store: createMemoryStore(m), peers })
+      buyer.track(torrent)
+      const verifiedFrom = new Map<string, number>()
+      torrent.on('piece', (_i, sources) => sources.forEach((s) => verifiedFrom.set(s.id, (verifiedFrom.get(s.id) ?? 0) + s.bytes)))
+      stops.push(async () => {
+        buyer.close()
+        await client.stop()
+        wallet.close()
+      })
+      return { client, buyer, wallet, torrent, verifiedFrom, payer: account.address }
+    },
+    /** Escrow allocation through the real contract (what the payer wallet's ensureAllocation does). */
+    allocator(account: { address: Address; privateKey: Hex }): AllocationManager & { calls: { payee: Address; amount: bigint }[] } {
+      const calls: { payee: Address; amount: bigint }[] = []
+      const w = chain.wallet(account.privateKey)
+      return {
+        calls,
+        async ensureAllocation(payee, token, amount) {
+          calls.push({ payee, amount })
+          const [have] = (await chain.publicClient.readContract({ address: chain.deployment.escrow, abi: escrowAbi, functionName: 'allocation', args: [account.address, payee, token] })) as readonly [bigint, bigint, bigint]
+          if (have >= amount) return
+          const hash = await w.writeContract({ address: chain.deployment.escrow, abi: escrowAbi, functionName: 'allocate', args: [payee, token, amount - have] })
+          await chain.publicClient.waitForTransactionReceipt({ hash })
+        },
+      }
+    },
+    async cleanup() {
+      for (const s of stops.splice(0).reverse()) await Promise.resolve(s()).catch(() => {})
+      await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })))
+    },
+  }
+}
+
+type PaidBuyerComponentsWallet = Parameters<ReturnType<typeof createPaidBuyer>>[0]['wallet']
+
+/** The value the seller is owed for `bytes` at `price`, rounded down (the documented rounding). */
+export const valueOf = (bytes: number, price: bigint) => (BigInt(bytes) * price) / GiB
