@@ -38,15 +38,15 @@ async function paidSeeder(accountIndex: number, pricePerGiB: bigint, dir: string
   const { deployment, accounts, publicClient } = chain
   const payee = accounts[accountIndex]!
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
-  const settlement: SellerSettlement = createSellerSettlement({ ledgerPath: join(await h.tempDir(), 'ledger.db'), payee: payee.address, domain, tokens: [deployment.tokens.USDC], pollingIntervalMs: 100 })({
+  const softAllowance = tokenUnits(1_000_000n)
+  const settlement: SellerSettlement = createSellerSettlement({ ledgerPath: join(await h.tempDir(), 'ledger.db'), payee: payee.address, domain, tokens: [deployment.tokens.USDC], pollingIntervalMs: 100, softAllowance })({
     publicClient: publicClient as never,
     walletClient: chain.wallet(payee.privateKey) as never,
   })
   await settlement.start()
   stops.push(() => settlement.stop())
-  const softAllowance = tokenUnits(1_000_000n)
   const seller = createPaidSeller({ payee: payee.address, domain, token: deployment.tokens.USDC, pricePerGiB: tokenUnits(pricePerGiB), softAllowance, free: false })({
-    payments: settlementPayments(settlement, { softAllowance }),
+    payments: settlementPayments(settlement),
   })
   const client = createSwarmClient({ stateDir: await h.stateDir() }, seller.swarm)
   seller.attach(client)

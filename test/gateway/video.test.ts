@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * A `<video>` element in headless Chromium (Debian's `chromium`, driven by playwright-core) plays
  * and seeks a WebM file served by the gateway from a seeder: the browser's own range requests
