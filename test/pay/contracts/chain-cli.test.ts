@@ -35,7 +35,7 @@ describe('bitcdn chain', () => {
     expect(chain).toBeDefined()
     const help = chain!.helpInformation()
     for (const flag of ['--port', '--chain-id', '--withdraw-delay', '--accounts', '--out']) expect(help).toContain(flag)
-    expect(chain!.commands.map((c) => c.name())).toEqual(['deploy'])
+    expect(chain!.commands.map((c) => c.name()).sort()).toEqual(['deploy', 'fund'])
   })
 
   it('starts anvil, deploys, funds the accounts, writes the deployment file, and stops when told', async () => {
