@@ -59,7 +59,7 @@ export function histogram(title: string, values: number[], fmt: (v: number) => s
       const h = (c / cMax) * (H - PAD.t - PAD.b)
       const x = PAD.l + i * bw
       const label = bins === 1 ? fmt(lo) : `${fmt(lo + i * width)}–${fmt(lo + (i + 1) * width)}`
-      return `<rect class="bar" x="${x + 2}" y="${H - PAD.b - h}" width="${bw - 4}" height="${h}"><title>${esc(label)}: ${c} node(s)</title></rect><text class="axis" x="${x + bw / 2}" y="${H - PAD.b - h - 4}" text-anchor="middle">${c}</text><text class="axis" x="${x + bw / 2}" y="${H - 8}" text-anchor="middle">${esc(fmt(lo + i * width))}</text>`
+      return `<rect class="bar" x="${x + 2}" y="${H - PAD.b - h}" width="${bw - 4}" height="${h}"><title>${esc(label)}: ${c} node(s)</title></rect><text class="axis" x="${x + bw / 2}" y="${H - PAD.b - h - 4}" text-anchor="middle">${c}</text><text class="axis" x="${x + bw / 2}" y="${H - 8}" text-anchor="middle">${esc(label)}</text>`
     })
     .join('')
   return frame(title, `${values.length} nodes, prices from ${fmt(lo)} to ${fmt(hi)}`, bars)

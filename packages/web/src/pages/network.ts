@@ -46,7 +46,9 @@ export function renderNetwork(main: HTMLElement): () => void {
       const [nodes, rep, prov, dep, cl] = await Promise.all(['nodesOnline', 'bytesServedReported', 'bytesServedProven', 'deposited', 'claimed'].map((m) => num(m as Metric)()))
       $('chart-nodes').innerHTML = lineChart('Nodes online over time', [{ label: 'nodes', cls: 'nodes', points: nodes! }], (v) => v.toFixed(0))
       $('chart-bytes').innerHTML = lineChart('Bytes served over time', [{ label: 'reported', cls: 'reported', points: rep! }, { label: 'proven', cls: 'proven', points: prov! }], formatBytes)
-      $('chart-usdc').innerHTML = lineChart('USDC over time', [{ label: 'deposited', cls: 'deposited', points: dep! }, { label: 'claimed', cls: 'claimed', points: cl! }], usdc)
+      $('chart-usdc').innerHTML = s.deposited === undefined
+        ? '<p class="muted">This hub reads no chain, so it has no escrow events to chart.</p>'
+        : lineChart('USDC over time', [{ label: 'deposited', cls: 'deposited', points: dep! }, { label: 'claimed', cls: 'claimed', points: cl! }], usdc)
     } finally {
       drawing = false
     }

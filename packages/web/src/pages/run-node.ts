@@ -19,7 +19,10 @@ export function renderRunNode(main: HTMLElement): void {
       <p><code>init</code> makes a new payout key (or imports yours with <code>--private-key-env</code>), writes
       <code>$BITCDN_HOME/node/config.toml</code> and sets your price in USDC per GiB:</p>
       <pre><code>export BITCDN_PASSPHRASE='a long passphrase'
-npx bitcdn node init --price 0.50 --quota 50GiB</code></pre></li>
+npx bitcdn node init --price 0.50 --quota 50GiB</code></pre>
+      <p>To try it on a local chain first (<code>npx bitcdn chain</code> in another terminal prints funded dev keys):</p>
+      <pre><code>BITCDN_NODE_KEY=0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a \\
+  npx bitcdn node init --price 0.50 --quota 50GiB --private-key-env BITCDN_NODE_KEY</code></pre></li>
     <li><h2>Fund it (or not)</h2>
       <p>Send the node's address a little of the chain's native coin: it pays the gas of its claims. Without a deployment
       file the node still runs, serving only what its free policy allows (<code>node init --free</code>).</p></li>
