@@ -5,7 +5,8 @@
  * (`--database postgres://…`) so several hub instances can share one database.
  */
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { Command, Option } from 'commander'
 import { createHub, openPgHubStore, openSqliteHubStore } from '@bitcdn/hub'
 import { bitcdnHome, defaultDeploymentPath, loadDeployment } from '@bitcdn/pay'
@@ -21,7 +22,7 @@ interface HubOptions {
   hubId: string
   deployment?: string
   chain: boolean
-  web?: string
+  web?: string | false
   probeInterval: number
 }
 
@@ -40,7 +41,8 @@ export function registerHub(program: Command): void {
     .option('--hub-id <id>', 'the network id node registrations must name', 'bitcdn')
     .option('--deployment <file>', 'deployment file of the chain whose escrow events feed the statistics (default: $BITCDN_HOME/deployment.json when present)')
     .option('--no-chain', 'do not read escrow events, even when a deployment file exists')
-    .option('--web <dir>', 'folder of a built website to serve at /')
+    .option('--web <dir>', 'folder of a built website to serve at / (default: the built @bitcdn/web, when present)')
+    .option('--no-web', 'serve the API only, no website')
     .addOption(new Option('--probe-interval <s>', 'seconds between probes of every registered node (0: never)').argParser(Number).default(60))
     .addHelpText('after', '\nExamples:\n  bitcdn hub\n  bitcdn hub --database postgres://bitcdn@127.0.0.1/bitcdn --port 8081 --tracker-port 8001')
     .action(async (opts: HubOptions) => runHub(opts))
@@ -50,6 +52,7 @@ async function runHub(opts: HubOptions): Promise<void> {
   const store = opts.database ? openPgHubStore(opts.database) : openSqliteHubStore(join(bitcdnHome(), 'hub', 'hub.sqlite'))
   const deploymentFile = opts.deployment ?? defaultDeploymentPath()
   const deployment = opts.chain && (opts.deployment || existsSync(deploymentFile)) ? await loadDeployment(deploymentFile) : undefined
+  const webRoot = opts.web === false ? undefined : (opts.web ?? defaultWebRoot())
   const hub = await createHub(
     {
       hubId: opts.hubId,
@@ -57,7 +60,7 @@ async function runHub(opts: HubOptions): Promise<void> {
       port: opts.port,
       trackerPort: opts.trackerPort,
       probeIntervalMs: opts.probeInterval * 1000,
-      webRoot: opts.web,
+      webRoot,
       chain: deployment && { rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, escrow: deployment.escrow, fromBlock: BigInt(deployment.deployedAtBlock) },
     },
     { store, log: (line) => process.stderr.write(`${JSON.stringify({ time: Date.now(), ...line })}\n`) },
@@ -68,9 +71,20 @@ async function runHub(opts: HubOptions): Promise<void> {
   })
   const out = process.stdout
   out.write(`hub "${opts.hubId}" on ${hub.url} (${store.engine}${deployment ? `, escrow ${deployment.escrow} on chain ${deployment.chainId}` : ', no chain'})\n`)
+  if (webRoot) out.write(`website   ${hub.url}/\n`)
   out.write(`api       ${hub.url}/api/v1/stats   (OpenAPI: ${hub.url}/openapi.json)\n`)
   for (const t of hub.trackers) out.write(`announce  ${t}\n`)
   await untilInterrupted()
   process.stderr.write('stopping hub\n')
   await hub.stop()
+}
+
+/** `dist/` of the installed `@bitcdn/web` package when it has been built, else undefined. */
+export function defaultWebRoot(): string | undefined {
+  try {
+    const dist = join(dirname(createRequire(import.meta.url).resolve('@bitcdn/web/package.json')), 'dist')
+    return existsSync(join(dist, 'index.html')) ? dist : undefined
+  } catch {
+    return undefined
+  }
 }
