@@ -8,7 +8,7 @@ export { defaultStateDir, resumeJournalPath } from './torrent/resume-location.js
 export type { Torrent, TorrentStats, TorrentEvents, ReadStreamOptions, PieceSource } from './torrent/types.js'
 export type { PeerConnection, PeerConnectionEvents, PeerKind, BlockRef } from './peer-connection.js'
 export { PiecePicker, BLOCK_SIZE, PRIORITY_NOW, PRIORITY_NORMAL, PRIORITY_SKIP, type PiecePickerInit, type PickOptions, type PickPeer } from './picker/piece-picker.js'
-export { unchokeSort, rateChokePolicy, type ChokePolicy, type ChokePeer, type UnchokeOptions, type UnchokeDecision } from './choker/choker.js'
+export { unchokeSort, rateChokePolicy, type ChokePolicy, type ChokePeer, type UnchokeOptions, type UnchokeDecision, type QuickUnchokeContext } from './choker/choker.js'
 export { RateLimiter, type RateLimiterInit } from './choker/rate-limit.js'
 export { RateMeter, type RateMeterInit } from './choker/rate-meter.js'
 export { requestBlocks, type RequestBlocksOptions } from './request-blocks.js'

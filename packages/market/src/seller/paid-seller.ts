@@ -318,6 +318,12 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     }
 
     const chokePolicy: ChokePolicy = {
+      mayUnchoke(p, ctx) {
+        const s = sessions.get(key(ctx.infoHash ?? '', p.id))
+        if (s?.state === 'admitted') return s.proven ? withinCredit(s.account!, 16 * 1024) : s.unprovenServed + 16 * 1024 <= unprovenLimit(s.infoHash) && !s.account!.banned
+        // everyone else only under the free policy, and then only into a free slot
+        return freeFor(ctx.infoHash ?? '') && ctx.unchoked < ctx.slots + 1
+      },
       unchokeSort(peers, opts) {
         const infoHash = opts.infoHash ?? ''
         const unchoke = new Set<string>()

@@ -63,6 +63,20 @@ export interface UnchokeDecision {
  */
 export interface ChokePolicy {
   unchokeSort(peers: readonly ChokePeer[], opts: UnchokeOptions): UnchokeDecision
+  /**
+   * The quick unchoke: may this newly interested peer be unchoked now, between rounds? Without it a
+   * peer is unchoked while a regular or optimistic slot is free (libtorrent's rule).
+   */
+  mayUnchoke?(peer: ChokePeer, ctx: QuickUnchokeContext): boolean
+}
+
+/** What the quick unchoke knows besides the peer. */
+export interface QuickUnchokeContext {
+  /** Peers unchoked now. */
+  unchoked: number
+  /** Regular upload slots (one optimistic slot more). */
+  slots: number
+  infoHash?: string
 }
 
 /**

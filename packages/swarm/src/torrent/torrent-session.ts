@@ -334,7 +334,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
 
   #onConnection(conn: PeerConnection): void {
     this.#downloads.attach(conn)
-    if (conn instanceof BitTorrentConnection) this.#uploads.attach(conn, () => this.#peers.btConns(), () => this.#s.picker?.isSeed ?? false)
+    if (conn instanceof BitTorrentConnection) this.#uploads.attach(conn, () => this.#peers.btConns())
   }
 
   #onMetadata(infoBuffer: Buffer): void {

@@ -90,25 +90,29 @@ export class UploadSlots {
   }
 
   /** Answer `conn`'s upload-side events; `all` lists the torrent's peers (for free slots). */
-  attach(conn: BitTorrentConnection, all: () => Iterable<BitTorrentConnection>, seeding: () => boolean = () => false): void {
-    conn.on('interested', () => this.quickUnchoke(conn, all(), seeding()))
+  attach(conn: BitTorrentConnection, all: () => Iterable<BitTorrentConnection>): void {
+    conn.on('interested', () => this.quickUnchoke(conn, all()))
     conn.on('uninterested', () => {
       if (conn.amChoking) return
       conn.setChoking(true)
-      for (const c of all()) this.quickUnchoke(c, all(), seeding())
+      for (const c of all()) this.quickUnchoke(c, all())
     })
     conn.on('request', (ref) => this.serve(conn, ref))
   }
 
   /**
-   * Unchoke an interested peer at once while a slot is free (libtorrent does the same) — if the
-   * policy, asked about the same snapshot a round would see, unchokes it too. The rest of that
-   * decision waits for the next round, so a quick unchoke never chokes anyone.
+   * Unchoke an interested peer at once while a slot is free (libtorrent does the same) — or, when
+   * the policy has a say (`mayUnchoke`: a paid policy unchokes a paying buyer whatever the slots),
+   * when it says so. A quick unchoke never chokes anyone; the next round settles the rest.
    */
-  quickUnchoke(conn: BitTorrentConnection, all: Iterable<BitTorrentConnection>, seeding = false): void {
+  quickUnchoke(conn: BitTorrentConnection, all: Iterable<BitTorrentConnection>): void {
     if (!conn.amChoking || !conn.peerInterested || !conn.ready) return
-    const { decision } = this.#decide(all, Date.now(), seeding)
-    if (decision.unchoke.has(conn.id)) conn.setChoking(false)
+    let unchoked = 0
+    for (const c of all) if (!c.amChoking) unchoked++
+    const slots = this.#init.slots ?? 8
+    const policy = this.#init.policy ?? rateChokePolicy
+    const may = policy.mayUnchoke === undefined ? unchoked < slots + 1 : policy.mayUnchoke(this.#peer(conn), { unchoked, slots, infoHash: this.#init.infoHash })
+    if (may) conn.setChoking(false)
   }
 
   /** One choking round over the ready peers. */
@@ -125,16 +129,7 @@ export class UploadSlots {
     for (const c of conns) {
       if (!c.ready || c.closed) continue
       byId.set(c.id, c)
-      peers.push({
-        id: c.id,
-        peerId: c.remotePeerId,
-        address: c.listenAddress,
-        interested: c.peerInterested,
-        downloadRate: c.downloadRate,
-        uploadRate: c.uploadRate,
-        unchoked: !c.amChoking,
-        optimisticAt: this.#optimisticAt.get(c.id),
-      })
+      peers.push(this.#peer(c))
     }
     const decision = (this.#init.policy ?? rateChokePolicy).unchokeSort(peers, {
       slots: this.#init.slots ?? 8,
@@ -172,6 +167,19 @@ export class UploadSlots {
     const rank = (c: BitTorrentConnection) => (this.#wasted.has(c.id) ? 1 : 0)
     const next = list.filter((c) => !choked.has(c)).sort((a, b) => rank(a) - rank(b) || a.unchokedAt - b.unchokedAt)
     for (const c of next) this.quickUnchoke(c, list)
+  }
+
+  #peer(c: BitTorrentConnection): ChokePeer {
+    return {
+      id: c.id,
+      peerId: c.remotePeerId,
+      address: c.listenAddress,
+      interested: c.peerInterested,
+      downloadRate: c.downloadRate,
+      uploadRate: c.uploadRate,
+      unchoked: !c.amChoking,
+      optimisticAt: this.#optimisticAt.get(c.id),
+    }
   }
 
   /** Forget a closed peer. */
