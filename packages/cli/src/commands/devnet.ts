@@ -43,7 +43,18 @@ export function registerDevnet(program: Command): void {
       const show = (p: string) => relative(process.cwd(), p) || '.'
       const started = Date.now()
       const say = (line: string) => void process.stdout.write(`devnet  ${line}\n`)
-      const net = await startDevnet({ ...o, dir, progress: say })
+      // listen for Ctrl-C from the first moment: pressed while starting, it stops what has started
+      const interrupted = untilInterrupted()
+      let stopping = false
+      void interrupted.then(() => {
+        stopping = true
+        say('stopping ...')
+      })
+      const net = await startDevnet({ ...o, dir, progress: (line) => !stopping && say(line) })
+      if (stopping) {
+        await net.stop()
+        return say('stopped')
+      }
       const video = `${net.gateway.url}/t/${net.content.infoHash}/video/clip.webm`
       process.stdout.write(
         [
@@ -61,8 +72,7 @@ export function registerDevnet(program: Command): void {
           '',
         ].join('\n'),
       )
-      await untilInterrupted()
-      say('stopping ...')
+      await interrupted
       await net.stop()
       say('stopped')
     })

@@ -237,6 +237,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     await gateway.content.add(m.torrentFile)
     say(`gateway   ${gateway.url}  paying from ${payer.address} (100 USDC deposited)`)
 
+    await hub.tick() // the first page view already counts the nodes and the deposit
     const net: Devnet = {
       dir: opts.dir,
       deployment,
