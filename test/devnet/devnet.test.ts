@@ -68,6 +68,33 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_0
 }
 
 describe('bitcdn devnet', () => {
+  it('--help explains the node count, every port flag and the data directory', async () => {
+    const child = spawn(process.execPath, [cli, 'devnet', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => (out += t))
+    expect(await stopped(child)).toBe(0)
+    for (const flag of ['--nodes', '--dir', '--chain-port', '--hub-port', '--tracker-port', '--gateway-port', '--node-port', '--admin-port', '--no-traffic']) expect(out).toContain(flag)
+  })
+
+  it('reports a busy port with the flag that changes it, before starting anything', async () => {
+    const { createServer } = await import('node:net')
+    const srv = createServer()
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    const port = (srv.address() as { port: number }).port
+    const busyDir = await mkdtemp(join(tmpdir(), 'bitcdn-devnet-busy-'))
+    try {
+      const child = spawn(process.execPath, [cli, 'devnet', '--dir', busyDir, '--hub-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let err = ''
+      child.stderr!.setEncoding('utf8').on('data', (t: string) => (err += t))
+      expect(await stopped(child)).not.toBe(0)
+      expect(err).toContain('BITCDN_ERR_PORT_IN_USE')
+      expect(err).toContain(`hub port ${port} (change it with --hub-port)`)
+    } finally {
+      await new Promise((r) => srv.close(r))
+      await rm(busyDir, { recursive: true, force: true })
+    }
+  })
+
   it('serves the sample video through the gateway, and the hub and the chain account for the paid bytes', async () => {
     dir = await mkdtemp(join(tmpdir(), 'bitcdn-devnet-'))
     const first = await startDevnet()

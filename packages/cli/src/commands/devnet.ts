@@ -75,5 +75,10 @@ export function registerDevnet(program: Command): void {
       await interrupted
       await net.stop()
       say('stopped')
+      // everything is closed; a handle a library leaks must not keep the terminal (seen once, not reproduced)
+      setTimeout(() => {
+        process.stderr.write('devnet: stopped, but a leftover handle kept the process alive; exiting\n')
+        process.exit(0)
+      }, 5_000).unref()
     })
 }
