@@ -5,6 +5,7 @@
 import type { Command } from 'commander'
 import { registerChain } from './chain.js'
 import { registerCreate } from './create.js'
+import { registerDevnet } from './devnet.js'
 import { registerGateway } from './gateway.js'
 import { registerGet } from './get.js'
 import { registerNode } from './node.js'
@@ -15,4 +16,4 @@ import { registerWallet } from './wallet.js'
 
 export type RegisterCommand = (program: Command) => void
 
-export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker, registerChain, registerWallet, registerNode, registerGateway, registerHub]
+export const commands: RegisterCommand[] = [registerCreate, registerSeed, registerGet, registerTracker, registerChain, registerWallet, registerNode, registerGateway, registerHub, registerDevnet]

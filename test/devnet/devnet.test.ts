@@ -1,0 +1,160 @@
+/**
+ * `bitcdn devnet` as a user runs it: the real CLI process (real anvil with the escrow, the hub,
+ * two paid nodes, the paying gateway), ports 0. The sample video fetched through the printed
+ * gateway URL is byte-exact; the nodes' cheques, cashed out through their admin API, show up as
+ * on-chain `paidOut`, as the hub's `claimed` (equal to the chain's sum) and as `bytesServedProven`.
+ * Ctrl-C stops every process; a second start on the same directory comes up without warnings.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFile, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createPublicClient, http, type Address } from 'viem'
+import { afterAll, describe, expect, it } from 'vitest'
+import { escrowAbi, loadDeployment } from '@bitcdn/pay'
+
+const root = join(import.meta.dirname, '..', '..')
+const cli = join(root, 'packages', 'cli', 'bin', 'bitcdn.js')
+const NODES = 2
+const children: ChildProcess[] = []
+let dir: string
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+interface Started {
+  child: ChildProcess
+  out: () => string
+  err: () => string
+}
+
+/** Starts `bitcdn devnet` and resolves once it printed that it is up. */
+function startDevnet(): Promise<Started> {
+  const child = spawn(process.execPath, [cli, 'devnet', '--nodes', String(NODES), '--dir', dir, '--no-traffic', ...['chain', 'hub', 'tracker', 'gateway', 'node', 'admin'].flatMap((p) => [`--${p}-port`, '0'])], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let out = ''
+  let err = ''
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => (err += t))
+  return new Promise((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => {
+      out += t
+      if (out.includes('Ctrl-C stops everything')) resolve({ child, out: () => out, err: () => err })
+    })
+    child.once('exit', (code) => reject(new Error(`devnet exited (${code}) before it was up:\n${out}\n${err}`)))
+  })
+}
+
+/** Exit code, or the signal's name when a signal ended it (a clean stop exits 0). */
+function stopped(child: ChildProcess): Promise<number | string> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode ?? child.signalCode!)
+    else child.once('exit', (code, signal) => resolve(code ?? signal!))
+  })
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await f()
+    if (v !== undefined) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+describe('bitcdn devnet', () => {
+  it('--help explains the node count, every port flag and the data directory', async () => {
+    const child = spawn(process.execPath, [cli, 'devnet', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => (out += t))
+    expect(await stopped(child)).toBe(0)
+    for (const flag of ['--nodes', '--dir', '--chain-port', '--hub-port', '--tracker-port', '--gateway-port', '--node-port', '--admin-port', '--no-traffic']) expect(out).toContain(flag)
+  })
+
+  it('reports a busy port with the flag that changes it, before starting anything', async () => {
+    const { createServer } = await import('node:net')
+    const srv = createServer()
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+    const port = (srv.address() as { port: number }).port
+    const busyDir = await mkdtemp(join(tmpdir(), 'bitcdn-devnet-busy-'))
+    try {
+      const child = spawn(process.execPath, [cli, 'devnet', '--dir', busyDir, '--hub-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let err = ''
+      child.stderr!.setEncoding('utf8').on('data', (t: string) => (err += t))
+      expect(await stopped(child)).not.toBe(0)
+      expect(err).toContain('BITCDN_ERR_PORT_IN_USE')
+      expect(err).toContain(`hub port ${port} (change it with --hub-port)`)
+    } finally {
+      await new Promise((r) => srv.close(r))
+      await rm(busyDir, { recursive: true, force: true })
+    }
+  })
+
+  it('serves the sample video through the gateway, and the hub and the chain account for the paid bytes', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'bitcdn-devnet-'))
+    const first = await startDevnet()
+    const text = first.out()
+    const video = /curl -o clip\.webm (\S+)/.exec(text)?.[1]
+    const hubUrl = /website\s+(http:\/\/\S+?)\/\s/.exec(text)?.[1]
+    const admins = [...text.matchAll(/admin (http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]!)
+    expect(video).toMatch(/\/t\/[0-9a-f]{40}\/video\/clip\.webm$/)
+    expect(hubUrl).toBeDefined()
+    expect(admins).toHaveLength(NODES)
+
+    const before = (await (await fetch(`${hubUrl}/api/v1/stats`)).json()) as { nodesOnline: number; claimed: string; deposited: string }
+    expect(before.nodesOnline).toBe(NODES)
+    expect(before.claimed).toBe('0')
+    expect(BigInt(before.deposited)).toBeGreaterThan(0n)
+
+    const res = await fetch(video!)
+    expect(res.status).toBe(200)
+    const body = Buffer.from(await res.arrayBuffer())
+    expect(body.equals(await readFile(join(root, 'test', 'gateway', 'fixtures', 'clip.webm')))).toBe(true)
+
+    // every node that served got a cheque for it; cash out through the admin API
+    const tokens = await Promise.all(Array.from({ length: NODES }, (_, i) => readFile(join(dir, 'nodes', `node-${i + 1}`, 'node', 'admin-token'), 'utf8')))
+    const admin = (i: number, method: string, path: string) => fetch(`${admins[i]}${path}`, { method, headers: { authorization: `Bearer ${tokens[i]!.trim()}` } })
+    const accrued = await until('cheques at the nodes', async () => {
+      const all = await Promise.all(admins.map(async (_, i) => ((await (await admin(i, 'GET', '/earnings')).json()) as { totals: { accruedUnits: string }[] }).totals.reduce((s, t) => s + BigInt(t.accruedUnits), 0n)))
+      const sum = all.reduce((a, b) => a + b, 0n)
+      return sum > 0n ? sum : undefined
+    })
+    for (let i = 0; i < NODES; i++) expect((await admin(i, 'POST', '/cashout')).status).toBe(200)
+
+    // on chain: what the escrow paid the nodes out of the gateway's deposit
+    const deployment = await loadDeployment(join(dir, 'deployment.json'))
+    const client = createPublicClient({ transport: http(deployment.rpcUrl) })
+    const payees = (await (await fetch(`${hubUrl}/api/v1/nodes`)).json()) as { nodes: { payee: Address }[] }
+    const payer = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' // anvil dev account 1, the gateway's wallet
+    const onChain = await until('claims on chain', async () => {
+      let sum = 0n
+      for (const n of payees.nodes) sum += await client.readContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'paidOut', args: [payer, n.payee, deployment.tokens.USDC] })
+      return sum >= accrued ? sum : undefined
+    })
+    expect(onChain).toBe(accrued)
+
+    const stats = await until('the hub to see the claims', async () => {
+      const s = (await (await fetch(`${hubUrl}/api/v1/stats`)).json()) as { claimed: string; bytesServedProven: string }
+      return BigInt(s.claimed) === onChain ? s : undefined
+    })
+    // proven bytes: claimed ÷ price; the video alone is ~100 KiB, cheques round per piece
+    expect(BigInt(stats.bytesServedProven)).toBeGreaterThan(0n)
+    expect(first.err()).not.toMatch(/warn|error/i)
+
+    first.child.kill('SIGINT')
+    expect(await stopped(first.child)).toBe(0)
+    expect(first.out()).toMatch(/devnet {2}stopped/)
+
+    // a second start reuses the directory: same sample content, no warnings
+    const second = await startDevnet()
+    expect(/curl -o clip\.webm (\S+)/.exec(second.out())?.[1]?.split('/t/')[1]).toBe(video!.split('/t/')[1])
+    expect(second.err()).toBe('')
+    second.child.kill('SIGINT')
+    expect(await stopped(second.child), `${second.out()}\n${second.err()}`).toBe(0)
+  }, 300_000)
+})
