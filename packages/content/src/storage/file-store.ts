@@ -214,11 +214,11 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
       }
     },
 
-    async get(index, offset, length) {
+    async get(index, offset, length, into) {
       ensureOpen()
       checkRange(geometry, index, offset, length)
       // every byte is either read below (a short file throws) or a padding zero: no zero-fill
-      const out = Buffer.allocUnsafe(length)
+      const out = into !== undefined && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length)
       for (const span of fileSpans(files, index * geometry.pieceLength + offset, length)) {
         if (span.file.padding) {
           out.fill(0, span.bufferOffset, span.bufferOffset + span.length) // BEP 47: zeros by definition

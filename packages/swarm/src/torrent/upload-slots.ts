@@ -16,8 +16,8 @@ export interface UploadSlotsInit {
   limiter: RateLimiter
   /** True when we may serve piece `index` (verified and stored). */
   has(index: number): boolean
-  /** Read a block to upload. */
-  read(index: number, begin: number, length: number): Promise<Buffer>
+  /** Read a block to upload; `release` once the socket took it (its buffer is reused). */
+  read(index: number, begin: number, length: number): Promise<{ data: Buffer; release: () => void }>
   /** Bytes were sent (for the torrent's totals). */
   onUploaded(bytes: number): void
   /** Reading from the store failed. */
@@ -53,9 +53,9 @@ export class UploadSlots {
         setTimeout(send, Math.max(1, init.limiter.waitMs(ref.length))).unref()
         return
       }
-      init.read(ref.index, ref.begin, ref.length).then((data) => {
+      init.read(ref.index, ref.begin, ref.length).then(({ data, release }) => {
         const before = conn.uploaded
-        conn.sendBlock(ref, data)
+        conn.sendBlock(ref, data, release)
         init.onUploaded(conn.uploaded - before)
       }, init.onReadError)
     }

@@ -325,12 +325,13 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     }
   }
 
-  sendBlock(ref: BlockRef, data: Buffer): void {
+  /** Answer a request; `onWritten` runs once the socket no longer needs `data` (also if unsent). */
+  sendBlock(ref: BlockRef, data: Buffer, onWritten?: () => void): void {
     const key = blockKey(ref.index, ref.begin)
     const respond = this.#peerRequests.get(key)
-    if (respond === undefined || this.#closed) return // cancelled or choked meanwhile
+    if (respond === undefined || this.#closed) return onWritten?.() // cancelled or choked meanwhile
     this.#peerRequests.delete(key)
-    respond(null, data)
+    this.wire.pushWithCallback(data, onWritten, () => respond(null, data))
     this.#uploaded += data.length
     this.#sampleUpload(data.length)
   }

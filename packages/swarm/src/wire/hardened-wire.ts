@@ -38,7 +38,7 @@ const MIN: Record<number, number> = { 5: 1, 7: 9, 20: 2 }
  * wire.onProtocolError = (reason) => socket.destroy()
  */
 export class HardenedWire extends Wire {
-  #sink: ((data: Uint8Array) => void) | undefined
+  #sink: ((data: Uint8Array, written?: () => void) => void) | undefined
 
   /**
    * Connect the wire to a socket without stream piping: bytes in are parsed synchronously in the
@@ -57,22 +57,51 @@ export class HardenedWire extends Wire {
       corked = false
       socket.uncork()
     }
-    this.#sink = (data) => {
-      if (socket.destroyed) return
+    this.#sink = (data, written) => {
+      if (socket.destroyed) return written?.()
       if (!corked) {
         corked = true
         socket.cork()
         process.nextTick(uncork)
       }
-      socket.write(data)
+      // the callback runs once libuv is done with the bytes (or the socket died): then the
+      // buffer may be reused
+      if (written === undefined) socket.write(data)
+      else socket.write(data, () => written())
     }
   }
 
   override _push(data: Uint8Array): boolean {
-    if (this.#sink === undefined) return super._push(data)
-    if ((this as unknown as { _finished: boolean })._finished) return false
-    this.#sink(data)
+    const written = this.#written !== undefined && data === this.#writtenData ? this.#written : undefined
+    if (written !== undefined) this.#written = this.#writtenData = undefined
+    if (this.#sink === undefined) return super._push(data) // piped: never told when written, so never released
+    if ((this as unknown as { _finished: boolean })._finished) {
+      written?.()
+      return false
+    }
+    this.#sink(data, written)
     return true
+  }
+
+  #written: (() => void) | undefined
+  #writtenData: Uint8Array | undefined
+
+  /**
+   * Run `send` (which pushes `data` through the library, e.g. a piece message) and call `written`
+   * once the socket is done with `data` — at once if `send` did not push it (a cancelled request).
+   */
+  pushWithCallback(data: Uint8Array, written: (() => void) | undefined, send: () => void): void {
+    if (written === undefined) return send()
+    this.#written = written
+    this.#writtenData = data
+    try {
+      send()
+    } finally {
+      if (this.#writtenData === data) {
+        this.#written = this.#writtenData = undefined
+        written()
+      }
+    }
   }
 
   /** Called once with a reason when the peer breaks the protocol; the wire stops parsing. */
