@@ -160,8 +160,9 @@ export class Downloads {
       for (const ref of timedOut) {
         conn.cancel(ref)
         picker.timedOut(ref.index, ref.begin, conn.id)
-        // not this piece again from this peer until it unchokes us anew
-        if (conn instanceof BitTorrentConnection) conn.rejectedPieces.add(ref.index)
+        // not this piece again from this peer until it unchokes us anew — unless nobody else has
+        // it: a seeder slow on a piece of 10,000 tiny files is still the only way to finish
+        if (conn instanceof BitTorrentConnection && this.#otherHas(conn, ref.index)) conn.rejectedPieces.add(ref.index)
       }
       if (conn instanceof BitTorrentConnection && !conn.snubbed) {
         conn.snubbed = true
@@ -175,6 +176,11 @@ export class Downloads {
       }
     }
     if (released) this.scheduleFillAll()
+  }
+
+  #otherHas(conn: PeerConnection, index: number): boolean {
+    for (const other of this.#state.conns.values()) if (other !== conn && other.has(index)) return true
+    return false
   }
 
   #uncount(conn: Counted): void {
