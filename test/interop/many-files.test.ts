@@ -39,8 +39,8 @@ beforeAll(async () => {
 }, 600_000)
 afterAll(async () => {
   await stopAll()
-  removeDir(dir)
-})
+  removeDir(dir) // tens of thousands of files: minutes on a loaded disk
+}, 600_000)
 
 describe(`a torrent of ${FILES} tiny files`, () => {
   it('BitCDN downloads it from libtorrent', async () => {
