@@ -1,17 +1,21 @@
-// Swarm throughput on loopback: one file (1 GiB by default, random bytes, generated once and
-// cached) downloaded from 1 and from 3 seeders, by BitCDN and by libtorrent (python3-libtorrent,
-// both with its defaults and with lt.high_performance_seed()), in the same run on the same
-// machine. The anchor is the faster libtorrent; SHA-1 hashing speed of this machine is printed as
-// the ceiling verification puts on any client. Every peer runs in its own process so CPU time and
-// memory are measured per side: downloader CPU and peak RSS / RssAnon from its own process, the
-// seeders' CPU from /proc over the download window.
+// Swarm throughput on loopback, the cross matrix: BitCDN and libtorrent (python3-libtorrent with
+// lt.high_performance_seed(), the tuned anchor) each as seeder and as downloader against each
+// other, from 1 and from 3 seeders, on one file (1 GiB by default, random bytes, made once and
+// cached). Within each run every pair is measured once, in turn, so load drifts hit all clients
+// alike; the 1-minute load average is read before each download and a warning printed above 0.5.
 //
-//   npm run bench -- swarm [--size=MiB] [--runs=N] [--seeders=1,3] [--clients=bitcdn,lt,lt-hp]
+// Which rows compare what (all against libtorrent -> libtorrent in the same run):
+//   BitCDN -> BitCDN       whole swarms: both sides are BitCDN
+//   libtorrent -> BitCDN   downloaders: the same libtorrent seeders feed either downloader
+//   BitCDN -> libtorrent   seeders: the same libtorrent downloader pulls from either seeder
 //
-// (Write options as --name=value: the harness hands suites only the arguments that start with a
-// dash, and would take a separate value for a suite name.)
+// Every peer runs in its own process: downloader CPU (user + system, every thread) and peak RSS
+// come from its own process, the seeders' CPU from /proc over the download window.
 //
-// Writes bench/results/swarm.json. Measures; asserts nothing.
+//   npm run bench -- swarm [--size=MiB] [--runs=N] [--seeders=1,3] [--pairs=bitcdn:bitcdn,lt:lt,lt:bitcdn,bitcdn:lt] [--lt-defaults]
+//
+// (--size takes MiB or a unit: 256, 256MiB, 1GiB.) Writes bench/results/swarm.json. Measures;
+// asserts nothing.
 import { spawn, execFileSync } from 'node:child_process'
 import { createHash, randomFillSync } from 'node:crypto'
 import { existsSync, mkdirSync, openSync, closeSync, writeSync, statSync, rmSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
@@ -28,9 +32,19 @@ const GiB = 1024 * MiB
 const PYTHON = '/usr/bin/python3' // Debian's python3-libtorrent binds only to the system Python
 
 const CLIENTS = {
-  bitcdn: { label: 'BitCDN', command: process.execPath, script: join(swarmDir, 'bitcdn-peer.js'), extra: [] },
-  lt: { label: 'libtorrent (defaults)', command: PYTHON, script: join(swarmDir, 'lt-client.py'), extra: [] },
-  'lt-hp': { label: 'libtorrent (high_performance_seed)', command: PYTHON, script: join(swarmDir, 'lt-client.py'), extra: ['--high-performance'] },
+  bitcdn: { short: 'BitCDN', label: 'BitCDN', command: process.execPath, script: join(swarmDir, 'bitcdn-peer.js'), extra: [] },
+  lt: { short: 'libtorrent', label: 'libtorrent (high_performance_seed)', command: PYTHON, script: join(swarmDir, 'lt-client.py'), extra: ['--high-performance'] },
+  'lt-defaults': { short: 'libtorrent', label: 'libtorrent (defaults)', command: PYTHON, script: join(swarmDir, 'lt-client.py'), extra: [] },
+}
+
+const LOAD_WARN = 0.5
+const PAIRS = ['bitcdn:bitcdn', 'lt:lt', 'lt:bitcdn', 'bitcdn:lt']
+/** What each pair's ratio to libtorrent -> libtorrent compares. */
+const COMPARES = {
+  'bitcdn:bitcdn': 'whole swarm',
+  'lt:bitcdn': 'downloader',
+  'bitcdn:lt': 'seeder',
+  'lt:lt': 'anchor',
 }
 
 export default async function run({ args, resultsDir }) {
@@ -40,16 +54,21 @@ export default async function run({ args, resultsDir }) {
       size: { type: 'string', default: '1024' },
       runs: { type: 'string', default: '1' },
       seeders: { type: 'string', default: '1,3' },
-      clients: { type: 'string', default: 'bitcdn,lt,lt-hp' },
+      pairs: { type: 'string', default: PAIRS.join(',') },
+      'lt-defaults': { type: 'boolean', default: false },
       cache: { type: 'string', default: join(tmpdir(), 'bitcdn-bench-swarm') },
     },
     strict: false,
   })
-  const sizeMiB = Number(values.size)
+  const sizeMiB = parseMiB(String(values.size))
   const runs = Number(values.runs)
   const seederCounts = String(values.seeders).split(',').map(Number)
-  const clients = String(values.clients).split(',')
-  for (const c of clients) if (!CLIENTS[c]) throw new Error(`bench swarm: unknown client '${c}' (bitcdn, lt, lt-hp)`)
+  const pairs = String(values.pairs).split(',').map((p) => {
+    const [seeder, downloader] = p.split(':')
+    if (!CLIENTS[seeder] || !CLIENTS[downloader]) throw new Error(`bench swarm: bad pair '${p}' (seeder:downloader of bitcdn, lt)`)
+    return { seeder, downloader, key: `${seeder}:${downloader}` }
+  })
+  if (values['lt-defaults']) CLIENTS.lt = CLIENTS['lt-defaults']
   checkLibtorrent()
 
   const cache = String(values.cache)
@@ -57,36 +76,61 @@ export default async function run({ args, resultsDir }) {
   const sha1MiBps = measureSha1()
   console.log(`data: ${sizeMiB} MiB in ${metainfo.pieceCount} pieces of ${metainfo.pieceLength / 1024} KiB (${dataDir})`)
   console.log(`SHA-1 on this machine (node:crypto, one core): ${sha1MiBps.toFixed(0)} MiB/s`)
+  console.log('Rows: BitCDN -> BitCDN compares whole swarms; libtorrent -> BitCDN compares downloaders (same libtorrent')
+  console.log('seeders); BitCDN -> libtorrent compares seeders (same libtorrent downloader); each against libtorrent -> libtorrent.')
 
   const rows = []
-  for (const seeders of seederCounts) {
-    for (const client of clients) {
-      for (let i = 0; i < runs; i++) {
-        const row = await downloadOnce({ client, seeders, dataDir, torrentPath, metainfo, work: join(cache, 'work') })
+  const loads = []
+  for (let i = 0; i < runs; i++) {
+    for (const seeders of seederCounts) {
+      // rotate the order each run so no pair always goes first (cold caches) or last
+      const order = pairs.map((_, k) => pairs[(k + i) % pairs.length])
+      for (const pair of order) {
+        const load = loadavg()[0]
+        loads.push(load)
+        if (load > LOAD_WARN) console.log(`  warning: load average ${load.toFixed(2)} > ${LOAD_WARN} before this run: other work shares the cores, figures are noisy`)
+        const row = await downloadOnce({ pair, seeders, dataDir, torrentPath, metainfo, work: join(cache, 'work') })
+        row.run = i + 1
+        row.loadBefore = load
         rows.push(row)
-        console.log(`  ${CLIENTS[client].label}, ${seeders} seeder(s), run ${i + 1}: ${row.ok ? `${row.mibPerSecond.toFixed(1)} MiB/s` : `failed: ${row.error}`}`)
+        console.log(`  ${pairLabel(pair)}, ${seeders} seeder(s), run ${i + 1}: ${row.ok ? `${row.mibPerSecond.toFixed(1)} MiB/s, downloader ${row.downloaderCpuPerGiB.toFixed(2)} CPU s/GiB, peak RSS ${row.peakRssMiB.toFixed(0)} MiB` : `failed: ${row.error}`} (load ${load.toFixed(2)})`)
       }
     }
   }
 
-  const summary = summarize(rows, seederCounts, clients)
-  printTable(summary, sha1MiBps)
+  const summary = summarize(rows, seederCounts, pairs)
+  printTable(summary, sha1MiBps, loads)
   const record = {
     suite: 'swarm',
     date: new Date().toISOString(),
-    // the 1-minute load average at the end says whether other work shared the cores
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), loadAverage: loadavg() },
     versions: { node: process.version, libtorrent: libtorrentVersion(), bitcdn: readVersion(), commit: gitCommit() },
+    libtorrentSettings: values['lt-defaults'] ? 'default_settings' : 'high_performance_seed',
     sizeMiB,
     pieceLength: metainfo.pieceLength,
     runs,
     sha1MiBps,
+    // the 1-minute load average before each download, in run order; above 0.5 the figures are noisy
+    loadBefore: { max: Math.max(...loads), values: loads },
+    compares: COMPARES,
     summary,
     rows,
   }
   mkdirSync(resultsDir, { recursive: true })
   writeFileSync(join(resultsDir, 'swarm.json'), `${JSON.stringify(record, null, 2)}\n`)
   console.log(`\nwrote ${join(resultsDir, 'swarm.json')}`)
+}
+
+/** "256", "256MiB", "1GiB" -> MiB. */
+function parseMiB(text) {
+  const m = /^(\d+(?:\.\d+)?)\s*(MiB|GiB|M|G)?$/i.exec(text.trim())
+  if (!m) throw new Error(`bench swarm: --size '${text}' is not a size (256, 256MiB, 1GiB)`)
+  const n = Number(m[1]) * (/^g/i.test(m[2] ?? '') ? 1024 : 1)
+  return Math.round(n)
+}
+
+function pairLabel(pair) {
+  return `${CLIENTS[pair.seeder].short} -> ${CLIENTS[pair.downloader].short}`
 }
 
 function checkLibtorrent() {
@@ -221,17 +265,17 @@ function startPeer(client, mode, opts) {
   return { child, pid: child.pid, waitFor, stop, exited }
 }
 
-async function downloadOnce({ client, seeders, dataDir, torrentPath, metainfo, work }) {
-  const dlDir = join(work, `dl-${client}`)
+async function downloadOnce({ pair, seeders, dataDir, torrentPath, metainfo, work }) {
+  const dlDir = join(work, `dl-${pair.downloader}`)
   rmSync(dlDir, { recursive: true, force: true })
   mkdirSync(dlDir, { recursive: true })
   const peers = []
-  const row = { client, label: CLIENTS[client].label, seeders, bytes: metainfo.length, ok: false }
+  const row = { pair: pair.key, seeder: pair.seeder, downloader: pair.downloader, label: pairLabel(pair), compares: COMPARES[pair.key], seeders, bytes: metainfo.length, ok: false }
   // generous: a stuck client fails its row instead of hanging the bench
   const timeoutMs = Math.max(120_000, (metainfo.length / MiB) * 1000)
   try {
     for (let i = 0; i < seeders; i++) {
-      const p = startPeer(client, 'seed', { torrent: torrentPath, dir: dataDir })
+      const p = startPeer(pair.seeder, 'seed', { torrent: torrentPath, dir: dataDir })
       peers.push(p)
       const listening = await p.waitFor((m) => m.event === 'listening', 30_000)
       p.port = listening.port
@@ -239,7 +283,7 @@ async function downloadOnce({ client, seeders, dataDir, torrentPath, metainfo, w
     // seeders check their data before the clock starts: that cost is not the download's
     await Promise.all(peers.map((p) => p.waitFor((m) => m.event === 'progress' && m.progress >= 1, timeoutMs)))
     const seedCpu0 = peers.map((p) => cpuSeconds(p.pid) ?? 0)
-    const dl = startPeer(client, 'get', { torrent: torrentPath, dir: dlDir, peers: peers.map((p) => `127.0.0.1:${p.port}`) })
+    const dl = startPeer(pair.downloader, 'get', { torrent: torrentPath, dir: dlDir, peers: peers.map((p) => `127.0.0.1:${p.port}`) })
     peers.push(dl)
     const mem = sampleMemory(dl.pid, 100)
     let done
@@ -287,23 +331,22 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-/** Median of the runs per (seeders, client); the ratio compares BitCDN with the faster libtorrent. */
-function summarize(rows, seederCounts, clients) {
+/** Median of the runs per (seeders, pair); each pair's ratio is to libtorrent -> libtorrent with as many seeders. */
+function summarize(rows, seederCounts, pairs) {
   const out = []
   for (const seeders of seederCounts) {
     const group = []
-    for (const client of clients) {
-      const ok = rows.filter((r) => r.client === client && r.seeders === seeders && r.ok)
-      const failed = rows.filter((r) => r.client === client && r.seeders === seeders && !r.ok)
+    for (const pair of pairs) {
+      const ok = rows.filter((r) => r.pair === pair.key && r.seeders === seeders && r.ok)
+      const failed = rows.filter((r) => r.pair === pair.key && r.seeders === seeders && !r.ok)
+      const base = { pair: pair.key, label: pairLabel(pair), compares: COMPARES[pair.key], seeders }
       if (!ok.length) {
-        group.push({ client, label: CLIENTS[client].label, seeders, ok: false, error: failed[0]?.error })
+        group.push({ ...base, ok: false, error: failed[0]?.error })
         continue
       }
       const pick = (k) => median(ok.map((r) => r[k]))
       group.push({
-        client,
-        label: CLIENTS[client].label,
-        seeders,
+        ...base,
         ok: true,
         runs: ok.length,
         mibPerSecond: pick('mibPerSecond'),
@@ -313,30 +356,33 @@ function summarize(rows, seederCounts, clients) {
         sentRatio: pick('sentRatio'),
         peakRssMiB: Math.max(...ok.map((r) => r.peakRssMiB)),
         peakAnonMiB: Math.max(...ok.map((r) => r.peakAnonMiB)),
+        maxLoadBefore: Math.max(...ok.map((r) => r.loadBefore)),
       })
     }
-    const lt = group.filter((g) => g.ok && g.client !== 'bitcdn')
-    const anchor = lt.length ? Math.max(...lt.map((g) => g.mibPerSecond)) : undefined
-    for (const g of group) if (g.ok && anchor) g.ratioToLibtorrent = g.mibPerSecond / anchor
+    const anchor = group.find((g) => g.ok && g.pair === 'lt:lt')
+    for (const g of group) if (g.ok && anchor) g.ratioToLibtorrent = g.mibPerSecond / anchor.mibPerSecond
     out.push(...group)
   }
   return out
 }
 
-function printTable(summary, sha1MiBps) {
-  const head = ['seeders', 'downloader', 'MiB/s', 'vs libtorrent', 'CPU s/GiB dl', 'CPU s/GiB seeders', 'peak RSS MiB', 'peak anon MiB', 'received/size', 'sent/size']
+function printTable(summary, sha1MiBps, loads) {
+  const head = ['seeders', 'seeder -> downloader', 'compares', 'MiB/s', 'vs lt -> lt', 'CPU s/GiB dl', 'CPU s/GiB seeders', 'peak RSS MiB dl', 'peak anon MiB dl', 'received/size', 'sent/size', 'load before']
   const body = summary.map((g) =>
     g.ok
-      ? [String(g.seeders), g.label, g.mibPerSecond.toFixed(1), g.ratioToLibtorrent ? g.ratioToLibtorrent.toFixed(2) : '-', g.downloaderCpuPerGiB.toFixed(2), g.seedersCpuPerGiB.toFixed(2), g.peakRssMiB.toFixed(0), g.peakAnonMiB.toFixed(0), g.payloadRatio.toFixed(3), g.sentRatio.toFixed(3)]
-      : [String(g.seeders), g.label, 'failed', '-', '-', '-', '-', '-', '-', '-'],
+      ? [String(g.seeders), g.label, g.compares, g.mibPerSecond.toFixed(1), g.ratioToLibtorrent ? g.ratioToLibtorrent.toFixed(2) : '-', g.downloaderCpuPerGiB.toFixed(2), g.seedersCpuPerGiB.toFixed(2), g.peakRssMiB.toFixed(0), g.peakAnonMiB.toFixed(0), g.payloadRatio.toFixed(3), g.sentRatio.toFixed(3), g.maxLoadBefore.toFixed(2)]
+      : [String(g.seeders), g.label, g.compares, 'failed', '-', '-', '-', '-', '-', '-', '-', '-'],
   )
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)))
-  const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
+  const line = (cells) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`)
   for (const r of body) console.log(line(r))
-  console.log(`\nSHA-1 ceiling (one core): ${sha1MiBps.toFixed(0)} MiB/s. "vs libtorrent" = MiB/s over the faster libtorrent configuration with the same number of seeders.`)
+  console.log(`\nSHA-1 ceiling (one core): ${sha1MiBps.toFixed(0)} MiB/s. "vs lt -> lt" = MiB/s over libtorrent -> libtorrent with the same number of seeders, in the same run.`)
+  console.log('compares: "whole swarm" rows have BitCDN on both sides; "downloader" rows feed BitCDN from the same libtorrent seeders as the anchor; "seeder" rows serve the same libtorrent downloader as the anchor.')
   console.log('Peak RSS counts file pages a client maps (libtorrent 2 memory-maps the files it downloads); peak anon (RssAnon) is its heap and buffers.')
   console.log('received/size, sent/size: payload bytes the downloader counted as received, and the seeders as sent, over the torrent size (above 1: bytes sent twice).')
-  console.log('CPU s/GiB: user+system seconds of the downloader process, and of all seeder processes together over the download, per GiB.')
+  console.log('CPU s/GiB: user+system seconds of the downloader process (every thread), and of all seeder processes together over the download, per GiB.')
+  const maxLoad = Math.max(...loads)
+  console.log(`load average before the downloads: max ${maxLoad.toFixed(2)}${maxLoad > LOAD_WARN ? ` — above ${LOAD_WARN}: other work shared the cores; rerun on a quiet box before quoting these figures` : ''}`)
   for (const g of summary) if (!g.ok) console.log(`failed: ${g.label}, ${g.seeders} seeder(s): ${g.error}`)
 }

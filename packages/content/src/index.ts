@@ -19,5 +19,6 @@ export { verifyPiece, checkPieces, type CheckPiecesOptions } from './storage/ver
 export { openResumeJournal, type ResumeJournal } from './storage/resume-journal.js'
 export { commitPieces } from './storage/commit-pieces.js'
 export { pieceSize } from './storage/piece-geometry.js'
+export { eachLimited } from './storage/each-limited.js'
 
 export { ContentErrorCode } from './errors.js'

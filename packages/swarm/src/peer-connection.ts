@@ -18,7 +18,8 @@ export interface BlockRef {
 
 /**
  * Events every PeerConnection emits:
- * - `block` (index, begin, data: Buffer): a requested block arrived (not yet hash-verified);
+ * - `block` (index, begin, data: Buffer): a requested block arrived (not yet hash-verified); `data`
+ *   may be a view of a reused receive buffer, valid only during the event — copy what you keep;
  * - `reject` (ref: BlockRef): the peer will not serve a request (BEP 6 reject, HTTP failure, choke);
  * - `have` (index): the peer gained a piece; `bitfield` (): its whole have-set changed;
  * - `choke` () / `unchoke` (): the peer stopped/started serving our requests;

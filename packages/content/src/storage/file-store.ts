@@ -7,18 +7,46 @@
  *
  * Durability (the contract of PieceStore.flush): `flush()` fdatasyncs every file written since the
  * last flush and fsyncs every directory that gained an entry, so a newly created file survives a
- * crash together with its bytes.
+ * crash together with its bytes; with many files to sync it runs one syncfs instead.
+ *
+ * Many small files (a 100,000-file torrent): the spans of a piece run a few dozen at once, small
+ * spans in files without an open handle use synchronous calls, and closing an evicted handle no
+ * longer syncs it — per-file costs are system calls, not thread-pool round trips and journal commits.
  */
-import { constants } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
 import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { BitcdnError, hasCode } from '@bitcdn/core'
 import { ContentErrorCode } from '../errors.js'
 import { errnoCode, toIoError } from '../io-error.js'
 import type { Metainfo, TorrentFile } from '../metainfo/types.js'
-import { checkRange, checkWholePiece, fileSpans } from './piece-geometry.js'
-import { assertNoSymlinkedParent, unsafePath } from './safe-path.js'
+import { eachLimited } from './each-limited.js'
+import { checkRange, checkWholePiece, fileSpans, type FileSpan } from './piece-geometry.js'
+import { assertNoSymlinkedParent, assertNoSymlinkedParentSync, unsafePath } from './safe-path.js'
 import type { PieceStore } from './types.js'
+
+/** File operations of one get/put/check in flight at once (a piece may span thousands of files). */
+const SPAN_CONCURRENCY = 32
+/**
+ * Beyond this many files to sync, one syncfs(2) (`sync --file-system`) replaces an fdatasync per
+ * file: 100,000 tiny files were 100,000 journal commits.
+ */
+const SYNCFS_MIN_FILES = 64
+
+/**
+ * Spans of at most this many bytes in a file with no open handle are read or written with
+ * synchronous calls: open/read/close through FileHandle promises cost ~120 µs of CPU per file (a
+ * 100,000-file torrent: 12 s per pass) against ~13 µs synchronously, and a few KiB from the page
+ * cache do not hold the event loop long.
+ */
+const SMALL_SPAN_BYTES = 16 * 1024
+
+/** syncfs(2) of the file system holding `path` (Linux coreutils); false where unavailable. */
+function syncFileSystem(path: string): Promise<boolean> {
+  if (process.platform !== 'linux') return Promise.resolve(false)
+  return new Promise((resolve) => execFile('sync', ['--file-system', path], (err) => resolve(err === null)))
+}
 
 export interface FileStoreOptions {
   /** Directory the torrent's file paths are relative to. */
@@ -59,8 +87,6 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
   const slots = new Map<number, Slot>()
   const dirty = new Set<number>()
   const dirsToSync = new Set<string>()
-  // A failed sync of an evicted file surfaces from the next flush(), never from an unrelated call.
-  let evictionSyncError: BitcdnError | undefined
   let emptyFilesMade = false
   let closed = false
   let clock = 0
@@ -166,21 +192,20 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
       const [index, slot] = victim
       slots.delete(index)
       const h = await slot.handle
-      // Closing does not make data durable; a dirty file is synced first so flush() stays exact.
-      if (dirty.delete(index)) {
-        await h.fh.datasync().catch((err: unknown) => {
-          evictionSyncError ??= toIoError(err, 'sync', pathOf(files[index]!))
-        })
-      }
+      // Closing does not make data durable: a dirty file stays dirty, and flush() syncs it (by
+      // reopening it, or with one syncfs for many) — a sync per eviction was a journal commit per file.
       await h.fh.close().catch(() => undefined)
     }
   }
 
-  /** fdatasync every existing file (a read-only descriptor syncs too on Linux and macOS). */
-  async function syncEveryFile(): Promise<void> {
-    for (let i = 0; i < files.length; i++) {
+  /** fdatasync files (a read-only descriptor syncs too on Linux and macOS); missing files are skipped. */
+  async function syncFiles(indices: readonly number[]): Promise<void> {
+    await eachLimited(indices, SPAN_CONCURRENCY, async (i) => {
       const file = files[i]!
-      if (file.padding || file.length === 0) continue
+      if (file.padding || file.length === 0) {
+        dirty.delete(i)
+        return
+      }
       try {
         await withHandle(i, false, async (h, path) => {
           await h.fh.datasync().catch((err: unknown) => { throw toIoError(err, 'sync', path) })
@@ -189,7 +214,18 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
         if (!hasCode(err, ContentErrorCode.fileNotFound)) throw err
       }
       dirty.delete(i)
+    })
+  }
+
+  /** Make `indices` durable: one syncfs when there are many (and it works), else file by file. */
+  async function syncMany(indices: readonly number[]): Promise<void> {
+    if (indices.length === 0) return
+    if (indices.length >= SYNCFS_MIN_FILES && (await syncFileSystem(root))) {
+      for (const i of indices) dirty.delete(i)
+      dirsToSync.clear() // syncfs covered the directory entries too
+      return
     }
+    await syncFiles(indices)
   }
 
   async function makeEmptyFiles(): Promise<void> {
@@ -204,6 +240,86 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
     emptyFilesMade = true
   }
 
+  /** Read a small span synchronously (see SMALL_SPAN_BYTES); true when done. Throws like `get`. */
+  function readSmallSpan(index: number, span: FileSpan, out: Buffer): boolean {
+    const path = pathOf(span.file)
+    let fd: number
+    try {
+      // a writable store is a download: never read through a symlink below the root (as openHandle)
+      if (!opts.readOnly) assertNoSymlinkedParentSync(root, path)
+      fd = openSync(path, opts.readOnly ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW)
+    } catch (err) {
+      if (errnoCode(err) === 'ELOOP') throw unsafePath(path, path)
+      throw toIoError(err, 'open', path)
+    }
+    try {
+      let done = 0
+      while (done < span.length) {
+        let n: number
+        try {
+          n = readSync(fd, out, span.bufferOffset + done, span.length - done, span.fileOffset + done)
+        } catch (err) {
+          throw toIoError(err, 'read', path)
+        }
+        if (n === 0) throw new BitcdnError(ContentErrorCode.pieceMissing, `piece ${index} is missing: ${path} is shorter than the torrent says`, { details: { index, path } })
+        done += n
+      }
+    } finally {
+      closeSync(fd)
+    }
+    return true
+  }
+
+  /** Write a small span synchronously, creating the file as `createFile` does; true when done. */
+  function writeSmallSpan(span: FileSpan, data: Buffer): boolean {
+    const path = pathOf(span.file)
+    let fd: number
+    // no symlink below the root, neither a parent nor the file (as openHandle and createFile)
+    assertNoSymlinkedParentSync(root, path)
+    try {
+      fd = openSync(path, constants.O_RDWR | constants.O_NOFOLLOW)
+    } catch (err) {
+      const code = errnoCode(err)
+      if (code === 'ELOOP') throw unsafePath(path, path)
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+        throw new BitcdnError(ContentErrorCode.storageIo, `storage error: cannot write ${path}: file is read-only`, { details: { path } })
+      }
+      if (code !== 'ENOENT') throw toIoError(err, 'open', path)
+      const dir = dirname(path)
+      try {
+        const first = mkdirSync(dir, { recursive: true })
+        if (first !== undefined) {
+          dirsToSync.add(dirname(first))
+          for (let d = dir; d.length >= first.length; d = dirname(d)) dirsToSync.add(d)
+        }
+        // O_EXCL never follows a symlink at the last component either (a dangling one gives EEXIST)
+        fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+        dirsToSync.add(dir)
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw toIoError(e, 'create', path)
+        try {
+          fd = openSync(path, constants.O_RDWR | constants.O_NOFOLLOW)
+        } catch (e2) {
+          throw errnoCode(e2) === 'ELOOP' ? unsafePath(path, path) : toIoError(e2, 'open', path)
+        }
+      }
+    }
+    try {
+      let done = 0
+      while (done < span.length) {
+        try {
+          done += writeSync(fd, data, span.bufferOffset + done, span.length - done, span.fileOffset + done)
+        } catch (err) {
+          throw toIoError(err, 'write', path)
+        }
+      }
+      dirty.add(span.fileIndex)
+    } finally {
+      closeSync(fd)
+    }
+    return true
+  }
+
   return {
     ...geometry,
 
@@ -211,9 +327,10 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
       ensureOpen()
       checkWholePiece(geometry, index, data)
       if (opts.readOnly) throw new BitcdnError(ContentErrorCode.storageIo, 'storage error: this store is read-only')
-      for (const span of fileSpans(files, index * geometry.pieceLength, data.length)) {
-        if (span.file.padding) continue // BEP 47: zeros by definition, never on disk
-        await withHandle(span.fileIndex, true, async (h, path) => {
+      const spans = fileSpans(files, index * geometry.pieceLength, data.length).filter((span) => !span.file.padding) // BEP 47: padding is zeros by definition, never on disk
+      const large = spans.filter((span) => !(span.length <= SMALL_SPAN_BYTES && !slots.has(span.fileIndex) && writeSmallSpan(span, data)))
+      await eachLimited(large, SPAN_CONCURRENCY, (span) =>
+        withHandle(span.fileIndex, true, async (h, path) => {
           if (!h.writable) throw new BitcdnError(ContentErrorCode.storageIo, `storage error: cannot write ${path}: file is read-only`, { details: { path } })
           let done = 0
           while (done < span.length) {
@@ -223,21 +340,20 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
             done += bytesWritten
           }
           dirty.add(span.fileIndex)
-        })
-      }
+        }),
+      )
     },
 
-    async get(index, offset, length) {
+    async get(index, offset, length, into) {
       ensureOpen()
       checkRange(geometry, index, offset, length)
       // every byte is either read below (a short file throws) or a padding zero: no zero-fill
-      const out = Buffer.allocUnsafe(length)
-      for (const span of fileSpans(files, index * geometry.pieceLength + offset, length)) {
-        if (span.file.padding) {
-          out.fill(0, span.bufferOffset, span.bufferOffset + span.length) // BEP 47: zeros by definition
-          continue
-        }
-        await withHandle(span.fileIndex, false, async (h, path) => {
+      const out = into !== undefined && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length)
+      const spans = fileSpans(files, index * geometry.pieceLength + offset, length)
+      for (const span of spans) if (span.file.padding) out.fill(0, span.bufferOffset, span.bufferOffset + span.length) // BEP 47: zeros by definition
+      const large = spans.filter((span) => !span.file.padding && !(span.length <= SMALL_SPAN_BYTES && !slots.has(span.fileIndex) && readSmallSpan(index, span, out)))
+      await eachLimited(large, SPAN_CONCURRENCY, (span) =>
+        withHandle(span.fileIndex, false, async (h, path) => {
           let done = 0
           while (done < span.length) {
             const { bytesRead } = await h.fh
@@ -250,32 +366,16 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
             }
             done += bytesRead
           }
-        })
-      }
+        }),
+      )
       return out
     },
 
     async flush(flushOpts) {
       ensureOpen()
-      if (evictionSyncError) {
-        const err = evictionSyncError
-        evictionSyncError = undefined
-        throw err
-      }
       if (!emptyFilesMade && !opts.readOnly && dirty.size > 0) await makeEmptyFiles()
-      if (flushOpts?.all) await syncEveryFile()
-      for (const index of [...dirty]) {
-        const slot = slots.get(index)
-        if (!slot) continue // evicted: synced on eviction
-        const path = pathOf(files[index]!)
-        dirty.delete(index)
-        try {
-          await (await slot.handle).fh.datasync()
-        } catch (err) {
-          dirty.add(index)
-          throw toIoError(err, 'sync', path)
-        }
-      }
+      // every file for `all`, else those written since the last flush (open or evicted since)
+      await syncMany(flushOpts?.all ? files.map((_, i) => i) : [...dirty])
       for (const dir of [...dirsToSync]) {
         const fh = await open(dir, 'r').catch((err: unknown) => { throw toIoError(err, 'open', dir) })
         try {

@@ -28,11 +28,15 @@ export function createMemoryStore(metainfo: Pick<Metainfo, 'pieceLength' | 'piec
       checkWholePiece(geometry, index, data)
       pieces.set(index, Buffer.from(data))
     },
-    async get(index, offset, length) {
+    async get(index, offset, length, into) {
       ensureOpen()
       checkRange(geometry, index, offset, length)
       const piece = pieces.get(index)
       if (!piece) throw new BitcdnError(ContentErrorCode.pieceMissing, `piece ${index} is not in the store`, { details: { index } })
+      if (into !== undefined && into.length >= length) {
+        piece.copy(into, 0, offset, offset + length)
+        return into.subarray(0, length)
+      }
       return Buffer.from(piece.subarray(offset, offset + length))
     },
     async flush() {

@@ -5,6 +5,7 @@
  * torrent naming paths inside it) overwrite files elsewhere. The directory itself may be a
  * symlink: that one the user chose.
  */
+import { lstatSync } from 'node:fs'
 import { lstat } from 'node:fs/promises'
 import { relative, sep, join } from 'node:path'
 import { BitcdnError } from '@bitcdn/core'
@@ -33,6 +34,23 @@ export async function assertNoSymlinkedParent(root: string, path: string): Promi
     let st
     try {
       st = await lstat(dir)
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return // the rest is created by us
+      throw err
+    }
+    if (st.isSymbolicLink()) throw unsafePath(path, dir)
+  }
+}
+
+/** `assertNoSymlinkedParent` with synchronous calls, for the file store's small-span fast path. */
+export function assertNoSymlinkedParentSync(root: string, path: string): void {
+  const parts = relative(root, path).split(sep)
+  let dir = root
+  for (const part of parts.slice(0, -1)) {
+    dir = join(dir, part)
+    let st
+    try {
+      st = lstatSync(dir)
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return // the rest is created by us
       throw err

@@ -60,6 +60,17 @@ describe.each(makers)('%s', (_, make) => {
     expect((await store.get(1, 0, 0)).length).toBe(0)
   })
 
+  it('reads into a caller buffer when given one (no allocation per read), a view of it with the right bytes', async () => {
+    const { m, store } = await setup()
+    for (let i = 0; i < m.pieceCount; i++) await store.put(i, piece(m, i))
+    const into = Buffer.alloc(m.pieceLength, 0xee)
+    const got = await store.get(0, 4990, 20, into)
+    expect(got.equals(whole.subarray(4990, 5010))).toBe(true)
+    expect(got.buffer === into.buffer && got.byteOffset === into.byteOffset).toBe(true)
+    expect(into.subarray(0, 20).equals(whole.subarray(4990, 5010))).toBe(true)
+    expect(into[20]).toBe(0xee) // nothing past the range is touched
+  })
+
   it('rejects a piece of the wrong size and ranges outside the torrent', async () => {
     const { m, store } = await setup()
     await expect(store.put(0, piece(m, 0).subarray(1))).rejects.toMatchObject({ code: 'BITCDN_ERR_PIECE_RANGE' })

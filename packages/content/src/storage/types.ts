@@ -16,8 +16,13 @@ export interface PieceStore {
   readonly length: number
   /** Write one whole verified piece (may span files). */
   put(index: number, data: Buffer): Promise<void>
-  /** Read `length` bytes at `offset` within piece `index`. */
-  get(index: number, offset: number, length: number): Promise<Buffer>
+  /**
+   * Read `length` bytes at `offset` within piece `index`. With `into` (at least `length` bytes)
+   * the bytes are read into it and a view of it is returned: a caller that reuses its buffers
+   * (an upload cache, a recheck) allocates nothing per read. A store may ignore `into`; callers
+   * always use the returned buffer.
+   */
+  get(index: number, offset: number, length: number, into?: Buffer): Promise<Buffer>
   /**
    * Make every completed `put` durable (fdatasync). With `all`, also bytes this store did not
    * write: data a recheck found on disk (seeding in place) may still sit only in the page cache

@@ -168,8 +168,9 @@ export class Downloads {
       for (const ref of timedOut) {
         conn.cancel(ref)
         picker.timedOut(ref.index, ref.begin, conn.id)
-        // not this piece again from this peer until it unchokes us anew
-        if (conn.kind === 'bittorrent') conn.rejectedPieces.add(ref.index)
+        // not this piece again from this peer until it unchokes us anew — unless nobody else has
+        // it: a seeder slow on a piece of 10,000 tiny files is still the only way to finish
+        if (conn.kind === 'bittorrent' && this.#otherHas(conn, ref.index)) conn.rejectedPieces.add(ref.index)
       }
       if (conn.kind === 'bittorrent' && !conn.snubbed) {
         conn.snubbed = true
@@ -183,6 +184,11 @@ export class Downloads {
       }
     }
     if (released) this.scheduleFillAll()
+  }
+
+  #otherHas(conn: PeerConnection, index: number): boolean {
+    for (const other of this.#state.conns.values()) if (other !== conn && other.has(index)) return true
+    return false
   }
 
   #uncount(conn: Counted): void {

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path'
 import { BitcdnError } from '@bitcdn/core'
 import {
   checkPieces,
+  eachLimited,
   commitPieces,
   ContentErrorCode,
   createFileStore,
@@ -137,21 +138,31 @@ async function filesContradict(dir: string, m: Metainfo, have: Set<number>): Pro
       break
     }
   }
-  for (const [f, bytes] of need) {
+  // a torrent of 100,000 files is 100,000 stats: a few dozen at once, not one round trip each
+  let problem: string | undefined
+  await eachLimited([...need], STAT_CONCURRENCY, async ([f, bytes]) => {
+    if (problem !== undefined) return
     const file = m.files[f]!
     const st = await stat(join(dir, ...file.path.split('/'))).catch(() => undefined)
-    if (st === undefined) return `${file.path} is missing`
-    if (st.size < bytes || st.size > file.length) return `${file.path} has ${st.size} bytes`
-  }
-  return undefined
+    if (st === undefined) problem ??= `${file.path} is missing`
+    else if (st.size < bytes || st.size > file.length) problem ??= `${file.path} has ${st.size} bytes`
+  })
+  return problem
 }
+
+/** Stats in flight at once when checking a torrent's files. */
+const STAT_CONCURRENCY = 32
 
 const exists = (path: string): Promise<boolean> => stat(path).then(() => true, () => false)
 
 async function anyFileExists(dir: string, m: Metainfo): Promise<boolean> {
-  for (const f of m.files) {
-    if (f.length === 0 || f.padding === true) continue
-    if (await exists(join(dir, ...f.path.split('/')))) return true
-  }
-  return false
+  const files = m.files.filter((f) => f.length > 0 && f.padding !== true)
+  // a multi-file torrent lives under its name: no such directory, no file (a fresh download)
+  const top = files[0]?.path.split('/')[0]
+  if (top !== undefined && files.every((f) => f.path.startsWith(`${top}/`)) && !(await exists(join(dir, top)))) return false
+  let found = false
+  await eachLimited(files, STAT_CONCURRENCY, async (f) => {
+    if (!found && (await exists(join(dir, ...f.path.split('/'))))) found = true
+  })
+  return found
 }

@@ -5,12 +5,12 @@
  * corrupt data. What to do with a connection once it is up is the session's business
  * (`onConnection`).
  */
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import type { BitcdnError } from '@bitcdn/core'
 import type { Metainfo } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
 import { BitTorrentConnection } from '../wire/bittorrent-connection.js'
-import type { HardenedWire } from '../wire/hardened-wire.js'
+import { connectSharedBuffer, type HardenedWire } from '../wire/hardened-wire.js'
 import { swarmError } from '../errors.js'
 import { splitAddress, type BanList } from './ban-list.js'
 import type { SessionState } from './session-state.js'
@@ -222,7 +222,7 @@ export class PeerSet {
   #dial(addr: string): void {
     const a = splitAddress(addr)!
     this.#dialing.add(addr)
-    const socket = connect({ host: a.host, port: a.port })
+    const socket = connectSharedBuffer({ host: a.host, port: a.port })
     socket.setTimeout(CONNECT_TIMEOUT_MS)
     const fail = (err: Error) => {
       this.#dialing.delete(addr)

@@ -22,7 +22,8 @@ const COMPACT_AT = 1024
 export interface UploadQueueDeps {
   budget: UploadBudget
   limiter: RateLimiter
-  read(index: number, begin: number, length: number): Promise<Buffer>
+  /** Read a block; `release` once the socket is done with `data` (a reused cache buffer). */
+  read(index: number, begin: number, length: number): Promise<{ data: Buffer; release: () => void }>
   /** A block went out (bytes for the torrent's totals). */
   onSent(bytes: number): void
   onReadError(err: unknown): void
@@ -100,13 +101,21 @@ export class PeerUploadQueue {
       if (this.#inflight === 0) this.#armStallTimer()
       this.#inflight += ref.length
       d.read(ref.index, ref.begin, ref.length).then(
-        (data) => {
-          if (this.#closed) return
+        ({ data, release }) => {
+          if (this.#closed) return release()
           // a view into a cached 1 MiB chunk would pin the whole chunk for as long as a slow
-          // peer leaves the block unsent: the budget must count what is really held
-          const block = data.byteLength * 2 < data.buffer.byteLength ? Buffer.from(data) : data
-          if (conn.sendBlock(ref, block, () => this.#flushed(ref.length))) d.onSent(ref.length)
-          else this.#flushed(ref.length) // cancelled or choked while reading
+          // peer leaves the block unsent: the budget must count what is really held, so such a
+          // block is copied and the chunk released at once; a view that is most of its buffer
+          // stays zero-copy and pins it until the socket wrote it
+          const pins = data.byteLength * 2 < data.buffer.byteLength
+          const block = pins ? Buffer.from(data) : data
+          if (pins) release()
+          const written = () => {
+            if (!pins) release()
+            this.#flushed(ref.length)
+          }
+          if (conn.sendBlock(ref, block, written)) d.onSent(ref.length)
+          else written() // cancelled or choked while reading
         },
         (err: unknown) => {
           this.#flushed(ref.length)

@@ -30,8 +30,8 @@ export interface UploadSlotsInit {
   onStalled(conn: BitTorrentConnection, bytes: number): void
   /** True when we may serve piece `index` (verified and stored). */
   has(index: number): boolean
-  /** Read a block to upload. */
-  read(index: number, begin: number, length: number): Promise<Buffer>
+  /** Read a block to upload; `release` once the socket took it (its buffer is reused). */
+  read(index: number, begin: number, length: number): Promise<{ data: Buffer; release: () => void }>
   /** Bytes were sent (for the torrent's totals). */
   onUploaded(bytes: number): void
   /** Reading from the store failed. */

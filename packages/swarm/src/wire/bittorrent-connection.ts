@@ -345,16 +345,16 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   }
 
   /**
-   * Send a requested block; false when it was cancelled or choked meanwhile. `onFlushed` runs once
-   * the socket handed it to the kernel (upload read-ahead is bounded by that).
+   * Send a requested block; false when it was cancelled or choked meanwhile (then `onWritten` is
+   * not called). `onWritten` runs once the socket no longer needs `data` — flushed to the kernel or
+   * the socket died — which releases the upload read-ahead and lets a reused buffer be refilled.
    */
-  sendBlock(ref: BlockRef, data: Buffer, onFlushed?: () => void): boolean {
+  sendBlock(ref: BlockRef, data: Buffer, onWritten?: () => void): boolean {
     const key = blockKey(ref.index, ref.begin)
     const respond = this.#peerRequests.get(key)
     if (respond === undefined || this.#closed) return false
     this.#peerRequests.delete(key)
-    respond(null, data)
-    if (onFlushed !== undefined) this.wire.afterFlush(onFlushed)
+    this.wire.pushWithCallback(data, onWritten, () => respond(null, data))
     this.#uploaded += data.length
     this.#up.add(data.length)
     if (data.length > 0) this.#lastUploadAt = Date.now()

@@ -78,4 +78,28 @@ describe('HardenedWire', () => {
     expect(feed(msg(4, Buffer.from([0, 0]))).error).toMatch(/message id 4/)
     expect(feed(msg(7, Buffer.from([0, 0]))).error).toMatch(/at least 9/)
   })
+  it('parses reads from a reused buffer: keeps bitfields and split messages intact after the buffer is refilled', () => {
+    const wire = new HardenedWire()
+    let error: string | undefined
+    wire.onProtocolError = (r) => (error = r)
+    const blocks: string[] = []
+    // a block listener copies at once, as the assembler does
+    wire.on('piece', (i: number, b: number, d: Uint8Array) => blocks.push(`${i}:${b}:${Buffer.from(d).toString('hex')}`))
+    const hs = Buffer.concat([Buffer.from('\x13BitTorrent protocol'), Buffer.alloc(8), Buffer.alloc(20, 1), Buffer.alloc(20, 2)])
+    const block = (i: number, fill: number) => msg(7, Buffer.concat([Buffer.from([0, 0, 0, i, 0, 0, 0, 0]), Buffer.alloc(3000, fill)]))
+    const stream = Buffer.concat([hs, msg(5, Buffer.from([0b10100000])), block(1, 0x11), msg(4, Buffer.from([0, 0, 0, 3])), block(2, 0x22), block(3, 0x33)])
+    const shared = Buffer.alloc(4096)
+    // read sizes that split the handshake, the bitfield and every block
+    for (let at = 0, k = 0; at < stream.length; k++) {
+      const n = Math.min([7, 1000, 3, 2500, 61][k % 5]!, stream.length - at)
+      stream.copy(shared, 0, at, at + n)
+      wire.receive(shared.subarray(0, n), true)
+      shared.fill(0xff) // the next read overwrites everything
+      at += n
+    }
+    expect(error).toBeUndefined()
+    expect(wire.peerId).toBe('02'.repeat(20))
+    expect([0, 1, 2, 3].map((i) => wire.peerPieces.get(i))).toEqual([true, false, true, true])
+    expect(blocks).toEqual([1, 2, 3].map((i) => `${i}:0:${Buffer.alloc(3000, i * 0x11).toString('hex')}`))
+  })
 })
