@@ -11,8 +11,10 @@
  * payer's connections share one account — but a connection is charged to its payer only once a
  * cheque on it was accepted (proof it holds the key); before that it gets `unprovenBytes`, so a
  * hello naming someone else's payer buys little and cannot run up that payer's debt. Debt is the value of bytes served (counted when a request
- * is granted) minus the cheques accepted; at 100% of credit requests are refused and the peer is
- * choked, at 125% (credit shrank under it: a withdrawal, cheques drawing on it) it is disconnected
+ * is granted) minus the cheques accepted; it is also recorded durably in pay's credit
+ * (`payments.delivered`), whose window (`payments.mayDeliver`: one piece's worth, doubling as
+ * windows are paid) bounds a payer with a large allocation that stops paying, across restarts.
+ * At 100% of credit or outside the window requests are refused and the peer is choked, at 125% (credit shrank under it: a withdrawal, cheques drawing on it) it is disconnected
  * and its payer banned.
  */
 import { EventEmitter } from 'node:events'
@@ -144,6 +146,7 @@ interface Session {
 }
 
 const MIB = 1024 * 1024
+const GIB = 1n << 30n
 
 /**
  * @example
@@ -208,6 +211,30 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       return owed * 100n <= payments.credit(a.payer, token) * chokePct
     }
 
+    /** Value of one block for pay's window check: rounded up, at least one unit when priced. */
+    const blockValue = (bytes: number): TokenUnits => {
+      const v = (BigInt(bytes) * price + GIB - 1n) / GIB
+      return tokenUnits(price > 0n && v < 1n ? 1n : v)
+    }
+
+    /**
+     * True while `a` may be granted `bytes` more: under the choke threshold of its collateral and
+     * within pay's durable credit window (which bounds a large allocation that stops paying).
+     */
+    const mayServe = (a: BuyerAccount, bytes: number): boolean =>
+      withinCredit(a, bytes) && (payments.mayDeliver?.(a.payer, token, blockValue(bytes)) ?? true)
+
+    /**
+     * Charge `bytes` to `a`: in memory and, durably, to pay's credit — at the step of the cumulative
+     * value, so the recorded debt rounds exactly as the buyer's cheques do (no drift).
+     */
+    const charge = (a: BuyerAccount, bytes: number): void => {
+      const before = bytesValue(a.servedBytes, price)
+      a.servedBytes += bytes
+      const step = bytesValue(a.servedBytes, price) - before
+      if (step > 0n) payments.delivered?.(a.payer, token, tokenUnits(step))
+    }
+
     const refuse = (s: Session, err: BitcdnError, close: boolean) => {
       stats.chequesRefused[err.code] = (stats.chequesRefused[err.code] ?? 0) + 1
       this_.emit('refused', s.account?.payer, err)
@@ -240,7 +267,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         a.paid = tokenUnits(a.paid + ok.credited)
         if (!s.proven) {
           s.proven = true
-          a.servedBytes += s.unprovenServed
+          charge(a, s.unprovenServed)
           s.unprovenServed = 0
         }
         stats.chequesAccepted++
@@ -320,7 +347,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     const chokePolicy: ChokePolicy = {
       mayUnchoke(p, ctx) {
         const s = sessions.get(key(ctx.infoHash ?? '', p.id))
-        if (s?.state === 'admitted') return s.proven ? withinCredit(s.account!, 16 * 1024) : s.unprovenServed + 16 * 1024 <= unprovenLimit(s.infoHash) && !s.account!.banned
+        if (s?.state === 'admitted') return s.proven ? mayServe(s.account!, 16 * 1024) : s.unprovenServed + 16 * 1024 <= unprovenLimit(s.infoHash) && !s.account!.banned
         // everyone else only under the free policy, and then only into a free slot
         return freeFor(ctx.infoHash ?? '') && ctx.unchoked < ctx.slots + 1
       },
@@ -332,7 +359,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           const s = sessions.get(key(infoHash, p.id))
           if (s?.state === 'admitted') {
             // a paying buyer with credit left gets a slot of its own: it pays for it
-            if (p.interested && (s.proven ? withinCredit(s.account!, 16 * 1024) : s.unprovenServed + 16 * 1024 <= unprovenLimit(infoHash) && !s.account!.banned)) unchoke.add(p.id)
+            if (p.interested && (s.proven ? mayServe(s.account!, 16 * 1024) : s.unprovenServed + 16 * 1024 <= unprovenLimit(infoHash) && !s.account!.banned)) unchoke.add(p.id)
           } else others.push(p)
         }
         if (!freeFor(infoHash)) return { unchoke, optimistic: new Map() }
@@ -397,11 +424,11 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
               components.onServed?.(infoHash, ref.length, true)
               return true
             }
-            if (!withinCredit(a, ref.length)) {
+            if (!mayServe(a, ref.length)) {
               if (!enforce(a)) rechoke(infoHash)
               return false
             }
-            a.servedBytes += ref.length
+            charge(a, ref.length)
             stats.paidBytes += ref.length
             components.onServed?.(infoHash, ref.length, true)
             return true
