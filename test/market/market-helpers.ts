@@ -10,9 +10,9 @@ import type { Address, Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { tokenUnits, type TokenUnits } from '@bitcdn/core'
 import { createMemoryStore, type Metainfo, type PieceStore } from '@bitcdn/content'
-import { createPayerWallet, createSellerSettlement, escrowAbi, type ChequeDomain, type PayerWallet, type SellerSettlement } from '@bitcdn/pay'
+import { createPayerWallet, createSellerSettlement, escrowAbi, type BuyerCreditInit, type ChequeDomain, type PayerWallet, type SellerSettlement } from '@bitcdn/pay'
 import { createSwarmClient, type SwarmClient, type SwarmClientComponents, type Torrent } from '@bitcdn/swarm'
-import { createPaidBuyer, createPaidSeller, settlementPayments, type AllocationManager, type PaidBuyer, type PaidBuyerInit, type PaidSeller, type PaidSellerInit } from '@bitcdn/market'
+import { createPaidBuyer, createPaidSeller, sellerCreditInit, settlementPayments, type AllocationManager, type PaidBuyer, type PaidBuyerInit, type PaidSeller, type PaidSellerInit } from '@bitcdn/market'
 import type { PayChain } from '../pay/helpers.js'
 
 export const GiB = 1n << 30n
@@ -56,16 +56,17 @@ export function market(chain: PayChain) {
       account: { address: Address; privateKey: Hex },
       m: Metainfo,
       store: PieceStore,
-      opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits },
+      opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits; creditInit?: (payer: Address, token: Address) => BuyerCreditInit },
     ): Promise<TestSeller> {
       const dir = await tempDir('bitcdn-seller-')
       const softAllowance = opts.softAllowance ?? tokenUnits(1_000_000n)
-      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: 100, softAllowance, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 } })({
+      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: 100, softAllowance, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 } }, opts.creditInit ?? sellerCreditInit(opts.pricePerGiB))({
         publicClient: chain.publicClient as never,
         walletClient: chain.wallet(account.privateKey) as never,
       })
       await settlement.start()
-      const seller = createPaidSeller({ payee: account.address, domain, token: usdc, softAllowance, ...opts })({
+      const { creditInit: _ci, ...sellerOpts } = opts
+      const seller = createPaidSeller({ payee: account.address, domain, token: usdc, softAllowance, ...sellerOpts })({
         payments: settlementPayments(settlement),
       })
       const client = createSwarmClient({ stateDir: dir }, seller.swarm)

@@ -126,6 +126,63 @@ describe('paid seller under attack', () => {
     expect(b.torrent.done).toBe(false)
   })
 
+  it('attack: a buyer with a large allocation that pays once then stops is cut off within one credit window', async () => {
+    const data = testData(8 * MiB, 'big-allocation')
+    const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
+    const price = tokenUnits(1_000_000n)
+    const s = await mk.seller(chain.accounts[1]!, m, await filledStore(m, data), { pricePerGiB: price, softAllowance: tokenUnits(1_000n) })
+    const rich = chain.accounts[9]!
+    // 5 USDC reserved for this seller alone: ≈ 5 GiB of credit by collateral, far above the torrent
+    await chain.deposit(rich.privateKey, 10_000_000n)
+    const allocation = 5_000_000n
+    await mk.allocator(rich).ensureAllocation(s.payee, mk.usdc, allocation)
+    let first: ((payee: Address, token: Address, amount: bigint) => Promise<never>) | undefined
+    const b = await mk.buyer(rich, m, [s.addr], {
+      wallet: {
+        pay: (payee, token, amount) => {
+          if (first === undefined) {
+            first = () => new Promise<never>(() => {})
+            return real.pay(payee, token, amount)
+          }
+          return first(payee, token, amount)
+        },
+      },
+      swarm: (buyer) => ({ extendWire: buyer.swarm.extendWire }),
+    })
+    const real = b.wallet
+    await expect.poll(() => s.seller.stats().paidBytes, { timeout: 20_000 }).toBeGreaterThan(0)
+    let last = -1
+    await expect
+      .poll(
+        async () => {
+          const now = s.seller.stats().paidBytes
+          const still = now === last
+          last = now
+          await new Promise((r) => setTimeout(r, 1000))
+          return still
+        },
+        { timeout: 30_000, interval: 10 },
+      )
+      .toBe(true)
+    // the collateral alone would have let it take everything
+    expect(s.settlement.collateral(rich.address, mk.usdc)).toBeGreaterThan(bytesValue(data.length, price))
+    const served = s.seller.stats().paidBytes
+    const paid = s.settlement.ledger.best(rich.address, mk.usdc)?.cheque.cumulativeAmount ?? 0n
+    expect(paid).toBeGreaterThan(0n) // its one cheque
+    const credit = s.settlement.credit(rich.address, mk.usdc)
+    const window = credit.window
+    // one MiB's worth at this price (the seller's first window)
+    expect(window).toBe((BigInt(MiB) * price + (1n << 30n) - 1n) >> 30n)
+    const unpaid = bytesValue(served, price) - paid
+    expect(unpaid).toBeGreaterThan(0n) // it did draw on credit
+    expect(unpaid).toBeLessThanOrEqual(window)
+    // pay's durable record agrees: what survives a restart is the same debt
+    expect(credit.unpaid).toBe(unpaid)
+    expect(credit.unpaid).toBeLessThan(allocation)
+    expect(b.torrent.done).toBe(false)
+    expect(b.torrent.stats().downloaded).toBeLessThanOrEqual(served)
+  })
+
   it('a hello naming someone else\'s payer (no key to sign with) gets only the unproven allowance and runs up no debt for that payer', async () => {
     const data = testData(2 * MiB, 'impersonate')
     const m = await makeTorrent(data, { pieceLength: 64 * 1024 })

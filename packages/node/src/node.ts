@@ -9,10 +9,11 @@
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { join, relative, resolve, isAbsolute } from 'node:path'
 import type { Address } from 'viem'
-import { silentLogger, type BitcdnError, type Logger } from '@bitcdn/core'
+import { silentLogger, tokenUnits, type BitcdnError, type Logger } from '@bitcdn/core'
 import type { Metainfo, TorrentRef } from '@bitcdn/content'
 import { createSellerSettlement, type CashoutTick, type ReceiveResult, type SellerSettlement, type SignedCheque } from '@bitcdn/pay'
 import { createSwarmClient, type SwarmClient, type Torrent } from '@bitcdn/swarm'
+import { sellerCreditInit } from '@bitcdn/market'
 import type { NodeConfig } from './config/schema.js'
 import type { NodePaths } from './paths.js'
 import type { NodeChain } from './chain.js'
@@ -251,6 +252,8 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
                   withdrawTo: config.cashout.withdrawTo,
                 },
               },
+              // a buyer's unpaid debt stays within a window of about one MiB, doubling as it pays
+              sellerCreditInit(tokenUnits(config.price.perGiBUnits)),
             )({ publicClient: chain.publicClient, walletClient: chain.walletClient, logger: components.logger })
             await settlement.start()
             const terms: SellerTerms = {

@@ -11,8 +11,10 @@
  * payer's connections share one account — but a connection is charged to its payer only once a
  * cheque on it was accepted (proof it holds the key); before that it gets `unprovenBytes`, so a
  * hello naming someone else's payer buys little and cannot run up that payer's debt. Debt is the value of bytes served (counted when a request
- * is granted) minus the cheques accepted; at 100% of credit requests are refused and the peer is
- * choked, at 125% (credit shrank under it: a withdrawal, cheques drawing on it) it is disconnected
+ * is granted) minus the cheques accepted; it is also recorded durably in pay's credit
+ * (`payments.delivered`), whose window (`payments.mayDeliver`: one piece's worth, doubling as
+ * windows are paid) bounds a payer with a large allocation that stops paying, across restarts.
+ * At 100% of credit or outside the window requests are refused and the peer is choked, at 125% (credit shrank under it: a withdrawal, cheques drawing on it) it is disconnected
  * and its payer banned.
  */
 import { EventEmitter } from 'node:events'
@@ -82,6 +84,8 @@ export interface BuyerAccount {
   accepted: TokenUnits
   /** What accepted cheques paid of this process's deliveries (collateral-backed increments only). */
   paid: TokenUnits
+  /** Bytes of pieces started on its connections but not granted yet: held in pay's window. */
+  reservedBytes: number
   banned: boolean
 }
 
@@ -141,9 +145,14 @@ interface Session {
   proven: boolean
   /** Bytes served before that, not yet charged to the payer. */
   unprovenServed: number
+  /** Pieces this connection was granted part of: index → bytes of it not granted yet (reserved in the window). */
+  open: Map<number, number>
 }
 
 const MIB = 1024 * 1024
+const GIB = 1n << 30n
+/** Pieces one connection may have started at once (bounds the per-connection map). */
+const MAX_OPEN_PIECES = 1024
 
 /**
  * @example
@@ -208,6 +217,62 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       return owed * 100n <= payments.credit(a.payer, token) * chokePct
     }
 
+    /** Value of one block for pay's window check: rounded up, at least one unit when priced. */
+    const blockValue = (bytes: number): TokenUnits => {
+      const v = (BigInt(bytes) * price + GIB - 1n) / GIB
+      return tokenUnits(price > 0n && v < 1n ? 1n : v)
+    }
+
+    /** Bytes of piece `index` (the last one is shorter); one block's worth when the torrent is unknown. */
+    const pieceBytes = (infoHash: string, index: number, fallback: number): number => {
+      const m = client?.get(infoHash)?.metainfo
+      if (m === undefined) return fallback
+      return index === m.pieceCount - 1 ? m.lastPieceLength : m.pieceLength
+    }
+
+    /**
+     * Whether pay's durable credit window (which bounds a large allocation that stops paying) covers
+     * starting a piece of `bytes` on top of the pieces already started. A piece is committed whole
+     * when its first block is granted, so a started piece is never refused for the window: the
+     * buyer can always finish, verify and pay it (a refused block keeps that piece off the peer
+     * until it unchokes us anew).
+     */
+    const windowAllows = (a: BuyerAccount, bytes: number): boolean => payments.mayDeliver?.(a.payer, token, blockValue(a.reservedBytes + bytes)) ?? true
+
+    /** Unchoke a proven connection: within credit, and a piece it started to finish or room for a new one. */
+    const mayServe = (s: Session, infoHash: string): boolean =>
+      withinCredit(s.account!, 16 * 1024) && (s.open.size > 0 || windowAllows(s.account!, pieceBytes(infoHash, 0, 16 * 1024)))
+
+    /** Grant block `ref` of a proven connection, or refuse it (false). */
+    const grantProven = (s: Session, ref: BlockRef, infoHash: string): boolean => {
+      const a = s.account!
+      if (!withinCredit(a, ref.length)) return false
+      let left = s.open.get(ref.index)
+      if (left === undefined) {
+        const size = Math.max(ref.length, pieceBytes(infoHash, ref.index, ref.length))
+        if (s.open.size >= MAX_OPEN_PIECES || !windowAllows(a, size)) return false
+        left = size
+        a.reservedBytes += size
+      }
+      const take = Math.min(left, ref.length)
+      a.reservedBytes -= take
+      if (left - take > 0) s.open.set(ref.index, left - take)
+      else s.open.delete(ref.index)
+      charge(a, ref.length)
+      return true
+    }
+
+    /**
+     * Charge `bytes` to `a`: in memory and, durably, to pay's credit — at the step of the cumulative
+     * value, so the recorded debt rounds exactly as the buyer's cheques do (no drift).
+     */
+    const charge = (a: BuyerAccount, bytes: number): void => {
+      const before = bytesValue(a.servedBytes, price)
+      a.servedBytes += bytes
+      const step = bytesValue(a.servedBytes, price) - before
+      if (step > 0n) payments.delivered?.(a.payer, token, tokenUnits(step))
+    }
+
     const refuse = (s: Session, err: BitcdnError, close: boolean) => {
       stats.chequesRefused[err.code] = (stats.chequesRefused[err.code] ?? 0) + 1
       this_.emit('refused', s.account?.payer, err)
@@ -240,7 +305,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         a.paid = tokenUnits(a.paid + ok.credited)
         if (!s.proven) {
           s.proven = true
-          a.servedBytes += s.unprovenServed
+          charge(a, s.unprovenServed)
           s.unprovenServed = 0
         }
         stats.chequesAccepted++
@@ -271,7 +336,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           if (s.ch.closed) return
           let a = accounts.get(payer)
           if (a === undefined) {
-            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), banned: false }
+            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), reservedBytes: 0, banned: false }
             accounts.set(payer, a)
           }
           s.account = a
@@ -320,7 +385,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     const chokePolicy: ChokePolicy = {
       mayUnchoke(p, ctx) {
         const s = sessions.get(key(ctx.infoHash ?? '', p.id))
-        if (s?.state === 'admitted') return s.proven ? withinCredit(s.account!, 16 * 1024) : s.unprovenServed + 16 * 1024 <= unprovenLimit(s.infoHash) && !s.account!.banned
+        if (s?.state === 'admitted') return s.proven ? mayServe(s, s.infoHash) : s.unprovenServed + 16 * 1024 <= unprovenLimit(s.infoHash) && !s.account!.banned
         // everyone else only under the free policy, and then only into a free slot
         return freeFor(ctx.infoHash ?? '') && ctx.unchoked < ctx.slots + 1
       },
@@ -332,7 +397,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           const s = sessions.get(key(infoHash, p.id))
           if (s?.state === 'admitted') {
             // a paying buyer with credit left gets a slot of its own: it pays for it
-            if (p.interested && (s.proven ? withinCredit(s.account!, 16 * 1024) : s.unprovenServed + 16 * 1024 <= unprovenLimit(infoHash) && !s.account!.banned)) unchoke.add(p.id)
+            if (p.interested && (s.proven ? mayServe(s, infoHash) : s.unprovenServed + 16 * 1024 <= unprovenLimit(infoHash) && !s.account!.banned)) unchoke.add(p.id)
           } else others.push(p)
         }
         if (!freeFor(infoHash)) return { unchoke, optimistic: new Map() }
@@ -360,6 +425,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             lastSeen: 0n,
             proven: false,
             unprovenServed: 0,
+            open: new Map(),
           }
           s.ch = attachPayChannel(
             wire,
@@ -380,6 +446,9 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           sessions.set(k, s)
           conn.once('close', () => {
             if (sessions.get(k) === s) sessions.delete(k)
+            // its started pieces will not be finished here: release what they held in the window
+            if (s.account !== undefined) for (const left of s.open.values()) s.account.reservedBytes -= left
+            s.open.clear()
             payments.peerClosed?.(conn.id)
           })
         },
@@ -397,11 +466,10 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
               components.onServed?.(infoHash, ref.length, true)
               return true
             }
-            if (!withinCredit(a, ref.length)) {
+            if (!grantProven(s, ref, infoHash)) {
               if (!enforce(a)) rechoke(infoHash)
               return false
             }
-            a.servedBytes += ref.length
             stats.paidBytes += ref.length
             components.onServed?.(infoHash, ref.length, true)
             return true

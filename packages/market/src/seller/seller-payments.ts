@@ -11,7 +11,7 @@
  */
 import { getAddress, type Address } from 'viem'
 import { tokenUnits, type BitcdnError, type TokenUnits } from '@bitcdn/core'
-import { PayError, type SellerSettlement, type SignedCheque } from '@bitcdn/pay'
+import { PayError, type BuyerCreditInit, type SellerSettlement, type SignedCheque } from '@bitcdn/pay'
 import { marketError } from '../errors.js'
 
 /** What became of one cheque. */
@@ -39,6 +39,26 @@ export interface SellerPayments {
   receive(signed: SignedCheque, peer: string): Promise<ChequeOutcome>
   /** A connection closed (forget its budget). */
   peerClosed?(peer: string): void
+  /**
+   * Whether `value` more may be delivered to `payer` on credit: its durable unpaid debt stays
+   * within the credit window (one piece's worth, doubling as windows are paid) capped by collateral.
+   */
+  mayDeliver?(payer: Address, token: Address, value: TokenUnits): boolean
+  /** Record `value` delivered to `payer` (durable: the debt survives a restart). */
+  delivered?(payer: Address, token: Address, value: TokenUnits): void
+}
+
+const GIB = 1n << 30n
+
+/**
+ * pay's credit settings for a seller at `pricePerGiB`: the first window is about one MiB of data
+ * (at least one base unit) and doubles as windows are paid, up to 1024 of them.
+ * @example createSellerSettlement(init, sellerCreditInit(tokenUnits(1_000_000n)))
+ */
+export function sellerCreditInit(pricePerGiB: TokenUnits): (payer: Address, token: Address) => BuyerCreditInit {
+  const v = (BigInt(1024 * 1024) * pricePerGiB + GIB - 1n) / GIB
+  const pieceValue = tokenUnits(v > 1n ? v : 1n)
+  return () => ({ pieceValue })
 }
 
 /**
@@ -91,5 +111,7 @@ export function settlementPayments(
       }
     },
     peerClosed: (peer) => settlement.peerClosed(peer),
+    mayDeliver: (payer, token, value) => settlement.mayDeliver(payer, token, value),
+    delivered: (payer, token, value) => settlement.credit(payer, token).delivered(value),
   }
 }
