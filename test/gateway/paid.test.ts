@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tokenUnits } from '@bitcdn/core'
 import { createTorrent } from '@bitcdn/content'
 import { createGateway, type Gateway } from '@bitcdn/gateway'
-import { bytesValue, createPaidBuyer, createPaidSeller, settlementPayments, type PaidBuyer } from '@bitcdn/market'
+import { bytesValue, createPaidBuyer, createPaidSeller, sellerCreditInit, settlementPayments, type PaidBuyer } from '@bitcdn/market'
 import { createPayerWallet, createSellerSettlement, type SellerSettlement } from '@bitcdn/pay'
 import { createSwarmClient, type SwarmClient } from '@bitcdn/swarm'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
@@ -39,7 +39,7 @@ async function paidSeeder(accountIndex: number, pricePerGiB: bigint, dir: string
   const payee = accounts[accountIndex]!
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
   const softAllowance = tokenUnits(1_000_000n)
-  const settlement: SellerSettlement = createSellerSettlement({ ledgerPath: join(await h.tempDir(), 'ledger.db'), payee: payee.address, domain, tokens: [deployment.tokens.USDC], pollingIntervalMs: 100, softAllowance })({
+  const settlement: SellerSettlement = createSellerSettlement({ ledgerPath: join(await h.tempDir(), 'ledger.db'), payee: payee.address, domain, tokens: [deployment.tokens.USDC], pollingIntervalMs: 100, softAllowance }, sellerCreditInit(tokenUnits(pricePerGiB)))({
     publicClient: publicClient as never,
     walletClient: chain.wallet(payee.privateKey) as never,
   })
