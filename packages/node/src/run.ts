@@ -33,6 +33,8 @@ export interface RunningNode {
   node: BitcdnNode
   adminUrl: string
   logger: Logger
+  /** Self-registration with the config's `[hub] urls` (undefined when none or no chain). */
+  hubRegistration?: HubRegistration
   stop(): Promise<void>
 }
 
@@ -72,11 +74,13 @@ export async function runNode(opts: RunNodeOptions): Promise<RunningNode> {
   const adminUrl = `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${port}`
   logger.info({ adminUrl, listen: node.status().listen, payee: chain?.walletClient.account?.address }, 'admin API listening')
   const registration = startHubRegistration(config.hub, chain, node, logger)
-  if (registration) await registration.start()
+  // in the background: an unreachable hub must not hold up the node's start
+  void registration?.start()
   return {
     node,
     adminUrl,
     logger,
+    hubRegistration: registration,
     async stop() {
       await registration?.stop()
       await app.close()
