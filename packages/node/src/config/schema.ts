@@ -84,8 +84,24 @@ export const configFileSchema = z
       .strict()
       .prefault({}),
     admin: z.object({ host, port }).strict(),
+    hub: z
+      .object({
+        urls: z.array(z.string().refine((s) => /^https?:$/.test(safeProtocol(s)), 'not an http(s) URL')).max(16).default([]),
+        endpoint: z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9.\-:[\]]+:[0-9]{1,5}$/, 'host:port')]).default(''),
+        region: z.string().max(32).default(''),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
+
+function safeProtocol(s: string): string {
+  try {
+    return new URL(s).protocol
+  } catch {
+    return ''
+  }
+}
 
 /** The node's settings, typed and in base units. */
 export interface NodeConfig {
@@ -99,6 +115,8 @@ export interface NodeConfig {
   free: { enabled: boolean; infoHashes: string[] }
   cashout: { thresholdUnits: bigint; maxAgeMs: number; gasPriceCapWei: bigint | undefined; confirmations: number; withdrawTo: Address | undefined }
   admin: { host: string; port: number }
+  /** Hubs the node registers with (their API base URLs), the endpoint it tells them (empty: the listen address), its region. */
+  hub: { urls: string[]; endpoint: string; region: string }
 }
 
 /**
@@ -122,5 +140,6 @@ export function toNodeConfig(f: z.output<typeof configFileSchema>): NodeConfig {
       withdrawTo: f.cashout.withdraw_to === '' ? undefined : f.cashout.withdraw_to,
     },
     admin: f.admin,
+    hub: { urls: f.hub.urls.map((u) => u.replace(/\/+$/, '')), endpoint: f.hub.endpoint, region: f.hub.region },
   }
 }
