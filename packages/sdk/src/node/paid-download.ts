@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { getAddress, type Address, type Hex } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { tokenUnits } from '@bitcdn/core'
-import type { Metainfo } from '@bitcdn/content'
+import { parseTorrentFile, type Metainfo } from '@bitcdn/content'
 import { bytesValue, createPaidBuyer, type PaidBuyer } from '@bitcdn/market'
 import { createPayerWallet, createPrivateKeyChequeSigner, type PayerWallet } from '@bitcdn/pay'
 import { createSwarmClient, type SwarmClient, type SwarmClientInit, type Torrent } from '@bitcdn/swarm'
@@ -36,6 +36,11 @@ export interface PaidDownloadInit {
   peers?: string[]
   /** Trackers (the hub's) besides the torrent's. */
   trackers?: string[]
+  /**
+   * Also fetch from the torrent's web seeds (BEP 19: the publisher's origin, unpaid). Off, the
+   * content comes only from peers — paid nodes, and free peers if `allowFree`. @default true
+   */
+  webSeeds?: boolean
   /** Also take pieces from peers that ask no payment. @default false */
   allowFree?: boolean
   /** Fail when no byte arrives for this long, ms. @default 60000 */
@@ -94,7 +99,11 @@ export async function paidDownload(init: PaidDownloadInit): Promise<PaidDownload
   const client: SwarmClient = createSwarmClient({ host: '127.0.0.1', port: 0, ...init.swarm, stateDir }, buyer.swarm)
   try {
     await client.start()
-    const source = init.torrent instanceof Uint8Array ? Buffer.from(init.torrent) : init.torrent
+    let source: Buffer | Metainfo | string = init.torrent instanceof Uint8Array ? Buffer.from(init.torrent) : init.torrent
+    if (init.webSeeds === false && typeof source !== 'string') {
+      const m = Buffer.isBuffer(source) ? parseTorrentFile(source) : source
+      source = { ...m, urlList: [] }
+    }
     const t = await client.add(source, { dir: init.dir, ...(init.peers ? { peers: init.peers } : {}), ...(init.trackers ? { announce: init.trackers } : {}) })
     t.on('warning', () => {})
     buyer.track(t)
