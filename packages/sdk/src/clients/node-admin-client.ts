@@ -39,7 +39,7 @@ export interface NodeAdminClient {
   readonly api: ReturnType<typeof createClient<paths>>
   readonly url: string
   status(): Promise<NodeStatus>
-  /** @throws BitcdnApiError BITCDN_ERR_PIN_SOURCE, BITCDN_ERR_TORRENT_INVALID, BITCDN_ERR_QUOTA, ... */
+  /** @throws BitcdnApiError BITCDN_ERR_PIN_SOURCE, BITCDN_ERR_TORRENT_INVALID, BITCDN_ERR_NODE_QUOTA, ... */
   pin(target: PinTarget, opts?: PinOptions): Promise<PinnedContent>
   /** Unpin (keeps the data as evictable cache), or delete it. @throws BitcdnApiError BITCDN_ERR_PIN_UNKNOWN */
   unpin(infoHash: string, opts?: { delete?: boolean }): Promise<void>
