@@ -24,6 +24,7 @@ export async function serveApis() {
   return {
     urls: { hub: hub.url, gateway: gateway.url, nodeAdmin: node.adminUrl },
     token,
+    servers: { hub, gateway, node },
     async stop() {
       await node.stop()
       await gateway.stop()

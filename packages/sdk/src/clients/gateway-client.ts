@@ -108,7 +108,8 @@ export function createGatewayClient(init: ApiClientInit): GatewayClient {
     }
     const res = r.response
     if (res.status === 304) return { status: 304, body: null, length: 0, totalLength: 0, contentType: '', etag: res.headers.get('etag') ?? undefined }
-    if (!res.ok) throw apiError('gateway', op, res.status, await errorBody(res))
+    // openapi-fetch has read an error answer's body already (JSON when it parses)
+    if (!res.ok) throw apiError('gateway', op, res.status, r.error)
     const contentType = res.headers.get('content-type') ?? ''
     if (contentType.startsWith('application/json')) {
       await res.body?.cancel()
@@ -163,15 +164,6 @@ export function createGatewayClient(init: ApiClientInit): GatewayClient {
       return bytes
     },
     contentUrl: (infoHash, path) => `${base}/t/${checkInfoHash(infoHash)}${path ? `/${encodePath(path)}` : ''}`,
-  }
-}
-
-async function errorBody(res: Response): Promise<unknown> {
-  const text = await res.text().catch(() => '')
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return undefined
   }
 }
 
