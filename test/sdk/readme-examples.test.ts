@@ -18,6 +18,7 @@ import { createGateway, type Gateway } from '@bitcdn/gateway'
 import { createHub, openSqliteHubStore, type Hub } from '@bitcdn/hub'
 import { keystorePath, readKeystoreFile, writeDeployment } from '@bitcdn/pay'
 import { createHubClient, createNodeAdminClient, signRegistration } from '@bitcdn/sdk'
+import { depositToEscrow, paidDownload } from '@bitcdn/sdk/node'
 import { removeDir, writeRandomFiles } from '../interop/helpers/data.js'
 import { requireTools } from '../interop/helpers/clients.js'
 import { stopAll } from '../interop/helpers/processes.js'
@@ -197,4 +198,43 @@ describe('packages/sdk/README.md examples', () => {
     const payer = chain.accounts[5]!.address
     await until('the node recorded the cheques', async () => (await admin.earnings()).payers.some((p) => p.payer === payer && BigInt(p.accruedUnits ?? '0') === paid), 30_000)
   }, 300_000)
+
+  // the same node and torrent, driven from here: the buyer's limits are the SDK user's protection
+  const buyFrom = async (accountIndex: number, over: { maxPricePerGiB: bigint; budget: bigint }) => {
+    const { deployment } = chain
+    const key = chain.accounts[accountIndex]!.privateKey
+    await depositToEscrow({ rpcUrl: deployment.rpcUrl, escrow: deployment.escrow, token: deployment.tokens.USDC, privateKey: key, amount: 1_000_000n })
+    const out = join(dir, `buyer-${accountIndex}`)
+    const err = await paidDownload({
+      torrent: readFileSync(join(run, 'published.torrent')),
+      dir: out,
+      privateKey: key,
+      walletPath: join(dir, `wallet-${accountIndex}.db`),
+      chain: { chainId: deployment.chainId, escrow: deployment.escrow, token: deployment.tokens.USDC },
+      peers: [`127.0.0.1:${node.port}`],
+      webSeeds: false,
+      stallTimeoutMs: 5000,
+      ...over,
+    }).then(() => undefined, (e: unknown) => e as Error & { code?: string; details?: Record<string, unknown> })
+    const earnings = await createNodeAdminClient({ url: node.adminUrl, token: env.BITCDN_NODE_TOKEN! }).earnings()
+    const accrued = BigInt(earnings.payers.find((p) => p.payer === chain.accounts[accountIndex]!.address)?.accruedUnits ?? '0')
+    return { err, accrued }
+  }
+
+  it('a node priced above the buyer\'s maximum is never paid: the download stalls with BITCDN_ERR_SDK_DOWNLOAD_STALLED', async () => {
+    const { err, accrued } = await buyFrom(6, { maxPricePerGiB: 999_999n, budget: 1_000_000n })
+    expect(err?.code).toBe('BITCDN_ERR_SDK_DOWNLOAD_STALLED')
+    expect(err?.details?.spent).toBe('0')
+    expect(accrued).toBe(0n)
+  }, 120_000)
+
+  it('a budget below the content\'s price is never exceeded: the download stops short, spent ≤ budget', async () => {
+    const budget = 1_000n // about a third of the 3 MiB at 1 USDC/GiB (2,929 units)
+    const { err, accrued } = await buyFrom(7, { maxPricePerGiB: 2_000_000n, budget })
+    expect(err?.code).toBe('BITCDN_ERR_SDK_DOWNLOAD_STALLED')
+    const spent = BigInt(String(err?.details?.spent))
+    expect(spent).toBeGreaterThan(0n)
+    expect(spent).toBeLessThanOrEqual(budget)
+    expect(accrued).toBeLessThanOrEqual(budget)
+  }, 120_000)
 })
