@@ -99,7 +99,7 @@ beforeAll(async () => {
     hub: HUB_ID,
     timestamp: Date.now(),
   })
-  await createHubClient({ url: hub.url }).register(signed as never)
+  await createHubClient({ url: hub.url }).register(signed)
   await hub.tick()
 
   await writeDeployment(join(dir, 'deployment.json'), deployment)

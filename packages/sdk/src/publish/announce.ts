@@ -42,7 +42,7 @@ export async function announceToCatalogue(hub: HubClient, account: PublisherAcco
     hub: hubId ?? '',
     timestamp: now(),
   })
-  return hub.announce(signed as never)
+  return hub.announce(signed)
 }
 
 /** One node's answer to a pin request. */
