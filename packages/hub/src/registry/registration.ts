@@ -5,7 +5,7 @@
  * one network refuses nodes of another.
  */
 import { getAddress } from 'viem'
-import { REGISTRATION_PREFIX, REGISTRATION_REFRESH_MS, addressField, uintString, infoHashField, registrationFieldsSchema, signRegistration, type RegistrationFields, type RegistrationInput, type SignedRegistration } from '@bitcdn/pay'
+import { REGISTRATION_PREFIX, REGISTRATION_REFRESH_MS, addressField, uintString, infoHashField, registrationFieldsSchema, signRegistration, type RegistrationFields, type RegistrationInput, type SignedRegistration } from '@bitcdn/pay/signed-messages'
 import { hubError } from '../errors.js'
 import { verifySigned, type SignedKind } from './signed-message.js'
 

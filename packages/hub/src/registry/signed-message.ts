@@ -8,7 +8,7 @@
  */
 import { recoverMessageAddress, type Hex } from 'viem'
 import { z } from 'zod'
-import { canonicalJson } from '@bitcdn/pay'
+import { canonicalJson } from '@bitcdn/pay/signed-messages'
 import { hubError } from '../errors.js'
 
 /** How far a message's timestamp may stray from the hub's clock. */
