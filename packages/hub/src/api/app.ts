@@ -212,8 +212,17 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
     return { metric: q.metric, points: (await opts.store.samples(q.metric, from, to, q.limit)).map((s) => ({ at: s.at, value: s.value })) }
   })
 
+  // live streams end when the app closes: a hijacked response is no idle connection, so the
+  // server's close() would wait for every open page forever (the devnet hung at Ctrl-C)
+  const streams = new Set<import('node:http').ServerResponse>()
+  app.addHook('preClose', async () => {
+    for (const res of streams) res.end()
+    streams.clear()
+  })
   app.get('/api/v1/stats/live', { schema: { summary: 'Statistics pushed as Server-Sent Events (`event: stats`)' } }, async (req, reply) => {
     sse(reply, await opts.stats(), opts.onStats)
+    streams.add(reply.raw)
+    reply.raw.on('close', () => streams.delete(reply.raw))
   })
 
   return app
