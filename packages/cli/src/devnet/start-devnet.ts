@@ -220,6 +220,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     await gateway.start()
     stops.push(() => gateway.stop())
     await gateway.content.add(m.torrentFile)
+    hub.addGateway(gateway.url) // the network page charts its offload ratio
     say(`gateway   ${gateway.url}  paying from ${payer.address} (100 USDC deposited)`)
 
     await hub.tick() // the first page view already counts the nodes and the deposit
