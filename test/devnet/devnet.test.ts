@@ -2,8 +2,12 @@
  * `bitcdn devnet` as a user runs it: the real CLI process (real anvil with the escrow, the hub,
  * two paid nodes, the paying gateway), ports 0. The sample video fetched through the printed
  * gateway URL is byte-exact; the nodes' cheques, cashed out through their admin API, show up as
- * on-chain `paidOut`, as the hub's `claimed` (equal to the chain's sum) and as `bytesServedProven`.
- * Ctrl-C stops every process; a second start on the same directory comes up without warnings.
+ * on-chain `paidOut`, as the hub's `claimed` (equal to the chain's sum), as each node's claims (real
+ * transactions whose escrow logs pay it exactly its `paidOut`) and as `bytesServedProven`, which
+ * must cover the video's bytes; the nodes registered themselves, and the bytes they report and the
+ * gateway's offload ratio (every byte from the paid swarm) account for the video too. Ctrl-C stops
+ * every process, even with a live statistics stream open; a second start on the same directory
+ * comes up without warnings.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile, mkdtemp, rm } from 'node:fs/promises'
@@ -119,11 +123,16 @@ describe('bitcdn devnet', () => {
     // every node that served got a cheque for it; cash out through the admin API
     const tokens = await Promise.all(Array.from({ length: NODES }, (_, i) => readFile(join(dir, 'nodes', `node-${i + 1}`, 'node', 'admin-token'), 'utf8')))
     const admin = (i: number, method: string, path: string) => fetch(`${admins[i]}${path}`, { method, headers: { authorization: `Bearer ${tokens[i]!.trim()}` } })
-    const accrued = await until('cheques at the nodes', async () => {
+    // the gateway pays as pieces verify: wait until the nodes' cheques stop growing (the last one in)
+    let last = -1n
+    let steady = 0
+    const accrued = await until('cheques at the nodes to settle', async () => {
       const all = await Promise.all(admins.map(async (_, i) => ((await (await admin(i, 'GET', '/earnings')).json()) as { totals: { accruedUnits: string }[] }).totals.reduce((s, t) => s + BigInt(t.accruedUnits), 0n)))
       const sum = all.reduce((a, b) => a + b, 0n)
-      return sum > 0n ? sum : undefined
-    })
+      steady = sum > 0n && sum === last ? steady + 1 : 0
+      last = sum
+      return steady >= 8 ? sum : undefined
+    }, 60_000)
     for (let i = 0; i < NODES; i++) expect((await admin(i, 'POST', '/cashout')).status).toBe(200)
 
     // on chain: what the escrow paid the nodes out of the gateway's deposit
@@ -138,17 +147,56 @@ describe('bitcdn devnet', () => {
     })
     expect(onChain).toBe(accrued)
 
-    const stats = await until('the hub to see the claims', async () => {
-      const s = (await (await fetch(`${hubUrl}/api/v1/stats`)).json()) as { claimed: string; bytesServedProven: string }
-      return BigInt(s.claimed) === onChain ? s : undefined
+    interface HubStats {
+      claimed: string
+      bytesServedProven: string
+      bytesServedReported: string
+      offloadRatio?: number
+      gateways: { swarmBytes: number; originBytes: number }[]
+    }
+    const stats = await until('the hub to see the claims and the nodes to report their bytes', async () => {
+      const s = (await (await fetch(`${hubUrl}/api/v1/stats`)).json()) as HubStats
+      return BigInt(s.claimed) === onChain && BigInt(s.bytesServedReported) >= BigInt(body.length) ? s : undefined
     })
-    // proven bytes: claimed ÷ price; the video alone is ~100 KiB, cheques round per piece
-    expect(BigInt(stats.bytesServedProven)).toBeGreaterThan(0n)
+    // proven bytes: claimed ÷ each node's price — the paid-for bytes cover the whole video (whole
+    // 64 KiB pieces, so up to a piece on either side of it). A cheque pays floor(bytes × price),
+    // so each node may be short by less than one base unit's worth of bytes: GiB ÷ its price.
+    const proven = BigInt(stats.bytesServedProven)
+    const GiB = 1n << 30n
+    const floorSlack = (await Promise.all(payees.nodes.map(async (n) => BigInt(((await (await fetch(`${hubUrl}/api/v1/nodes/${n.payee}`)).json()) as { pricePerGiB: string }).pricePerGiB)))).reduce((a, price) => a + GiB / price, 0n)
+    expect(proven).toBeGreaterThanOrEqual(BigInt(body.length) - floorSlack)
+    expect(proven).toBeLessThan(BigInt(body.length) + 4n * 65_536n)
+    // what the nodes report (their own signed registrations, refreshed by each node) agrees
+    expect(BigInt(stats.bytesServedReported)).toBeLessThan(BigInt(body.length) + 4n * 65_536n)
+    // the gateway got every byte from the paid swarm, none from an origin
+    expect(stats.gateways).toHaveLength(1)
+    expect(stats.gateways[0]!.swarmBytes).toBeGreaterThanOrEqual(body.length)
+    expect(stats.gateways[0]!.originBytes).toBe(0)
+    expect(stats.offloadRatio).toBe(1)
+    // each node's claims, as the hub lists them, are real transactions paying it its paidOut
+    for (const n of payees.nodes) {
+      const paid = await client.readContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'paidOut', args: [payer, n.payee, deployment.tokens.USDC] })
+      const c = (await (await fetch(`${hubUrl}/api/v1/nodes/${n.payee}/claims`)).json()) as { claimed: string; txUrl: string; claims: { txHash: string; amount: string }[] }
+      expect(BigInt(c.claimed)).toBe(paid)
+      let fromReceipts = 0n
+      for (const claim of c.claims) {
+        const tx = (await (await fetch(`${hubUrl}${c.txUrl.replace('{hash}', claim.txHash)}`)).json()) as { status: string; claims: { payee: string; amount: string }[] }
+        expect(tx.status).toBe('success')
+        fromReceipts += tx.claims.filter((x) => x.payee === n.payee).reduce((a, x) => a + BigInt(x.amount), 0n)
+      }
+      expect(fromReceipts).toBe(paid)
+    }
     expect(first.err()).not.toMatch(/warn|error/i)
 
+    // a browser on the network page holds a live stream: Ctrl-C must still stop everything
+    const live = await fetch(`${hubUrl}/api/v1/stats/live`)
+    const liveReader = live.body!.getReader()
+    await liveReader.read()
     first.child.kill('SIGINT')
     expect(await stopped(first.child)).toBe(0)
     expect(first.out()).toMatch(/devnet {2}stopped/)
+    // stopped by closing everything, not by the 5 s safety net
+    expect(first.err()).not.toContain('leftover handle')
 
     // a second start reuses the directory: same sample content, no warnings
     const second = await startDevnet()

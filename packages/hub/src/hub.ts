@@ -14,6 +14,7 @@ import { probeNode } from './registry/prober.js'
 import type { HubStore } from './store/hub-store.js'
 import { createChainTotals, type ChainTotals } from './stats/chain-totals.js'
 import { computeStats, SERIES, seriesValue, type NetworkStats } from './stats/network-stats.js'
+import { readGatewayOffload, type GatewayOffload } from './stats/gateway-offload.js'
 
 export interface HubInit {
   /** The hub network's id (registrations name it). @default 'bitcdn' */
@@ -34,6 +35,10 @@ export interface HubInit {
   probeIntervalMs?: number
   /** Static website files (the built `packages/web/dist`), served at `/`. */
   webRoot?: string
+  /** Gateways whose offload ratio the hub charts (their base URLs; `/metrics` is read each tick). */
+  gateways?: string[]
+  /** Block explorer transaction URL with `{hash}`, e.g. `https://basescan.org/tx/{hash}`; default: the hub's own `/api/v1/chain/tx/{hash}`. */
+  explorerTxUrl?: string
 }
 
 export interface HubComponents {
@@ -54,6 +59,8 @@ export interface Hub {
   tick(): Promise<NetworkStats>
   /** Probe every online node once. */
   probeAll(): Promise<void>
+  /** Watch one more gateway's offload ratio (the devnet adds its gateway once it is up). */
+  addGateway(url: string): void
 }
 
 /**
@@ -70,6 +77,8 @@ export async function createHub(init: HubInit, components: HubComponents): Promi
   const tracker: TrackerServer | undefined = init.trackerPort === false ? undefined : createTrackerServer({ host, port: init.trackerPort ?? 8000, ws: init.trackerWs !== false })
   const chain: ChainTotals | undefined = init.chain ? createChainTotals(init.chain) : undefined
   const listeners = new Set<(s: NetworkStats) => void>()
+  const gatewayUrls = new Set((init.gateways ?? []).map((u) => u.replace(/\/+$/, '')))
+  let gateways: GatewayOffload[] = []
   let latest: NetworkStats | undefined
   let timers: NodeJS.Timeout[] = []
   let url = ''
@@ -77,7 +86,7 @@ export async function createHub(init: HubInit, components: HubComponents): Promi
 
   const stats = async () => {
     const t = tracker?.stats()
-    return computeStats({ store, now, tracker: t ? () => ({ torrents: t.torrents, peers: t.peers }) : undefined, chain: chain ? () => chain.snapshot() : undefined })
+    return computeStats({ store, now, tracker: t ? () => ({ torrents: t.torrents, peers: t.peers }) : undefined, chain: chain ? () => chain.snapshot() : undefined, gateways: () => gateways })
   }
   const app = await buildHubApp({
     store,
@@ -91,6 +100,8 @@ export async function createHub(init: HubInit, components: HubComponents): Promi
       return () => listeners.delete(l)
     },
     trackers: () => trackerUrls(),
+    chainTotals: chain,
+    explorerTxUrl: init.explorerTxUrl,
   })
   if (init.webRoot) {
     const { default: fastifyStatic } = await import('./api/static.js')
@@ -101,6 +112,7 @@ export async function createHub(init: HubInit, components: HubComponents): Promi
     if (chain) {
       await chain.refresh().catch((err: Error) => log({ level: 'warn', msg: 'escrow events unreadable', err: err.message }))
     }
+    if (gatewayUrls.size) gateways = await Promise.all([...gatewayUrls].map((u) => readGatewayOffload(u)))
     const s = await stats()
     latest = s
     for (const l of listeners) l(s)
@@ -128,6 +140,9 @@ export async function createHub(init: HubInit, components: HubComponents): Promi
     },
     tick,
     probeAll,
+    addGateway(u: string) {
+      gatewayUrls.add(u.replace(/\/+$/, ''))
+    },
     async start() {
       await store.migrate()
       if (tracker) await tracker.start()

@@ -27,6 +27,8 @@ export interface RunNodeOptions {
   level?: string
   /** Log destination. @default stdout */
   destination?: NodeJS.WritableStream
+  /** How often the node re-registers with its hubs. @default REGISTRATION_REFRESH_MS (60 s) */
+  hubRefreshMs?: number
 }
 
 export interface RunningNode {
@@ -73,7 +75,7 @@ export async function runNode(opts: RunNodeOptions): Promise<RunningNode> {
   const port = typeof addr === 'object' && addr ? addr.port : config.admin.port
   const adminUrl = `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${port}`
   logger.info({ adminUrl, listen: node.status().listen, payee: chain?.walletClient.account?.address }, 'admin API listening')
-  const registration = startHubRegistration(config.hub, chain, node, logger)
+  const registration = startHubRegistration(config.hub, chain, node, logger, opts.hubRefreshMs)
   // in the background: an unreachable hub must not hold up the node's start
   void registration?.start()
   return {
@@ -91,7 +93,7 @@ export async function runNode(opts: RunNodeOptions): Promise<RunningNode> {
 }
 
 /** Self-registration with `[hub] urls`, signed by the payout key; none without hubs. */
-function startHubRegistration(hub: { urls: string[]; endpoint: string; region: string }, chain: NodeChain | undefined, node: BitcdnNode, logger: Logger): HubRegistration | undefined {
+function startHubRegistration(hub: { urls: string[]; endpoint: string; region: string }, chain: NodeChain | undefined, node: BitcdnNode, logger: Logger, refreshMs?: number): HubRegistration | undefined {
   if (hub.urls.length === 0) return undefined
   const account = chain?.walletClient.account
   if (!account || !account.signMessage) {
@@ -100,5 +102,5 @@ function startHubRegistration(hub: { urls: string[]; endpoint: string; region: s
   }
   const version = `bitcdn/${(createRequire(import.meta.url)('../package.json') as { version: string }).version}`
   const signer = { address: account.address, signMessage: (args: { message: string }) => account.signMessage!(args) }
-  return createHubRegistration({ urls: hub.urls, endpoint: hub.endpoint, region: hub.region, version })({ status: () => node.status(), account: signer, logger })
+  return createHubRegistration({ urls: hub.urls, endpoint: hub.endpoint, region: hub.region, version, ...(refreshMs ? { refreshMs } : {}) })({ status: () => node.status(), account: signer, logger })
 }

@@ -14,6 +14,28 @@ export interface Stats {
   priceMin?: string
   priceMedian?: string
   priceMax?: string
+  /** Share of the watched gateways' bytes not fetched from the origin, 0..1. */
+  offloadRatio?: number
+  gateways?: { url: string; offloadRatio?: number; error?: string }[]
+}
+
+export interface Claim {
+  txHash: string
+  block: string
+  event: 'ChequeClaimed' | 'CompactClaimed'
+  amount: string
+  payer?: string
+}
+
+export interface Claims {
+  payee: string
+  /** false: the hub reads no chain. */
+  chain: boolean
+  claimed: string
+  chainBlock: string
+  /** Link template: `{hash}` becomes the transaction hash. */
+  txUrl: string
+  claims: Claim[]
 }
 
 export interface Probe {
@@ -44,7 +66,7 @@ export interface Point {
   value: string
 }
 
-export type Metric = 'nodesOnline' | 'bytesServedReported' | 'bytesServedProven' | 'deposited' | 'claimed' | 'priceMedian' | 'trackerPeers'
+export type Metric = 'nodesOnline' | 'bytesServedReported' | 'bytesServedProven' | 'deposited' | 'claimed' | 'priceMedian' | 'trackerPeers' | 'offloadRatio'
 
 async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(path, { headers: { accept: 'application/json' } })
@@ -65,4 +87,10 @@ export async function getNode(payee: string): Promise<NodeView | undefined> {
   if (res.status === 404) return undefined
   if (!res.ok) throw new Error(`HTTP ${res.status}: ${((await res.json().catch(() => ({}))) as { message?: string }).message ?? 'lookup failed'}`)
   return (await res.json()) as NodeView
+}
+
+/** A payout address's on-chain claims, or `undefined` when the hub reads no chain. */
+export async function getClaims(payee: string): Promise<Claims | undefined> {
+  const c = await getJson<Claims>(`/api/v1/nodes/${encodeURIComponent(payee)}/claims`)
+  return c.chain ? c : undefined
 }

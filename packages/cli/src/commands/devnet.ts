@@ -77,8 +77,20 @@ export function registerDevnet(program: Command): void {
       say('stopped')
       // everything is closed; a handle a library leaks must not keep the terminal (seen once, not reproduced)
       setTimeout(() => {
-        process.stderr.write('devnet: stopped, but a leftover handle kept the process alive; exiting\n')
+        process.stderr.write(`devnet: stopped, but a leftover handle kept the process alive (${describeHandles()}); exiting\n`)
         process.exit(0)
       }, 5_000).unref()
     })
+}
+
+/** What still keeps the event loop alive, why-is-node-running style: handle types and their sockets. */
+function describeHandles(): string {
+  const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles()
+  return handles
+    .map((h) => {
+      const name = h.constructor?.name ?? 'handle'
+      const s = h as { localPort?: number; remotePort?: number; pid?: number }
+      return s.remotePort ? `${name} ${s.localPort}->${s.remotePort}` : s.localPort ? `${name} :${s.localPort}` : s.pid ? `${name} pid ${s.pid}` : name
+    })
+    .join(', ')
 }

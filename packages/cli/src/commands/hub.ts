@@ -12,7 +12,7 @@ import { createHub, openPgHubStore, openSqliteHubStore } from '@bitcdn/hub'
 import { bitcdnHome, defaultDeploymentPath, loadDeployment } from '@bitcdn/pay'
 import { listenError } from '../errors.js'
 import { untilInterrupted } from '../interrupt.js'
-import { parsePort } from '../option-parsers.js'
+import { parsePort, parseUrl, repeatable } from '../option-parsers.js'
 
 interface HubOptions {
   port: number
@@ -24,6 +24,8 @@ interface HubOptions {
   chain: boolean
   web?: string | false
   probeInterval: number
+  gateway?: string[]
+  explorerTxUrl?: string
 }
 
 /**
@@ -43,6 +45,8 @@ export function registerHub(program: Command): void {
     .option('--no-chain', 'do not read escrow events, even when a deployment file exists')
     .option('--web <dir>', 'folder of a built website to serve at / (default: the built @bitcdn/web, when present)')
     .option('--no-web', 'serve the API only, no website')
+    .addOption(new Option('--gateway <url>', "a gateway whose offload ratio the network page charts (its base URL; /metrics is read; repeatable)").argParser(repeatable(parseUrl)))
+    .option('--explorer-tx-url <template>', 'link claims to a block explorer, {hash} replaced (default: the hub\'s own /api/v1/chain/tx/{hash})')
     .addOption(new Option('--probe-interval <s>', 'seconds between probes of every registered node (0: never)').argParser(Number).default(60))
     .addHelpText('after', '\nExamples:\n  bitcdn hub\n  bitcdn hub --database postgres://bitcdn@127.0.0.1/bitcdn --port 8081 --tracker-port 8001')
     .action(async (opts: HubOptions) => runHub(opts))
@@ -61,6 +65,8 @@ async function runHub(opts: HubOptions): Promise<void> {
       trackerPort: opts.trackerPort,
       probeIntervalMs: opts.probeInterval * 1000,
       webRoot,
+      gateways: opts.gateway ?? [],
+      ...(opts.explorerTxUrl ? { explorerTxUrl: opts.explorerTxUrl } : {}),
       chain: deployment && { rpcUrl: deployment.rpcUrl, chainId: deployment.chainId, escrow: deployment.escrow, fromBlock: BigInt(deployment.deployedAtBlock) },
     },
     { store, log: (line) => process.stderr.write(`${JSON.stringify({ time: Date.now(), ...line })}\n`) },

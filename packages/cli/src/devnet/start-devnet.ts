@@ -19,7 +19,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { BitcdnError, tokenUnits } from '@bitcdn/core'
 import { createTorrent, type Metainfo } from '@bitcdn/content'
 import { createGateway, createGatewayLogger, type Gateway } from '@bitcdn/gateway'
-import { createHub, openSqliteHubStore, REFRESH_MS, type Hub } from '@bitcdn/hub'
+import { createHub, openSqliteHubStore, type Hub } from '@bitcdn/hub'
 import { bytesValue, createPaidBuyer, type PaidBuyer } from '@bitcdn/market'
 import { initNode, nodePaths, runNode, type RunningNode } from '@bitcdn/node'
 import { anvilAccounts, createPayerWallet, formatTokenAmount, deployLocal, escrowAbi, startAnvil, testTokenAbi, writeDeployment, type AnvilInstance, type Deployment, type PayerWallet } from '@bitcdn/pay'
@@ -63,7 +63,7 @@ export interface Devnet {
   content: { infoHash: string; name: string; files: readonly string[]; torrentFile: string }
   /** The web page of the hub: the website when packages/web is built, else its API. */
   websiteUrl: string
-  /** Every node re-registers with the hub now (each also does so every REFRESH_MS by itself). */
+  /** Every node re-registers with the hub now (each also does so every NODE_REFRESH_MS by itself). */
   register(): Promise<void>
   stop(): Promise<void>
 }
@@ -76,6 +76,8 @@ const FIRST_NODE_ACCOUNT = 2
 /** The devnet's passphrase for the nodes' keystores: dev keys, public anyway. */
 const PASSPHRASE = 'bitcdn-devnet'
 const HUB_ID = 'devnet'
+/** Devnet nodes re-register every 5 s (operators' every minute), so the bytes they report move as traffic flows. */
+const NODE_REFRESH_MS = 5_000
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')
 
 /** Whole USDC in base units (6 decimals). */
@@ -174,7 +176,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
         passphrase: async () => PASSPHRASE,
         ...(keyExists ? {} : { privateKey: acct.privateKey }),
       })
-      const running = await runNode({ paths, passphrase: async () => PASSPHRASE, destination: logFile(`node-${i + 1}`) })
+      const running = await runNode({ paths, passphrase: async () => PASSPHRASE, destination: logFile(`node-${i + 1}`), hubRefreshMs: NODE_REFRESH_MS })
       stops.push(() => running.stop())
       await running.node.pin({ source: { torrent: Buffer.from(m.torrentFile) }, dir: dirname(site) })
       const st = running.node.status()
@@ -194,7 +196,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     }
     // the first registration (at node start) listed nothing pinned yet: refresh it now
     await register()
-    say(`hub       ${n} node(s) registered themselves (signed by each node's key, refreshed every ${REFRESH_MS / 1000} s)`)
+    say(`hub       ${n} node(s) registered themselves (signed by each node's key, refreshed every ${NODE_REFRESH_MS / 1000} s)`)
 
     // ---- gateway, paying from a funded dev wallet
     const payer = accounts[PAYER_ACCOUNT]!
@@ -220,6 +222,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     await gateway.start()
     stops.push(() => gateway.stop())
     await gateway.content.add(m.torrentFile)
+    hub.addGateway(gateway.url) // the network page charts its offload ratio
     say(`gateway   ${gateway.url}  paying from ${payer.address} (100 USDC deposited)`)
 
     await hub.tick() // the first page view already counts the nodes and the deposit

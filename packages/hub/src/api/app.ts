@@ -12,6 +12,7 @@ import { verifyCatalogueEntry } from '../registry/catalogue.js'
 import { PROBE_THRESHOLDS } from '../registry/prober.js'
 import type { HubStore } from '../store/hub-store.js'
 import { SERIES, type NetworkStats } from '../stats/network-stats.js'
+import type { ChainTotals } from '../stats/chain-totals.js'
 
 export interface HubAppOptions {
   store: HubStore
@@ -26,6 +27,10 @@ export interface HubAppOptions {
   onStats?: (listener: (s: NetworkStats) => void) => () => void
   /** Announce URLs of the hub's tracker, shown in `/api/v1/info`. */
   trackers?: () => string[]
+  /** The escrow-event reader (per-node claims, transaction lookups); none without a chain. */
+  chainTotals?: ChainTotals
+  /** Block explorer transaction URL with `{hash}`; default: this hub's `/api/v1/chain/tx/{hash}`. */
+  explorerTxUrl?: string
   /** Largest request body. @default 65536 */
   bodyLimit?: number
   logger?: boolean
@@ -112,6 +117,25 @@ const statsSchema = {
     deposited: { type: 'string' },
     claimed: { type: 'string' },
     prices: { type: 'array', items: { type: 'string' } },
+    offloadRatio: { type: 'number', description: "share of the watched gateways' bytes not fetched from the origin (0..1)" },
+    gateways: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { url: { type: 'string' }, cacheBytes: { type: 'number' }, swarmBytes: { type: 'number' }, originBytes: { type: 'number' }, proxiedBytes: { type: 'number' }, offloadRatio: { type: 'number' }, error: { type: 'string' } },
+      },
+    },
+  },
+} as const
+const txUrlSchema = { type: 'string', description: 'transaction link template: {hash} is replaced by the transaction hash' } as const
+const claimSchema = {
+  type: 'object',
+  properties: {
+    txHash: { type: 'string' },
+    block: { type: 'string' },
+    event: { type: 'string', enum: ['ChequeClaimed', 'CompactClaimed'] },
+    amount: { type: 'string', description: 'token base units paid to the payee' },
+    payer: { type: 'string' },
   },
 } as const
 
@@ -150,6 +174,38 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
       response: { 200: { type: 'object', properties: { hub: { type: 'string' }, chainId: { type: 'integer' }, escrow: { type: 'string' }, trackers: { type: 'array', items: { type: 'string' } }, staleAfterMs: { type: 'integer' }, probeThresholds: { type: 'object', additionalProperties: true } } } },
     },
   }, async () => ({ hub: opts.hubId, chainId: opts.chainId, escrow: opts.escrow, trackers: opts.trackers?.() ?? [], staleAfterMs: STALE_MS, probeThresholds: PROBE_THRESHOLDS }))
+
+  const txUrl = opts.explorerTxUrl ?? '/api/v1/chain/tx/{hash}'
+  app.get('/api/v1/nodes/:payee/claims', {
+    schema: {
+      summary: "A payout address's claims on chain, from the escrow's events (newest 50), with transaction links",
+      params: { type: 'object', properties: { payee: { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$' } }, required: ['payee'] },
+      response: { 200: { type: 'object', properties: { payee: { type: 'string' }, chain: { type: 'boolean', description: 'false: this hub reads no chain (no claims to show)' }, claimed: { type: 'string' }, chainBlock: { type: 'string' }, txUrl: txUrlSchema, claims: { type: 'array', items: claimSchema } } } },
+    },
+  }, async (req) => {
+    const { getAddress } = await import('viem')
+    const payee = getAddress((req.params as { payee: string }).payee)
+    if (!opts.chainTotals) return { payee, chain: false, claimed: '0', chainBlock: '0', txUrl, claims: [] }
+    const snap = opts.chainTotals.snapshot()
+    const claims = [...(snap.claimsByPayee.get(payee) ?? [])].reverse().map((c) => ({ txHash: c.txHash, block: c.block.toString(), event: c.event, amount: c.amount.toString(), ...(c.payer ? { payer: c.payer } : {}) }))
+    return { payee, chain: true, claimed: (snap.claimedByPayee.get(payee) ?? 0n).toString(), chainBlock: snap.block.toString(), txUrl, claims }
+  })
+
+  app.get('/api/v1/chain/tx/:hash', {
+    schema: {
+      summary: "One transaction's escrow claim logs, read from its receipt on the hub's chain (the default transaction link)",
+      params: { type: 'object', properties: { hash: { type: 'string', pattern: '^0x[0-9a-fA-F]{64}$' } }, required: ['hash'] },
+      response: {
+        200: { type: 'object', properties: { hash: { type: 'string' }, block: { type: 'string' }, status: { type: 'string' }, from: { type: 'string' }, claims: { type: 'array', items: { type: 'object', properties: { event: { type: 'string' }, amount: { type: 'string' }, payer: { type: 'string' }, payee: { type: 'string' } } } } } },
+        404: errorSchema,
+      },
+    },
+  }, async (req, reply) => {
+    const { hash } = req.params as { hash: `0x${string}` }
+    const tx = opts.chainTotals ? await opts.chainTotals.claimTx(hash) : undefined
+    if (!tx) return reply.status(404).send({ code: HubErrorCode.nodeUnknown, message: opts.chainTotals ? `no transaction ${hash} on this hub's chain` : 'this hub reads no chain' })
+    return { hash: tx.hash, block: tx.block.toString(), status: tx.status, from: tx.from, claims: tx.claims.map((c) => ({ ...c, amount: c.amount.toString() })) }
+  })
 
   app.post('/api/v1/nodes', {
     schema: {
@@ -236,8 +292,17 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
     return { metric: q.metric, points: (await opts.store.samples(q.metric, from, to, q.limit)).map((s) => ({ at: s.at, value: s.value })) }
   })
 
+  // live streams end when the app closes: a hijacked response is no idle connection, so the
+  // server's close() would wait for every open page forever (the devnet hung at Ctrl-C)
+  const streams = new Set<import('node:http').ServerResponse>()
+  app.addHook('preClose', async () => {
+    for (const res of streams) res.end()
+    streams.clear()
+  })
   app.get('/api/v1/stats/live', { schema: { summary: 'Statistics pushed as Server-Sent Events (`event: stats`)' } }, async (req, reply) => {
     sse(reply, await opts.stats(), opts.onStats)
+    streams.add(reply.raw)
+    reply.raw.on('close', () => streams.delete(reply.raw))
   })
 
   return app

@@ -4,10 +4,12 @@
  * batch path, `CompactClaimed` on the compact path), per payee. Logs are read incrementally in
  * bounded block ranges (`MAX_BLOCKS_PER_QUERY`), so a long chain never becomes one huge RPC call.
  */
-import { createPublicClient, http, parseAbiItem, type Address, type PublicClient } from 'viem'
+import { createPublicClient, http, parseAbiItem, parseEventLogs, type Address, type Hex, type PublicClient } from 'viem'
 
 /** Largest block range per `eth_getLogs` (public RPCs cap ranges; anvil does not care). */
 export const MAX_BLOCKS_PER_QUERY = 5_000n
+/** Claims kept per payee for the onboarding check (newest); totals count them all. */
+export const MAX_CLAIMS_PER_PAYEE = 50
 
 const deposited = parseAbiItem('event Deposited(address indexed payer, address indexed token, uint256 amount)')
 const chequeClaimed = parseAbiItem('event ChequeClaimed(address indexed payer, address indexed payee, address indexed token, uint128 cumulativeAmount, uint256 paid)')
@@ -22,12 +24,27 @@ export interface ChainTotalsSnapshot {
   claimed: bigint
   /** The same by payee (checksummed address). */
   claimedByPayee: Map<string, bigint>
+  /** The newest claims of each payee, oldest first (at most MAX_CLAIMS_PER_PAYEE). */
+  claimsByPayee: Map<string, ClaimEvent[]>
+}
+
+/** One claim as the escrow logged it: anyone can look the transaction up. */
+export interface ClaimEvent {
+  txHash: Hex
+  block: bigint
+  event: 'ChequeClaimed' | 'CompactClaimed'
+  /** Token base units paid to the payee by this log. */
+  amount: bigint
+  /** The payer whose cheque it was (batch path only; a compact claim covers many). */
+  payer?: string
 }
 
 export interface ChainTotals {
   /** Read logs up to the latest block; returns the running totals. */
   refresh(): Promise<ChainTotalsSnapshot>
   snapshot(): ChainTotalsSnapshot
+  /** The escrow's claim logs in one transaction, read from its receipt (undefined: no such transaction). */
+  claimTx(hash: Hex): Promise<{ hash: Hex; block: bigint; status: 'success' | 'reverted'; from: Address; claims: (Omit<ClaimEvent, 'txHash' | 'block'> & { payee: string })[] } | undefined>
 }
 
 export interface ChainTotalsInit {
@@ -42,11 +59,15 @@ export interface ChainTotalsInit {
  */
 export function createChainTotals(init: ChainTotalsInit, client?: PublicClient): ChainTotals {
   const pc = client ?? createPublicClient({ transport: http(init.rpcUrl, { retryCount: 0, timeout: 10_000 }) })
-  const state: ChainTotalsSnapshot = { block: (init.fromBlock ?? 0n) - 1n, deposited: 0n, claimed: 0n, claimedByPayee: new Map() }
+  const state: ChainTotalsSnapshot = { block: (init.fromBlock ?? 0n) - 1n, deposited: 0n, claimed: 0n, claimedByPayee: new Map(), claimsByPayee: new Map() }
   let running: Promise<ChainTotalsSnapshot> | undefined
-  const addClaim = (payee: string, amount: bigint) => {
+  const addClaim = (payee: string, amount: bigint, ev: ClaimEvent) => {
     state.claimed += amount
     state.claimedByPayee.set(payee, (state.claimedByPayee.get(payee) ?? 0n) + amount)
+    const list = state.claimsByPayee.get(payee) ?? []
+    list.push(ev)
+    if (list.length > MAX_CLAIMS_PER_PAYEE) list.shift()
+    state.claimsByPayee.set(payee, list)
   }
   async function refreshOnce(): Promise<ChainTotalsSnapshot> {
     // no cached block number: a refresh right after a transaction must see it
@@ -57,8 +78,13 @@ export function createChainTotals(init: ChainTotalsInit, client?: PublicClient):
       const logs = await pc.getLogs({ address: init.escrow, events: [deposited, chequeClaimed, compactClaimed], fromBlock: from, toBlock: to })
       for (const log of logs) {
         if (log.eventName === 'Deposited') state.deposited += log.args.amount ?? 0n
-        else if (log.eventName === 'ChequeClaimed') addClaim(log.args.payee as string, log.args.paid ?? 0n)
-        else if (log.eventName === 'CompactClaimed') addClaim(log.args.payee as string, log.args.totalPaid ?? 0n)
+        else if (log.eventName === 'ChequeClaimed') {
+          const amount = log.args.paid ?? 0n
+          addClaim(log.args.payee as string, amount, { txHash: log.transactionHash, block: log.blockNumber, event: 'ChequeClaimed', amount, payer: log.args.payer as string })
+        } else if (log.eventName === 'CompactClaimed') {
+          const amount = log.args.totalPaid ?? 0n
+          addClaim(log.args.payee as string, amount, { txHash: log.transactionHash, block: log.blockNumber, event: 'CompactClaimed', amount })
+        }
       }
       state.block = to
     }
@@ -70,5 +96,19 @@ export function createChainTotals(init: ChainTotalsInit, client?: PublicClient):
       return running
     },
     snapshot: () => state,
+    async claimTx(hash) {
+      const r = await pc.getTransactionReceipt({ hash }).catch((err: Error & { name?: string }) => {
+        if (err.name === 'TransactionReceiptNotFoundError') return undefined
+        throw err
+      })
+      if (!r) return undefined
+      const mine = r.logs.filter((l) => l.address.toLowerCase() === init.escrow.toLowerCase())
+      const claims = parseEventLogs({ abi: [chequeClaimed, compactClaimed], logs: mine }).map((l) =>
+        l.eventName === 'ChequeClaimed'
+          ? { event: 'ChequeClaimed' as const, amount: l.args.paid, payer: l.args.payer as string, payee: l.args.payee as string }
+          : { event: 'CompactClaimed' as const, amount: l.args.totalPaid, payee: l.args.payee as string },
+      )
+      return { hash, block: r.blockNumber, status: r.status, from: r.from, claims }
+    },
   }
 }

@@ -7,6 +7,7 @@
 import type { HubStore } from '../store/hub-store.js'
 import { STALE_MS } from '../registry/registration.js'
 import type { ChainTotalsSnapshot } from './chain-totals.js'
+import { overallOffload, type GatewayOffload } from './gateway-offload.js'
 
 const GiB = 1n << 30n
 /** Nodes listed in one snapshot at most (the registry can be larger; the snapshot is a summary). */
@@ -33,6 +34,10 @@ export interface NetworkStats {
   priceMin?: string
   priceMedian?: string
   priceMax?: string
+  /** Share of gateway bytes not fetched from the origin, over the gateways this hub watches (0..1). */
+  offloadRatio?: number
+  /** Each watched gateway's counters and ratio. */
+  gateways: GatewayOffload[]
 }
 
 export interface StatsSources {
@@ -40,6 +45,7 @@ export interface StatsSources {
   now: () => number
   tracker?: () => { torrents: number; peers: number }
   chain?: () => ChainTotalsSnapshot | undefined
+  gateways?: () => GatewayOffload[]
 }
 
 /**
@@ -71,7 +77,10 @@ export async function computeStats(src: StatsSources): Promise<NetworkStats> {
     bytesServedReported: reported.toString(),
     bytesServedProven: proven.toString(),
     prices: prices.map(String),
+    gateways: src.gateways?.() ?? [],
   }
+  const offload = overallOffload(stats.gateways)
+  if (offload !== undefined) stats.offloadRatio = offload
   if (chain) {
     stats.deposited = chain.deposited.toString()
     stats.claimed = chain.claimed.toString()
@@ -86,7 +95,7 @@ export async function computeStats(src: StatsSources): Promise<NetworkStats> {
 }
 
 /** The series the hub samples (one value per bucket). */
-export const SERIES = ['nodesOnline', 'bytesServedReported', 'bytesServedProven', 'deposited', 'claimed', 'priceMedian', 'trackerPeers'] as const
+export const SERIES = ['nodesOnline', 'bytesServedReported', 'bytesServedProven', 'deposited', 'claimed', 'priceMedian', 'trackerPeers', 'offloadRatio'] as const
 export type SeriesName = (typeof SERIES)[number]
 
 /** The sampled value of `metric` in `stats` (0 when absent). */

@@ -15,7 +15,10 @@ const FIGURES: { id: keyof Stats | 'prices'; label: string; fmt: (s: Stats) => s
   { id: 'priceMedian', label: 'Median price', fmt: (s) => (s.priceMedian ? `${formatUsdc(s.priceMedian)} / GiB` : '—') },
   { id: 'catalogueEntries', label: 'Catalogue entries', fmt: (s) => String(s.catalogueEntries) },
   { id: 'trackerPeers', label: 'Tracker peers', fmt: (s) => String(s.trackerPeers) },
+  { id: 'offloadRatio', label: 'Gateway offload ratio (bytes not from the origin)', fmt: (s) => (s.offloadRatio === undefined ? '—' : pct(s.offloadRatio)) },
 ]
+
+const pct = (v: number) => `${(v * 100).toFixed(1)} %`
 
 const usdc = (v: number) => `${(v / 1e6).toFixed(v >= 1e8 ? 0 : 2)}`
 const num = (metric: Metric) => async () => (await getSeries(metric)).map((p) => ({ at: p.at, value: Number(p.value) }))
@@ -32,6 +35,7 @@ export function renderNetwork(main: HTMLElement): () => void {
     <figure><figcaption>Bytes served: <span class="key reported">reported</span> vs <span class="key proven">proven</span></figcaption><div class="chart" id="chart-bytes"></div></figure>
     <figure><figcaption>USDC: <span class="key deposited">deposited</span> vs <span class="key claimed">claimed</span></figcaption><div class="chart" id="chart-usdc"></div></figure>
     <figure><figcaption>Price distribution of nodes online (USDC / GiB)</figcaption><div class="chart" id="chart-prices"></div></figure>
+    <figure><figcaption>Gateways' offload ratio: share of bytes served from the swarm and cache, not the origin</figcaption><div class="chart" id="chart-offload"></div></figure>
   </div>`
   const $ = (id: string) => main.querySelector<HTMLElement>(`#${id}`)!
   let drawing = false
@@ -43,12 +47,15 @@ export function renderNetwork(main: HTMLElement): () => void {
     if (drawing) return
     drawing = true
     try {
-      const [nodes, rep, prov, dep, cl] = await Promise.all(['nodesOnline', 'bytesServedReported', 'bytesServedProven', 'deposited', 'claimed'].map((m) => num(m as Metric)()))
+      const [nodes, rep, prov, dep, cl, off] = await Promise.all(['nodesOnline', 'bytesServedReported', 'bytesServedProven', 'deposited', 'claimed', 'offloadRatio'].map((m) => num(m as Metric)()))
       $('chart-nodes').innerHTML = lineChart('Nodes online over time', [{ label: 'nodes', cls: 'nodes', points: nodes! }], (v) => v.toFixed(0))
       $('chart-bytes').innerHTML = lineChart('Bytes served over time', [{ label: 'reported', cls: 'reported', points: rep! }, { label: 'proven', cls: 'proven', points: prov! }], formatBytes)
       $('chart-usdc').innerHTML = s.deposited === undefined
         ? '<p class="muted">This hub reads no chain, so it has no escrow events to chart.</p>'
         : lineChart('USDC over time', [{ label: 'deposited', cls: 'deposited', points: dep! }, { label: 'claimed', cls: 'claimed', points: cl! }], usdc)
+      $('chart-offload').innerHTML = s.gateways?.length
+        ? lineChart('Gateway offload ratio over time', [{ label: 'offload', cls: 'offload', points: off! }], pct)
+        : '<p class="muted">This hub watches no gateway yet (bitcdn hub --gateway URL).</p>'
     } finally {
       drawing = false
     }

@@ -2,7 +2,7 @@
  * Run a node: the README's onboarding commands, a live check of a node at this hub by payout
  * address, and an earnings estimate from the network's measured (proven) demand, with its inputs.
  */
-import { getNode, getSeries, getStats, type NodeView } from '../api.js'
+import { getClaims, getNode, getSeries, getStats, type Claims, type NodeView } from '../api.js'
 import { estimateEarnings, parseUsdc } from '../estimate.js'
 import { esc, formatBytes, formatUsdc } from '../format.js'
 
@@ -64,8 +64,8 @@ npx bitcdn node cashout</code></pre>
       return
     }
     checkOut.textContent = 'Checking…'
-    getNode(payee)
-      .then((n) => (checkOut.innerHTML = n ? nodeReport(n) : `<p class="bad" data-state="unregistered"><strong>Not registered</strong> at this hub: no node has registered with payout address <code>${esc(payee)}</code>. A node registers by posting a registration signed by its payout key to <code>/api/v1/nodes</code> and refreshes it every minute; check that the node is running and names this hub.</p>`))
+    Promise.all([getNode(payee), getClaims(payee).catch(() => undefined)])
+      .then(([n, claims]) => (checkOut.innerHTML = n ? nodeReport(n, claims) : `<p class="bad" data-state="unregistered"><strong>Not registered</strong> at this hub: no node has registered with payout address <code>${esc(payee)}</code>. A node registers by posting a registration signed by its payout key to <code>/api/v1/nodes</code> and refreshes it every minute; check that the node is running and names this hub.</p>`))
       .catch((err: Error) => (checkOut.innerHTML = `<p class="bad">The hub could not be asked: ${esc(err.message)}</p>`))
   })
 
@@ -108,7 +108,20 @@ npx bitcdn node cashout</code></pre>
 
 const yes = (ok: boolean, label: string) => `<span class="${ok ? 'ok' : 'bad'}">${ok ? '✔' : '✘'} ${label}</span>`
 
-function nodeReport(n: NodeView): string {
+/** Claimed on-chain, from the escrow's own events, each linked to its transaction. */
+function claimsReport(c: Claims | undefined): string {
+  if (!c) return '<h3>Claimed on-chain</h3><p class="muted">This hub reads no chain, so it cannot show claims.</p>'
+  const link = (h: string) => c.txUrl.replace('{hash}', encodeURIComponent(h))
+  const rows = c.claims
+    .map((x) => `<tr data-tx="${esc(x.txHash)}"><td>${formatUsdc(x.amount)}</td><td>${esc(x.block)}</td><td><a href="${esc(link(x.txHash))}" rel="noopener">${esc(`${x.txHash.slice(0, 10)}…${x.txHash.slice(-8)}`)}</a></td><td>${x.payer ? `<code>${esc(x.payer)}</code>` : 'compact (many payers)'}</td></tr>`)
+    .join('')
+  return `<h3>Claimed on-chain</h3>
+    <p id="claimed-total"><strong>${formatUsdc(c.claimed)}</strong> claimed in ${c.claims.length} transaction${c.claims.length === 1 ? '' : 's'} (read from the escrow's events up to block ${esc(c.chainBlock)}).
+    Cheques held but not yet claimed are on your node: <code>bitcdn node earnings</code>.</p>
+    ${c.claims.length ? `<table class="claims"><caption>Claims, newest first</caption><thead><tr><th scope="col">Amount</th><th scope="col">Block</th><th scope="col">Transaction</th><th scope="col">Payer</th></tr></thead><tbody>${rows}</tbody></table>` : ''}`
+}
+
+function nodeReport(n: NodeView, claims: Claims | undefined): string {
   const p = n.probe
   const probe = p
     ? `<li>${yes(p.reachable, 'reachable')}</li><li>${yes(p.handshake, 'BitTorrent handshake')}</li><li>${yes(p.paid, 'paid extension (bitcdn_pay)')}</li>
@@ -125,5 +138,6 @@ function nodeReport(n: NodeView): string {
       <dt>Last registration</dt><dd>${new Date(n.lastSeen).toLocaleString()}</dd>
     </dl>
     <h3>Probe</h3><ul class="probe">${probe}</ul>
+    ${claimsReport(claims)}
   </div>`
 }
