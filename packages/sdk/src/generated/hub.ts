@@ -166,6 +166,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/chain/tx/{hash}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One transaction's escrow claim logs, read from its receipt on the hub's chain (the default transaction link) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    hash: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            block?: string;
+                            claims?: {
+                                amount?: string;
+                                event?: string;
+                                payee?: string;
+                                payer?: string;
+                            }[];
+                            from?: string;
+                            hash?: string;
+                            status?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/info": {
         parameters: {
             query?: never;
@@ -487,6 +548,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/nodes/{payee}/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A payout address's claims on chain, from the escrow's events (newest 50), with transaction links */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    payee: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description false: this hub reads no chain (no claims to show) */
+                            chain?: boolean;
+                            chainBlock?: string;
+                            claimed?: string;
+                            claims?: {
+                                /** @description token base units paid to the payee */
+                                amount?: string;
+                                block?: string;
+                                /** @enum {string} */
+                                event?: "ChequeClaimed" | "CompactClaimed";
+                                payer?: string;
+                                txHash?: string;
+                            }[];
+                            payee?: string;
+                            /** @description transaction link template: {hash} is replaced by the transaction hash */
+                            txUrl?: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stats": {
         parameters: {
             query?: never;
@@ -517,7 +633,18 @@ export interface paths {
                             catalogueEntries?: number;
                             claimed?: string;
                             deposited?: string;
+                            gateways?: {
+                                cacheBytes?: number;
+                                error?: string;
+                                offloadRatio?: number;
+                                originBytes?: number;
+                                proxiedBytes?: number;
+                                swarmBytes?: number;
+                                url?: string;
+                            }[];
                             nodesOnline?: number;
+                            /** @description share of the watched gateways' bytes not fetched from the origin (0..1) */
+                            offloadRatio?: number;
                             prices?: string[];
                             trackerPeers?: number;
                             trackerTorrents?: number;
@@ -583,7 +710,7 @@ export interface paths {
                 query: {
                     from?: number;
                     limit?: number;
-                    metric: "nodesOnline" | "bytesServedReported" | "bytesServedProven" | "deposited" | "claimed" | "priceMedian" | "trackerPeers";
+                    metric: "nodesOnline" | "bytesServedReported" | "bytesServedProven" | "deposited" | "claimed" | "priceMedian" | "trackerPeers" | "offloadRatio";
                     to?: number;
                 };
                 header?: never;
