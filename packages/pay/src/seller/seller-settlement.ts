@@ -200,7 +200,7 @@ export function createSellerSettlement(
     }
     const claimNow = (u: UrgentClaim): void => {
       log.info({ ...u }, 'buyer’s money or cheques are on a deadline; claiming now')
-      cashout.urgent(u.payer)
+      cashout.urgent(u.payer, u.deadlineS)
       cashout.tick().catch((err: unknown) => log.warn({ err, payer: u.payer }, 'urgent claim failed'))
     }
 
