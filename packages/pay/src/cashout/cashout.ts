@@ -21,7 +21,8 @@
  * with both fees bumped by the replacement rule (./fee-bump.ts), after `repriceAfterMs`, sooner as
  * its payers' deadline (`urgent(payer, deadlineS)`) nears, and at once when a claim on a deadline
  * cannot be mined at the base fee. Without a deadline the bump stops at `gasPriceCapWei`; on a
- * deadline it has no cap. Every hash of a replaced nonce is kept and checked: whichever of them
+ * deadline it has no cap (without a configured cap, a claim with no deadline stops at twice the
+ * node's gas price). Every hash of a replaced nonce is kept and checked: whichever of them
  * is mined is the claim (the family lives in memory: after a restart the newest hash is followed,
  * and if an older one was mined the newest vanishes and its pairs are claimed again — idempotent).
  */
@@ -52,7 +53,7 @@ export interface CashoutInit {
   thresholdUnits?: bigint
   /** Claim anything older than this, ms. @default 86_400_000 (24 h) */
   maxAgeMs?: number
-  /** Never send at a gas price above this, wei; wait instead (payers on a deadline excepted). @default no cap */
+  /** Never send or reprice at a gas price above this, wei; wait instead (payers on a deadline excepted). @default no cap for sending; repricing a claim with no deadline stops at twice the node's gas price */
   gasPriceCapWei?: bigint
   /**
    * When a claim counts as settled: at the chain's `finalized` or `safe` block, or after
@@ -302,12 +303,15 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
       const stuck = base !== undefined && tx.maxFeePerGas !== undefined && tx.maxFeePerGas < base
       const due = clock.now() - rec.sentAtMs >= repriceIntervalMs(repriceAfterMs, latest.timestamp, rec.deadlineS)
       if (!due && !(rec.urgent && stuck)) return
+      const gasPrice = await publicClient.getGasPrice()
       const fees = nextFees({
         fees: tx,
         baseFeePerGas: base,
-        gasPrice: base === undefined ? await publicClient.getGasPrice() : 0n,
+        gasPrice,
         bumpPermille: init.feeBumpPermille,
-        capWei: rec.urgent ? undefined : init.gasPriceCapWei,
+        // no deadline: never past the configured cap, or without one twice the node's gas price
+        // (a claim stuck for another reason must not climb +12.5% a minute for ever)
+        capWei: rec.urgent ? undefined : (init.gasPriceCapWei ?? 2n * gasPrice),
       })
       if (!fees) {
         log.info({ tx: hash, cap: init.gasPriceCapWei }, 'claim stuck in the mempool; the gas cap leaves no room to reprice it')

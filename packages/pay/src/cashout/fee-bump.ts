@@ -23,7 +23,7 @@ export interface FeeBumpParams {
   fees: TxFees
   /** Base fee of the newest block (undefined on a chain without EIP-1559). */
   baseFeePerGas?: bigint
-  /** The node's current gas price (legacy chains). */
+  /** The node's current gas price (legacy chains: the replacement pays at least this). */
   gasPrice: bigint
   /** Minimum bump per replacement, per mille. @default 125 */
   bumpPermille?: number
