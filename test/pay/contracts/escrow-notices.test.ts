@@ -7,7 +7,7 @@
 import { encodeDeployData, parseEventLogs, type Account, type Address, type Hex } from 'viem'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { escrowAbi, escrowBytecode } from '../../../packages/pay/src/contracts/index.js'
-import { decodeEscrowRevert } from '../../../packages/pay/src/chain/escrow-revert.js'
+import { decodeRevert } from '../../../packages/pay/src/chain/revert.js'
 import { deployTestStablecoin } from '../../../packages/pay/src/chain/index.js'
 import { deposit, increaseTime, readEscrow, revert, setup, snapshot, write, type Fixture } from './fixture.js'
 
@@ -88,10 +88,10 @@ describe('BitCDNEscrow notices and admin', () => {
         await f.publicClient.call({ data, account: payer.address })
         return 'deployed'
       } catch (err) {
-        return decodeEscrowRevert(err) ?? err
+        return decodeRevert(err) ?? err
       }
     }
-    expect(await tryDeploy(0n)).toMatchObject({ errorName: 'WithdrawDelayOutOfRange', args: [0n, 1n, 30n * 86_400n] })
+    expect(await tryDeploy(0n)).toMatchObject({ errorName: 'WithdrawDelayOutOfRange', args: { delay: 0n, min: 1n, max: 30n * 86_400n } })
     expect(await tryDeploy(30n * 86_400n + 1n)).toMatchObject({ errorName: 'WithdrawDelayOutOfRange' })
     expect(await tryDeploy(2n ** 64n - 1n)).toMatchObject({ errorName: 'WithdrawDelayOutOfRange' })
     expect(await tryDeploy(1n)).toBe('deployed')

@@ -16,12 +16,22 @@
  * the escrow pays `cumulative − paidOut`, so re-claiming never pays twice. What was really paid
  * comes from the `ChequePaid`/`ChequeBounced` logs (./compact-paid.ts) and `paidOut`. Confirmed earnings are then
  * moved out with `withdrawEarnings`.
+ *
+ * A claim stuck in the mempool (fee below what blocks take) is repriced: the same nonce re-sent
+ * with both fees bumped by the replacement rule (./fee-bump.ts), after `repriceAfterMs`, sooner as
+ * its payers' deadline (`urgent(payer, deadlineS)`) nears, and at once when a claim on a deadline
+ * cannot be mined at the base fee. Without a deadline the bump stops at `gasPriceCapWei`; on a
+ * deadline it has no cap (without a configured cap, a claim with no deadline stops at twice the
+ * node's gas price). Every hash of a replaced nonce is kept and checked: whichever of them
+ * is mined is the claim (the family lives in memory: after a restart the newest hash is followed,
+ * and if an older one was mined the newest vanishes and its pairs are claimed again — idempotent).
  */
 import { getAddress, parseEventLogs, type Address, type Hex, type PublicClient, type WalletClient } from 'viem'
 import { silentLogger, systemClock, tokenUnits, type Clock, type Logger, type Startable } from '@bitcdn/core'
 import { escrowAbi } from '../contracts/index.js'
 import type { LedgerEntry, PayeeLedger } from '../ledger/payee-ledger.js'
 import { compactPaid } from './compact-paid.js'
+import { nextFees, repriceIntervalMs } from './fee-bump.js'
 import { encodeCompactRows } from './compact-rows.js'
 
 const chunk = <T>(list: readonly T[], n: number): T[][] => {
@@ -43,7 +53,7 @@ export interface CashoutInit {
   thresholdUnits?: bigint
   /** Claim anything older than this, ms. @default 86_400_000 (24 h) */
   maxAgeMs?: number
-  /** Never send at a gas price above this, wei; wait instead (payers on a deadline excepted). @default no cap */
+  /** Never send or reprice at a gas price above this, wei; wait instead (payers on a deadline excepted). @default no cap for sending; repricing a claim with no deadline stops at twice the node's gas price */
   gasPriceCapWei?: bigint
   /**
    * When a claim counts as settled: at the chain's `finalized` or `safe` block, or after
@@ -89,6 +99,14 @@ export interface CashoutInit {
   bounceBackoffMs?: number
   /** Watch `WithdrawRequested` and claim that payer at once. @default true */
   watchWithdrawals?: boolean
+  /**
+   * Re-send a claim still in the mempool after this long with higher fees (same nonce); a claim on
+   * a deadline is repriced sooner (a quarter of the time left, at least 1 s apart). ms.
+   * @default 60_000
+   */
+  repriceAfterMs?: number
+  /** Minimum raise of both fees per replacement, per mille (nodes require ≥ 100). @default 125 */
+  feeBumpPermille?: number
 }
 
 export interface CashoutComponents {
@@ -104,6 +122,8 @@ export interface CashoutTick {
   sent: Hex[]
   confirmed: Hex[]
   requeued: Hex[]
+  /** Claims stuck in the mempool and re-sent with higher fees (same nonce). */
+  repriced: { from: Hex; to: Hex; maxFeePerGas?: bigint; gasPrice?: bigint; deadlineS?: bigint }[]
   /** Settlements a reorg undid (paidOut fell below what the ledger had counted); claimed again. */
   reorged: { payer: Address; token: Address; counted: bigint; paidOut: bigint }[]
   /** Earnings withdrawn per token. */
@@ -115,8 +135,11 @@ export interface CashoutTick {
 export interface Cashout extends Startable {
   /** One pass: reconcile pending claims, send due claims, withdraw earnings. */
   tick(): Promise<CashoutTick>
-  /** Claims this payer's cheques on the next pass regardless of threshold. */
-  urgent(payer: Address): void
+  /**
+   * Claims this payer's cheques on the next pass regardless of threshold and gas cap; with
+   * `deadlineS` (chain time, s) its claim is also repriced in the mempool so it lands before then.
+   */
+  urgent(payer: Address, deadlineS?: bigint): void
 }
 
 /**
@@ -159,6 +182,12 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
     // pair → (cumulative that bounced or was rejected, when); skipped until it grows or times out
     const parked = new Map<string, { cumulative: bigint; atMs: number }>()
     const bounceBackoffMs = init.bounceBackoffMs ?? 3_600_000
+    // payer → earliest deadline (chain time, s) its claim must land by
+    const deadlines = new Map<Address, bigint>()
+    // newest hash of a sent claim → when sent, its deadline, whether it may exceed the gas cap, and
+    // the hashes it replaced (any of which may be the one mined)
+    const inflight = new Map<Hex, { sentAtMs: number; deadlineS?: bigint; urgent: boolean; replaced: Hex[] }>()
+    const repriceAfterMs = init.repriceAfterMs ?? 60_000
     let failures = 0
     let retryAt = 0
     let timer: NodeJS.Timeout | undefined
@@ -175,18 +204,32 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
       // cacheTime 0: a cached head would under-count confirmations right after a block
       const head = await publicClient.getBlockNumber({ cacheTime: 0 })
       const { settle, final } = await settledHead(head)
-      for (const hash of ledger.pendingTxs()) {
-        const receipt = await publicClient.getTransactionReceipt({ hash }).catch(() => undefined)
+      for (let hash of ledger.pendingTxs()) {
+        let receipt = await publicClient.getTransactionReceipt({ hash }).catch(() => undefined)
+        // a replaced nonce: the older transaction may be the one that was mined
+        for (const old of inflight.get(hash)?.replaced ?? []) {
+          if (receipt) break
+          const r = await publicClient.getTransactionReceipt({ hash: old }).catch(() => undefined)
+          if (r) {
+            log.info({ tx: old, replacement: hash }, 'the replaced claim was mined, not its replacement')
+            ledger.repointPending(hash, old)
+            inflight.delete(hash)
+            hash = old
+            receipt = r
+          }
+        }
         if (!receipt) {
           const tx = await publicClient.getTransaction({ hash }).catch(() => undefined)
           if (!tx) {
             // gone from chain and mempool (reorg or dropped): claim again later
             log.warn({ tx: hash }, 'claim tx vanished; requeued')
             ledger.requeue(hash)
+            inflight.delete(hash)
             report.requeued.push(hash)
-          }
+          } else if (tx.blockNumber === null) await reprice(hash, tx, report)
           continue
         }
+        inflight.delete(hash)
         if (receipt.status !== 'success') {
           log.warn({ tx: hash }, 'claim tx reverted; requeued')
           ledger.requeue(hash)
@@ -230,10 +273,67 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
           })
         }
         ledger.markConfirmed(hash, rows)
+        for (const r of rows) deadlines.delete(r.payer)
         report.confirmed.push(hash)
         log.info({ tx: hash, rows: rows.length }, 'claim confirmed')
       }
       await recheck(head, final, report)
+    }
+
+    /** Re-sends a claim stuck in the mempool with higher fees (same nonce, same call), when due. */
+    const reprice = async (
+      hash: Hex,
+      tx: { nonce: number; to: Address | null; input: Hex; gas: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint; gasPrice?: bigint },
+      report: CashoutTick,
+    ): Promise<void> => {
+      let rec = inflight.get(hash)
+      if (!rec) {
+        // sent before a restart: its payers' deadlines, if any are known again, still count
+        let deadlineS: bigint | undefined
+        for (const e of ledger.unsettled()) {
+          const d = e.pending?.txHash === hash ? deadlines.get(e.payer) : undefined
+          if (d !== undefined && (deadlineS === undefined || d < deadlineS)) deadlineS = d
+        }
+        rec = { sentAtMs: clock.now(), deadlineS, urgent: deadlineS !== undefined, replaced: [] }
+        inflight.set(hash, rec)
+      }
+      if (!tx.to) return
+      const latest = await publicClient.getBlock({ blockTag: 'latest' })
+      const base = latest.baseFeePerGas ?? undefined
+      const stuck = base !== undefined && tx.maxFeePerGas !== undefined && tx.maxFeePerGas < base
+      const due = clock.now() - rec.sentAtMs >= repriceIntervalMs(repriceAfterMs, latest.timestamp, rec.deadlineS)
+      if (!due && !(rec.urgent && stuck)) return
+      const gasPrice = await publicClient.getGasPrice()
+      const fees = nextFees({
+        fees: tx,
+        baseFeePerGas: base,
+        gasPrice,
+        bumpPermille: init.feeBumpPermille,
+        // no deadline: never past the configured cap, or without one twice the node's gas price
+        // (a claim stuck for another reason must not climb +12.5% a minute for ever)
+        capWei: rec.urgent ? undefined : (init.gasPriceCapWei ?? 2n * gasPrice),
+      })
+      if (!fees) {
+        log.info({ tx: hash, cap: init.gasPriceCapWei }, 'claim stuck in the mempool; the gas cap leaves no room to reprice it')
+        return
+      }
+      const common = { account: account!, chain: walletClient.chain ?? null, to: tx.to, data: tx.input, nonce: tx.nonce, gas: tx.gas }
+      let next: Hex
+      try {
+        next =
+          fees.maxFeePerGas !== undefined
+            ? await walletClient.sendTransaction({ ...common, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas })
+            : await walletClient.sendTransaction({ ...common, gasPrice: fees.gasPrice })
+      } catch (err) {
+        // e.g. the old one was mined meanwhile (nonce too low): the next pass finds its receipt
+        log.warn({ err, tx: hash }, 'repricing the claim failed')
+        return
+      }
+      ledger.repointPending(hash, next)
+      inflight.delete(hash)
+      inflight.set(next, { sentAtMs: clock.now(), deadlineS: rec.deadlineS, urgent: rec.urgent, replaced: [hash, ...rec.replaced] })
+      log.warn({ tx: hash, replacement: next, ...fees, deadlineS: rec.deadlineS }, 'claim stuck in the mempool; repriced')
+      report.repriced.push({ from: hash, to: next, ...fees, deadlineS: rec.deadlineS })
     }
 
     /** Settlements not final yet, checked against the chain's paidOut: a reorg undoes them. */
@@ -317,6 +417,12 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
             chain: walletClient.chain ?? null,
           })
           ledger.markPending(batch.map((e) => ({ payer: e.payer, token: e.token, cumulative: e.best.cheque.cumulativeAmount })), hash)
+          let deadlineS: bigint | undefined
+          for (const e of batch) {
+            const d = deadlines.get(e.payer)
+            if (d !== undefined && (deadlineS === undefined || d < deadlineS)) deadlineS = d
+          }
+          inflight.set(hash, { sentAtMs: clock.now(), deadlineS, urgent: batch.some((e) => urgentPayers.has(e.payer)), replaced: [] })
           report.sent.push(hash)
           for (const e of batch) urgentPayers.delete(e.payer)
         }
@@ -350,7 +456,7 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
     }
 
     const tick = async (): Promise<CashoutTick> => {
-      const report: CashoutTick = { sent: [], confirmed: [], requeued: [], reorged: [], withdrawn: [] }
+      const report: CashoutTick = { sent: [], confirmed: [], requeued: [], repriced: [], reorged: [], withdrawn: [] }
       await reconcile(report)
       await sendClaims(report)
       if (report.sent.length === 0) await withdraw(report)
@@ -377,8 +483,18 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
 
     return {
       tick: serialTick,
-      urgent(payer) {
-        urgentPayers.add(getAddress(payer))
+      urgent(payerIn, deadlineS) {
+        const payer = getAddress(payerIn)
+        urgentPayers.add(payer)
+        const d = deadlines.get(payer)
+        if (deadlineS !== undefined && deadlineS > 0n && (d === undefined || deadlineS < d)) deadlines.set(payer, deadlineS)
+        // a claim already in flight for this payer gets the deadline (and loses the gas cap) too
+        for (const e of ledger.unsettled()) {
+          const rec = e.payer === payer && e.pending ? inflight.get(e.pending.txHash) : undefined
+          if (!rec) continue
+          rec.urgent = true
+          if (deadlineS !== undefined && deadlineS > 0n && (rec.deadlineS === undefined || deadlineS < rec.deadlineS)) rec.deadlineS = deadlineS
+        }
       },
       async start() {
         if (init.watchWithdrawals ?? true) {

@@ -18,6 +18,5 @@ export {
 export type { ChainPreset, PresetName } from './presets.js'
 export { bitcdnHome, defaultDeploymentPath } from './paths.js'
 export { ChainError, type ChainErrorCode } from './errors.js'
-export { decodeEscrowRevert, rethrowEscrowError, type EscrowRevert } from './escrow-revert.js'
-export { decodeRevert, revertData, formatNative, type DecodedRevert, type RevertContext } from './revert.js'
+export { decodeRevert, revertData, formatNative, rethrowEscrowError, type DecodedRevert, type RevertContext } from './revert.js'
 export { chainFailure, rpcUnreachableReason, type ChainFailureContext } from './chain-failure.js'

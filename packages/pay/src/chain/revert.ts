@@ -1,5 +1,6 @@
 /**
- * Contract reverts in words. A failed call or transaction carries the revert data somewhere in
+ * Contract reverts in words — the one revert decoder of `@bitcdn/pay` (the CLI's `chainFailure`
+ * and the payer's escrow calls, `rethrowEscrowError`, both use it). A failed call or transaction carries the revert data somewhere in
  * viem's `cause` chain; it is decoded against every custom error the escrow and the token ABIs
  * declare (generated from the compiled contracts, so errors added later decode too), OpenZeppelin's
  * ERC-6093 token errors (`ERC20InsufficientBalance`, selector 0xe450d38c) and Solidity's
@@ -7,9 +8,10 @@
  * ("deposit of 1000 USDC exceeds your token balance of 90 USDC"); any other one as its name and
  * named values.
  */
-import { decodeErrorResult, formatEther, getAddress, isHex, type Abi, type Address, type Hex } from 'viem'
+import { BaseError, decodeErrorResult, formatEther, getAddress, isHex, type Abi, type Address, type Hex } from 'viem'
 import { escrowAbi, testTokenAbi } from '../contracts/index.js'
 import { formatTokenAmount } from '../wallet/amount.js'
+import { ChainError } from './errors.js'
 
 type AbiError = Extract<Abi[number], { type: 'error' }>
 
@@ -137,10 +139,24 @@ function sentence(name: string, a: Record<string, unknown>, ctx: RevertContext):
       return `${action} refused: there is no pending deallocation from ${String(a.payee)} in ${symbol(a.token)}`
     case 'NoticeNotElapsed':
       return `${action} refused: the notice period has not passed; ready at ${at(a.readyAt)}`
+    case 'NoticeLapsed':
+      return `${action} refused: the matured notice lapsed at ${at(a.expiredAt)}; request it again`
+    case 'SignerWasRevoked':
+      return `${action} refused: signer ${String(a.signer)} was revoked (it counts until ${at(a.validUntil)}); name a new key`
+    case 'NoSignerToRevoke':
+      return `${action} refused: ${String(a.payer)} has no delegated signer that counts beyond the revocation delay`
+    case 'TokenNotListed':
+      return `${action} refused: token ${symbol(a.token)} was never listed on this escrow`
+    case 'WithdrawDelayOutOfRange':
+      return `${action} refused: withdrawal delay ${String(a.delay)} s is outside ${String(a.min)}..${String(a.max)} s`
+    case 'CapPeriodOutOfRange':
+      return `${action} refused: cap period ${String(a.period)} s is outside ${String(a.min)}..${String(a.max)} s`
+    case 'MalformedRows':
+      return `${action} refused: claim rows of ${String(a.length)} bytes are not a multiple of ${String(a.rowBytes)}`
     case 'NothingToWithdraw':
       return `${action} refused: there are no earnings in ${symbol(a.token)} to withdraw`
     case 'SignerRotationTooSoon':
-      return `${action} refused: the previous signer ${String(a.previous)} stays valid until ${at(a.previousValidUntil)}; rotate again after that`
+      return `${action} refused: the previous signer ${String(a.previous)} stays valid until ${at(a.previousValidUntil)}; rotate again after that or use revokeSigner`
     case 'OwnableUnauthorizedAccount':
       return `${action} refused: ${String(a.account)} is not the escrow's admin`
     case 'SafeERC20FailedOperation':
@@ -168,4 +184,28 @@ function sentence(name: string, a: Record<string, unknown>, ctx: RevertContext):
  */
 export function formatNative(wei: bigint, symbol = 'ETH'): string {
   return `${formatEther(wei)} ${symbol}`
+}
+
+/**
+ * Rethrows a failed escrow call as a ChainError: BITCDN_ERR_ESCROW_REVERTED with the custom error
+ * in words and its name (`details.errorName`, `details.args` by parameter name) when the chain
+ * refused it, else BITCDN_ERR_RPC_FAILED with the first line of the cause (unreachable RPC,
+ * timeouts).
+ * @throws {ChainError} always
+ * @example await send().catch((err) => rethrowEscrowError(err, 'allocate'))
+ */
+export function rethrowEscrowError(err: unknown, what: string): never {
+  const revert = decodeRevert(err, { action: what })
+  if (revert) {
+    throw new ChainError('BITCDN_ERR_ESCROW_REVERTED', `${revert.sentence} (${revert.errorName})`, {
+      cause: err,
+      details: { errorName: revert.errorName, args: Object.fromEntries(Object.entries(revert.args).map(([k, v]) => [k, String(v)])) },
+    })
+  }
+  // a revert with no data at all (`revert()`, `require(x)`): still the chain's refusal
+  if (err instanceof BaseError && err.walk((e) => (e as { name?: string }).name === 'ContractFunctionRevertedError')) {
+    throw new ChainError('BITCDN_ERR_ESCROW_REVERTED', `${what} reverted with no reason`, { cause: err, details: { errorName: 'Error', args: {} } })
+  }
+  const first = (err instanceof BaseError ? err.shortMessage : (err as Error)?.message ?? String(err)).split('\n')[0]
+  throw new ChainError('BITCDN_ERR_RPC_FAILED', `${what}: ${first}`, { cause: err })
 }

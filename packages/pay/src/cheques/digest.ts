@@ -3,12 +3,12 @@
  * separator and the type hash are constant per deployment, so only the 160-byte struct encoding
  * and two keccaks remain per cheque. Equal to `hashTypedData` (a unit test checks it).
  *
- * The struct's first keccak block (136 bytes: type hash, payer, payee, token and the amount's top 8
- * bytes, zero for any uint128) is the same for every cheque of one payer → payee → token; the
- * sponge state after absorbing it is cached per triple, so a cheque costs two keccak
- * permutations instead of three (the seller's fast path hashes before it verifies).
+ * Keccak is js-sha3's: on the seller's fast path the digest is hashed before every verification,
+ * and js-sha3's unrolled 32-bit permutation measured ~3× faster than @noble/hashes' here
+ * (160 + 66 bytes: ~13 µs vs ~40 µs CPU, even with noble resuming a cached sponge state for the
+ * struct's first block), which is a third of the whole verification's budget at 10,000/s.
  */
-import { keccak_256 } from '@noble/hashes/sha3'
+import jsSha3 from 'js-sha3'
 import { hashDomain, hexToBytes, keccak256, toBytes, type Hex } from 'viem'
 import { typedDomain, type Cheque, type ChequeDomain } from './types.js'
 
@@ -17,10 +17,7 @@ const CHEQUE_TYPEHASH = keccak256(
   'bytes',
 )
 
-/** Keccak-256's rate: bytes absorbed per permutation. */
-const KECCAK_RATE = 136
-/** Amounts below this leave struct bytes 128..135 (the end of the first block) zero. */
-const PREFIX_SAFE_BELOW = 1n << 192n
+const keccak = (bytes: Uint8Array): Uint8Array => new Uint8Array(jsSha3.keccak256.arrayBuffer(bytes))
 
 /** Computes cheque digests for one domain. */
 export interface ChequeDigester {
@@ -66,18 +63,6 @@ export function createChequeDigester(domain: ChequeDomain): ChequeDigester {
     }
     return b
   }
-  type Hasher = ReturnType<typeof keccak_256.create>
-  const prefixes = new Map<string, Hasher>()
-  const prefixOf = (cheque: Cheque): Hasher => {
-    const key = `${cheque.payer}${cheque.payee}${cheque.token}`
-    let h = prefixes.get(key)
-    if (!h) {
-      if (prefixes.size > 4096) prefixes.clear()
-      h = keccak_256.create().update(struct.subarray(0, KECCAK_RATE))
-      prefixes.set(key, h)
-    }
-    return h
-  }
   return {
     digest(cheque) {
       struct.fill(0, 32)
@@ -85,12 +70,8 @@ export function createChequeDigester(domain: ChequeDomain): ChequeDigester {
       struct.set(addr(cheque.payee), 64 + 12)
       struct.set(addr(cheque.token), 96 + 12)
       writeUint256(struct, 128, cheque.cumulativeAmount)
-      const structHash =
-        cheque.cumulativeAmount < PREFIX_SAFE_BELOW
-          ? prefixOf(cheque).clone().update(struct.subarray(KECCAK_RATE)).digest()
-          : keccak256(struct, 'bytes') // out of uint128 range anyway; hash it whole
-      outer.set(structHash, 34)
-      return keccak256(outer, 'bytes')
+      outer.set(keccak(struct), 34)
+      return keccak(outer)
     },
   }
 }

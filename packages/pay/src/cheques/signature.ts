@@ -60,17 +60,6 @@ export function toSignature65(parts: SignatureParts): Hex {
 }
 
 /**
- * The 64 bytes r ‖ s (no recovery bit), as libsecp256k1 takes them.
- * @example const rs = toRs64(parseSignatureBytes(hexToBytes(sig)))
- */
-export function toRs64(parts: SignatureParts): Uint8Array {
-  const out = new Uint8Array(64)
-  putBig(out, 0, parts.r)
-  putBig(out, 32, parts.s)
-  return out
-}
-
-/**
  * The 64-byte EIP-2098 compact form.
  * @example const compact = toCompact64(parseSignatureBytes(hexToBytes(sig)))
  */
@@ -94,6 +83,37 @@ export function normalizeSignature(sig: Hex): Hex {
     throw new PayError('BITCDN_ERR_CHEQUE_INVALID', 'signature is not hex', { cause })
   }
   return toSignature65(parseSignatureBytes(bytes))
+}
+
+const HALF_N_BYTES = Buffer.from(HALF_N.toString(16).padStart(64, '0'), 'hex')
+const N_BYTES = Buffer.from(N.toString(16).padStart(64, '0'), 'hex')
+const ZERO32 = Buffer.alloc(32)
+
+/**
+ * The same rules as `parseSignatureBytes` on hex, without bigints (the seller's fast path parses a
+ * signature per verification): r ‖ s as 64 bytes (a fresh buffer) and the recovery bit, or
+ * undefined for anything `parseSignatureBytes` would refuse.
+ * @example const p = parseSignatureFast(signed.signature); if (p) recover(p.rs, p.yParity, digest)
+ */
+export function parseSignatureFast(sig: string): { rs: Buffer; yParity: 0 | 1 } | undefined {
+  if (typeof sig !== 'string' || (sig.length !== 132 && sig.length !== 130) || sig[0] !== '0' || sig[1] !== 'x') return undefined
+  // Buffer.from stops at the first non-hex character: a short result means bad hex
+  const bytes = Buffer.from(sig.slice(2), 'hex')
+  if (bytes.length * 2 !== sig.length - 2) return undefined
+  let yParity: 0 | 1
+  if (bytes.length === 65) {
+    const v = bytes[64]!
+    if (v === 27 || v === 0) yParity = 0
+    else if (v === 28 || v === 1) yParity = 1
+    else return undefined
+  } else {
+    yParity = bytes[32]! & 0x80 ? 1 : 0
+    bytes[32] = bytes[32]! & 0x7f
+  }
+  const r = bytes.subarray(0, 32)
+  const s = bytes.subarray(32, 64)
+  if (r.equals(ZERO32) || r.compare(N_BYTES) >= 0 || s.equals(ZERO32) || s.compare(HALF_N_BYTES) > 0) return undefined
+  return { rs: bytes.subarray(0, 64), yParity }
 }
 
 function toBig(b: Uint8Array): bigint {

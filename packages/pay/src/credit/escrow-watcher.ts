@@ -1,9 +1,19 @@
 /**
  * Keeps a seller's view of each buyer's escrow funds and authorized signers fresh: reads
  * `balanceOf`, `pendingWithdrawal`, `allocation` and `signerOf` once per payer, then re-reads a
- * payer only when an escrow event names it (deposit, withdraw request/cancel/finalize, claim,
+ * payer when an escrow event names it (deposit, withdraw request/cancel/finalize, claim,
  * bounce, signer change, allocation). Sync getters serve the hot path (credit checks, cheque
  * verification); the chain is read off it.
+ *
+ * Events are read with `eth_getLogs` from a cursor (the last processed block and its hash,
+ * durable in the seller's SQLite through `components.cursor`), so an RPC outage or a restart
+ * loses none: the next poll reads on from the cursor in ranges of at most `maxLogRange` blocks,
+ * halving the range when the RPC refuses it as too large. A cursor block whose hash changed is a
+ * reorg: the cursor steps back `reorgDepth` blocks and every tracked payer is re-read. Every
+ * tracked payer is also re-read every `rereadIntervalMs` and after each outage, and the re-read
+ * state itself raises the deadlines (pending withdrawal or deallocation, signer in grace or
+ * revoked), so even an event no log read returned cannot leave credit too high for longer than
+ * that interval. Deadlines are reported once per (payer, reason, deadline).
  *
  * Pending decreases count at once: a `DeallocationRequested` naming this seller, a
  * `WithdrawRequested`, a signer rotation (`SignerChanged`) or revocation (`SignerRevoked`) each
@@ -21,13 +31,28 @@
 import { getAddress, type Address, type PublicClient } from 'viem'
 import { silentLogger, type Logger, type Startable } from '@bitcdn/core'
 import { escrowAbi } from '../contracts/index.js'
+import type { WatchCursor, WatchPosition } from './watch-cursor.js'
+
+const escrowEvents = escrowAbi.filter((x) => x.type === 'event')
 
 export interface EscrowWatcherInit {
   escrow: Address
   /** This seller (for `allocation`). */
   payee: Address
-  /** Poll interval for the event filter, ms. @default 1000 */
+  /** Poll interval for new blocks and their escrow logs, ms. @default 1000 */
   pollingIntervalMs?: number
+  /** Most blocks per `eth_getLogs` call (halved while the RPC refuses a range). @default 1000 */
+  maxLogRange?: number
+  /** Re-read every tracked payer's funds and signers this often, ms. @default 60_000 */
+  rereadIntervalMs?: number
+  /** Blocks the cursor steps back when its block was reorged away. @default 64 */
+  reorgDepth?: number
+  /**
+   * A cursor further behind the head than this (a seller down for weeks) jumps to the head instead
+   * of reading every range: the re-read of every payer that follows gives the same state and
+   * deadlines. Blocks. @default 100_000
+   */
+  maxCatchUpBlocks?: number
   /**
    * Stop accepting a rotated-out signer this long before its grace ends, s: room for the urgent
    * claim of its last cheques to land. The default equals the escrow's REVOKE_DELAY (1 h), so a
@@ -51,6 +76,8 @@ export interface UrgentClaim {
 export interface EscrowWatcherComponents {
   publicClient: PublicClient
   logger?: Logger
+  /** Durable log cursor (`openWatchCursor`); in memory when omitted (a restart starts at the head). */
+  cursor?: WatchCursor
 }
 
 /** Snapshot of one payer's funds in one token. */
@@ -92,6 +119,10 @@ export interface EscrowWatcher extends Startable {
   isRevoked(payer: Address, signer: Address): boolean
   /** The rotated-out signer of a payer and the end of its grace (chain time, s), if any. */
   previousSigner(payer: Address): { signer: Address; validUntilS: bigint } | undefined
+  /** The last block whose escrow logs were processed (undefined before the first poll). */
+  cursor(): WatchPosition | undefined
+  /** One poll now: catch up on logs to the head, re-read payers when due. */
+  poll(): Promise<void>
 }
 
 const ZERO = '0x0000000000000000000000000000000000000000'
@@ -119,22 +150,38 @@ const REFRESHING_EVENTS = new Set([
  * const f = watcher.funds(payer, usdc)
  */
 export function createEscrowWatcher(init: EscrowWatcherInit): (components: EscrowWatcherComponents) => EscrowWatcher {
-  return ({ publicClient, logger = silentLogger }) => {
+  return ({ publicClient, logger = silentLogger, cursor: store }) => {
     const log = logger.child({ component: 'escrow-watcher' })
     const escrow = getAddress(init.escrow)
     const payee = getAddress(init.payee)
     const funds = new Map<string, PayerFunds>()
     const tokensOf = new Map<Address, Set<Address>>()
-    const signers = new Map<Address, { current: Address; previous: Address; previousValidUntil: bigint }>()
+    const signers = new Map<Address, { current: Address; previous: Address; previousValidUntil: bigint; currentValidUntil: bigint }>()
     const listeners: ((payer: Address, token: Address, amount: bigint) => void)[] = []
     const urgentListeners: ((u: UrgentClaim) => void)[] = []
     const revoked = new Map<Address, Set<Address>>()
     const marginS = BigInt(init.signerMarginS ?? 3600)
-    const urgent = (u: UrgentClaim): void => {
+    // (payer, reason, deadline) already reported: events re-read after a reorg or the state re-read
+    // must not claim again and again
+    const reported = new Set<string>()
+    const urgent = (u: UrgentClaim): boolean => {
+      const k = `${u.payer}:${u.reason}:${u.token ?? ''}:${u.deadlineS}`
+      if (reported.has(k)) return false
+      if (reported.size >= 65_536) reported.clear()
+      reported.add(k)
       for (const f of urgentListeners) f(u)
+      return true
     }
-    let unwatch: (() => void) | undefined
-    let unwatchBlocks: (() => void) | undefined
+    const pollMs = init.pollingIntervalMs ?? 1000
+    const rereadMs = init.rereadIntervalMs ?? 60_000
+    const reorgDepth = BigInt(init.reorgDepth ?? 64)
+    let logRange = BigInt(Math.max(1, init.maxLogRange ?? 1000))
+    let position: WatchPosition | undefined = store?.get()
+    let lastRereadMs = 0
+    let outage = false
+    let timer: NodeJS.Timeout | undefined
+    let polling: Promise<void> | undefined
+    let stopped = true
     let chainTime = 0n
     const seeTime = (t: bigint): void => {
       if (t > chainTime) chainTime = t
@@ -167,7 +214,7 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
         publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'signerOf', args: [payer] }),
         publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'currentSignerValidUntil', args: [payer] }),
       ])
-      signers.set(payer, { current, previous, previousValidUntil: BigInt(previousValidUntil) })
+      signers.set(payer, { current, previous, previousValidUntil: BigInt(previousValidUntil), currentValidUntil: BigInt(currentUntil) })
       // a current signer with an end date was revoked (the escrow keeps it counting a short while)
       if (current !== ZERO && currentUntil !== 0n) {
         const set = revoked.get(payer) ?? new Set<Address>()
@@ -176,60 +223,152 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
       }
     }
 
+    /** One escrow log: refresh the payer it names, and raise its deadline if it sets one. */
+    const onLog = (l: { eventName?: string; args?: unknown }): void => {
+      const name = l.eventName
+      if (!name || !REFRESHING_EVENTS.has(name)) return
+      const args = l.args as {
+        payer?: Address
+        payee?: Address
+        token?: Address
+        amount?: bigint
+        readyAt?: number | bigint
+        previous?: Address
+        previousValidUntil?: number | bigint
+        signer?: Address
+        validUntil?: number | bigint
+      }
+      if (!args.payer || !tokensOf.has(getAddress(args.payer))) return
+      const payer = getAddress(args.payer)
+      const token = args.token ? getAddress(args.token) : undefined
+      if (name === 'WithdrawRequested' && token) {
+        if (urgent({ payer, token, reason: 'withdraw-requested', deadlineS: BigInt(args.readyAt ?? 0) })) {
+          for (const f of listeners) f(payer, token, args.amount ?? 0n)
+        }
+      } else if (name === 'DeallocationRequested' && args.payee && getAddress(args.payee) === payee) {
+        urgent({ payer, token, reason: 'deallocation-requested', deadlineS: BigInt(args.readyAt ?? 0) })
+      } else if (name === 'SignerChanged' && args.previous && args.previous !== ZERO) {
+        urgent({ payer, reason: 'signer-rotated', deadlineS: BigInt(args.previousValidUntil ?? 0) })
+      } else if (name === 'SignerRevoked' && args.signer) {
+        const set = revoked.get(payer) ?? new Set<Address>()
+        set.add(getAddress(args.signer))
+        revoked.set(payer, set)
+        urgent({ payer, reason: 'signer-revoked', deadlineS: BigInt(args.validUntil ?? 0) })
+      }
+      watcher.refresh(payer).catch((err: unknown) => log.warn({ err, payer }, 'escrow refresh failed'))
+    }
+
+    /** Deadlines read from the state itself: what an event would have said, had it been seen. */
+    const deadlinesFromState = (payer: Address): void => {
+      for (const token of tokensOf.get(payer) ?? []) {
+        const f = funds.get(`${payer}:${token}`)
+        if (!f) continue
+        if (f.pendingWithdrawal > 0n) {
+          if (urgent({ payer, token, reason: 'withdraw-requested', deadlineS: f.withdrawReadyAt })) for (const l of listeners) l(payer, token, f.pendingWithdrawal)
+        }
+        if (f.pendingDeallocation > 0n) urgent({ payer, token, reason: 'deallocation-requested', deadlineS: f.deallocationReadyAt })
+      }
+      const sg = signers.get(payer)
+      if (!sg) return
+      if (sg.previous !== ZERO && sg.previousValidUntil > chainTime) urgent({ payer, reason: 'signer-rotated', deadlineS: sg.previousValidUntil })
+      if (sg.current !== ZERO && sg.currentValidUntil !== 0n) urgent({ payer, reason: 'signer-revoked', deadlineS: sg.currentValidUntil })
+    }
+
+    const rereadAll = async (): Promise<void> => {
+      lastRereadMs = Date.now()
+      // bounded: payers are tracked only after the payer gate and a funds check
+      for (const payer of [...tokensOf.keys()]) {
+        await watcher.refresh(payer)
+        deadlinesFromState(payer)
+      }
+    }
+
+    /** Escrow logs in [from, to], halving the range while the RPC refuses it as too large. */
+    const logsIn = async (from: bigint, to: bigint) => {
+      for (;;) {
+        const end = from + logRange - 1n < to ? from + logRange - 1n : to
+        try {
+          return { end, logs: await publicClient.getLogs({ address: escrow, events: escrowEvents, fromBlock: from, toBlock: end }) }
+        } catch (err) {
+          if (end === from) throw err
+          logRange = (end - from + 2n) / 2n
+          log.warn({ err: (err as Error)?.message?.split('\n')[0], from, to: end, next: logRange }, 'eth_getLogs refused; halving the block range')
+        }
+      }
+    }
+
+    const pollOnce = async (): Promise<void> => {
+      const head = await publicClient.getBlock({ blockTag: 'latest' })
+      seeTime(head.timestamp)
+      let reread = outage || Date.now() - lastRereadMs >= rereadMs
+      if (!position) {
+        // first run: the state reads of track() are current; events start from here
+        position = { block: head.number, hash: head.hash }
+        store?.put(position)
+      } else {
+        const at = position.block <= head.number ? await publicClient.getBlock({ blockNumber: position.block }).catch(() => undefined) : undefined
+        if (!at || at.hash !== position.hash) {
+          const back = position.block > reorgDepth ? position.block - reorgDepth : 0n
+          const to = back < head.number ? back : head.number
+          log.warn({ block: position.block, rewindTo: to }, 'the cursor block was reorged away; re-reading events and payers')
+          const b = await publicClient.getBlock({ blockNumber: to })
+          position = { block: to, hash: b.hash }
+          store?.put(position)
+          reread = true
+        }
+      }
+      const maxBehind = BigInt(init.maxCatchUpBlocks ?? 100_000)
+      if (head.number - position.block > maxBehind) {
+        log.warn({ cursor: position.block, head: head.number }, 'log cursor too far behind; jumping to the head and re-reading every payer')
+        position = { block: head.number, hash: head.hash }
+        store?.put(position)
+        reread = true
+      }
+      while (position.block < head.number) {
+        const { end, logs } = await logsIn(position.block + 1n, head.number)
+        for (const l of logs) onLog(l)
+        const b = end === head.number ? head : await publicClient.getBlock({ blockNumber: end })
+        position = { block: end, hash: b.hash }
+        store?.put(position)
+      }
+      if (reread) await rereadAll()
+      if (outage) log.info({ block: position.block }, 'chain RPC back; caught up')
+      outage = false
+    }
+
+    const poll = (): Promise<void> => {
+      // one poll at a time: the timer and a caller must not process the same range twice
+      const next = (polling ?? Promise.resolve()).then(pollOnce)
+      polling = next.catch((err: unknown) => {
+        if (!outage) log.warn({ err: (err as Error)?.message?.split('\n')[0] }, 'escrow poll failed; retrying (events are read from the cursor when the RPC is back)')
+        outage = true
+      })
+      return next
+    }
+
+    const loop = (): void => {
+      timer = setTimeout(() => {
+        poll()
+          .catch(() => undefined)
+          .finally(() => {
+            if (!stopped) loop()
+          })
+      }, pollMs)
+      timer.unref?.()
+    }
+
     const watcher: EscrowWatcher = {
       async start() {
+        stopped = false
         await readTime()
-        unwatchBlocks = publicClient.watchBlocks({
-          pollingInterval: init.pollingIntervalMs ?? 1000,
-          onBlock: (b) => seeTime(b.timestamp),
-          onError: (err) => log.warn({ err }, 'block watch error'),
-        })
-        unwatch = publicClient.watchContractEvent({
-          address: escrow,
-          abi: escrowAbi,
-          pollingInterval: init.pollingIntervalMs ?? 1000,
-          onLogs: (logs) => {
-            for (const l of logs) {
-              const name: string | undefined = l.eventName
-              if (!name || !REFRESHING_EVENTS.has(name)) continue
-              const args = l.args as {
-                payer?: Address
-                payee?: Address
-                token?: Address
-                amount?: bigint
-                readyAt?: number | bigint
-                previous?: Address
-                previousValidUntil?: number | bigint
-                signer?: Address
-                validUntil?: number | bigint
-              }
-              if (!args.payer || !tokensOf.has(getAddress(args.payer))) continue
-              const payer = getAddress(args.payer)
-              const token = args.token ? getAddress(args.token) : undefined
-              if (name === 'WithdrawRequested' && token) {
-                for (const f of listeners) f(payer, token, args.amount ?? 0n)
-                urgent({ payer, token, reason: 'withdraw-requested', deadlineS: BigInt(args.readyAt ?? 0) })
-              } else if (name === 'DeallocationRequested' && args.payee && getAddress(args.payee) === payee) {
-                urgent({ payer, token, reason: 'deallocation-requested', deadlineS: BigInt(args.readyAt ?? 0) })
-              } else if (name === 'SignerChanged' && args.previous && args.previous !== ZERO) {
-                urgent({ payer, reason: 'signer-rotated', deadlineS: BigInt(args.previousValidUntil ?? 0) })
-              } else if (name === 'SignerRevoked' && args.signer) {
-                const set = revoked.get(payer) ?? new Set<Address>()
-                set.add(getAddress(args.signer))
-                revoked.set(payer, set)
-                urgent({ payer, reason: 'signer-revoked', deadlineS: BigInt(args.validUntil ?? 0) })
-              }
-              watcher.refresh(payer).catch((err: unknown) => log.warn({ err, payer }, 'escrow refresh failed'))
-            }
-          },
-          onError: (err) => log.warn({ err }, 'escrow event watch error'),
-        })
+        await poll().catch(() => undefined)
+        loop()
       },
       async stop() {
-        unwatch?.()
-        unwatch = undefined
-        unwatchBlocks?.()
-        unwatchBlocks = undefined
+        stopped = true
+        if (timer) clearTimeout(timer)
+        timer = undefined
+        await polling
       },
       async track(payerIn, tokenIn) {
         const payer = getAddress(payerIn)
@@ -283,6 +422,10 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
       isRevoked(payerIn, signer) {
         return revoked.get(getAddress(payerIn))?.has(getAddress(signer)) ?? false
       },
+      cursor() {
+        return position
+      },
+      poll,
       previousSigner(payerIn) {
         const s = signers.get(getAddress(payerIn))
         if (!s || s.previous === ZERO) return undefined

@@ -141,6 +141,11 @@ export interface PayeeLedger {
   markFinal(throughBlock: bigint): void
   /** Puts the pairs of a dropped/reverted tx back in the queue. */
   requeue(txHash: Hex): void
+  /**
+   * Moves the pairs pending in `from` to `to`: a replacement of the same nonce (a fee bump), or
+   * the older transaction of such a family when it is the one that was mined.
+   */
+  repointPending(from: Hex, to: Hex): void
   history(payer?: Address, token?: Address): HistoryRow[]
   /** Tokens this ledger holds cheques in. */
   tokens(): Address[]
@@ -220,6 +225,7 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
     'UPDATE best SET pending_tx = @tx, pending_cumulative = @cumulative, pending_since = @at WHERE payer = @payer AND token = @token',
   )
   const pendingTxs = db.prepare<[], { pending_tx: string }>('SELECT DISTINCT pending_tx FROM best WHERE pending_tx IS NOT NULL')
+  const repoint = db.prepare('UPDATE best SET pending_tx = @to WHERE pending_tx = @from')
   const clearPending = db.prepare(
     'UPDATE best SET pending_tx = NULL, pending_cumulative = NULL, pending_since = NULL WHERE pending_tx = ?',
   )
@@ -433,6 +439,10 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
     requeue(txHash) {
       check()
       clearPending.run(txHash)
+    },
+    repointPending(from, to) {
+      check()
+      repoint.run({ from, to })
     },
     history(payer, token) {
       check()

@@ -42,7 +42,8 @@ import { silentLogger, tokenUnits, type Clock, type Logger, type Startable, type
 import { createCashout, type Cashout, type CashoutInit } from '../cashout/cashout.js'
 import { BuyerCredit, collateralAvailable, creditableIncrement, type BuyerCreditInit, type CreditAction } from '../credit/credit-rules.js'
 import { openCreditStore } from '../credit/credit-store.js'
-import { createEscrowWatcher, type EscrowWatcher, type UrgentClaim } from '../credit/escrow-watcher.js'
+import { createEscrowWatcher, type EscrowWatcher, type EscrowWatcherInit, type UrgentClaim } from '../credit/escrow-watcher.js'
+import { openWatchCursor } from '../credit/watch-cursor.js'
 import { createPayeeLedger, type AcceptResult, type PayeeLedger } from '../ledger/payee-ledger.js'
 import { MAX_CUMULATIVE, type ChequeDomain, type SignedCheque } from '../cheques/types.js'
 import { PayError, peerVerifyLimitError } from '../cheques/errors.js'
@@ -64,6 +65,8 @@ export interface SellerSettlementInit {
   cashout?: Omit<CashoutInit, 'escrow' | 'watchWithdrawals'>
   /** Event and block polling of the watcher, ms. @default 1000 */
   pollingIntervalMs?: number
+  /** The watcher's log reading and re-reads (`maxLogRange`, `rereadIntervalMs`, `reorgDepth`, `maxCatchUpBlocks`). */
+  watch?: Pick<EscrowWatcherInit, 'maxLogRange' | 'rereadIntervalMs' | 'reorgDepth' | 'maxCatchUpBlocks'>
   /**
    * Bounds on chain lookups for payers not tracked yet (defaults: burst 16, 2 per second,
    * negative cache of 4096 entries for 5 minutes). See `PayerGateInit`.
@@ -176,7 +179,9 @@ export function createSellerSettlement(
     const gate = createPayerGate(init.lookups, now)
     const payee = getAddress(init.payee)
     const tokens = init.tokens ? new Set(init.tokens.map((t) => getAddress(t))) : undefined
-    const watcher = createEscrowWatcher({ escrow, payee: init.payee, pollingIntervalMs: init.pollingIntervalMs, signerMarginS: init.signerMarginS })(components)
+    // the log cursor lives in the ledger's file: a restart reads on from where the seller stopped
+    const cursor = openWatchCursor(init.ledgerPath, `${init.domain.chainId}:${escrow}:${getAddress(init.payee)}`)
+    const watcher = createEscrowWatcher({ ...init.watch, escrow, payee: init.payee, pollingIntervalMs: init.pollingIntervalMs, signerMarginS: init.signerMarginS })({ ...components, cursor })
     const budget = createPeerBudget(init.verifyBudget, now)
     const ledger = createPayeeLedger({
       dbPath: init.ledgerPath,
@@ -200,7 +205,7 @@ export function createSellerSettlement(
     }
     const claimNow = (u: UrgentClaim): void => {
       log.info({ ...u }, 'buyer’s money or cheques are on a deadline; claiming now')
-      cashout.urgent(u.payer)
+      cashout.urgent(u.payer, u.deadlineS)
       cashout.tick().catch((err: unknown) => log.warn({ err, payer: u.payer }, 'urgent claim failed'))
     }
 
@@ -433,13 +438,15 @@ export function createSellerSettlement(
       },
       async start() {
         watcher.onUrgent(claimNow)
-        await watcher.start()
+        // payers owed money first, so the watcher's catch-up from its cursor sees their events
         for (const e of ledger.unsettled()) await track(e.payer, e.token)
+        await watcher.start()
         await cashout.start()
       },
       async stop() {
         await cashout.stop()
         await watcher.stop()
+        cursor.close()
         creditStore.close()
         ledger.close()
       },

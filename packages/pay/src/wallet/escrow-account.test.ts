@@ -71,8 +71,8 @@ describe('escrow account (payer owner key) on anvil', () => {
   it('reverts come back as the custom error in words (BITCDN_ERR_ESCROW_REVERTED), before any gas is spent', async () => {
     await expect(account.ensureAllocation(payee, 500_000_000n)).rejects.toMatchObject({
       code: 'BITCDN_ERR_ESCROW_REVERTED',
-      message: expect.stringMatching(/^allocate: balance 100000000 of 0x[0-9a-fA-F]{40} in 0x[0-9a-fA-F]{40} is below the 500000000 needed \(InsufficientBalance\)$/),
-      details: { errorName: 'InsufficientBalance' },
+      message: expect.stringMatching(/^allocate of 500000000 base units exceeds 0x[0-9a-fA-F]{40}'s free escrow balance of 100000000 base units \(InsufficientBalance\)$/),
+      details: { errorName: 'InsufficientBalance', args: { balance: '100000000', needed: '500000000' } },
     })
     await expect(account.cancelDeallocate(payee)).rejects.toMatchObject({ code: 'BITCDN_ERR_ESCROW_REVERTED', details: { errorName: 'NoPendingDeallocation' } })
     await expect(account.revokeSigner()).rejects.toMatchObject({ code: 'BITCDN_ERR_ESCROW_REVERTED', details: { errorName: 'NoSignerToRevoke' } })

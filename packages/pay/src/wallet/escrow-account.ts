@@ -6,7 +6,7 @@
  */
 import { getAddress, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from 'viem'
 import { escrowAbi } from '../contracts/index.js'
-import { rethrowEscrowError } from '../chain/escrow-revert.js'
+import { rethrowEscrowError } from '../chain/revert.js'
 
 export interface EscrowAccountInit {
   escrow: Address
