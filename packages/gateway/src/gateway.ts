@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import pino from 'pino'
 import type { Metainfo } from '@bitcdn/content'
 import { createOriginPool, createSwarmClient, type SwarmClient, type SwarmClientComponents, type SwarmClientInit, type Torrent } from '@bitcdn/swarm'
 import { buildGatewayApp, type GatewayAppOptions } from './app.js'
@@ -13,6 +14,7 @@ import { createContentRegistry, type AddContentOptions, type ContentRegistry } f
 import { ByteBudget } from './fetch/byte-budget.js'
 import { createPieceSource, type PieceSourceInit } from './fetch/piece-source.js'
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js'
+import { createPinRequests, type PinRequestsComponents, type PinRequestsInit } from './publish/pin-requests.js'
 
 export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'maxConcurrentRequests' | 'maxHeaderBytes' | 'headersTimeoutMs' | 'parallelPieces' | 'readAheadPieces' | 'signingKey'> {
   /** HTTP address. @default '127.0.0.1' */
@@ -38,6 +40,11 @@ export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'm
   warmCache?: boolean
   /** Peers, trackers and origins every torrent gets. */
   defaults?: AddContentOptions
+  /**
+   * Pull zone: who is asked to pin a new torrent (hub catalogues, operator nodes by admin API).
+   * Catalogue announcements need `publisher` and `signCatalogue` components. @default nobody
+   */
+  pinRequests?: PinRequestsInit
 }
 
 export interface GatewayComponents {
@@ -54,8 +61,12 @@ export interface GatewayComponents {
    */
   buyer?: PieceBuyer
   metrics?: GatewayMetrics
-  /** A pull-zone object became a torrent (ask nodes to pin it). */
+  /** A pull-zone object became a torrent (after the pin requests are sent). */
   onPublish?: (metainfo: Metainfo, url: string) => void
+  /** The gateway's address, publisher of its catalogue entries. */
+  publisher?: string
+  /** Signs a hub catalogue entry with the publisher's key (the hub's `signCatalogueEntry`). */
+  signCatalogue?: PinRequestsComponents['sign']
   /** Routes added after the content routes. */
   extraRoutes?: (app: FastifyInstance, gateway: Gateway) => Promise<void>
 }
@@ -88,6 +99,7 @@ export interface Gateway {
 export function createGateway(init: GatewayInit): (components?: GatewayComponents) => Gateway {
   return (components = {}) => {
     const metrics = components.metrics ?? createGatewayMetrics()
+    const log = components.logger ?? (pino({ level: 'silent' }) as unknown as FastifyBaseLogger)
     let swarm: SwarmClient | undefined
     let cache: PieceCache | undefined
     let content: ContentRegistry | undefined
@@ -124,6 +136,11 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
         await swarm.start()
         content = createContentRegistry(swarm, c, init.defaults, { onAdded: (t) => components.buyer?.track(t) })
         await content.restore()
+        const pins = init.pinRequests === undefined ? undefined : createPinRequests({ trackers: init.defaults?.announce, ...init.pinRequests })({ publisher: components.publisher, sign: components.signCatalogue, logger: log, counter: metrics.pinRequests })
+        const onPublish = (m: Metainfo, u: string) => {
+          void pins?.request(m, u)
+          components.onPublish?.(m, u)
+        }
         const pieces = createPieceSource(init, { cache: c, metrics, logger: components.logger, agent: (u) => origins.agent(new URL(u).origin) })
         app = await buildGatewayApp({
           ...init,
@@ -135,7 +152,7 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
           pullZone:
             init.origin === undefined
               ? undefined
-              : { origin: init.origin, tmpDir: join(init.cacheDir, 'pull-tmp'), maxObjectBytes: init.maxObjectBytes, warmCache: init.warmCache, announce: init.defaults?.announce, onPublish: components.onPublish },
+              : { origin: init.origin, tmpDir: join(init.cacheDir, 'pull-tmp'), maxObjectBytes: init.maxObjectBytes, warmCache: init.warmCache, announce: init.defaults?.announce, onPublish },
           beforeScrape: () => metrics.cacheBytes.set(c.bytes),
           logger: components.logger,
           extraRoutes: components.extraRoutes === undefined ? undefined : (a) => components.extraRoutes!(a, gw),

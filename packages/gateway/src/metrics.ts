@@ -21,6 +21,8 @@ export interface GatewayMetrics {
   errors: Counter<'kind'>
   /** Token units spent buying pieces (market buyer). */
   spend: Counter
+  /** Pin requests for pull-zone torrents, by way (catalogue, admin) and result. */
+  pinRequests: Counter<'via' | 'result'>
   inflightRequests: Gauge
   inflightBytes: Gauge
   cacheBytes: Gauge
@@ -58,6 +60,7 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}): G
     hedges: new Counter({ name: 'bitcdn_gateway_hedges_total', help: 'Pieces asked of the origin because the swarm was late, by outcome', labelNames: ['outcome'], registers }),
     errors: new Counter({ name: 'bitcdn_gateway_errors_total', help: 'Failures by kind', labelNames: ['kind'], registers }),
     spend: new Counter({ name: 'bitcdn_gateway_spend_token_units_total', help: 'Token base units paid to nodes', registers }),
+    pinRequests: new Counter({ name: 'bitcdn_gateway_pin_requests_total', help: 'Pin requests for pull-zone torrents, by way and result', labelNames: ['via', 'result'], registers }),
     inflightRequests: new Gauge({ name: 'bitcdn_gateway_inflight_requests', help: 'Requests being answered', registers }),
     inflightBytes: new Gauge({ name: 'bitcdn_gateway_inflight_bytes', help: 'Piece bytes held for responses', registers }),
     cacheBytes: new Gauge({ name: 'bitcdn_gateway_cache_bytes', help: 'Bytes in the piece cache', registers }),

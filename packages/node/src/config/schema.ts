@@ -84,6 +84,16 @@ export const configFileSchema = z
       .strict()
       .prefault({}),
     admin: z.object({ host, port }).strict(),
+    auto_pin: z
+      .object({
+        hubs: z.array(url).default([]),
+        publishers: z.array(address).default([]),
+        quota: bytes.default(0),
+        max_object: bytes.default(4 * 1024 ** 3),
+        interval_s: z.number().positive().max(86_400).default(30),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
 
@@ -99,6 +109,8 @@ export interface NodeConfig {
   free: { enabled: boolean; infoHashes: string[] }
   cashout: { thresholdUnits: bigint; maxAgeMs: number; gasPriceCapWei: bigint | undefined; confirmations: number; withdrawTo: Address | undefined }
   admin: { host: string; port: number }
+  /** Pin hub catalogue entries (from `publishers`, or anyone's) up to `quotaBytes`; off when 0 or no hubs. */
+  autoPin: { hubs: string[]; publishers: Address[]; quotaBytes: number; maxObjectBytes: number; intervalMs: number }
 }
 
 /**
@@ -122,5 +134,12 @@ export function toNodeConfig(f: z.output<typeof configFileSchema>): NodeConfig {
       withdrawTo: f.cashout.withdraw_to === '' ? undefined : f.cashout.withdraw_to,
     },
     admin: f.admin,
+    autoPin: {
+      hubs: f.auto_pin.hubs,
+      publishers: f.auto_pin.publishers,
+      quotaBytes: f.auto_pin.quota,
+      maxObjectBytes: f.auto_pin.max_object,
+      intervalMs: Math.round(f.auto_pin.interval_s * 1000),
+    },
   }
 }
