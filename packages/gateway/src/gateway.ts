@@ -14,7 +14,7 @@ import { createContentRegistry, type AddContentOptions, type ContentRegistry } f
 import { ByteBudget } from './fetch/byte-budget.js'
 import { createPieceSource, type PieceSourceInit } from './fetch/piece-source.js'
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js'
-import { createPinRequests, type PinRequestsComponents, type PinRequestsInit } from './publish/pin-requests.js'
+import { createPinRequests, type PinRequests, type PinRequestsComponents, type PinRequestsInit } from './publish/pin-requests.js'
 
 export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'maxConcurrentRequests' | 'maxHeaderBytes' | 'headersTimeoutMs' | 'parallelPieces' | 'readAheadPieces' | 'signingKey'> {
   /** HTTP address. @default '127.0.0.1' */
@@ -136,7 +136,8 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
         await swarm.start()
         content = createContentRegistry(swarm, c, init.defaults, { onAdded: (t) => components.buyer?.track(t) })
         await content.restore()
-        const pins = init.pinRequests === undefined ? undefined : createPinRequests({ trackers: init.defaults?.announce, ...init.pinRequests })({ publisher: components.publisher, sign: components.signCatalogue, logger: log, counter: metrics.pinRequests })
+        // made once listening: the gateway's own URL is the default public URL of its .torrent files
+        let pins: PinRequests | undefined
         const onPublish = (m: Metainfo, u: string) => {
           void pins?.request(m, u)
           components.onPublish?.(m, u)
@@ -162,6 +163,10 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
         const addr = app.server.address()
         const port = typeof addr === 'object' && addr !== null ? addr.port : 0
         url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+        if (init.pinRequests !== undefined) {
+          const wildcard = host === '0.0.0.0' || host === '::'
+          pins = createPinRequests({ trackers: init.defaults?.announce, ...init.pinRequests, publicUrl: init.pinRequests.publicUrl ?? (wildcard ? undefined : url) })({ publisher: components.publisher, sign: components.signCatalogue, logger: log, counter: metrics.pinRequests })
+        }
       },
       async stop() {
         await app?.close()
