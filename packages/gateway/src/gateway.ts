@@ -154,7 +154,10 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
             init.origin === undefined
               ? undefined
               : { origin: init.origin, tmpDir: join(init.cacheDir, 'pull-tmp'), maxObjectBytes: init.maxObjectBytes, warmCache: init.warmCache, announce: init.defaults?.announce, onPublish },
-          beforeScrape: () => metrics.cacheBytes.set(c.bytes),
+          beforeScrape: () => {
+            metrics.cacheBytes.set(c.bytes)
+            metrics.peers.set(swarm?.torrents.reduce((n, t) => n + t.stats().peers, 0) ?? 0)
+          },
           logger: components.logger,
           extraRoutes: components.extraRoutes === undefined ? undefined : (a) => components.extraRoutes!(a, gw),
         })

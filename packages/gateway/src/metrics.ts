@@ -26,6 +26,8 @@ export interface GatewayMetrics {
   inflightRequests: Gauge
   inflightBytes: Gauge
   cacheBytes: Gauge
+  /** Peers connected over all torrents (swarm reach). */
+  peers: Gauge
   /** Count piece bytes by source (updates the offload ratio). */
   countPiece(source: PieceOrigin, bytes: number): void
   /** Count pull-zone bytes proxied from the origin (they count against the offload ratio). */
@@ -64,6 +66,7 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}): G
     inflightRequests: new Gauge({ name: 'bitcdn_gateway_inflight_requests', help: 'Requests being answered', registers }),
     inflightBytes: new Gauge({ name: 'bitcdn_gateway_inflight_bytes', help: 'Piece bytes held for responses', registers }),
     cacheBytes: new Gauge({ name: 'bitcdn_gateway_cache_bytes', help: 'Bytes in the piece cache', registers }),
+    peers: new Gauge({ name: 'bitcdn_gateway_peers', help: 'Peers connected, over all torrents', registers }),
     countPiece(source, bytes) {
       bySource[source] += bytes
       m.pieceBytes.inc({ source }, bytes)
