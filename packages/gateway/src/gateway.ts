@@ -25,6 +25,8 @@ export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'm
   cacheDir: string
   /** Piece cache size limit, bytes. @default 10 GiB */
   cacheMaxBytes?: number
+  /** Recently used pieces also held in memory, bytes. @default 64 MiB */
+  cacheMemoryBytes?: number
   /** Piece bytes held for responses at once, bytes. @default 256 MiB */
   maxBytesInFlight?: number
   /** The swarm client's options (port, host, limits, state dir). */
@@ -128,7 +130,7 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
       },
       metrics,
       async start() {
-        const c = openPieceCache({ dir: init.cacheDir, maxBytes: init.cacheMaxBytes }, { onEvict: (ih, i) => swarm?.get(ih)?.dropPiece(i) })
+        const c = openPieceCache({ dir: init.cacheDir, maxBytes: init.cacheMaxBytes, memoryBytes: init.cacheMemoryBytes }, { onEvict: (ih, i) => swarm?.get(ih)?.dropPiece(i) })
         cache = c
         // a buyer, not a seeder: pieces may leave the cache at any moment, so none are uploaded
         swarm = createSwarmClient(init.swarm ?? {}, { uploadGate: () => false, ...components.buyer?.swarm, ...components.swarm })

@@ -23,6 +23,7 @@ interface GatewayOptions {
   origin?: string
   cacheDir?: string
   cacheSize: number
+  cacheMemory: number
   peer?: string[]
   tracker?: string[]
   webSeed?: string[]
@@ -76,6 +77,7 @@ export function registerGateway(program: Command): void {
     .addOption(new Option('--origin <url>', 'pull zone: map every other path to this origin').argParser(parseUrl))
     .option('--cache-dir <dir>', 'piece cache directory (default $BITCDN_HOME/gateway/cache)')
     .addOption(new Option('--cache-size <bytes>', 'piece cache limit').argParser(parseBytes).default(10 * 1024 ** 3, '10GiB'))
+    .addOption(new Option('--cache-memory <bytes>', 'recently used pieces also held in memory').argParser(parseBytes).default(64 * 1024 ** 2, '64MiB'))
     .addOption(new Option('--peer <host:port>', 'a peer for every torrent (repeatable)').argParser(repeatable(parsePeer)))
     .addOption(new Option('--tracker <url>', 'a tracker for every torrent (repeatable)').argParser(repeatable(parseUrl)))
     .addOption(new Option('--web-seed <url>', 'an origin to hedge every torrent to (repeatable)').argParser(repeatable(parseUrl)))
@@ -155,6 +157,7 @@ async function runGateway(torrents: string[], opts: GatewayOptions): Promise<voi
     origin: opts.origin,
     cacheDir: opts.cacheDir ?? join(bitcdnHome(), 'gateway', 'cache'),
     cacheMaxBytes: opts.cacheSize,
+    cacheMemoryBytes: opts.cacheMemory,
     hedgeDelayMs: opts.hedgeDelay,
     pieceTimeoutMs: opts.pieceTimeout,
     maxConcurrentRequests: opts.maxRequests,
