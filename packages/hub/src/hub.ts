@@ -1,6 +1,6 @@
 /**
- * `createHub(init)`: the hub service — its tracker (HTTP and UDP announces, via the swarm's
- * `bittorrent-tracker/server` wrapper), the HTTP API and website, the node prober, the statistics
+ * `createHub(init)`: the hub service — its tracker (HTTP, UDP and WebSocket announces, via the
+ * swarm's `bittorrent-tracker/server` wrapper; WebSocket on the tracker's HTTP port), the HTTP API and website, the node prober, the statistics
  * sampler and, when given a chain, the escrow-event reader. Several hubs may share one PostgreSQL
  * database; each runs its own tracker (nodes announce to every tracker they are given, so discovery
  * never depends on one hub).
@@ -22,8 +22,10 @@ export interface HubInit {
   host?: string
   /** API/website port; 0 picks one. @default 8080 */
   port?: number
-  /** Tracker port (HTTP and UDP); 0 picks one; false runs no tracker. @default 8000 */
+  /** Tracker port (HTTP, UDP and WebSocket); 0 picks one; false runs no tracker. @default 8000 */
   trackerPort?: number | false
+  /** Serve WebSocket (WebTorrent) announces on the tracker's HTTP port. @default true */
+  trackerWs?: boolean
   /** Chain to read escrow events from, and to require in registrations. */
   chain?: { rpcUrl: string; chainId: number; escrow: Address; fromBlock?: bigint }
   /** How often statistics are recomputed, pushed and sampled. @default 5000 */
@@ -65,12 +67,13 @@ export async function createHub(init: HubInit, components: HubComponents): Promi
   const hubId = init.hubId ?? 'bitcdn'
   const statsEvery = init.statsIntervalMs ?? 5000
   const probeEvery = init.probeIntervalMs ?? 60_000
-  const tracker: TrackerServer | undefined = init.trackerPort === false ? undefined : createTrackerServer({ host, port: init.trackerPort ?? 8000 })
+  const tracker: TrackerServer | undefined = init.trackerPort === false ? undefined : createTrackerServer({ host, port: init.trackerPort ?? 8000, ws: init.trackerWs !== false })
   const chain: ChainTotals | undefined = init.chain ? createChainTotals(init.chain) : undefined
   const listeners = new Set<(s: NetworkStats) => void>()
   let latest: NetworkStats | undefined
   let timers: NodeJS.Timeout[] = []
   let url = ''
+  const trackerUrls = () => [tracker?.httpUrl, tracker?.udpUrl, tracker?.wsUrl].filter((u): u is string => !!u)
 
   const stats = async () => {
     const t = tracker?.stats()
@@ -87,7 +90,7 @@ export async function createHub(init: HubInit, components: HubComponents): Promi
       listeners.add(l)
       return () => listeners.delete(l)
     },
-    trackers: () => [tracker?.httpUrl, tracker?.udpUrl].filter((u): u is string => !!u),
+    trackers: () => trackerUrls(),
   })
   if (init.webRoot) {
     const { default: fastifyStatic } = await import('./api/static.js')
@@ -121,7 +124,7 @@ export async function createHub(init: HubInit, components: HubComponents): Promi
       return url
     },
     get trackers() {
-      return [tracker?.httpUrl, tracker?.udpUrl].filter((u): u is string => !!u)
+      return trackerUrls()
     },
     tick,
     probeAll,

@@ -30,6 +30,8 @@ export const NodeErrorCode = {
   notRunning: 'BITCDN_ERR_NODE_NOT_RUNNING',
   /** Another node process holds this node's state (its lock file names the pid). */
   locked: 'BITCDN_ERR_NODE_LOCKED',
+  /** A hub refused or could not take the node's registration (the log line says which hub and why). */
+  hubRegistration: 'BITCDN_ERR_NODE_HUB_REGISTRATION',
 } as const
 
 export type NodeErrorCode = (typeof NodeErrorCode)[keyof typeof NodeErrorCode]

@@ -14,6 +14,8 @@ import { build } from './admin/build.js'
 import { readAdminToken } from './admin-client.js'
 import type { PaidServingFactory } from './paid-serving.js'
 import { marketPaidServing } from './market-serving.js'
+import { createHubRegistration, type HubRegistration } from './hub-registration.js'
+import { createRequire } from 'node:module'
 
 export interface RunNodeOptions {
   paths?: NodePaths
@@ -31,6 +33,8 @@ export interface RunningNode {
   node: BitcdnNode
   adminUrl: string
   logger: Logger
+  /** Self-registration with the config's `[hub] urls` (undefined when none or no chain). */
+  hubRegistration?: HubRegistration
   stop(): Promise<void>
 }
 
@@ -69,14 +73,32 @@ export async function runNode(opts: RunNodeOptions): Promise<RunningNode> {
   const port = typeof addr === 'object' && addr ? addr.port : config.admin.port
   const adminUrl = `http://${config.admin.host.includes(':') ? `[${config.admin.host}]` : config.admin.host}:${port}`
   logger.info({ adminUrl, listen: node.status().listen, payee: chain?.walletClient.account?.address }, 'admin API listening')
+  const registration = startHubRegistration(config.hub, chain, node, logger)
+  // in the background: an unreachable hub must not hold up the node's start
+  void registration?.start()
   return {
     node,
     adminUrl,
     logger,
+    hubRegistration: registration,
     async stop() {
+      await registration?.stop()
       await app.close()
       await node.stop()
       logger.info({}, 'node stopped')
     },
   }
+}
+
+/** Self-registration with `[hub] urls`, signed by the payout key; none without hubs. */
+function startHubRegistration(hub: { urls: string[]; endpoint: string; region: string }, chain: NodeChain | undefined, node: BitcdnNode, logger: Logger): HubRegistration | undefined {
+  if (hub.urls.length === 0) return undefined
+  const account = chain?.walletClient.account
+  if (!account || !account.signMessage) {
+    logger.warn({ code: 'BITCDN_ERR_NODE_HUB_REGISTRATION', hubs: hub.urls }, 'hub registration skipped: the node has no chain (no deployment file), and a registration names the escrow that pays it')
+    return undefined
+  }
+  const version = `bitcdn/${(createRequire(import.meta.url)('../package.json') as { version: string }).version}`
+  const signer = { address: account.address, signMessage: (args: { message: string }) => account.signMessage!(args) }
+  return createHubRegistration({ urls: hub.urls, endpoint: hub.endpoint, region: hub.region, version })({ status: () => node.status(), account: signer, logger })
 }

@@ -124,11 +124,12 @@ export function registerNode(program: Command): void {
     .option('--price <usdc>', 'price per GiB served, in tokens', '0.50')
     .option('--quota <size>', 'storage quota, e.g. 50GiB', '50GiB')
     .addOption(new Option('--tracker <url>', 'announce every torrent here too (repeatable)').argParser(repeatable(parseUrl)))
+    .addOption(new Option('--hub <url>', 'register with this hub (its API URL) at start and every minute, signed by the payout key (repeatable)').argParser(repeatable(parseUrl)))
     .option('--free', 'serve peers that do not pay (plain BitTorrent clients)', false)
     .option('--deployment <file>', 'deployment file (default: $BITCDN_HOME/deployment.json)')
     .option('--private-key-env <var>', 'use the 0x private key in this environment variable instead of a new one (it pays the gas of claims)')
     .addOption(passOpt())
-    .action(async (o: { dataDir?: string; listenHost: string; port: number; adminHost: string; adminPort: number; price: string; quota: string; tracker?: string[]; free: boolean; deployment?: string; privateKeyEnv?: string } & PassOpts) => {
+    .action(async (o: { dataDir?: string; listenHost: string; port: number; adminHost: string; adminPort: number; price: string; quota: string; tracker?: string[]; hub?: string[]; free: boolean; deployment?: string; privateKeyEnv?: string } & PassOpts) => {
       let privateKey: `0x${string}` | undefined
       if (o.privateKeyEnv !== undefined) {
         const v = process.env[o.privateKeyEnv]
@@ -146,6 +147,7 @@ export function registerNode(program: Command): void {
           pricePerGiB: o.price,
           storageQuota: o.quota,
           trackers: o.tracker ?? [],
+          hubs: o.hub ?? [],
           freeEnabled: o.free,
           ...(o.deployment ? { deployment: o.deployment } : {}),
         },

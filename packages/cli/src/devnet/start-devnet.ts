@@ -6,8 +6,8 @@
  *
  * The chain is new at every start (anvil keeps no state), so what refers to the old one — node
  * ledgers, the gateway's wallet, the hub's database — is reset; keys, configs, content and the
- * nodes' data are kept. Nodes do not register with a hub themselves yet: the devnet signs each
- * node's registration with the node's key (`signRegistration`) and refreshes it every REFRESH_MS.
+ * nodes' data are kept. Each node registers itself with the hub (its config's `[hub] urls`), as
+ * any operator's node does: signed by its payout key at start and refreshed every minute.
  */
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
@@ -19,7 +19,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { BitcdnError, tokenUnits } from '@bitcdn/core'
 import { createTorrent, type Metainfo } from '@bitcdn/content'
 import { createGateway, createGatewayLogger, type Gateway } from '@bitcdn/gateway'
-import { createHub, openSqliteHubStore, REFRESH_MS, signRegistration, type Hub } from '@bitcdn/hub'
+import { createHub, openSqliteHubStore, REFRESH_MS, type Hub } from '@bitcdn/hub'
 import { bytesValue, createPaidBuyer, type PaidBuyer } from '@bitcdn/market'
 import { initNode, nodePaths, runNode, type RunningNode } from '@bitcdn/node'
 import { anvilAccounts, createPayerWallet, formatTokenAmount, deployLocal, escrowAbi, startAnvil, testTokenAbi, writeDeployment, type AnvilInstance, type Deployment, type PayerWallet } from '@bitcdn/pay'
@@ -63,7 +63,7 @@ export interface Devnet {
   content: { infoHash: string; name: string; files: readonly string[]; torrentFile: string }
   /** The web page of the hub: the website when packages/web is built, else its API. */
   websiteUrl: string
-  /** Re-signs every node's registration now (also done every REFRESH_MS). */
+  /** Every node re-registers with the hub now (each also does so every REFRESH_MS by itself). */
   register(): Promise<void>
   stop(): Promise<void>
 }
@@ -170,7 +170,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
       const keyExists = existsSync(join(home, 'keys', 'node.json'))
       await initNode({
         paths,
-        config: { listenHost: host, listenPort: withPort(opts.nodePort, i), adminHost: host, adminPort: withPort(opts.adminPort, i), pricePerGiB: PRICES[i]!, storageQuota: '1GiB', trackers: [tracker], freeEnabled: false, deployment: deploymentFile },
+        config: { listenHost: host, listenPort: withPort(opts.nodePort, i), adminHost: host, adminPort: withPort(opts.adminPort, i), pricePerGiB: PRICES[i]!, storageQuota: '1GiB', trackers: [tracker], freeEnabled: false, deployment: deploymentFile, hubs: [hub.url] },
         passphrase: async () => PASSPHRASE,
         ...(keyExists ? {} : { privateKey: acct.privateKey }),
       })
@@ -183,33 +183,18 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
       say(`node ${i + 1}    ${endpoint}  ${PRICES[i]} USDC/GiB  payee ${st.payee}  admin ${running.adminUrl}`)
     }
 
-    // ---- registrations (nodes do not register themselves yet)
+    // ---- registrations: each node registered itself at start (its own hub registration, signed
+    // by its payout key); this only checks that the hub took them and refreshes them on demand
     const register = async () => {
       for (const [i, node] of nodes.entries()) {
-        const st = node.running.node.status()
-        const body = await signRegistration(privateKeyToAccount(accounts[FIRST_NODE_ACCOUNT + i]!.privateKey), {
-          payee: node.payee,
-          endpoint: node.endpoint,
-          pricePerGiB: st.pricePerGiBUnits.toString(),
-          token: deployment.tokens.USDC,
-          chainId: deployment.chainId,
-          escrow: deployment.escrow,
-          hub: HUB_ID,
-          region: 'local',
-          version: 'bitcdn/0.1.0',
-          servedBytes: String(st.bytesServed.paid + st.bytesServed.free),
-          pinned: st.torrents.filter((t) => t.pinned).map((t) => t.infoHash).slice(0, 256),
-          timestamp: Date.now(),
-        })
-        const res = await fetch(`${hub.url}/api/v1/nodes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-        if (!res.ok) throw new BitcdnError('BITCDN_ERR_UNEXPECTED', `devnet: the hub refused node ${i + 1}'s registration: ${res.status} ${await res.text()}`)
+        const results = (await node.running.hubRegistration?.registerNow()) ?? []
+        const bad = results.find((r) => !r.ok)
+        if (bad || results.length === 0) throw new BitcdnError('BITCDN_ERR_UNEXPECTED', `devnet: node ${i + 1} could not register with the hub: ${bad?.detail ?? 'no hub registration running'}`)
       }
     }
+    // the first registration (at node start) listed nothing pinned yet: refresh it now
     await register()
-    const refresh = setInterval(() => void register().catch((err: unknown) => say(`registration refresh failed: ${(err as Error).message}`)), REFRESH_MS)
-    refresh.unref()
-    stops.push(async () => clearInterval(refresh))
-    say(`hub       ${n} node(s) registered (signed by each node's key, refreshed every ${REFRESH_MS / 1000} s)`)
+    say(`hub       ${n} node(s) registered themselves (signed by each node's key, refreshed every ${REFRESH_MS / 1000} s)`)
 
     // ---- gateway, paying from a funded dev wallet
     const payer = accounts[PAYER_ACCOUNT]!

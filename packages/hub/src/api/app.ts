@@ -82,6 +82,22 @@ const nodeSchema = {
     },
   },
 } as const
+const catalogueEntrySchema = {
+  type: 'object',
+  required: ['publisher', 'infoHash', 'name', 'description', 'length', 'magnet', 'hub', 'timestamp', 'signature'],
+  properties: {
+    publisher: { type: 'string' },
+    infoHash: { type: 'string' },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    length: { type: 'string', description: 'total bytes of the content' },
+    magnet: { type: 'string' },
+    hub: { type: 'string' },
+    timestamp: { type: 'integer' },
+    signature: { type: 'string' },
+    receivedAt: { type: 'integer' },
+  },
+} as const
 const statsSchema = {
   type: 'object',
   additionalProperties: true,
@@ -176,7 +192,7 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
   })
 
   app.post('/api/v1/catalogue', {
-    schema: { summary: 'Announce a torrent to the catalogue (signed by the publisher, EIP-191)', body: signedBody, response: { 200: { type: 'object', additionalProperties: true }, 201: { type: 'object', additionalProperties: true }, 400: errorSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema } },
+    schema: { summary: 'Announce a torrent to the catalogue (signed by the publisher, EIP-191)', body: signedBody, response: { 200: catalogueEntrySchema, 201: catalogueEntrySchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema } },
   }, async (req, reply) => {
     const entry = await verifyCatalogueEntry(req.body, { hub: opts.hubId, now: now() })
     const r = await opts.store.upsertCatalogue(entry.fields, entry.signature, now())
@@ -188,6 +204,7 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
     schema: {
       summary: 'Catalogue entries, newest first',
       querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500, default: 100 }, offset: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0 } } },
+      response: { 200: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: catalogueEntrySchema } } } },
     },
   }, async (req) => {
     const { limit, offset } = req.query as { limit: number; offset: number }
@@ -203,6 +220,13 @@ export async function buildHubApp(opts: HubAppOptions): Promise<FastifyInstance>
         type: 'object',
         required: ['metric'],
         properties: { metric: { type: 'string', enum: [...SERIES] }, from: { type: 'integer', minimum: 0 }, to: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10_000, default: 1000 } },
+      },
+      response: {
+        200: {
+          type: 'object',
+          required: ['metric', 'points'],
+          properties: { metric: { type: 'string' }, points: { type: 'array', items: { type: 'object', required: ['at', 'value'], properties: { at: { type: 'integer' }, value: { type: 'string', description: 'decimal' } } } } },
+        },
       },
     },
   }, async (req) => {

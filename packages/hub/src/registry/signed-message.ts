@@ -8,6 +8,7 @@
  */
 import { recoverMessageAddress, type Hex } from 'viem'
 import { z } from 'zod'
+import { canonicalJson } from '@bitcdn/pay'
 import { hubError } from '../errors.js'
 
 /** How far a message's timestamp may stray from the hub's clock. */
@@ -19,16 +20,7 @@ export interface Signed<F> {
   signature: Hex
 }
 
-/** Canonical JSON: keys sorted, no spaces, undefined dropped. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined)
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`
-  }
-  return JSON.stringify(value)
-}
+export { canonicalJson }
 
 /** One kind of signed message: its first line, its fields, and which field names the signer. */
 export interface SignedKind<S extends z.ZodType<{ hub: string; timestamp: number }>> {

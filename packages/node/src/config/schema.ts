@@ -84,10 +84,18 @@ export const configFileSchema = z
       .strict()
       .prefault({}),
     admin: z.object({ host, port }).strict(),
+    hub: z
+      .object({
+        urls: z.array(z.string().refine((s) => /^https?:$/.test(safeProtocol(s)), 'not an http(s) URL')).max(16).default([]),
+        endpoint: z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9.\-:[\]]+:[0-9]{1,5}$/, 'host:port')]).default(''),
+        region: z.string().max(32).default(''),
+      })
+      .strict()
+      .prefault({}),
     auto_pin: z
       .object({
-        hubs: z.array(url).default([]),
-        publishers: z.array(address).default([]),
+        hubs: z.array(url).max(16).default([]),
+        publishers: z.array(address).max(256).default([]),
         quota: bytes.default(0),
         max_object: bytes.default(4 * 1024 ** 3),
         interval_s: z.number().positive().max(86_400).default(30),
@@ -96,6 +104,14 @@ export const configFileSchema = z
       .prefault({}),
   })
   .strict()
+
+function safeProtocol(s: string): string {
+  try {
+    return new URL(s).protocol
+  } catch {
+    return ''
+  }
+}
 
 /** The node's settings, typed and in base units. */
 export interface NodeConfig {
@@ -109,6 +125,8 @@ export interface NodeConfig {
   free: { enabled: boolean; infoHashes: string[] }
   cashout: { thresholdUnits: bigint; maxAgeMs: number; gasPriceCapWei: bigint | undefined; confirmations: number; withdrawTo: Address | undefined }
   admin: { host: string; port: number }
+  /** Hubs the node registers with (their API base URLs), the endpoint it tells them (empty: the listen address), its region. */
+  hub: { urls: string[]; endpoint: string; region: string }
   /** Pin hub catalogue entries (from `publishers`, or anyone's) up to `quotaBytes`; off when 0 or no hubs. */
   autoPin: { hubs: string[]; publishers: Address[]; quotaBytes: number; maxObjectBytes: number; intervalMs: number }
 }
@@ -134,6 +152,7 @@ export function toNodeConfig(f: z.output<typeof configFileSchema>): NodeConfig {
       withdrawTo: f.cashout.withdraw_to === '' ? undefined : f.cashout.withdraw_to,
     },
     admin: f.admin,
+    hub: { urls: f.hub.urls.map((u) => u.replace(/\/+$/, '')), endpoint: f.hub.endpoint, region: f.hub.region },
     autoPin: {
       hubs: f.auto_pin.hubs,
       publishers: f.auto_pin.publishers,

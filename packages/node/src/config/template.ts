@@ -16,6 +16,8 @@ export interface ConfigTemplateInit {
   storageQuota?: string
   freeEnabled?: boolean
   deployment?: string
+  /** Hub API URLs to register with. */
+  hubs?: string[]
 }
 
 const q = (s: string): string => JSON.stringify(s) // TOML basic strings share JSON's escapes
@@ -100,5 +102,16 @@ withdraw_to = ""
 # Keep it on loopback unless a firewall or proxy guards it.
 host = ${q(t.adminHost ?? '127.0.0.1')}
 port = ${t.adminPort ?? 8790}
+
+[hub]
+# Hubs this node registers with (their API URLs, e.g. "https://hub.example.org"): at start and
+# every minute it posts a registration signed by its payout key (endpoint, price, pinned content,
+# bytes served), so the hub lists and probes it. Empty: it registers nowhere.
+urls = [${(t.hubs ?? []).map(q).join(', ')}]
+# host:port buyers and the hub's prober reach the node at; empty: the [listen] address (which
+# must then not be 0.0.0.0).
+endpoint = ""
+# Free text shown by the hub, e.g. "eu-west".
+region = ""
 `
 }

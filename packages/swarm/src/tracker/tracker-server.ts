@@ -1,8 +1,10 @@
 /**
  * A BitTorrent tracker (BEP 3 HTTP announce, BEP 15 UDP announce, BEP 23 compact peers, scrape)
  * for BitCDN deployments that run their own: a CDN seeds its catalogue and points clients here.
- * Wraps `bittorrent-tracker/server` with WebSocket (WebRTC) signalling off, loopback by default,
- * an optional info-hash allow-list, per-torrent stats for the hub, and clean listen errors.
+ * Wraps `bittorrent-tracker/server`: loopback by default, an optional info-hash allow-list,
+ * per-torrent stats for the hub, clean listen errors, and (opt-in) WebSocket announces — the
+ * WebTorrent tracker protocol (JSON messages, WebRTC offers relayed between peers) on the same
+ * port as HTTP, as an upgrade of the HTTP server.
  */
 import { EventEmitter } from 'node:events'
 import { isIPv6, type AddressInfo } from 'node:net'
@@ -23,6 +25,11 @@ export interface TrackerServerInit {
   http?: boolean
   /** Serve UDP announce/scrape (BEP 15). @default true */
   udp?: boolean
+  /**
+   * Serve WebSocket announces (WebTorrent's protocol) on the HTTP port, so browsers can join
+   * swarms. Needs `http`. @default false
+   */
+  ws?: boolean
   /** Announce interval told to clients, in ms. @default 600000 (10 min) */
   intervalMs?: number
   /** Only these info-hashes (hex) may be announced; others get a failure reason. @default all */
@@ -69,6 +76,8 @@ export interface TrackerServer extends EventEmitter<{ warning: [err: Error] }> {
   readonly httpUrl: string | undefined
   /** `udp://host:port` once started (undefined if UDP is off or not started). */
   readonly udpUrl: string | undefined
+  /** `ws://host:port` once started (undefined if WebSocket is off or not started). */
+  readonly wsUrl: string | undefined
   stats(): TrackerStats
 }
 
@@ -86,9 +95,14 @@ export function createTrackerServer(init: TrackerServerInit = {}, components: Tr
   const allow = init.allowInfoHashes ? new Set([...init.allowInfoHashes].map((h) => h.toLowerCase())) : undefined
   const useHttp = init.http !== false
   const useUdp = init.udp !== false
+  const useWs = init.ws === true && useHttp
   let server: Server | undefined
   let httpUrl: string | undefined
   let udpUrl: string | undefined
+  let wsUrl: string | undefined
+  // open WebSocket peers: an upgraded socket is no longer an HTTP connection, so
+  // closeAllConnections() misses it and it would hold the HTTP server's close() open
+  const wsSockets = new Set<{ terminate(): void; once(ev: 'close', cb: () => void): unknown }>()
   const urlHost = host.includes(':') ? `[${host}]` : host
 
   const filter = allow || init.filter
@@ -119,7 +133,7 @@ export function createTrackerServer(init: TrackerServerInit = {}, components: Tr
       http: useHttp,
       // reuseAddr (the library's default) would let a second tracker share the port silently
       udp: useUdp ? { reuseAddr: false } : false,
-      ws: false,
+      ws: useWs,
       stats: false,
       interval: init.intervalMs ?? 600_000,
       trustProxy: init.trustProxy ?? false,
@@ -138,6 +152,10 @@ export function createTrackerServer(init: TrackerServerInit = {}, components: Tr
     }
     s.on('warning', warn)
     s.on('error', warn)
+    s.ws?.on('connection', (sock: { terminate(): void; once(ev: 'close', cb: () => void): unknown }) => {
+      wsSockets.add(sock)
+      sock.once('close', () => wsSockets.delete(sock))
+    })
     try {
       const httpPort = init.httpPort ?? init.port ?? 0
       if (s.http) {
@@ -150,7 +168,9 @@ export function createTrackerServer(init: TrackerServerInit = {}, components: Tr
             resolve()
           })
         })
-        httpUrl = `http://${urlHost}:${(h.address() as AddressInfo).port}/announce`
+        const port = (h.address() as AddressInfo).port
+        httpUrl = `http://${urlHost}:${port}/announce`
+        if (useWs) wsUrl = `ws://${urlHost}:${port}`
       }
       const udpPort = init.udpPort ?? init.port ?? 0
       const udpSocket = s.udp4 ?? s.udp6
@@ -168,20 +188,22 @@ export function createTrackerServer(init: TrackerServerInit = {}, components: Tr
       }
     } catch (err) {
       await new Promise<void>((resolve) => s.close(() => resolve()))
-      httpUrl = udpUrl = undefined
+      httpUrl = udpUrl = wsUrl = undefined
       throw err
     }
     server = s
-    log.info({ httpUrl, udpUrl }, 'tracker listening')
+    log.info({ httpUrl, udpUrl, wsUrl }, 'tracker listening')
   }
 
   async function stop(): Promise<void> {
     const s = server
     if (!s) return
     server = undefined
-    httpUrl = udpUrl = undefined
-    // keep-alive announce connections would hold close() open
+    httpUrl = udpUrl = wsUrl = undefined
+    // keep-alive announce connections and WebSocket peers would hold close() open
     s.http?.closeAllConnections()
+    for (const sock of wsSockets) sock.terminate()
+    wsSockets.clear()
     await new Promise<void>((resolve) => s.close(() => resolve()))
   }
 
@@ -202,6 +224,7 @@ export function createTrackerServer(init: TrackerServerInit = {}, components: Tr
   Object.defineProperties(self, {
     httpUrl: { get: () => httpUrl, enumerable: true },
     udpUrl: { get: () => udpUrl, enumerable: true },
+    wsUrl: { get: () => wsUrl, enumerable: true },
   })
   return Object.assign(self, { start, stop, stats })
 }

@@ -75,6 +75,8 @@ declare module 'bittorrent-tracker/server' {
     http: HttpServer | null
     udp4: UdpSocket | null
     udp6: UdpSocket | null
+    /** The WebSocket server (a `ws` WebSocketServer on `http`) when `ws` is on. */
+    ws: EventEmitter | null
     listening: boolean
     destroyed: boolean
     listen(port?: number, hostname?: string, cb?: () => void): void
