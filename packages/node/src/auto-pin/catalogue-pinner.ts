@@ -10,7 +10,7 @@
  * Everything from the hub and the `xs` server is hostile: one page of entries per poll (the
  * hub's limit caps it), each entry's size bounded before anything is fetched and checked again
  * against the real metainfo, at most one fetch at a time, and entries that failed are not tried
- * again until the process restarts (a bounded set: at most what the polls returned). What was
+ * again until the process restarts (a bounded set: the newest 10,000). What was
  * auto-pinned is written to `auto-pin.json` before the pin, so a restart counts it in the quota.
  */
 import { readFile, rename, writeFile } from 'node:fs/promises'
@@ -57,6 +57,7 @@ interface Entry {
 }
 
 const PAGE = 100
+const TRIED_MAX = 10_000
 const FETCH_TIMEOUT_MS = 15_000
 
 /** The `.torrent` URL of a magnet (`xs=`, http or https), if it names one. */
@@ -99,6 +100,8 @@ export function createCataloguePinner(init: CataloguePinnerInit): (components: C
       const infoHash = e.infoHash
       if (held.has(infoHash) || tried.has(infoHash)) return
       tried.add(infoHash)
+      // a hub can list new entries without end: remember the newest TRIED_MAX only
+      if (tried.size > TRIED_MAX) tried.delete(tried.values().next().value!)
       let publisher: string
       try {
         publisher = getAddress(e.publisher)
