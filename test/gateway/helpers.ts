@@ -31,6 +31,8 @@ export interface OriginOptions {
   headers?: (path: string) => Record<string, string>
   /** Send a strong ETag from the file's content and answer If-None-Match with 304. */
   etags?: boolean
+  /** Listen on this port (a restarted origin at the same URL). @default any */
+  port?: number
 }
 
 export async function startOrigin(root: string, opts: OriginOptions = {}): Promise<Origin> {
@@ -80,7 +82,7 @@ export async function startOrigin(root: string, opts: OriginOptions = {}): Promi
     createReadStream(file).pipe(res)
   })
   server.keepAliveTimeout = 1000
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', () => resolve()))
   const addr = server.address() as { port: number }
   o.url = `http://127.0.0.1:${addr.port}`
   o.stop = () =>

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import pino from 'pino'
 import type { Metainfo } from '@bitcdn/content'
 import { createOriginPool, createSwarmClient, type SwarmClient, type SwarmClientComponents, type SwarmClientInit, type Torrent } from '@bitcdn/swarm'
 import { buildGatewayApp, type GatewayAppOptions } from './app.js'
@@ -13,6 +14,7 @@ import { createContentRegistry, type AddContentOptions, type ContentRegistry } f
 import { ByteBudget } from './fetch/byte-budget.js'
 import { createPieceSource, type PieceSourceInit } from './fetch/piece-source.js'
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js'
+import { createPinRequests, type PinRequests, type PinRequestsComponents, type PinRequestsInit } from './publish/pin-requests.js'
 
 export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'maxConcurrentRequests' | 'maxHeaderBytes' | 'headersTimeoutMs' | 'parallelPieces' | 'readAheadPieces' | 'signingKey'> {
   /** HTTP address. @default '127.0.0.1' */
@@ -23,6 +25,8 @@ export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'm
   cacheDir: string
   /** Piece cache size limit, bytes. @default 10 GiB */
   cacheMaxBytes?: number
+  /** Recently used pieces also held in memory, bytes. @default 64 MiB */
+  cacheMemoryBytes?: number
   /** Piece bytes held for responses at once, bytes. @default 256 MiB */
   maxBytesInFlight?: number
   /** The swarm client's options (port, host, limits, state dir). */
@@ -38,6 +42,11 @@ export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'm
   warmCache?: boolean
   /** Peers, trackers and origins every torrent gets. */
   defaults?: AddContentOptions
+  /**
+   * Pull zone: who is asked to pin a new torrent (hub catalogues, operator nodes by admin API).
+   * Catalogue announcements need `publisher` and `signCatalogue` components. @default nobody
+   */
+  pinRequests?: PinRequestsInit
 }
 
 export interface GatewayComponents {
@@ -54,8 +63,12 @@ export interface GatewayComponents {
    */
   buyer?: PieceBuyer
   metrics?: GatewayMetrics
-  /** A pull-zone object became a torrent (ask nodes to pin it). */
+  /** A pull-zone object became a torrent (after the pin requests are sent). */
   onPublish?: (metainfo: Metainfo, url: string) => void
+  /** The gateway's address, publisher of its catalogue entries. */
+  publisher?: string
+  /** Signs a hub catalogue entry with the publisher's key (the hub's `signCatalogueEntry`). */
+  signCatalogue?: PinRequestsComponents['sign']
   /** Routes added after the content routes. */
   extraRoutes?: (app: FastifyInstance, gateway: Gateway) => Promise<void>
 }
@@ -88,6 +101,7 @@ export interface Gateway {
 export function createGateway(init: GatewayInit): (components?: GatewayComponents) => Gateway {
   return (components = {}) => {
     const metrics = components.metrics ?? createGatewayMetrics()
+    const log = components.logger ?? (pino({ level: 'silent' }) as unknown as FastifyBaseLogger)
     let swarm: SwarmClient | undefined
     let cache: PieceCache | undefined
     let content: ContentRegistry | undefined
@@ -116,7 +130,7 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
       },
       metrics,
       async start() {
-        const c = openPieceCache({ dir: init.cacheDir, maxBytes: init.cacheMaxBytes }, { onEvict: (ih, i) => swarm?.get(ih)?.dropPiece(i) })
+        const c = openPieceCache({ dir: init.cacheDir, maxBytes: init.cacheMaxBytes, memoryBytes: init.cacheMemoryBytes }, { onEvict: (ih, i) => swarm?.get(ih)?.dropPiece(i) })
         cache = c
         // a buyer, not a seeder: pieces may leave the cache at any moment, so none are uploaded
         swarm = createSwarmClient(init.swarm ?? {}, { uploadGate: () => false, ...components.buyer?.swarm, ...components.swarm })
@@ -124,6 +138,12 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
         await swarm.start()
         content = createContentRegistry(swarm, c, init.defaults, { onAdded: (t) => components.buyer?.track(t) })
         await content.restore()
+        // made once listening: the gateway's own URL is the default public URL of its .torrent files
+        let pins: PinRequests | undefined
+        const onPublish = (m: Metainfo, u: string) => {
+          void pins?.request(m, u)
+          components.onPublish?.(m, u)
+        }
         const pieces = createPieceSource(init, { cache: c, metrics, logger: components.logger, agent: (u) => origins.agent(new URL(u).origin) })
         app = await buildGatewayApp({
           ...init,
@@ -135,8 +155,11 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
           pullZone:
             init.origin === undefined
               ? undefined
-              : { origin: init.origin, tmpDir: join(init.cacheDir, 'pull-tmp'), maxObjectBytes: init.maxObjectBytes, warmCache: init.warmCache, announce: init.defaults?.announce, onPublish: components.onPublish },
-          beforeScrape: () => metrics.cacheBytes.set(c.bytes),
+              : { origin: init.origin, tmpDir: join(init.cacheDir, 'pull-tmp'), maxObjectBytes: init.maxObjectBytes, warmCache: init.warmCache, announce: init.defaults?.announce, onPublish },
+          beforeScrape: () => {
+            metrics.cacheBytes.set(c.bytes)
+            metrics.peers.set(swarm?.torrents.reduce((n, t) => n + t.stats().peers, 0) ?? 0)
+          },
           logger: components.logger,
           extraRoutes: components.extraRoutes === undefined ? undefined : (a) => components.extraRoutes!(a, gw),
         })
@@ -145,6 +168,10 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
         const addr = app.server.address()
         const port = typeof addr === 'object' && addr !== null ? addr.port : 0
         url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+        if (init.pinRequests !== undefined) {
+          const wildcard = host === '0.0.0.0' || host === '::'
+          pins = createPinRequests({ trackers: init.defaults?.announce, ...init.pinRequests, publicUrl: init.pinRequests.publicUrl ?? (wildcard ? undefined : url) })({ publisher: components.publisher, sign: components.signCatalogue, logger: log, counter: metrics.pinRequests })
+        }
       },
       async stop() {
         await app?.close()

@@ -21,9 +21,13 @@ export interface GatewayMetrics {
   errors: Counter<'kind'>
   /** Token units spent buying pieces (market buyer). */
   spend: Counter
+  /** Pin requests for pull-zone torrents, by way (catalogue, admin) and result. */
+  pinRequests: Counter<'via' | 'result'>
   inflightRequests: Gauge
   inflightBytes: Gauge
   cacheBytes: Gauge
+  /** Peers connected over all torrents (swarm reach). */
+  peers: Gauge
   /** Count piece bytes by source (updates the offload ratio). */
   countPiece(source: PieceOrigin, bytes: number): void
   /** Count pull-zone bytes proxied from the origin (they count against the offload ratio). */
@@ -58,9 +62,11 @@ export function createGatewayMetrics(opts: { defaultMetrics?: boolean } = {}): G
     hedges: new Counter({ name: 'bitcdn_gateway_hedges_total', help: 'Pieces asked of the origin because the swarm was late, by outcome', labelNames: ['outcome'], registers }),
     errors: new Counter({ name: 'bitcdn_gateway_errors_total', help: 'Failures by kind', labelNames: ['kind'], registers }),
     spend: new Counter({ name: 'bitcdn_gateway_spend_token_units_total', help: 'Token base units paid to nodes', registers }),
+    pinRequests: new Counter({ name: 'bitcdn_gateway_pin_requests_total', help: 'Pin requests for pull-zone torrents, by way and result', labelNames: ['via', 'result'], registers }),
     inflightRequests: new Gauge({ name: 'bitcdn_gateway_inflight_requests', help: 'Requests being answered', registers }),
     inflightBytes: new Gauge({ name: 'bitcdn_gateway_inflight_bytes', help: 'Piece bytes held for responses', registers }),
     cacheBytes: new Gauge({ name: 'bitcdn_gateway_cache_bytes', help: 'Bytes in the piece cache', registers }),
+    peers: new Gauge({ name: 'bitcdn_gateway_peers', help: 'Peers connected, over all torrents', registers }),
     countPiece(source, bytes) {
       bySource[source] += bytes
       m.pieceBytes.inc({ source }, bytes)

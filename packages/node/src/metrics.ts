@@ -17,6 +17,8 @@ export interface NodeMetrics {
   pieces: Gauge<'state'>
   torrents: Gauge<'kind'>
   errors: Counter<'kind'>
+  /** Hub catalogue entries auto-pin considered, by outcome (pinned, skipped, failed). */
+  autoPins: Counter<'outcome'>
 }
 
 /**
@@ -41,5 +43,6 @@ export function createNodeMetrics(opts: { defaults?: boolean } = {}): NodeMetric
     pieces: new Gauge({ name: 'bitcdn_pieces', help: 'Pieces held, by state (verified, missing).', labelNames: ['state'], registers }),
     torrents: new Gauge({ name: 'bitcdn_torrents', help: 'Torrents held, by kind (pinned, cached).', labelNames: ['kind'], registers }),
     errors: new Counter({ name: 'bitcdn_errors_total', help: 'Warnings and errors, by kind (error code).', labelNames: ['kind'], registers }),
+    autoPins: new Counter({ name: 'bitcdn_auto_pins_total', help: 'Hub catalogue entries auto-pin considered, by outcome.', labelNames: ['outcome'], registers }),
   }
 }

@@ -27,6 +27,7 @@ import { contentView, type ContentView } from './content-view.js'
 import { earningsFromLedger, type Earnings } from './earnings.js'
 import { acquireNodeLock } from './node-lock.js'
 import type { PaidServing, PaidServingFactory, SellerTerms } from './paid-serving.js'
+import { createCataloguePinner, type CataloguePinner } from './auto-pin/catalogue-pinner.js'
 
 const GIB = 1024n ** 3n
 const TICK_MS = 1000
@@ -108,6 +109,7 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
     let paid: PaidServing | undefined
     let release: (() => Promise<void>) | undefined
     let timer: NodeJS.Timeout | undefined
+    let autoPin: CataloguePinner | undefined
     const lastUploaded = new Map<string, number>()
     const paidSinceTick = new Map<string, number>()
     const totals = { paid: 0, free: 0 }
@@ -303,6 +305,8 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
           }
           timer = setInterval(tick, TICK_MS)
           timer.unref()
+          autoPin = createCataloguePinner({ ...config.autoPin, stateFile: join(paths.dir, 'auto-pin.json') })({ node, logger: components.logger, count: (outcome) => metrics.autoPins.inc({ outcome }) })
+          await autoPin.start()
           log.info({ host: config.listen.host, port: swarm.port, torrents: swarm.torrents.length }, 'node started')
         } catch (err) {
           await node.stop().catch(() => {})
@@ -310,6 +314,8 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
         }
       },
       async stop() {
+        autoPin?.stop()
+        autoPin = undefined
         if (timer) clearInterval(timer)
         timer = undefined
         tick()

@@ -2,14 +2,19 @@
  * `bitcdn gateway [torrent...]`: the HTTP gateway. Serves the given torrents at
  * `/t/{infohash}/{path}` and, with `--origin`, every other path as a pull zone in front of that
  * origin. Pieces come from its cache, the swarm (peers given, trackers) and, per piece when the
- * swarm is late, the origin. JSON logs on stdout; Ctrl-C stops it.
+ * swarm is late, the origin. With `--account` it pays nodes (market buyer, `--max-price`,
+ * `--budget`, allocations topped up within the budget) and signs the hub catalogue entries that
+ * ask nodes to pin pull-zone torrents (`--hub`); `--pin-node` pins them on the operator's own
+ * nodes through their admin API. JSON logs on stdout; Ctrl-C stops it.
  */
 import { readFile } from 'node:fs/promises'
+import { BitcdnError, type Logger } from '@bitcdn/core'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { createGateway, createGatewayLogger } from '@bitcdn/gateway'
 import { bitcdnHome } from '@bitcdn/pay'
 import { untilInterrupted } from '../interrupt.js'
+import { openGatewayPayment, type GatewayPayment } from './gateway-payment.js'
 import { parseBytes, parsePeer, parsePort, parseSecondsToMs, parseUrl, repeatable } from '../option-parsers.js'
 
 interface GatewayOptions {
@@ -18,6 +23,7 @@ interface GatewayOptions {
   origin?: string
   cacheDir?: string
   cacheSize: number
+  cacheMemory: number
   peer?: string[]
   tracker?: string[]
   webSeed?: string[]
@@ -27,6 +33,28 @@ interface GatewayOptions {
   maxInFlight: number
   swarmPort: number
   logLevel: string
+  warmCache: boolean
+  key?: string
+  account?: string
+  passphraseEnv: string
+  deployment?: string
+  rpcUrl?: string
+  preset?: string
+  token: string
+  maxPrice?: string
+  budget?: string
+  allocation: string
+  wallet?: string
+  hub?: string[]
+  publicUrl?: string
+  pinNode?: { url: string; tokenFile: string }[]
+}
+
+/** `URL=TOKEN_FILE`: a node's admin API and the file holding its bearer token. */
+const parsePinNode = (v: string): { url: string; tokenFile: string } => {
+  const eq = v.indexOf('=')
+  if (eq < 0) throw new Error(`expected ADMIN_URL=TOKEN_FILE, got ${v}`)
+  return { url: parseUrl(v.slice(0, eq)), tokenFile: v.slice(eq + 1) }
 }
 
 const parseMs = (v: string): number => {
@@ -49,6 +77,7 @@ export function registerGateway(program: Command): void {
     .addOption(new Option('--origin <url>', 'pull zone: map every other path to this origin').argParser(parseUrl))
     .option('--cache-dir <dir>', 'piece cache directory (default $BITCDN_HOME/gateway/cache)')
     .addOption(new Option('--cache-size <bytes>', 'piece cache limit').argParser(parseBytes).default(10 * 1024 ** 3, '10GiB'))
+    .addOption(new Option('--cache-memory <bytes>', 'recently used pieces also held in memory').argParser(parseBytes).default(64 * 1024 ** 2, '64MiB'))
     .addOption(new Option('--peer <host:port>', 'a peer for every torrent (repeatable)').argParser(repeatable(parsePeer)))
     .addOption(new Option('--tracker <url>', 'a tracker for every torrent (repeatable)').argParser(repeatable(parseUrl)))
     .addOption(new Option('--web-seed <url>', 'an origin to hedge every torrent to (repeatable)').argParser(repeatable(parseUrl)))
@@ -57,6 +86,21 @@ export function registerGateway(program: Command): void {
     .addOption(new Option('--max-requests <n>', 'requests answered at once (more get 503)').argParser(parseMs).default(1024))
     .addOption(new Option('--max-in-flight <bytes>', 'piece bytes held for responses at once').argParser(parseBytes).default(256 * 1024 ** 2, '256MiB'))
     .addOption(new Option('--swarm-port <n>', 'BitTorrent TCP port (0: any)').argParser(parsePort).default(0))
+    .option('--no-warm-cache', 'do not put a new pull-zone object into the piece cache (later requests go to the swarm)')
+    .option('--account <name>', 'pay nodes from this key\'s escrow account: $BITCDN_HOME/keys/<name>.json (or ~/.foundry/keystores/<name>)')
+    .option('--key <name>', 'the same as --account')
+    .option('--passphrase-env <var>', 'environment variable holding the key passphrase', 'BITCDN_PASSPHRASE')
+    .option('--deployment <file>', 'deployment file (default: $BITCDN_HOME/deployment.json)')
+    .option('--rpc-url <url>', 'RPC endpoint (default: the deployment file\'s, or the preset\'s variable)')
+    .option('--preset <name>', 'network preset the deployment must be on (base, base-sepolia, ...)')
+    .option('--token <symbol>', 'token to pay in: USDC or USDT', 'USDC')
+    .option('--max-price <tokens>', 'leave nodes priced above this per GiB (with --account)')
+    .option('--budget <tokens>', 'the most this run pays nodes in total (with --account)')
+    .option('--allocation <tokens>', 'hard allocation kept for each node bought from steadily (0: none); all together stay within the budget', '1')
+    .option('--wallet <file>', 'payer wallet: cheque totals (default: $BITCDN_HOME/gateway/wallet.db)')
+    .addOption(new Option('--hub <url>', 'announce pull-zone torrents to this hub\'s catalogue, signed by --account (repeatable)').argParser(repeatable(parseUrl)))
+    .addOption(new Option('--public-url <url>', 'this gateway\'s URL as nodes reach it (its .torrent files, for the catalogue)').argParser(parseUrl))
+    .addOption(new Option('--pin-node <url=token-file>', 'pin pull-zone torrents on this node of yours via its admin API (repeatable)').argParser(repeatable(parsePinNode)))
     .option('--log-level <level>', 'pino log level', 'info')
     .addHelpText(
       'after',
@@ -71,12 +115,49 @@ export function registerGateway(program: Command): void {
 async function runGateway(torrents: string[], opts: GatewayOptions): Promise<void> {
   const logger = createGatewayLogger(opts.logLevel)
   const signingKey = process.env.BITCDN_GATEWAY_SIGNING_KEY
+  const accountName = opts.account ?? opts.key
+  if (accountName === undefined && (opts.maxPrice !== undefined || opts.budget !== undefined)) {
+    throw new BitcdnError('BITCDN_ERR_GATEWAY_CONFIG', '--max-price and --budget need --account (the key whose escrow account pays)')
+  }
+  if (accountName !== undefined && (opts.maxPrice === undefined || opts.budget === undefined)) {
+    throw new BitcdnError('BITCDN_ERR_GATEWAY_CONFIG', '--account needs --max-price and --budget (what the gateway may pay per GiB and in total)')
+  }
+  if (opts.hub !== undefined && accountName === undefined) throw new BitcdnError('BITCDN_ERR_GATEWAY_CONFIG', '--hub needs --account (its key signs the catalogue entries)')
+  if ((opts.hub !== undefined || opts.pinNode !== undefined) && opts.origin === undefined) throw new BitcdnError('BITCDN_ERR_GATEWAY_CONFIG', '--hub and --pin-node ask nodes to pin pull-zone objects: they need --origin')
+  const pinNodes = await Promise.all(
+    (opts.pinNode ?? []).map(async (n) => {
+      try {
+        return { url: n.url, token: (await readFile(n.tokenFile, 'utf8')).trim() }
+      } catch (err) {
+        throw new BitcdnError('BITCDN_ERR_GATEWAY_CONFIG', `--pin-node ${n.url}: cannot read its token file ${n.tokenFile}: ${(err as Error).message}`)
+      }
+    }),
+  )
+  let payment: GatewayPayment | undefined
+  if (accountName !== undefined) {
+    payment = await openGatewayPayment(
+      {
+        account: accountName,
+        passphraseEnv: opts.passphraseEnv,
+        deployment: opts.deployment,
+        rpcUrl: opts.rpcUrl,
+        preset: opts.preset,
+        token: opts.token,
+        maxPrice: opts.maxPrice!,
+        budget: opts.budget!,
+        allocation: opts.allocation,
+        wallet: opts.wallet,
+      },
+      logger as unknown as Logger,
+    )
+  }
   const gw = createGateway({
     host: opts.host,
     port: opts.port,
     origin: opts.origin,
     cacheDir: opts.cacheDir ?? join(bitcdnHome(), 'gateway', 'cache'),
     cacheMaxBytes: opts.cacheSize,
+    cacheMemoryBytes: opts.cacheMemory,
     hedgeDelayMs: opts.hedgeDelay,
     pieceTimeoutMs: opts.pieceTimeout,
     maxConcurrentRequests: opts.maxRequests,
@@ -84,7 +165,9 @@ async function runGateway(torrents: string[], opts: GatewayOptions): Promise<voi
     signingKey: signingKey !== undefined && signingKey !== '' ? signingKey : undefined,
     swarm: { port: opts.swarmPort },
     defaults: { peers: opts.peer, announce: opts.tracker, origins: opts.webSeed },
-  })({ logger })
+    warmCache: opts.warmCache,
+    pinRequests: opts.hub !== undefined || pinNodes.length > 0 ? { hubs: opts.hub, nodes: pinNodes, publicUrl: opts.publicUrl } : undefined,
+  })({ logger, buyer: payment?.buyer, publisher: payment?.payer, signCatalogue: payment?.signCatalogue })
   await gw.start()
   for (const file of torrents) {
     const entry = await gw.content.add(await readFile(file))
@@ -95,4 +178,5 @@ async function runGateway(torrents: string[], opts: GatewayOptions): Promise<voi
   await untilInterrupted()
   process.stderr.write('stopping gateway\n')
   await gw.stop()
+  await payment?.close()
 }

@@ -48,12 +48,24 @@ describe('piece cache', () => {
 
   it('drops a piece whose file was torn (wrong size) instead of serving it', async () => {
     const d = await dir()
-    const cache = openPieceCache({ dir: d })
+    // no memory tier: the file is what is read (a verified copy in memory would still be served)
+    const cache = openPieceCache({ dir: d, memoryBytes: 0 })
     await cache.put(IH, 5, Buffer.alloc(1000, 1))
     await writeFile(join(d, 'pieces', IH, '5'), Buffer.alloc(10))
     expect(await cache.get(IH, 5, 1000)).toBeUndefined()
     expect(cache.pieces(IH)).toEqual([])
     expect(cache.bytes).toBe(0)
+    cache.close()
+  })
+
+  it('serves recently used pieces from memory, and reads a piece evicted from memory from its file', async () => {
+    const d = await dir()
+    const cache = openPieceCache({ dir: d, memoryBytes: 2000 })
+    for (let i = 0; i < 3; i++) await cache.put(IH, i, Buffer.alloc(1000, i + 1))
+    // piece 0 left the memory tier (2000 bytes hold two): its file is read
+    await writeFile(join(d, 'pieces', IH, '2'), Buffer.alloc(1000, 0xee))
+    expect((await cache.get(IH, 2, 1000))!.equals(Buffer.alloc(1000, 3))).toBe(true)
+    expect((await cache.get(IH, 0, 1000))!.equals(Buffer.alloc(1000, 1))).toBe(true)
     cache.close()
   })
 })

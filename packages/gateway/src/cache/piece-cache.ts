@@ -7,18 +7,29 @@
  * Only hash-verified pieces come in (the swarm and the origin hedge verify before storing). A piece
  * file is written to a temporary name and renamed, so a crash leaves either the old state or the
  * whole file; a file whose size is wrong on read is dropped and fetched again.
+ *
+ * The warm path touches neither SQLite nor a file's metadata: the index lives in memory (loaded at
+ * open), the most recently used pieces are held in memory too (`memoryBytes`), recency is
+ * written back in one transaction at most every second (and before eviction
+ * and on close), and the most recently read piece files stay open, so a cached piece costs one
+ * `read` into a buffer of exactly its size.
  */
-import { mkdirSync } from 'node:fs'
-import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises'
+import { close, mkdirSync, open, read } from 'node:fs'
+import { mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { gatewayError } from '../errors.js'
+
+/** Piece files kept open for reading. */
+const OPEN_FILES = 64
 
 export interface PieceCacheInit {
   /** Directory of the cache (created). */
   dir: string
   /** Most piece bytes kept; the least recently used pieces go first. @default 10 GiB */
   maxBytes?: number
+  /** Most recently used pieces also held in memory, bytes (0: none). @default 64 MiB */
+  memoryBytes?: number
 }
 
 export interface PieceCacheComponents {
@@ -76,7 +87,6 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
     ofTorrent: db.prepare('SELECT idx FROM pieces WHERE info_hash = ?').pluck(),
     total: db.prepare('SELECT COALESCE(SUM(bytes), 0) FROM pieces').pluck(),
     maxUsed: db.prepare('SELECT COALESCE(MAX(used), 0) FROM pieces').pluck(),
-    has: db.prepare('SELECT bytes FROM pieces WHERE info_hash = ? AND idx = ?').pluck(),
     saveTorrent: db.prepare('INSERT OR REPLACE INTO torrents (info_hash, torrent) VALUES (?, ?)'),
     torrents: db.prepare('SELECT info_hash AS infoHash, torrent FROM torrents'),
     removeTorrent: db.prepare('DELETE FROM torrents WHERE info_hash = ?'),
@@ -87,13 +97,92 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
   let clock = q.maxUsed.get() as number
   let tmpSeq = 0
   const pieceFile = (infoHash: string, index: number) => join(init.dir, 'pieces', infoHash, String(index))
+  const keyOf = (infoHash: string, index: number) => `${infoHash}:${index}`
+  // torrents whose piece folder exists
+  const made = new Set<string>()
+  // the index in memory: size of every cached piece
+  const sizes = new Map<string, number>()
+  for (const r of db.prepare('SELECT info_hash AS infoHash, idx, bytes FROM pieces').iterate() as Iterable<{ infoHash: string; idx: number; bytes: number }>) sizes.set(keyOf(r.infoHash, r.idx), r.bytes)
+  // recency not yet written back, and the write-back
+  const touched = new Map<string, { infoHash: string; index: number; used: number }>()
+  const flushTouches = db.transaction((rows: Array<{ infoHash: string; index: number; used: number }>) => {
+    for (const r of rows) q.touch.run(r.used, r.infoHash, r.index)
+  })
+  const flush = () => {
+    if (touched.size === 0) return
+    const rows = [...touched.values()]
+    touched.clear()
+    flushTouches(rows)
+  }
+  const flusher = setInterval(flush, 1000)
+  flusher.unref()
+  // open piece files, least recently read first (a Map keeps insertion order)
+  const fds = new Map<string, number>()
+  const closeFd = (key: string) => {
+    const fd = fds.get(key)
+    if (fd === undefined) return
+    fds.delete(key)
+    close(fd, () => {})
+  }
+  const openFd = (key: string, file: string): Promise<number> => {
+    const fd = fds.get(key)
+    if (fd !== undefined) {
+      fds.delete(key)
+      fds.set(key, fd)
+      return Promise.resolve(fd)
+    }
+    return new Promise((resolve, reject) =>
+      open(file, 'r', (err, fd) => {
+        if (err) return reject(err)
+        const raced = fds.get(key)
+        if (raced !== undefined) {
+          close(fd, () => {})
+          return resolve(raced)
+        }
+        fds.set(key, fd)
+        if (fds.size > OPEN_FILES) closeFd(fds.keys().next().value!)
+        resolve(fd)
+      }),
+    )
+  }
+  // the memory tier: recently used pieces, least recent first (a Map keeps insertion order)
+  const memoryBytes = init.memoryBytes ?? 64 * 2 ** 20
+  const memory = new Map<string, Buffer>()
+  let inMemory = 0
+  const unremember = (key: string) => {
+    const b = memory.get(key)
+    if (b === undefined) return
+    memory.delete(key)
+    inMemory -= b.length
+  }
+  const remember = (key: string, data: Buffer) => {
+    if (data.length > memoryBytes) return
+    unremember(key)
+    memory.set(key, data)
+    inMemory += data.length
+    while (inMemory > memoryBytes) unremember(memory.keys().next().value!)
+  }
+
+  /** Exactly `size` bytes of the file, or undefined when it holds fewer or more. */
+  const readExact = async (key: string, file: string, size: number): Promise<Buffer | undefined> => {
+    const fd = await openFd(key, file)
+    // one byte more than expected: a longer file is as wrong as a shorter one
+    const buf = Buffer.allocUnsafe(size + 1)
+    const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, size + 1, 0, (err, n) => (err ? reject(err) : resolve(n))))
+    return n === size ? buf.subarray(0, size) : undefined
+  }
 
   const forget = (infoHash: string, index: number, size: number) => {
-    const r = q.remove.run(infoHash, index)
-    if (r.changes > 0) bytes -= size
+    const key = keyOf(infoHash, index)
+    closeFd(key)
+    unremember(key)
+    touched.delete(key)
+    if (sizes.delete(key)) bytes -= size
+    q.remove.run(infoHash, index)
   }
 
   async function evict(): Promise<void> {
+    if (bytes > maxBytes) flush()
     while (bytes > maxBytes) {
       const rows = q.oldest.all() as Array<{ infoHash: string; idx: number; bytes: number }>
       if (rows.length === 0) break
@@ -112,37 +201,59 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
       return bytes
     },
     async get(infoHash, index, expectedSize) {
-      const size = q.has.get(infoHash, index) as number | undefined
+      const key = keyOf(infoHash, index)
+      const size = sizes.get(key)
       if (size === undefined) return undefined
-      let data: Buffer
+      const hot = memory.get(key)
+      if (hot !== undefined && hot.length === expectedSize) {
+        memory.delete(key)
+        memory.set(key, hot)
+        touched.set(key, { infoHash, index, used: ++clock })
+        return hot
+      }
+      let data: Buffer | undefined
       try {
-        data = await readFile(pieceFile(infoHash, index))
+        data = await readExact(key, pieceFile(infoHash, index), expectedSize)
       } catch {
         forget(infoHash, index, size)
         return undefined
       }
-      if (data.length !== expectedSize) {
+      if (data === undefined) {
         // torn by a crash or changed behind our back: fetch it again
         forget(infoHash, index, size)
         await unlink(pieceFile(infoHash, index)).catch(() => {})
         return undefined
       }
-      q.touch.run(++clock, infoHash, index)
+      if (sizes.has(key)) {
+        touched.set(key, { infoHash, index, used: ++clock })
+        remember(key, data)
+      }
       return data
     },
     async put(infoHash, index, data) {
       const file = pieceFile(infoHash, index)
       const tmp = `${file}.${process.pid}.${tmpSeq++}.tmp`
       try {
-        await mkdir(join(init.dir, 'pieces', infoHash), { recursive: true })
+        // one mkdir per torrent, not per piece (a cold piece's store is on the TTFB path)
+        if (!made.has(infoHash)) {
+          await mkdir(join(init.dir, 'pieces', infoHash), { recursive: true })
+          made.add(infoHash)
+        }
         await writeFile(tmp, data)
         await rename(tmp, file)
       } catch (err) {
         await unlink(tmp).catch(() => {})
         throw gatewayError('cache', `cannot write piece ${index} of ${infoHash} to the cache: ${(err as Error).message}`, { infoHash, index }, err)
       }
-      const old = q.has.get(infoHash, index) as number | undefined
+      const key = keyOf(infoHash, index)
+      // a replaced file: a descriptor still open reads the old one
+      closeFd(key)
+      // a copy: the caller (the swarm's assembler) may reuse its buffer
+      remember(key, Buffer.from(data))
+      touched.delete(key)
+      const old = sizes.get(key)
       q.insert.run(infoHash, index, data.length, ++clock)
+      sizes.set(key, data.length)
       bytes += data.length - (old ?? 0)
       await evict()
     },
@@ -156,12 +267,23 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
       return q.torrents.all() as Array<{ infoHash: string; torrent: Buffer }>
     },
     async removeTorrent(infoHash) {
+      for (const key of [...sizes.keys()]) {
+        if (!key.startsWith(`${infoHash}:`)) continue
+        closeFd(key)
+        unremember(key)
+        touched.delete(key)
+        sizes.delete(key)
+      }
+      made.delete(infoHash)
       q.removeTorrent.run(infoHash)
       q.removePieces.run(infoHash)
       bytes = q.total.get() as number
       await rm(join(init.dir, 'pieces', infoHash), { recursive: true, force: true })
     },
     close() {
+      clearInterval(flusher)
+      flush()
+      for (const key of [...fds.keys()]) closeFd(key)
       db.close()
     },
   }

@@ -27,6 +27,8 @@ export interface PieceSourceInit {
   originIdleTimeoutMs?: number
 }
 
+const FIND_PEERS_EVERY_MS = 5_000
+
 export interface PieceSourceComponents {
   cache: PieceCache
   metrics: GatewayMetrics
@@ -64,6 +66,16 @@ export function createPieceSource(init: PieceSourceInit, c: PieceSourceComponent
   const pieceTimeoutMs = init.pieceTimeoutMs ?? 15_000
   const log = c.logger ?? silentLogger
   const fetches = new Map<string, Fetch>()
+  // per torrent (bounded by the registry): when trackers were last asked for peers
+  const lastFind = new Map<string, number>()
+  /** No peer connected: seeders may have joined since the last announce (nodes that pinned it). */
+  const findPeersIfNone = (entry: ContentEntry) => {
+    if (entry.torrent.stats().peers > 0) return
+    const now = Date.now()
+    if (now - (lastFind.get(entry.infoHash) ?? 0) < FIND_PEERS_EVERY_MS) return
+    lastFind.set(entry.infoHash, now)
+    entry.torrent.findPeers()
+  }
 
   function fetchPiece(entry: ContentEntry, index: number, abort: AbortController): Promise<Piece> {
     const { torrent, metainfo: m } = entry
@@ -79,6 +91,7 @@ export function createPieceSource(init: PieceSourceInit, c: PieceSourceComponent
         settled = true
         clearTimeout(hedgeTimer)
         clearTimeout(deadline)
+        clearInterval(finder)
         torrent.off('piece', onPiece)
         release()
         abort.abort()
@@ -120,6 +133,8 @@ export function createPieceSource(init: PieceSourceInit, c: PieceSourceComponent
           }
         }
       }
+      findPeersIfNone(entry)
+      const finder = setInterval(() => findPeersIfNone(entry), FIND_PEERS_EVERY_MS)
       // no peer connected: the swarm cannot deliver, so do not make the reader wait for it
       const delay = torrent.stats().peers === 0 ? 0 : hedgeDelayMs
       const hedgeTimer = entry.origins.length > 0 ? setTimeout(() => void hedge(), delay) : undefined

@@ -92,6 +92,16 @@ export const configFileSchema = z
       })
       .strict()
       .prefault({}),
+    auto_pin: z
+      .object({
+        hubs: z.array(url).max(16).default([]),
+        publishers: z.array(address).max(256).default([]),
+        quota: bytes.default(0),
+        max_object: bytes.default(4 * 1024 ** 3),
+        interval_s: z.number().positive().max(86_400).default(30),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
 
@@ -117,6 +127,8 @@ export interface NodeConfig {
   admin: { host: string; port: number }
   /** Hubs the node registers with (their API base URLs), the endpoint it tells them (empty: the listen address), its region. */
   hub: { urls: string[]; endpoint: string; region: string }
+  /** Pin hub catalogue entries (from `publishers`, or anyone's) up to `quotaBytes`; off when 0 or no hubs. */
+  autoPin: { hubs: string[]; publishers: Address[]; quotaBytes: number; maxObjectBytes: number; intervalMs: number }
 }
 
 /**
@@ -141,5 +153,12 @@ export function toNodeConfig(f: z.output<typeof configFileSchema>): NodeConfig {
     },
     admin: f.admin,
     hub: { urls: f.hub.urls.map((u) => u.replace(/\/+$/, '')), endpoint: f.hub.endpoint, region: f.hub.region },
+    autoPin: {
+      hubs: f.auto_pin.hubs,
+      publishers: f.auto_pin.publishers,
+      quotaBytes: f.auto_pin.quota,
+      maxObjectBytes: f.auto_pin.max_object,
+      intervalMs: Math.round(f.auto_pin.interval_s * 1000),
+    },
   }
 }

@@ -66,6 +66,18 @@ rpc_url = ""
 # Network preset the deployment must be on (base, base-sepolia, arbitrum-one, ...); empty: any.
 preset = ""
 
+[auto_pin]
+# Pin what publishers announce to these hubs' catalogues (e.g. a gateway's pull-zone objects),
+# then serve it like any pin. Off while hubs is empty or quota is 0.
+hubs = []
+# Only these publishers' entries (0x addresses); empty: anyone's.
+publishers = []
+# Storage auto-pinned content may take, and the largest single entry.
+quota = "0"
+max_object = "4GiB"
+# Seconds between catalogue polls.
+interval_s = 30
+
 [free]
 # Serve peers that do not pay (plain BitTorrent clients) all content. Off: they are choked.
 enabled = ${t.freeEnabled ? 'true' : 'false'}

@@ -69,7 +69,9 @@ export class Downloads {
       const picker = this.#state.picker
       if (picker === undefined) return
       if (conn.kind === 'bittorrent') picker.incAvailability(index)
-      if (!picker.has(index) && picker.priority(index) > 0) conn.setInterested(true)
+      // on demand every piece is skipped until a reader asks: interest follows what the peer has
+      // (as in #updateInterest), or a peer that gained pieces by HAVE would never unchoke us
+      if (!picker.has(index) && (picker.priority(index) > 0 || this.#init.onDemand === true)) conn.setInterested(true)
       this.#c.maybeDropSeed(conn)
       this.fill(conn)
     })

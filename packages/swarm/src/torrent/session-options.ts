@@ -94,4 +94,5 @@ export interface DiscoveryLike extends EventEmitter {
   update(stats: { uploaded: number; downloaded: number; left: number }): void
   complete?(): void
   addPeers?(addrs: Iterable<string>): void
+  refresh?(): void
 }

@@ -284,6 +284,10 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#peers.addPeer(addr)
   }
 
+  findPeers(): void {
+    if (!this.#s.stopped) this.#discovery?.refresh?.()
+  }
+
   addWebSeed(url: string): void {
     if (this.#s.stopped || this.#webSeedUrls.has(url)) return
     this.#webSeedUrls.add(url)

@@ -105,6 +105,11 @@ export interface Torrent extends EventEmitter<TorrentEvents> {
   dropPiece(index: number): void
   /** Connect to a peer `host:port`. */
   addPeer(addr: string): void
+  /**
+   * Ask trackers and the DHT for peers now, instead of at the tracker's interval (a reader that
+   * needs a piece no connected peer has: seeders may have joined since the last announce).
+   */
+  findPeers(): void
   /** Use a web seed (BEP 19 URL). */
   addWebSeed(url: string): void
   /** Resolves once the metadata is known. */

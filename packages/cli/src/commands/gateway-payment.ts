@@ -1,0 +1,148 @@
+/**
+ * The paying side of `bitcdn gateway`: the operator's key (`--account`/`--key`, as in
+ * `bitcdn wallet`), the chain (deployment file, `--rpc-url`, `--preset`), the payer wallet
+ * (cheque totals, SQLite, `--wallet`), and market's paid buyer with `--max-price` and `--budget`.
+ * Nodes it buys from steadily get a hard allocation (pay's `ensureAllocation`) of `--allocation`,
+ * capped so all allocations together never exceed the budget. The same key signs the hub
+ * catalogue entries of pull-zone torrents.
+ */
+import { mkdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { createPublicClient, createWalletClient, defineChain, getAddress, http, type Address, type PublicClient } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { BitcdnError, silentLogger, tokenUnits, type Logger, type TokenUnits } from '@bitcdn/core'
+import { createPaidBuyer, type PaidBuyer } from '@bitcdn/market'
+import {
+  bitcdnHome,
+  createEscrowAccount,
+  createPayerWallet,
+  defaultDeploymentPath,
+  findKeystore,
+  getPreset,
+  loadDeployment,
+  parseTokenAmount,
+  presetRpcUrl,
+  readKeystoreFile,
+  resolvePassphrase,
+  type Deployment,
+} from '@bitcdn/pay'
+import { signCatalogueEntry } from '@bitcdn/hub'
+import type { CatalogueEntryInput } from '@bitcdn/gateway'
+
+export interface GatewayPaymentOptions {
+  /** Key name or keystore file (`--account`/`--key`). */
+  account: string
+  passphraseEnv: string
+  deployment?: string
+  rpcUrl?: string
+  preset?: string
+  token: string
+  /** Tokens per GiB, human units ("0.50"). */
+  maxPrice: string
+  /** Tokens, human units. */
+  budget: string
+  /** Tokens kept allocated to each node bought from steadily; "0": none. */
+  allocation: string
+  /** Payer wallet database (default `$BITCDN_HOME/gateway/wallet.db`). */
+  wallet?: string
+}
+
+export interface GatewayPayment {
+  buyer: PaidBuyer
+  payer: Address
+  signCatalogue: (input: CatalogueEntryInput) => Promise<{ fields: unknown; signature: string }>
+  close(): Promise<void>
+}
+
+const DECIMALS = 6
+
+/**
+ * Opens the key, chain, wallet and buyer.
+ * @throws BitcdnError keystore/passphrase errors, BITCDN_ERR_DEPLOYMENT_*, BITCDN_ERR_TOKEN_UNKNOWN,
+ *   BITCDN_ERR_AMOUNT_INVALID, BITCDN_ERR_PRESET_*, BITCDN_ERR_CHAIN_MISMATCH
+ * @example const pay = await openGatewayPayment({ account: 'gateway', maxPrice: '1', budget: '10', ... })
+ */
+export async function openGatewayPayment(opts: GatewayPaymentOptions, logger: Logger = silentLogger): Promise<GatewayPayment> {
+  const maxPricePerGiB = parseTokenAmount(opts.maxPrice, DECIMALS, { allowZero: true })
+  const budget = parseTokenAmount(opts.budget, DECIMALS)
+  const allocation = parseTokenAmount(opts.allocation, DECIMALS, { allowZero: true })
+  const deploymentFile = opts.deployment ?? defaultDeploymentPath()
+  const deployment: Deployment = await loadDeployment(deploymentFile)
+  const symbol = opts.token.toUpperCase()
+  const token = deployment.tokens[symbol as keyof Deployment['tokens']]
+  if (!token) throw new BitcdnError('BITCDN_ERR_TOKEN_UNKNOWN', `token '${opts.token}' is not in ${deploymentFile} (has: ${Object.keys(deployment.tokens).join(', ')})`)
+  let rpcUrl = opts.rpcUrl ?? deployment.rpcUrl
+  if (opts.preset !== undefined) {
+    const preset = getPreset(opts.preset)
+    if (preset.chainId !== deployment.chainId) {
+      throw new BitcdnError('BITCDN_ERR_CHAIN_MISMATCH', `--preset ${preset.name} is chain ${preset.chainId}, but ${deploymentFile} is chain ${deployment.chainId}`)
+    }
+    rpcUrl = presetRpcUrl(preset, opts.rpcUrl)
+  }
+  const key = await readKeystoreFile(await findKeystore(bitcdnHome(), opts.account), await resolvePassphrase({ envVar: opts.passphraseEnv }))
+  const account = privateKeyToAccount(key.privateKey)
+  const chain = defineChain({ id: deployment.chainId, name: deployment.network, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } })
+  const transport = http(rpcUrl)
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 500 }) as PublicClient
+  const chainId = await publicClient.getChainId().catch((err: unknown) => {
+    throw new BitcdnError('BITCDN_ERR_RPC_FAILED', `cannot reach the RPC at ${rpcUrl}: ${(err as Error).message.split('\n')[0]}`, { cause: err })
+  })
+  if (chainId !== deployment.chainId) throw new BitcdnError('BITCDN_ERR_CHAIN_MISMATCH', `the RPC at ${rpcUrl} serves chain ${chainId}, but ${deploymentFile} is for chain ${deployment.chainId}`)
+  const walletClient = createWalletClient({ chain, transport, account })
+  const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
+  const dbPath = opts.wallet ?? join(bitcdnHome(), 'gateway', 'wallet.db')
+  await mkdir(dirname(dbPath), { recursive: true, mode: 0o700 })
+  const wallet = createPayerWallet({ dbPath, signer: account, payer: account.address, domain })
+  const escrow = createEscrowAccount({ escrow: deployment.escrow, token })({ walletClient, publicClient })
+  const allocator = budgetedAllocator(budget, (payee, amount) => escrow.ensureAllocation(payee, amount, { token }), logger)
+  const buyer = createPaidBuyer({
+    payer: account.address,
+    signer: account.address,
+    domain,
+    token,
+    maxPricePerGiB: tokenUnits(maxPricePerGiB),
+    budget: tokenUnits(budget),
+    allowFree: true,
+    ...(allocation > 0n ? { allocation: { after: tokenUnits(allocation / 10n > 0n ? allocation / 10n : 1n), amount: tokenUnits(allocation) } } : {}),
+  })({ wallet, allocator, logger })
+  logger.info({ payer: account.address, chainId, escrow: deployment.escrow, token: symbol, maxPricePerGiB: opts.maxPrice, budget: opts.budget, allocation: opts.allocation }, 'gateway pays nodes')
+  return {
+    buyer,
+    payer: account.address,
+    signCatalogue: (input) => signCatalogueEntry(account, input),
+    async close() {
+      buyer.close()
+      wallet.close()
+    },
+  }
+}
+
+/**
+ * An allocation manager that never holds more than `budget` allocated across all payees: each
+ * top-up is cut to what the budget leaves beside the others' targets.
+ * @example budgetedAllocator(10_000_000n, (payee, amount) => escrow.ensureAllocation(payee, amount))
+ */
+export function budgetedAllocator(budget: bigint, ensure: (payee: Address, amount: bigint) => Promise<unknown>, logger: Logger = silentLogger) {
+  const targets = new Map<Address, bigint>()
+  return {
+    async ensureAllocation(payeeIn: Address, _token: Address, amount: TokenUnits): Promise<unknown> {
+      const payee = getAddress(payeeIn)
+      const current = targets.get(payee) ?? 0n
+      let others = 0n
+      for (const [p, t] of targets) if (p !== payee) others += t
+      const target = amount < budget - others ? amount : budget - others
+      if (target <= current) return undefined
+      targets.set(payee, target)
+      try {
+        const r = await ensure(payee, target)
+        logger.info({ payee, allocated: String(target) }, 'allocation topped up')
+        return r
+      } catch (err) {
+        targets.set(payee, current)
+        throw err
+      }
+    },
+    /** Allocation targets by payee. */
+    targets: () => new Map(targets),
+  }
+}
