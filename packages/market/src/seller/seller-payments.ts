@@ -46,13 +46,15 @@ export interface SellerPayments {
   mayDeliver?(payer: Address, token: Address, value: TokenUnits): boolean
   /** Record `value` delivered to `payer` (durable: the debt survives a restart). */
   delivered?(payer: Address, token: Address, value: TokenUnits): void
+  /** Value `mayDeliver` still allows `payer` now: its credit limit (window capped by collateral) minus its unpaid debt. */
+  remaining?(payer: Address, token: Address): TokenUnits
 }
 
 const GIB = 1n << 30n
 
 /**
  * pay's credit settings for a seller at `pricePerGiB`: the first window is about one MiB of data
- * (at least one base unit) and doubles as windows are paid, up to 1024 of them.
+ * (at least one base unit) and doubles per window's worth paid, up to 1024 MiB.
  * @example createSellerSettlement(init, sellerCreditInit(tokenUnits(1_000_000n)))
  */
 export function sellerCreditInit(pricePerGiB: TokenUnits): (payer: Address, token: Address) => BuyerCreditInit {
@@ -113,5 +115,10 @@ export function settlementPayments(
     peerClosed: (peer) => settlement.peerClosed(peer),
     mayDeliver: (payer, token, value) => settlement.mayDeliver(payer, token, value),
     delivered: (payer, token, value) => settlement.credit(payer, token).delivered(value),
+    remaining(payer, token) {
+      const c = settlement.credit(payer, token)
+      const r = c.limit(settlement.collateral(payer, token)) + c.prepaid - c.unpaid
+      return tokenUnits(r > 0n ? r : 0n)
+    },
   }
 }
