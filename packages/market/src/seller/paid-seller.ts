@@ -413,11 +413,14 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           const banned = accounts.get(payer)?.banned
           if (banned) return s.ch.close(marketError('payerRefused', `payer ${payer} is banned`, { payer }), RefuseReason.payer)
           try {
-            await payments.admit(payer, msg.signer, token)
+            await payments.admit(payer, msg.signer, token, s.conn.id)
           } catch (err) {
             return s.ch.close(err as BitcdnError, RefuseReason.payer)
           }
-          if (s.ch.closed) return
+          if (s.ch.closed) {
+            payments.released?.(payer, token, s.conn.id)
+            return
+          }
           let a = accounts.get(payer)
           if (a === undefined) {
             a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), reservedBytes: 0, inflightBytes: 0, banned: false }
@@ -543,6 +546,12 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             s.open.clear()
             s.granted.clear()
             s.inflight = 0
+            const a = s.account
+            if (a !== undefined) {
+              payments.released?.(a.payer, token, conn.id)
+              // an account nothing was charged to and no connection uses is forgotten (a hello naming a payer costs no memory)
+              if (!a.banned && a.servedBytes === 0 && a.paid === 0n && a.reservedBytes === 0 && a.inflightBytes === 0 && ![...sessions.values()].some((x) => x.account === a)) accounts.delete(a.payer)
+            }
             payments.peerClosed?.(conn.id)
           })
         },
