@@ -55,7 +55,8 @@ export function market(chain: PayChain) {
     async seller(
       account: { address: Address; privateKey: Hex },
       m: Metainfo,
-      store: PieceStore,
+      /** The data: in memory, or files in a folder (read from disk, so uploads wait on real reads). */
+      store: PieceStore | { dir: string },
       opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits; creditInit?: (payer: Address, token: Address) => BuyerCreditInit },
     ): Promise<TestSeller> {
       const dir = await tempDir('bitcdn-seller-')
@@ -72,7 +73,7 @@ export function market(chain: PayChain) {
       const client = createSwarmClient({ stateDir: dir }, seller.swarm)
       seller.attach(client)
       await client.start()
-      const torrent = await client.add(m, { store })
+      const torrent = await client.add(m, 'dir' in store && typeof store.dir === 'string' ? { dir: store.dir } : { store: store as PieceStore })
       stops.push(async () => {
         seller.close()
         await client.stop()

@@ -52,8 +52,8 @@ export class HostilePeer {
   #waiters: Array<() => void> = []
   readonly whenClosed: Promise<void>
 
-  constructor(port: number, opts: { read?: boolean; host?: string } = {}) {
-    this.socket = connect({ host: opts.host ?? '127.0.0.1', port })
+  constructor(port: number, opts: { read?: boolean; host?: string; localAddress?: string } = {}) {
+    this.socket = connect({ host: opts.host ?? '127.0.0.1', port, ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}) })
     this.socket.on('error', () => {})
     this.whenClosed = new Promise((resolve) => this.socket.once('close', () => {
       this.closed = true

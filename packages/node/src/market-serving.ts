@@ -19,22 +19,20 @@ export const marketPaidServing: PaidServingFactory = (ctx) => {
     pricePerGiB: terms.pricePerGiBUnits as never,
     softAllowance: terms.softAllowanceUnits as never,
     free: ctx.isFree,
-  })({ payments: settlementPayments(ctx.settlement), logger: ctx.logger })
+  })({
+    payments: settlementPayments(ctx.settlement),
+    logger: ctx.logger,
+    // bytes sent to paying buyers, per torrent, as they go out (a dropped grant is not counted)
+    onServed: (infoHash, bytes, paid) => {
+      if (paid) ctx.servedPaid(infoHash, bytes)
+    },
+  })
   seller.on('cheque', () => ctx.metrics.chequesAccepted.inc())
   seller.on('refused', (_payer, err) => ctx.metrics.chequesRefused.inc({ reason: err.code }))
   seller.on('banned', () => ctx.metrics.errors.inc({ kind: 'BITCDN_ERR_CREDIT_EXCEEDED' }))
-  // bytes granted to paying buyers, per torrent, reported as the seller grants them
-  const gate = seller.swarm.uploadGate
-  const uploadGate: NonNullable<SwarmClientComponents['uploadGate']> = (conn, ref, infoHash) => {
-    const before = seller.stats().paidBytes
-    const ok = gate(conn, ref, infoHash)
-    const paid = seller.stats().paidBytes - before
-    if (paid > 0) ctx.servedPaid(infoHash, paid)
-    return ok
-  }
   return {
     extendWire: seller.swarm.extendWire as SwarmClientComponents['extendWire'],
-    uploadGate,
+    uploadGate: seller.swarm.uploadGate as SwarmClientComponents['uploadGate'],
     // which granted blocks are still on their way: a buyer keeps its slot until they are out
     uploadSettled: seller.swarm.uploadSettled as SwarmClientComponents['uploadSettled'],
     chokePolicy: seller.swarm.chokePolicy,

@@ -89,7 +89,7 @@ export interface SellerView {
   paid: TokenUnits
   /** The seller's last acknowledged cumulative. */
   acked: TokenUnits
-  /** Credit the seller last announced. */
+  /** What the seller last announced it would still honour (its window and collateral left, at its last ack). */
   credit: TokenUnits
   /** Requests it may hold now. */
   depth: number
@@ -137,6 +137,10 @@ interface SellerAccount {
   throughput: number
   paying: boolean
   again: boolean
+  /** Block bytes received from it since its last ack (the announced credit was before them). */
+  receivedSinceAck: number
+  /** It accepted a cheque of ours: its window reserves whole pieces, so requests keep a piece of margin. */
+  proven: boolean
   lastCheque?: SignedCheque
   allocatedAt: bigint
   channels: Set<Session>
@@ -152,10 +156,15 @@ interface Session {
   seller?: SellerAccount
   /** The seller acknowledged our hello (admitted us): cheques may go out on this connection. */
   admitted?: boolean
+  /** A cheque went out on this connection (the next ack then accepted it: the seller holds us proven). */
+  chequeSent?: boolean
 }
 
 const BLOCK = 16 * 1024
 const MIB = 1024 * 1024
+const GIB = 1n << 30n
+/** Closed connections remembered so pieces they delivered that verify later are still paid for. */
+const MAX_CLOSED = 1024
 
 /**
  * @example
@@ -172,11 +181,21 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     const escrow = getAddress(init.domain.verifyingContract)
     const allowFree = init.allowFree ?? true
     const sessions = new Map<string, Session>()
+    /** Closed connections' sellers (insertion order: the oldest is forgotten first). */
+    const closed = new Map<string, SellerAccount>()
     const torrents = new Map<string, Torrent>()
     const sellers = new Map<Address, SellerAccount>()
     let spent = 0n
     let exhausted = false
     const key = (infoHash: string, id: string) => `${infoHash}/${id}`
+
+    /** Bytes worth `value` at `price` (rounded down; unbounded for a free seller), as a safe number. */
+    const bytesFor = (value: bigint, price: bigint): number => {
+      if (value <= 0n) return 0
+      if (price === 0n) return Number.MAX_SAFE_INTEGER
+      const b = (value * GIB) / price
+      return b > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(b)
+    }
 
     /** Value owed to a seller for verified bytes not yet paid. */
     const dueOf = (a: SellerAccount) => bytesValue(a.verifiedBytes, a.price) - a.paid
@@ -226,7 +245,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       if (why !== undefined) return leave(s, marketError('termsRefused', `seller ${s.conn.id} terms refused: ${why}`, { peer: s.conn.id }), RefuseReason.terms)
       let a = sellers.get(t.payee)
       if (a === undefined) {
-        a = { payee: t.payee, price: t.pricePerGiB, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, allocatedAt: 0n, channels: new Set() }
+        a = { payee: t.payee, price: t.pricePerGiB, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, receivedSinceAck: 0, proven: false, allocatedAt: 0n, channels: new Set() }
         sellers.set(t.payee, a)
       } else if (a.price !== t.pricePerGiB) {
         // a seller that changed its price: pay what is due at the old price first
@@ -250,13 +269,16 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
             a.acked = msg.cumulative
             a.good++
           }
+          // what it will still honour, as of now: bytes received before this ack are inside it
           a.credit = msg.credit
+          a.receivedSinceAck = 0
+          if (s.chequeSent) a.proven = true
           if (!s.admitted) {
             // the first ack answers our hello: only now may cheques go out here (a seller closes
             // on a cheque before admission); one signed while none was admitted (a reconnect
             // after the seller restarted) goes out now
             s.admitted = true
-            if (a.lastCheque !== undefined && a.lastCheque.cheque.cumulativeAmount > msg.cumulative) s.ch.send({ type: 'cheque', cheque: encodeSessionCheque(a.lastCheque) })
+            if (a.lastCheque !== undefined && a.lastCheque.cheque.cumulativeAmount > msg.cumulative) sendCheque(s, encodeSessionCheque(a.lastCheque))
           }
           closeIfSettled(s)
           return
@@ -274,6 +296,11 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         case 'cheque':
           return // a buyer talking to us: we sell nothing here
       }
+    }
+
+    const sendCheque = (s: Session, cheque: Uint8Array) => {
+      s.chequeSent = true
+      s.ch.send({ type: 'cheque', cheque })
     }
 
     const pay = async (a: SellerAccount): Promise<void> => {
@@ -301,7 +328,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           spent += due
           a.lastCheque = signed
           const cheque = encodeSessionCheque(signed)
-          for (const s of a.channels) if (s.admitted) s.ch.send({ type: 'cheque', cheque })
+          for (const s of a.channels) if (s.admitted) sendCheque(s, cheque)
           this_.emit('paid', a.payee, signed.cheque.cumulativeAmount, tokenUnits(due))
           topUp(a)
         } while (a.again)
@@ -331,11 +358,17 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
 
     const onPiece = (infoHash: string, sources: PieceSource[]) => {
       for (const src of sources) {
-        const s = sessions.get(key(infoHash, src.id))
-        if (s?.state !== 'paying' || s.seller === undefined) continue
-        const a = s.seller
+        const k = key(infoHash, src.id)
+        const s = sessions.get(k)
+        // a connection that closed before its piece verified: its seller is still paid (when
+        // reachable: the cheque goes out on any of its connections, or on the next one)
+        const a = s?.state === 'paying' ? s.seller : closed.get(k)
+        if (a === undefined) continue
         a.verifiedBytes += src.bytes
-        const threshold = init.chequeValue ?? bytesValue(MIB, a.price)
+        // pay well before the announced credit runs out, so the seller never has to wait for us
+        const half = a.credit / 2n
+        const coalesce = init.chequeValue ?? bytesValue(MIB, a.price)
+        const threshold = half > 0n && half < coalesce ? half : coalesce
         // the first cheque goes at once: it proves to the seller that we hold the payer's key
         if (dueOf(a) >= threshold || (a.paid === 0n && dueOf(a) > 0n)) {
           clearTimeout(a.flushTimer)
@@ -375,16 +408,24 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       if (s === undefined || s.state === 'new') return allowFree || s === undefined ? undefined : 0
       const a = s.seller!
       if (exhausted) return 0
-      // never owe a seller more than its credit: unpaid + in flight stays below it
-      const due = dueOf(a)
-      const cap = init.maxChequeValue !== undefined && init.maxChequeValue < a.credit ? init.maxChequeValue : a.credit
-      const room = cap - (due > 0n ? due : 0n)
       const perBlock = bytesValue(BLOCK, a.price)
-      const byCredit = room <= 0n ? 0 : perBlock === 0n ? Number.MAX_SAFE_INTEGER : Number(room / (perBlock + 1n))
+      // stay within what the seller announced it honours: bytes received since its ack and every
+      // request in flight to it count against it (and, once it reserves whole pieces, a piece more)
+      let inFlight = 0
+      for (const c of a.channels) inFlight += c.conn.outstanding * BLOCK
+      const margin = a.proven ? (torrents.get(infoHash)?.metainfo?.pieceLength ?? 0) : 0
+      let room = bytesFor(a.credit, a.price) - a.receivedSinceAck - inFlight - margin
+      if (init.maxChequeValue !== undefined) {
+        // never owe it more than one cheque's worth: unpaid verified value plus what is in flight
+        const due = dueOf(a)
+        const r = bytesFor(tokenUnits(init.maxChequeValue - (due > 0n ? due : 0n)), a.price) - inFlight
+        if (r < room) room = r
+      }
+      const byCredit = room <= 0 ? 0 : Math.floor(room / BLOCK)
       // and the budget: what is committed everywhere plus this request stays within it
       const budgetRoom = init.budget - committed()
       const byBudget = budgetRoom <= 0n ? 0 : perBlock === 0n ? Number.MAX_SAFE_INTEGER : Number(budgetRoom / (perBlock + 1n))
-      return Math.min(a.depth, byCredit + 0, byBudget + conn.outstanding)
+      return Math.min(a.depth, conn.outstanding + byCredit, conn.outstanding + byBudget)
     }
 
     const this_ = Object.assign(new EventEmitter<PaidBuyerEvents>(), {
@@ -394,9 +435,17 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           const s: Session = { ch: undefined as unknown as PayChannel, conn, infoHash, state: 'new' }
           s.ch = attachPayChannel(wire, conn, { onOpen: () => {}, onMessage: (msg) => onMessage(s, msg) }, log)
           sessions.set(k, s)
+          conn.on('block', (_i: number, _b: number, data: Buffer) => {
+            if (s.seller !== undefined) s.seller.receivedSinceAck += data.length
+          })
           conn.once('close', () => {
             if (sessions.get(k) === s) sessions.delete(k)
-            s.seller?.channels.delete(s)
+            if (s.seller !== undefined) {
+              s.seller.channels.delete(s)
+              closed.delete(k)
+              closed.set(k, s.seller)
+              if (closed.size > MAX_CLOSED) closed.delete(closed.keys().next().value!)
+            }
           })
         },
         requestLimit,

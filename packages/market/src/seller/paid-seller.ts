@@ -10,12 +10,19 @@
  * keyed by the payer the cheques prove and the connection, never the self-declared peer id; one
  * payer's connections share one account — but a connection is charged to its payer only once a
  * cheque on it was accepted (proof it holds the key); before that it gets `unprovenBytes`, so a
- * hello naming someone else's payer buys little and cannot run up that payer's debt. Debt is the value of bytes served (counted when a request
- * is granted) minus the cheques accepted; it is also recorded durably in pay's credit
- * (`payments.delivered`), whose window (`payments.mayDeliver`: one piece's worth, doubling as
- * windows are paid) bounds a payer with a large allocation that stops paying, across restarts.
- * At 100% of credit or outside the window requests are refused and the peer is choked, at 125% (credit shrank under it: a withdrawal, cheques drawing on it) it is disconnected
- * and its payer banned.
+ * hello naming someone else's payer buys little and cannot run up that payer's debt.
+ *
+ * Debt is the value of bytes *sent* (the swarm's `uploadSettled`: a block granted and then dropped
+ * by a choke, a cancel or a close is never charged) minus the cheques accepted; it is also
+ * recorded durably in pay's credit (`payments.delivered`), whose window (`payments.mayDeliver`:
+ * one piece's worth, doubling per window's worth paid) bounds a payer with a large allocation that
+ * stops paying, across restarts. A grant is checked with the blocks granted and not yet sent
+ * counted as debt, so what is on its way never takes the buyer past its bound. Every ack announces
+ * what the seller will still honour (`credit`: the window and collateral left, minus what is
+ * granted or reserved), so a paying buyer that keeps its requests within it streams without
+ * being refused. At 100% of credit or outside the window requests are refused and the peer is
+ * choked (once the blocks granted to it are out), at 125% (credit shrank under it: a withdrawal,
+ * cheques drawing on it) it is disconnected and its payer banned.
  */
 import { EventEmitter } from 'node:events'
 import { getAddress, type Address } from 'viem'
@@ -86,6 +93,8 @@ export interface BuyerAccount {
   paid: TokenUnits
   /** Bytes of pieces started on its connections but not granted yet: held in pay's window. */
   reservedBytes: number
+  /** Bytes granted on its connections and not yet sent: counted as debt by every check. */
+  inflightBytes: number
   banned: boolean
 }
 
@@ -99,6 +108,8 @@ export interface SellerStats {
   chequesRefused: Record<string, number>
   /** Connections closed for a bad message, by error code. */
   closed: Record<string, number>
+  /** Requests of admitted buyers refused for credit, window or unproven allowance (each leads to a choke). */
+  requestsRefused: number
 }
 
 export interface PaidSellerEvents {
@@ -150,8 +161,10 @@ interface Session {
   open: Map<number, number>
   /** Bytes granted and not yet sent or dropped by the swarm: while any are on their way the peer stays unchoked. */
   inflight: number
-  /** A request was refused while blocks were on their way: choke once they are out. */
-  held: boolean
+  /** Paid grants not yet settled, by block (index · 2^32 + begin → count): what `uploadSettled` charges. */
+  granted: Map<number, number>
+  /** A request was refused since the last unchoke: choke once the blocks granted are out (a choke, then an unchoke, lets the buyer ask for that piece anew). */
+  refused: boolean
 }
 
 const MIB = 1024 * 1024
@@ -178,7 +191,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     const freeFor = (infoHash: string) => (typeof init.free === 'function' ? init.free(infoHash) : init.free === true)
     const sessions = new Map<string, Session>()
     const accounts = new Map<Address, BuyerAccount>()
-    const stats: SellerStats = { paidBytes: 0, freeBytes: 0, chequesAccepted: 0, chequesRefused: {}, closed: {} }
+    const stats: SellerStats = { paidBytes: 0, freeBytes: 0, chequesAccepted: 0, chequesRefused: {}, closed: {}, requestsRefused: 0 }
     let client: Pick<SwarmClient, 'get'> | undefined
     const pendingRechoke = new Set<string>()
     const key = (infoHash: string, id: string) => `${infoHash}/${id}`
@@ -196,8 +209,15 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
 
     /** A request of `s` was refused: choke it now, or once the blocks granted to it are out. */
     const refused = (s: Session) => {
-      if (s.inflight > 0) s.held = true
-      else rechoke(s.infoHash)
+      stats.requestsRefused++
+      s.refused = true
+      if (s.inflight === 0) rechoke(s.infoHash)
+    }
+
+    /** A rechoke after this one (a choked buyer that may be served again gets its unchoke). */
+    const rechokeSoon = (infoHash: string) => {
+      const t = setTimeout(() => rechoke(infoHash), 50)
+      t.unref()
     }
 
     const owedOf = (a: BuyerAccount, extraBytes = 0): bigint => bytesValue(a.servedBytes + extraBytes, price) - a.paid
@@ -223,7 +243,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     /** True while `a` may be granted `bytes` more (debt stays under the choke threshold). */
     const withinCredit = (a: BuyerAccount, bytes: number): boolean => {
       if (a.banned) return false
-      const owed = owedOf(a, bytes)
+      const owed = owedOf(a, a.inflightBytes + bytes)
       if (owed <= 0n) return true
       return owed * 100n <= payments.credit(a.payer, token) * chokePct
     }
@@ -248,7 +268,29 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
      * buyer can always finish, verify and pay it (a refused block keeps that piece off the peer
      * until it unchokes us anew).
      */
-    const windowAllows = (a: BuyerAccount, bytes: number): boolean => payments.mayDeliver?.(a.payer, token, blockValue(a.reservedBytes + bytes)) ?? true
+    const windowAllows = (a: BuyerAccount, bytes: number): boolean => payments.mayDeliver?.(a.payer, token, blockValue(a.reservedBytes + a.inflightBytes + bytes)) ?? true
+
+    /**
+     * What the seller will still honour for `s`, announced in every ack: the window and collateral
+     * left (pay's `remaining`, or the credit threshold without it) minus what is granted or
+     * reserved; for a connection not proven yet, no more than its unproven bytes left.
+     */
+    const honoured = (s: Session): TokenUnits => {
+      const a = s.account!
+      if (a.banned) return tokenUnits(0n)
+      const credit = payments.credit(a.payer, token)
+      let left = (credit * chokePct) / 100n - owedOf(a, a.inflightBytes)
+      const windowLeft = payments.remaining?.(a.payer, token)
+      if (windowLeft !== undefined) {
+        const w = windowLeft - blockValue(a.reservedBytes + a.inflightBytes)
+        if (w < left) left = w
+      }
+      if (!s.proven) {
+        const u = bytesValue(Math.max(0, unprovenLimit(s.infoHash) - s.unprovenServed - s.inflight), price)
+        if (u < left) left = u
+      }
+      return tokenUnits(left > 0n ? left : 0n)
+    }
 
     /** Unchoke a proven connection: within credit, and a piece it started to finish or room for a new one. */
     const mayServe = (s: Session, infoHash: string): boolean =>
@@ -256,7 +298,27 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
 
     /** An admitted connection may be granted another block. */
     const canServe = (s: Session): boolean =>
-      s.proven ? mayServe(s, s.infoHash) : s.unprovenServed + 16 * 1024 <= unprovenLimit(s.infoHash) && !s.account!.banned
+      s.proven ? mayServe(s, s.infoHash) : s.unprovenServed + s.inflight + 16 * 1024 <= unprovenLimit(s.infoHash) && !s.account!.banned
+
+    /**
+     * Whether an admitted buyer holds an upload slot. An unchoked one keeps it until a request of
+     * it is refused (the gate, not the round, decides when it reached its credit: a buyer that
+     * keeps within the credit it was announced is never choked), and then until the blocks
+     * granted to it are out — a choke drops them (BEP 6), and it could not finish, verify and pay
+     * those pieces. A choked one is unchoked while it may be served more.
+     */
+    const unchokeBuyer = (s: Session, p: { interested: boolean; unchoked: boolean }): boolean => {
+      if (s.account!.banned) return false
+      if (p.unchoked && (s.inflight > 0 || (!s.refused && p.interested))) return true
+      if (p.unchoked) {
+        // refused, and its granted blocks are out: choke, then unchoke anew as soon as it may be served
+        rechokeSoon(s.infoHash)
+        return false
+      }
+      if (!p.interested || !canServe(s)) return false
+      s.refused = false
+      return true
+    }
 
     /** Grant block `ref` of a proven connection, or refuse it (false). */
     const grantProven = (s: Session, ref: BlockRef, infoHash: string): boolean => {
@@ -273,8 +335,15 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       a.reservedBytes -= take
       if (left - take > 0) s.open.set(ref.index, left - take)
       else s.open.delete(ref.index)
-      charge(a, ref.length)
       return true
+    }
+
+    /** Note a paid grant: on its way until the swarm settles it. */
+    const addGrant = (s: Session, ref: BlockRef): void => {
+      const k = ref.index * 0x1_0000_0000 + ref.begin
+      s.granted.set(k, (s.granted.get(k) ?? 0) + 1)
+      s.inflight += ref.length
+      s.account!.inflightBytes += ref.length
     }
 
     /**
@@ -325,7 +394,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         }
         stats.chequesAccepted++
         this_.emit('cheque', a.payer, ok.cumulative, tokenUnits(increment))
-        s.ch.send({ type: 'ack', cumulative: a.accepted, credit: payments.credit(a.payer, token) })
+        s.ch.send({ type: 'ack', cumulative: a.accepted, credit: honoured(s) })
         rechoke(s.infoHash)
         if (r.closePeer) s.ch.close(marketError('messageUnexpected', 'cheques faster than the seller verifies them'))
         return
@@ -344,20 +413,23 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           const banned = accounts.get(payer)?.banned
           if (banned) return s.ch.close(marketError('payerRefused', `payer ${payer} is banned`, { payer }), RefuseReason.payer)
           try {
-            await payments.admit(payer, msg.signer, token)
+            await payments.admit(payer, msg.signer, token, s.conn.id)
           } catch (err) {
             return s.ch.close(err as BitcdnError, RefuseReason.payer)
           }
-          if (s.ch.closed) return
+          if (s.ch.closed) {
+            payments.released?.(payer, token, s.conn.id)
+            return
+          }
           let a = accounts.get(payer)
           if (a === undefined) {
-            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), reservedBytes: 0, banned: false }
+            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), reservedBytes: 0, inflightBytes: 0, banned: false }
             accounts.set(payer, a)
           }
           s.account = a
           s.state = 'admitted'
           log.info({ peer: s.conn.id, payer, credit: payments.credit(payer, token).toString() }, 'buyer admitted')
-          s.ch.send({ type: 'ack', cumulative: a.accepted, credit: payments.credit(payer, token) })
+          s.ch.send({ type: 'ack', cumulative: a.accepted, credit: honoured(s) })
           rechoke(s.infoHash)
           return
         }
@@ -400,7 +472,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     const chokePolicy: ChokePolicy = {
       mayUnchoke(p, ctx) {
         const s = sessions.get(key(ctx.infoHash ?? '', p.id))
-        if (s?.state === 'admitted') return canServe(s)
+        if (s?.state === 'admitted') return unchokeBuyer(s, p)
         // everyone else only under the free policy, and then only into a free slot
         return freeFor(ctx.infoHash ?? '') && ctx.unchoked < ctx.slots + 1
       },
@@ -414,7 +486,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             // a paying buyer with credit left gets a slot of its own: it pays for it. One with
             // granted blocks still being read keeps it until they are out: a choke drops them
             // (BEP 6), so the buyer would never complete, verify and pay those pieces
-            if ((p.interested && canServe(s)) || (p.unchoked && s.inflight > 0 && !s.account!.banned)) unchoke.add(p.id)
+            if (unchokeBuyer(s, p)) unchoke.add(p.id)
           } else others.push(p)
         }
         if (!freeFor(infoHash)) return { unchoke, optimistic: new Map() }
@@ -444,7 +516,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             unprovenServed: 0,
             open: new Map(),
             inflight: 0,
-            held: false,
+            granted: new Map(),
+            refused: false,
           }
           s.ch = attachPayChannel(
             wire,
@@ -466,8 +539,19 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           conn.once('close', () => {
             if (sessions.get(k) === s) sessions.delete(k)
             // its started pieces will not be finished here: release what they held in the window
-            if (s.account !== undefined) for (const left of s.open.values()) s.account.reservedBytes -= left
+            if (s.account !== undefined) {
+              for (const left of s.open.values()) s.account.reservedBytes -= left
+              s.account.inflightBytes -= s.inflight
+            }
             s.open.clear()
+            s.granted.clear()
+            s.inflight = 0
+            const a = s.account
+            if (a !== undefined) {
+              payments.released?.(a.payer, token, conn.id)
+              // an account nothing was charged to and no connection uses is forgotten (a hello naming a payer costs no memory)
+              if (!a.banned && a.servedBytes === 0 && a.paid === 0n && a.reservedBytes === 0 && a.inflightBytes === 0 && ![...sessions.values()].some((x) => x.account === a)) accounts.delete(a.payer)
+            }
             payments.peerClosed?.(conn.id)
           })
         },
@@ -476,38 +560,51 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           if (s?.state === 'admitted') {
             const a = s.account!
             if (!s.proven) {
-              if (a.banned || s.unprovenServed + ref.length > unprovenLimit(infoHash)) {
+              if (a.banned || s.unprovenServed + s.inflight + ref.length > unprovenLimit(infoHash)) {
                 refused(s)
                 return false
               }
-              s.unprovenServed += ref.length
-              s.inflight += ref.length
-              stats.paidBytes += ref.length
-              components.onServed?.(infoHash, ref.length, true)
+              addGrant(s, ref)
               return true
             }
             if (!grantProven(s, ref, infoHash)) {
               if (!enforce(a)) refused(s)
               return false
             }
-            s.inflight += ref.length
-            stats.paidBytes += ref.length
-            components.onServed?.(infoHash, ref.length, true)
+            addGrant(s, ref)
             return true
           }
-          if (!freeFor(infoHash)) return false
-          stats.freeBytes += ref.length
-          components.onServed?.(infoHash, ref.length, false)
-          return true
+          return freeFor(infoHash)
         },
-        uploadSettled(conn: SellerConnection, ref: BlockRef, infoHash: string, _sent: boolean): void {
+        uploadSettled(conn: SellerConnection, ref: BlockRef, infoHash: string, sent: boolean): void {
           const s = sessions.get(key(infoHash, conn.id))
-          if (s === undefined || s.inflight === 0) return // a free block, or the session ended
-          s.inflight = Math.max(0, s.inflight - ref.length)
-          if (s.inflight === 0 && s.held) {
-            s.held = false
-            rechoke(infoHash)
+          const k = ref.index * 0x1_0000_0000 + ref.begin
+          const n = s?.conn === conn ? s.granted.get(k) : undefined
+          if (n === undefined) {
+            // not a paid grant: a free block (or one of a session that ended, released at its close)
+            if (sent && (s === undefined || s.conn === conn)) {
+              stats.freeBytes += ref.length
+              components.onServed?.(infoHash, ref.length, false)
+            }
+            return
           }
+          if (n > 1) s!.granted.set(k, n - 1)
+          else s!.granted.delete(k)
+          const a = s!.account!
+          s!.inflight -= ref.length
+          a.inflightBytes -= ref.length
+          if (sent) {
+            // charged now it is on the wire (a proven connection to its payer, else held until proven)
+            if (s!.proven) charge(a, ref.length)
+            else s!.unprovenServed += ref.length
+            stats.paidBytes += ref.length
+            components.onServed?.(infoHash, ref.length, true)
+          } else if (s!.proven) {
+            // dropped: the piece is not finished on this connection; what it held goes back to it
+            s!.open.set(ref.index, (s!.open.get(ref.index) ?? 0) + ref.length)
+            a.reservedBytes += ref.length
+          }
+          if (s!.inflight === 0 && s!.refused) rechoke(infoHash)
         },
         chokePolicy,
       },

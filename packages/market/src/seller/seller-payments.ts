@@ -10,7 +10,7 @@
  * lends against; it is set on the settlement (`createSellerSettlement({ softAllowance })`).
  */
 import { getAddress, type Address } from 'viem'
-import { tokenUnits, type BitcdnError, type TokenUnits } from '@bitcdn/core'
+import { TokenBucket, tokenUnits, type BitcdnError, type TokenUnits } from '@bitcdn/core'
 import { PayError, type BuyerCreditInit, type SellerSettlement, type SignedCheque } from '@bitcdn/pay'
 import { marketError } from '../errors.js'
 
@@ -26,11 +26,14 @@ export interface ChequeOutcome {
 
 export interface SellerPayments {
   /**
-   * Get ready to credit `payer` in `token`: read its escrow funds and signers (bounded lookups).
+   * Get ready to credit `payer` in `token` for connection `peer` ("ip:port"): read its escrow
+   * funds and signers (bounded lookups: per source address, then the seller's own limit).
    * @throws BitcdnError `BITCDN_ERR_PAY_PAYER_REFUSED` (no funds, signer not authorized), pay's
    *   `BITCDN_ERR_LOOKUP_RATE_LIMITED`
    */
-  admit(payer: Address, signer: Address, token: Address): Promise<void>
+  admit(payer: Address, signer: Address, token: Address, peer?: string): Promise<void>
+  /** Connection `peer` of an admitted `payer` closed: a payer nothing is owed by or to is no longer followed. */
+  released?(payer: Address, token: Address, peer: string): void
   /** What `payer` may owe us now beyond the cheques we hold (0 when unknown). */
   credit(payer: Address, token: Address): TokenUnits
   /** The highest cumulative we hold from `payer` (0 when none). */
@@ -46,13 +49,15 @@ export interface SellerPayments {
   mayDeliver?(payer: Address, token: Address, value: TokenUnits): boolean
   /** Record `value` delivered to `payer` (durable: the debt survives a restart). */
   delivered?(payer: Address, token: Address, value: TokenUnits): void
+  /** Value `mayDeliver` still allows `payer` now: its credit limit (window capped by collateral) minus its unpaid debt. */
+  remaining?(payer: Address, token: Address): TokenUnits
 }
 
 const GIB = 1n << 30n
 
 /**
  * pay's credit settings for a seller at `pricePerGiB`: the first window is about one MiB of data
- * (at least one base unit) and doubles as windows are paid, up to 1024 of them.
+ * (at least one base unit) and doubles per window's worth paid, up to 1024 MiB.
  * @example createSellerSettlement(init, sellerCreditInit(tokenUnits(1_000_000n)))
  */
 export function sellerCreditInit(pricePerGiB: TokenUnits): (payer: Address, token: Address) => BuyerCreditInit {
@@ -68,19 +73,58 @@ export function sellerCreditInit(pricePerGiB: TokenUnits): (payer: Address, toke
  * const settlement = createSellerSettlement({ ledgerPath, payee, domain, tokens: [usdc], softAllowance: 100_000n })(components)
  * const payments = settlementPayments(settlement)
  */
-export function settlementPayments(
-  settlement: SellerSettlement,
+export interface SettlementPaymentsOptions {
   /** Kept for callers of the first version; the soft allowance is the settlement's (`createSellerSettlement({ softAllowance })`). */
-  _legacy?: { softAllowance?: TokenUnits },
-): SellerPayments {
+  softAllowance?: TokenUnits
+  /**
+   * New-payer lookups one source address may start: a burst, then one per `lookupIntervalMs`.
+   * Hellos naming random payers from one address then spend that address's budget, not the
+   * seller-wide one honest new buyers need. @default { burst: 4, intervalMs: 10000 }
+   */
+  perSource?: { burst: number; intervalMs: number }
+  /** Source addresses remembered (oldest forgotten first). @default 4096 */
+  maxSources?: number
+}
+
+/** The source address of a connection id ("ip:port", "[v6]:port"). */
+const sourceOf = (peer: string): string => {
+  const i = peer.lastIndexOf(':')
+  return i > 0 ? peer.slice(0, i) : peer
+}
+
+export function settlementPayments(settlement: SellerSettlement, opts: SettlementPaymentsOptions = {}): SellerPayments {
   const { watcher, ledger, gate } = settlement
+  const perSource = opts.perSource ?? { burst: 4, intervalMs: 10_000 }
+  const maxSources = opts.maxSources ?? 4096
+  const sources = new Map<string, TokenBucket>() // source → its lookup budget, oldest first
+  /** Connections admitted per payer (to stop following a payer once none is left and nothing is owed). */
+  const live = new Map<Address, Set<string>>()
+  const sourceBudget = (peer: string): TokenBucket => {
+    const src = sourceOf(peer)
+    let b = sources.get(src)
+    if (b !== undefined) return b
+    if (sources.size >= maxSources) sources.delete(sources.keys().next().value!)
+    b = new TokenBucket({ ratePerSecond: 1000 / perSource.intervalMs, burst: perSource.burst })
+    sources.set(src, b)
+    return b
+  }
+  /** Stop following `payer` unless a connection, a cheque or a debt still needs its funds. */
+  const maybeUntrack = (payer: Address, token: Address): void => {
+    if ((live.get(payer)?.size ?? 0) > 0 || ledger.entry(payer, token) !== undefined) return
+    const c = settlement.credit(payer, token)
+    if (c.unpaid > 0n || c.prepaid > 0n) return
+    watcher.untrack(payer)
+  }
   return {
-    async admit(payerIn, signerIn, tokenIn) {
+    async admit(payerIn, signerIn, tokenIn, peer) {
       const payer = getAddress(payerIn)
       const signer = getAddress(signerIn)
       const token = getAddress(tokenIn)
       if (!watcher.isTracked(payer, token)) {
         if (gate.isRejected(`${payer}:${token}`)) throw marketError('payerRefused', `payer ${payer} has no escrow funds in ${token} (looked up recently)`, { payer })
+        if (peer !== undefined && !sourceBudget(peer).take()) {
+          throw new PayError('BITCDN_ERR_LOOKUP_RATE_LIMITED', `too many lookups of new payers from ${sourceOf(peer)}; ${payer} not looked up (try again later)`, { details: { payer } })
+        }
         if (!gate.tryLookup()) {
           throw new PayError('BITCDN_ERR_LOOKUP_RATE_LIMITED', `too many lookups of new payers; ${payer} not looked up (try again later)`, { details: { payer } })
         }
@@ -89,11 +133,25 @@ export function settlementPayments(
       const f = watcher.funds(payer, token)
       if (f === undefined || f.free + f.allocatedToUs === 0n) {
         gate.reject(`${payer}:${token}`)
+        maybeUntrack(payer, token)
         throw marketError('payerRefused', `payer ${payer} has no escrow funds in ${token}`, { payer, token })
       }
       if (signer !== payer && !watcher.signersOf(payer).some((s) => getAddress(s) === signer)) {
+        maybeUntrack(payer, token)
         throw marketError('payerRefused', `signer ${signer} is not authorized by payer ${payer}`, { payer, signer })
       }
+      if (peer !== undefined) {
+        let set = live.get(payer)
+        if (set === undefined) live.set(payer, (set = new Set()))
+        set.add(peer)
+      }
+    },
+    released(payerIn, tokenIn, peer) {
+      const payer = getAddress(payerIn)
+      const set = live.get(payer)
+      set?.delete(peer)
+      if (set?.size === 0) live.delete(payer)
+      maybeUntrack(payer, getAddress(tokenIn))
     },
     credit: (payer, token) => settlement.collateral(payer, token),
     accepted(payer, token) {
@@ -102,6 +160,16 @@ export function settlementPayments(
     async receive(signed, peer) {
       const r = await settlement.receive([signed], { peer })
       const ok = r.accepted[0]
+      if (ok !== undefined) {
+        // a cheque from a payer whose funds are leaving (a withdrawal or a decrease of our
+        // allocation announced) is claimed at once, like the ones held when the notice came:
+        // the notice's deadline applies to it too
+        const f = watcher.funds(getAddress(signed.cheque.payer), getAddress(signed.cheque.token))
+        if (f !== undefined && (f.pendingWithdrawal > 0n || f.pendingDeallocation > 0n)) {
+          settlement.cashout.urgent(getAddress(signed.cheque.payer))
+          settlement.cashout.tick().catch(() => {}) // a failed pass is retried by the next one; the cash-out logs it
+        }
+      }
       const unbacked = r.unbacked[0]
       const err = (r.rejected[0]?.error ?? unbacked?.error) as BitcdnError | undefined
       return {
@@ -113,5 +181,10 @@ export function settlementPayments(
     peerClosed: (peer) => settlement.peerClosed(peer),
     mayDeliver: (payer, token, value) => settlement.mayDeliver(payer, token, value),
     delivered: (payer, token, value) => settlement.credit(payer, token).delivered(value),
+    remaining(payer, token) {
+      const c = settlement.credit(payer, token)
+      const r = c.limit(settlement.collateral(payer, token)) + c.prepaid - c.unpaid
+      return tokenUnits(r > 0n ? r : 0n)
+    },
   }
 }

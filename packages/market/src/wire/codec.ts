@@ -10,7 +10,7 @@
  *   terms   (1, seller → buyer)  chainId u64 | escrow 20 | token 20 | payee 20 | pricePerGiB u128 | softAllowance u128   = 102 bytes
  *   hello   (2, buyer → seller)  payer 20 | signer 20                                                                 =  42
  *   cheque  (3, buyer → seller)  cumulativeAmount u128 | signature 64 (pay's session wire form)                       =  82
- *   ack     (4, seller → buyer)  cumulative u128 (accepted total) | credit u128 (what it may owe now)                 =  34
+ *   ack     (4, seller → buyer)  cumulative u128 (accepted total) | credit u128 (value the seller still honours)    =  34
  *   refuse  (5, either)          reason u8 | text length u8 | text (UTF-8, ≤ 200 bytes): why the sender leaves        ≤ 204
  */
 import { bytesToHex, getAddress, hexToBytes, type Address } from 'viem'
@@ -55,10 +55,15 @@ export interface ChequeMessage {
   cheque: Uint8Array
 }
 
-/** The seller stored a cheque: its accepted total and the credit left. */
+/** The seller stored a cheque (or admitted the hello): its accepted total and the credit left. */
 export interface AckMessage {
   type: 'ack'
   cumulative: TokenUnits
+  /**
+   * Value the seller will still serve on credit as of this ack: its window and collateral left,
+   * minus blocks granted or reserved (for a connection not proven yet, its unproven bytes left).
+   * Bytes the buyer receives after the ack, and its requests in flight, count against it.
+   */
   credit: TokenUnits
 }
 

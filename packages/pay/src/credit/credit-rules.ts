@@ -1,7 +1,7 @@
 /**
  * A seller's credit rules (pure). A buyer may owe up to its credit limit in delivered-but-unpaid
  * value. The limit is the smaller of
- * - the *window*: one piece's worth at first, doubling with each fully paid window, capped; and
+ * - the *window*: one piece's worth at first, doubling with each window's worth paid, capped; and
  * - the *collateral*: what this seller could claim on chain right now — the buyer's allocation to
  *   this seller minus its pending decrease (hard: only this seller can draw it, and a decrease
  *   needs notice), plus a small *soft allowance* from the free balance (soft: a sock-puppet payee
@@ -215,8 +215,10 @@ export class BuyerCredit {
   }
 
   /**
-   * Records the credited part of an accepted cheque; each window's worth paid in full (with
-   * nothing left unpaid) grows the window. Closed form: constant work for any increment.
+   * Records the credited part of an accepted cheque; each window's worth paid grows the window,
+   * whether or not more is delivered meanwhile — a buyer streaming at full speed always owes
+   * something, and the window still bounds what it owes (trust grows with what it has paid).
+   * Closed form: constant work for any increment.
    * @throws {PayError} BITCDN_ERR_AMOUNT_RANGE
    */
   paid(increment: TokenUnits): void {
@@ -227,7 +229,6 @@ export class BuyerCredit {
   }
 
   #advanceWindows(): void {
-    if (this.#paid < this.#delivered) return
     const p = this.#pieceValue
     const max = this.#maxWindow
     let x = this.#paid - this.#windowStartPaid

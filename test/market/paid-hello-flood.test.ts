@@ -1,0 +1,76 @@
+/**
+ * Attack on the seller's new-payer lookups (review F6), over real TCP with a real anvil: raw peers
+ * from one address (127.0.0.2) flood the seller with `bitcdn_pay` hellos naming random payers,
+ * each a chain lookup if it were let through. The flood spends only its own source's lookup
+ * budget, so an honest new buyer (from 127.0.0.1) is admitted on its first hello and downloads;
+ * and the seller forgets every refused payer (not followed, no account): memory stays bounded.
+ */
+import bencode from 'bencode'
+import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { tokenUnits } from '@bitcdn/core'
+import { encodePayMessage } from '@bitcdn/market'
+import { startPayChain, type PayChain } from '../pay/helpers.js'
+import { frame, HostilePeer } from '../swarm/hostile-peer.js'
+import { filledStore, makeTorrent, readAll, testData } from '../swarm/swarm-helpers.js'
+import { market, MiB, type TestSeller } from './market-helpers.js'
+
+let chain: PayChain
+let mk: ReturnType<typeof market>
+
+beforeAll(async () => {
+  chain = await startPayChain()
+  mk = market(chain)
+  await chain.deposit(chain.accounts[6]!.privateKey, 10_000_000n)
+})
+afterEach(async () => {
+  await mk.cleanup()
+})
+afterAll(async () => {
+  await chain?.anvil.stop()
+})
+
+/** One raw connection from 127.0.0.2 that says hello as `payer` over `bitcdn_pay`, then waits to be closed. */
+async function hello(s: TestSeller, infoHash: string, payer: `0x${string}`): Promise<void> {
+  const p = new HostilePeer(Number(s.addr.split(':')[1]), { localAddress: '127.0.0.2' })
+  try {
+    await p.open(infoHash, false)
+    p.write(frame(20, Buffer.concat([Buffer.from([0]), Buffer.from(bencode.encode({ m: { bitcdn_pay: 7 } }))])))
+    await p.until(() => p.messages.some((m) => m.id === 20 && m.payload[0] === 0), 'the extended handshake')
+    const ext = p.messages.find((m) => m.id === 20 && m.payload[0] === 0)!
+    const id = (bencode.decode(ext.payload.subarray(1)) as { m: Record<string, number> }).m.bitcdn_pay!
+    p.write(frame(20, Buffer.concat([Buffer.from([id]), encodePayMessage({ type: 'hello', payer, signer: payer })])))
+    await p.until(() => p.closed, 'the seller to close the flooding connection', 20_000).catch(() => {})
+  } finally {
+    p.destroy()
+  }
+}
+
+describe('attack: hello flood naming random payers', () => {
+  it('a flood of random-payer hellos from one address neither locks out an honest new buyer nor grows the seller', async () => {
+    const data = testData(2 * MiB, 'flood')
+    const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
+    const s = await mk.seller(chain.accounts[1]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(1_000_000n) })
+    const random = Array.from({ length: 60 }, () => privateKeyToAccount(generatePrivateKey()).address)
+    // the flood: 60 hellos, 10 at a time — past the seller-wide lookup burst (16) many times over
+    const flooding = (async () => {
+      for (let i = 0; i < random.length; i += 10) await Promise.all(random.slice(i, i + 10).map((a) => hello(s, m.infoHash, a)))
+    })()
+    await new Promise((r) => setTimeout(r, 500))
+    // the honest new buyer arrives mid-flood and is admitted on its first hello
+    const left: string[] = []
+    const b = await mk.buyer(chain.accounts[6]!, m, [s.addr])
+    b.buyer.on('left', (_id, err) => left.push(err.code))
+    await b.torrent.whenDone()
+    await flooding
+    expect((await readAll(b.torrent.store!, m)).equals(data)).toBe(true)
+    expect(left).toEqual([])
+    expect(s.seller.account(chain.accounts[6]!.address)).toBeDefined()
+    // the flood was refused; its payers are neither followed nor kept as accounts
+    expect(s.seller.stats().closed['BITCDN_ERR_LOOKUP_RATE_LIMITED'] ?? 0).toBeGreaterThan(0)
+    for (const a of random) {
+      expect(s.settlement.watcher.isTracked(a)).toBe(false)
+      expect(s.seller.account(a)).toBeUndefined()
+    }
+  }, 120_000)
+})
