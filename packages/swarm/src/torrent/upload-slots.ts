@@ -10,6 +10,7 @@ import { rateChokePolicy, type ChokePeer, type ChokePolicy } from '../choker/cho
 import type { RateLimiter } from '../choker/rate-limit.js'
 import type { UploadBudget } from '../choker/upload-budget.js'
 import { PeerUploadQueue } from './upload-queue.js'
+import { BlockPool } from './block-pool.js'
 import type { BitTorrentConnection } from '../wire/bittorrent-connection.js'
 
 /** An unchoked peer that asked nothing, or left blocks unflushed, this long loses its slot. */
@@ -57,6 +58,7 @@ export class UploadSlots {
   readonly #queues = new Map<BitTorrentConnection, PeerUploadQueue>()
   /** Peers that were unchoked and did not use the slot: last in line for the next one. */
   readonly #wasted = new Set<string>()
+  readonly #blocks = new BlockPool()
 
   constructor(init: UploadSlotsInit) {
     this.#init = init
@@ -76,6 +78,7 @@ export class UploadSlots {
     q = new PeerUploadQueue(conn, {
       budget: init.budget,
       limiter: init.limiter,
+      blocks: this.#blocks,
       read: init.read,
       onSent: init.onUploaded,
       onReadError: (err: unknown) => {

@@ -290,6 +290,22 @@ export class HardenedWire extends Wire {
   /** The library formats a debug string for every message; we log at the session level instead. */
   _debug(): void {}
 
+  /**
+   * A block in, without the library's per-block extras: a search of its own request list (we
+   * never use it: the connection tracks requests), a `throughput` meter that reads the clock and
+   * allocates per call, and a 'download' event nobody hears (the connection's RateMeter counts).
+   */
+  _onPiece(index: number, begin: number, data: Uint8Array): void {
+    this.downloaded += data.length
+    this.emit('piece', index, begin, data)
+  }
+
+  /** A block out (BEP 3 piece message), likewise without the library's meter and event. */
+  override piece(index: number, begin: number, data: Uint8Array): void {
+    ;(this as unknown as { _message(id: number, numbers: number[], data: Uint8Array): void })._message(7, [index, begin], data)
+    this.uploaded += data.length
+  }
+
   override _onMessageLength(buffer: Uint8Array): void {
     const length = u32(buffer, 0)
     if (length > MAX_MESSAGE_BYTES) return this.#fail(`message of ${length} bytes exceeds the limit`)
