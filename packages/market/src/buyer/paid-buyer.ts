@@ -181,8 +181,13 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     /** Value owed to a seller for verified bytes not yet paid. */
     const dueOf = (a: SellerAccount) => bytesValue(a.verifiedBytes, a.price) - a.paid
 
-    /** Nothing due and every cheque acknowledged. */
-    const settled = (a: SellerAccount) => dueOf(a) <= 0n && a.acked >= a.paid && !a.paying
+    /**
+     * Nothing due and every cheque acknowledged. `acked` is the seller's cumulative, which for a
+     * payer that bought from it before is above what this process paid: compare with our last
+     * cheque's cumulative, not with `paid`.
+     */
+    const settled = (a: SellerAccount) =>
+      dueOf(a) <= 0n && !a.paying && (a.lastCheque === undefined ? a.paid === 0n : a.acked >= a.lastCheque.cheque.cumulativeAmount)
 
     /** A finished torrent's connection kept open for the last cheque: close it once settled. */
     const closeIfSettled = (s: Session) => {
@@ -223,7 +228,9 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
                 : t.payee === payer
                   ? 'the seller is our own payer account'
                   : undefined
-      if (why !== undefined) return leave(s, marketError('termsRefused', `seller ${s.conn.id} terms refused: ${why}`, { peer: s.conn.id }), RefuseReason.terms)
+      // the price goes with the refusal: a buyer that found no seller under its maximum says what it saw
+      const overPrice = t.pricePerGiB > init.maxPricePerGiB ? { pricePerGiB: t.pricePerGiB } : {}
+      if (why !== undefined) return leave(s, marketError('termsRefused', `seller ${s.conn.id} terms refused: ${why}`, { peer: s.conn.id, ...overPrice }), RefuseReason.terms)
       let a = sellers.get(t.payee)
       if (a === undefined) {
         a = { payee: t.payee, price: t.pricePerGiB, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, allocatedAt: 0n, channels: new Set() }
@@ -288,11 +295,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           const due = dueOf(a)
           if (due <= 0n) break
           if (spent + due > init.budget) {
-            if (!exhausted) {
-              exhausted = true
-              log.warn({ spent: spent.toString(), budget: init.budget.toString() }, 'budget exhausted')
-              this_.emit('exhausted')
-            }
+            markExhausted()
             break
           }
           // the wallet commits the new cumulative to disk before it signs
@@ -359,6 +362,25 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       for (const a of sellers.values()) a.depth = w.get(a.payee) ?? 0
     }
 
+    const markExhausted = () => {
+      if (exhausted) return
+      exhausted = true
+      log.warn({ spent: spent.toString(), budget: init.budget.toString() }, 'budget exhausted')
+      this_.emit('exhausted')
+    }
+
+    /** The budget left cannot buy a block from any seller we are connected to. */
+    const checkBudget = () => {
+      if (exhausted) return
+      let cheapest: bigint | undefined
+      for (const a of sellers.values()) {
+        if (![...a.channels].some((s) => !s.ch.closed)) continue
+        const perBlock = bytesValue(BLOCK, a.price) + 1n
+        if (cheapest === undefined || perBlock < cheapest) cheapest = perBlock
+      }
+      if (cheapest !== undefined && init.budget - committed() < cheapest) markExhausted()
+    }
+
     const intervalMs = init.rebalanceIntervalMs ?? 1000
     const timer = setInterval(() => {
       for (const a of sellers.values()) {
@@ -384,6 +406,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       // and the budget: what is committed everywhere plus this request stays within it
       const budgetRoom = init.budget - committed()
       const byBudget = budgetRoom <= 0n ? 0 : perBlock === 0n ? Number.MAX_SAFE_INTEGER : Number(budgetRoom / (perBlock + 1n))
+      if (byBudget === 0 && conn.outstanding === 0) checkBudget()
       return Math.min(a.depth, byCredit + 0, byBudget + conn.outstanding)
     }
 
