@@ -3,6 +3,7 @@
  * those unchanged). Each is documented under `## cli` in docs/errors.md.
  */
 import { BitcdnError } from '@bitcdn/core'
+import { formatTokenAmount } from '@bitcdn/pay'
 
 /** Stable codes this package throws. */
 export const CliErrorCode = {
@@ -12,6 +13,10 @@ export const CliErrorCode = {
   portInUse: 'BITCDN_ERR_PORT_IN_USE',
   /** `bitcdn get` finished but a file on disk does not match the torrent's piece hashes. */
   verifyFailed: 'BITCDN_ERR_VERIFY_FAILED',
+  /** `bitcdn get --wallet`: every seller found charges more than `--max-price`. */
+  noSeller: 'BITCDN_ERR_NO_SELLER',
+  /** `bitcdn get --wallet`: the payer has nothing in the escrow, so no node would serve it. */
+  escrowEmpty: 'BITCDN_ERR_ESCROW_EMPTY',
   /** A bad flag or argument (commander's usage errors); exit code 2. */
   usage: 'BITCDN_ERR_USAGE',
   /** An error that carries no BitCDN code: a bug or an unmapped library error. */
@@ -63,4 +68,19 @@ export function listenError(err: unknown, port: number): unknown {
     details: { port },
     cause: err,
   })
+}
+
+/**
+ * The error `bitcdn get --wallet` fails with when the only sellers it found charge more than its
+ * maximum price.
+ * @example throw noSeller(500_000n, [1_000_000n, 2_000_000n], 'USDC')
+ */
+export function noSeller(maxPricePerGiB: bigint, prices: readonly bigint[], symbol: string): BitcdnError {
+  const fmt = (u: bigint) => formatTokenAmount(u, 6)
+  const seen = [...new Set(prices)].sort((a, b) => (a < b ? -1 : 1)).map(fmt).join(', ')
+  return new BitcdnError(
+    CliErrorCode.noSeller,
+    `no seller under --max-price ${fmt(maxPricePerGiB)} ${symbol}/GiB: ${prices.length} seller(s) asked ${seen} ${symbol}/GiB; raise --max-price or find other nodes`,
+    { details: { maxPricePerGiB, prices } },
+  )
 }
