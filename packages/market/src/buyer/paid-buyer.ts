@@ -152,6 +152,8 @@ interface Session {
   seller?: SellerAccount
   /** The seller acknowledged our hello (admitted us): cheques may go out on this connection. */
   admitted?: boolean
+  /** Bytes from this connection in pieces that verified. */
+  verified: number
 }
 
 const BLOCK = 16 * 1024
@@ -204,7 +206,11 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         if (due > 0n) v += due
       }
       for (const s of sessions.values()) {
-        if (s.state === 'paying' && s.seller !== undefined) v += bytesValue(s.conn.outstanding * BLOCK, s.seller.price)
+        if (s.state !== 'paying' || s.seller === undefined) continue
+        // in flight, and received into pieces not verified yet: owed once they verify (duplicates
+        // and failed pieces stay counted, so the budget errs on the side of the seller)
+        const unverified = Math.max(0, s.conn.downloaded - s.verified)
+        v += bytesValue(s.conn.outstanding * BLOCK + unverified, s.seller.price)
       }
       return v
     }
@@ -337,6 +343,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         const s = sessions.get(key(infoHash, src.id))
         if (s?.state !== 'paying' || s.seller === undefined) continue
         const a = s.seller
+        s.verified += src.bytes
         a.verifiedBytes += src.bytes
         const threshold = init.chequeValue ?? bytesValue(MIB, a.price)
         // the first cheque goes at once: it proves to the seller that we hold the payer's key
@@ -414,7 +421,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       swarm: {
         extendWire(wire: HardenedWire, conn: PeerConnection, infoHash: string) {
           const k = key(infoHash, conn.id)
-          const s: Session = { ch: undefined as unknown as PayChannel, conn, infoHash, state: 'new' }
+          const s: Session = { ch: undefined as unknown as PayChannel, conn, infoHash, state: 'new', verified: 0 }
           s.ch = attachPayChannel(wire, conn, { onOpen: () => {}, onMessage: (msg) => onMessage(s, msg) }, log)
           sessions.set(k, s)
           conn.once('close', () => {
