@@ -47,15 +47,8 @@ afterAll(async () => {
   removeDir(dir)
 })
 
-// Quarantined at the end of session 2, with its reason printed: after the last merges (market's
-// unproven-connection rule, the node's admission wiring, the perf merge) a market buyer is admitted by
-// `bitcdn node` (credit 1,010,000) but receives no data, so this test times out. Market's own paid
-// tests pass; the node path is the regression. Tracked in issue 8 — fix it, then drop the skip.
-const QUARANTINE = 'paid serving from a `bitcdn node` process to a market buyer stalls at 0 bytes on main (issue 8)'
-console.warn(`skipping node-paid-crash: ${QUARANTINE}`)
-
 describe('bitcdn node: SIGKILL during paid transfers', () => {
-  it.skip('restarted, it claims every cheque it had accepted (and the buyer’s later ones)', async () => {
+  it('restarted, it claims every cheque it had accepted (and the buyer’s later ones)', async () => {
     const { deployment, publicClient } = chain
     const usdc = deployment.tokens.USDC
     const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }

@@ -35,6 +35,8 @@ export const marketPaidServing: PaidServingFactory = (ctx) => {
   return {
     extendWire: seller.swarm.extendWire as SwarmClientComponents['extendWire'],
     uploadGate,
+    // which granted blocks are still on their way: a buyer keeps its slot until they are out
+    uploadSettled: seller.swarm.uploadSettled as SwarmClientComponents['uploadSettled'],
     chokePolicy: seller.swarm.chokePolicy,
     attach: (client) => seller.attach(client),
     async stop() {

@@ -288,6 +288,7 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
               // without paid serving, only what the free policy allows: choked, and requests refused
               chokePolicy: paid?.chokePolicy ?? freeChokePolicy(isFree),
               uploadGate: paid?.uploadGate ?? ((_conn, _ref, infoHash) => isFree(infoHash)),
+              uploadSettled: paid?.uploadSettled,
             },
           )
           paid?.attach?.(swarm)

@@ -36,7 +36,7 @@ export interface PaidServingContext {
 }
 
 /** The swarm slots a paid-serving plugin fills, and its lifetime. */
-export interface PaidServing extends Pick<SwarmClientComponents, 'extendWire' | 'uploadGate' | 'chokePolicy'> {
+export interface PaidServing extends Pick<SwarmClientComponents, 'extendWire' | 'uploadGate' | 'uploadSettled' | 'chokePolicy'> {
   /** Called once the swarm client exists (so payments can rechoke its torrents at once). */
   attach?(client: SwarmClient): void
   stop?(): Promise<void>

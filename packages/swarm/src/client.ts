@@ -95,6 +95,12 @@ export interface SwarmClientComponents {
   /** Veto each upload request (serve only paid-for blocks); false rejects it. */
   uploadGate?: (conn: BitTorrentConnection, ref: BlockRef, infoHash: string) => boolean
   /**
+   * Told once of every request `uploadGate` let through: `sent` when the block went to the socket,
+   * not sent when it was dropped (choked or cancelled meanwhile, the peer closed, a read failed).
+   * A paid seller charges on `sent` and knows which granted blocks are still on their way.
+   */
+  uploadSettled?: (conn: BitTorrentConnection, ref: BlockRef, infoHash: string, sent: boolean) => void
+  /**
    * Most block requests in flight to a connection, below its own pipeline depth; 0 asks it for
    * nothing (a buyer steering downloads to the sellers it prefers). @default no cap
    */
@@ -295,6 +301,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           chokePolicy: components.chokePolicy,
           extendWire: components.extendWire,
           uploadGate: components.uploadGate,
+          uploadSettled: components.uploadSettled,
           requestLimit: components.requestLimit,
           keepSeedConnection: components.keepSeedConnection,
           createWebSeed: (url, metainfo, onWarning) => createWebSeedConnection({ url, metainfo, ca: init.webSeedCa }, { logger: log, onWarning }),

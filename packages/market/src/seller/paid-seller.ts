@@ -115,6 +115,7 @@ export interface PaidSeller extends EventEmitter<PaidSellerEvents> {
   readonly swarm: {
     extendWire: (wire: HardenedWire, conn: SellerConnection, infoHash: string) => void
     uploadGate: (conn: SellerConnection, ref: BlockRef, infoHash: string) => boolean
+    uploadSettled: (conn: SellerConnection, ref: BlockRef, infoHash: string, sent: boolean) => void
     chokePolicy: ChokePolicy
   }
   /** The client whose torrents `rechoke()` at once on admission and payment. */
@@ -147,6 +148,10 @@ interface Session {
   unprovenServed: number
   /** Pieces this connection was granted part of: index → bytes of it not granted yet (reserved in the window). */
   open: Map<number, number>
+  /** Bytes granted and not yet sent or dropped by the swarm: while any are on their way the peer stays unchoked. */
+  inflight: number
+  /** A request was refused while blocks were on their way: choke once they are out. */
+  held: boolean
 }
 
 const MIB = 1024 * 1024
@@ -187,6 +192,12 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         pendingRechoke.delete(infoHash)
         client?.get(infoHash)?.rechoke()
       })
+    }
+
+    /** A request of `s` was refused: choke it now, or once the blocks granted to it are out. */
+    const refused = (s: Session) => {
+      if (s.inflight > 0) s.held = true
+      else rechoke(s.infoHash)
     }
 
     const owedOf = (a: BuyerAccount, extraBytes = 0): bigint => bytesValue(a.servedBytes + extraBytes, price) - a.paid
@@ -242,6 +253,10 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     /** Unchoke a proven connection: within credit, and a piece it started to finish or room for a new one. */
     const mayServe = (s: Session, infoHash: string): boolean =>
       withinCredit(s.account!, 16 * 1024) && (s.open.size > 0 || windowAllows(s.account!, pieceBytes(infoHash, 0, 16 * 1024)))
+
+    /** An admitted connection may be granted another block. */
+    const canServe = (s: Session): boolean =>
+      s.proven ? mayServe(s, s.infoHash) : s.unprovenServed + 16 * 1024 <= unprovenLimit(s.infoHash) && !s.account!.banned
 
     /** Grant block `ref` of a proven connection, or refuse it (false). */
     const grantProven = (s: Session, ref: BlockRef, infoHash: string): boolean => {
@@ -385,7 +400,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     const chokePolicy: ChokePolicy = {
       mayUnchoke(p, ctx) {
         const s = sessions.get(key(ctx.infoHash ?? '', p.id))
-        if (s?.state === 'admitted') return s.proven ? mayServe(s, s.infoHash) : s.unprovenServed + 16 * 1024 <= unprovenLimit(s.infoHash) && !s.account!.banned
+        if (s?.state === 'admitted') return canServe(s)
         // everyone else only under the free policy, and then only into a free slot
         return freeFor(ctx.infoHash ?? '') && ctx.unchoked < ctx.slots + 1
       },
@@ -396,8 +411,10 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         for (const p of peers) {
           const s = sessions.get(key(infoHash, p.id))
           if (s?.state === 'admitted') {
-            // a paying buyer with credit left gets a slot of its own: it pays for it
-            if (p.interested && (s.proven ? mayServe(s, infoHash) : s.unprovenServed + 16 * 1024 <= unprovenLimit(infoHash) && !s.account!.banned)) unchoke.add(p.id)
+            // a paying buyer with credit left gets a slot of its own: it pays for it. One with
+            // granted blocks still being read keeps it until they are out: a choke drops them
+            // (BEP 6), so the buyer would never complete, verify and pay those pieces
+            if ((p.interested && canServe(s)) || (p.unchoked && s.inflight > 0 && !s.account!.banned)) unchoke.add(p.id)
           } else others.push(p)
         }
         if (!freeFor(infoHash)) return { unchoke, optimistic: new Map() }
@@ -426,6 +443,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             proven: false,
             unprovenServed: 0,
             open: new Map(),
+            inflight: 0,
+            held: false,
           }
           s.ch = attachPayChannel(
             wire,
@@ -458,18 +477,20 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             const a = s.account!
             if (!s.proven) {
               if (a.banned || s.unprovenServed + ref.length > unprovenLimit(infoHash)) {
-                rechoke(infoHash)
+                refused(s)
                 return false
               }
               s.unprovenServed += ref.length
+              s.inflight += ref.length
               stats.paidBytes += ref.length
               components.onServed?.(infoHash, ref.length, true)
               return true
             }
             if (!grantProven(s, ref, infoHash)) {
-              if (!enforce(a)) rechoke(infoHash)
+              if (!enforce(a)) refused(s)
               return false
             }
+            s.inflight += ref.length
             stats.paidBytes += ref.length
             components.onServed?.(infoHash, ref.length, true)
             return true
@@ -478,6 +499,15 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           stats.freeBytes += ref.length
           components.onServed?.(infoHash, ref.length, false)
           return true
+        },
+        uploadSettled(conn: SellerConnection, ref: BlockRef, infoHash: string, _sent: boolean): void {
+          const s = sessions.get(key(infoHash, conn.id))
+          if (s === undefined || s.inflight === 0) return // a free block, or the session ended
+          s.inflight = Math.max(0, s.inflight - ref.length)
+          if (s.inflight === 0 && s.held) {
+            s.held = false
+            rechoke(infoHash)
+          }
         },
         chokePolicy,
       },

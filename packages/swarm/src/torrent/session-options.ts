@@ -82,6 +82,8 @@ export interface TorrentSessionComponents {
   extendWire?: (wire: HardenedWire, conn: BitTorrentConnection, infoHash: string) => void
   /** Veto upload requests (paid delivery); false rejects. */
   uploadGate?: (conn: BitTorrentConnection, ref: BlockRef, infoHash: string) => boolean
+  /** Told once per request the gate let through: sent to the socket, or dropped. */
+  uploadSettled?: (conn: BitTorrentConnection, ref: BlockRef, infoHash: string, sent: boolean) => void
   /** Keep a connection two seeds would close (a buyer settling its last cheque). */
   keepSeedConnection?: (conn: PeerConnection, infoHash: string) => boolean
   /** Cap the requests in flight to a connection (a paying buyer's seller choice). */

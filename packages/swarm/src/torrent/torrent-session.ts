@@ -115,6 +115,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       onUploaded: (n) => (this.#stats.uploaded += n),
       onReadError: (err) => this.#fatal(err),
       gate: components.uploadGate === undefined ? undefined : (conn, ref) => components.uploadGate!(conn, ref, this.infoHash),
+      settled: components.uploadSettled === undefined ? undefined : (conn, ref, sent) => components.uploadSettled!(conn, ref, this.infoHash, sent),
     })
     this.#peers = new PeerSet(s, { maxConnections: init.maxConnections }, {
       ...components,

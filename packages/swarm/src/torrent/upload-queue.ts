@@ -29,6 +29,8 @@ export interface UploadQueueDeps {
   onReadError(err: unknown): void
   /** The peer left `bytes` unflushed for `SEND_STALL_MS`: close it. */
   onStalled(conn: BitTorrentConnection, bytes: number): void
+  /** Once per pushed ref: it went to the socket (true) or was dropped — cancelled, choked, closed, unreadable (false). */
+  onSettled?(ref: BlockRef, sent: boolean): void
 }
 
 /**
@@ -66,7 +68,7 @@ export class PeerUploadQueue {
   }
 
   push(ref: BlockRef): void {
-    if (this.#closed) return
+    if (this.#closed) return this.#d.onSettled?.(ref, false)
     this.#queue.push(ref)
     if (this.#queue.length - this.#head > COMPACT_AT) this.#compact()
     this.pump()
@@ -81,6 +83,7 @@ export class PeerUploadQueue {
       const ref = this.#queue[this.#head]!
       if (!conn.isRequested(ref)) {
         this.#head++ // cancelled
+        d.onSettled?.(ref, false)
         continue
       }
       if (this.#inflight > 0 && this.#inflight + ref.length > PEER_BUFFER_BYTES) return // a flush resumes us
@@ -102,7 +105,10 @@ export class PeerUploadQueue {
       this.#inflight += ref.length
       d.read(ref.index, ref.begin, ref.length).then(
         ({ data, release }) => {
-          if (this.#closed) return release()
+          if (this.#closed) {
+            d.onSettled?.(ref, false)
+            return release()
+          }
           // a view into a cached 1 MiB chunk would pin the whole chunk for as long as a slow
           // peer leaves the block unsent: the budget must count what is really held, so such a
           // block is copied and the chunk released at once; a view that is most of its buffer
@@ -114,18 +120,23 @@ export class PeerUploadQueue {
             if (!pins) release()
             this.#flushed(ref.length)
           }
-          if (conn.sendBlock(ref, block, written)) d.onSent(ref.length)
-          else written() // cancelled or choked while reading
+          if (conn.sendBlock(ref, block, written)) {
+            d.onSent(ref.length)
+            d.onSettled?.(ref, true)
+          } else {
+            written() // cancelled or choked while reading
+            d.onSettled?.(ref, false)
+          }
         },
         (err: unknown) => {
           this.#flushed(ref.length)
+          d.onSettled?.(ref, false)
           d.onReadError(err)
         },
       )
     }
     if (this.#head >= this.#queue.length || this.#conn.amChoking) {
-      this.#queue = []
-      this.#head = 0
+      this.#drop()
     }
   }
 
@@ -160,7 +171,10 @@ export class PeerUploadQueue {
     for (let i = this.#head; i < this.#queue.length; i++) {
       const ref = this.#queue[i]!
       const key = ref.index * 0x1_0000_0000 + ref.begin
-      if (seen.has(key) || !this.#conn.isRequested(ref)) continue
+      if (seen.has(key) || !this.#conn.isRequested(ref)) {
+        this.#d.onSettled?.(ref, false)
+        continue
+      }
       seen.add(key)
       kept.push(ref)
     }
@@ -176,6 +190,15 @@ export class PeerUploadQueue {
     this.#d.budget.cancel(this.#retry)
     this.#d.budget.release(this.#inflight)
     this.#inflight = 0
+    this.#drop()
+  }
+
+  /** Forget the refs not started (choked or closed), telling `onSettled` of each. */
+  #drop(): void {
+    const left = this.#queue
+    const from = this.#head
     this.#queue = []
+    this.#head = 0
+    if (this.#d.onSettled !== undefined) for (let i = from; i < left.length; i++) this.#d.onSettled(left[i]!, false)
   }
 }

@@ -41,6 +41,8 @@ export interface UploadSlotsInit {
    * answer rejects the request. @default serve everything the choker allows
    */
   gate?: (conn: BitTorrentConnection, ref: BlockRef) => boolean
+  /** Told once per request the gate let through: sent to the socket (true) or dropped (false). */
+  settled?: (conn: BitTorrentConnection, ref: BlockRef, sent: boolean) => void
 }
 
 /**
@@ -83,6 +85,7 @@ export class UploadSlots {
         init.onReadError(err)
       },
       onStalled: (c, bytes) => init.onStalled(c, bytes),
+      onSettled: init.settled === undefined ? undefined : (ref, sent) => init.settled!(conn, ref, sent),
     })
     this.#queues.set(conn, q)
     conn.once('close', () => this.#queues.delete(conn))
