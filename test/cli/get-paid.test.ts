@@ -4,12 +4,11 @@
 // It pays each seller exactly ⌊verified bytes × price / 2^30⌋, leaves sellers above --max-price,
 // stops at --budget, prints what it spent and to whom, and fails in one coded line when no
 // seller is cheap enough, the budget is spent, or the RPC is down.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tokenUnits } from '@bitcdn/core'
-import { createTorrent, type Metainfo } from '@bitcdn/content'
-import { filledStore } from '../swarm/swarm-helpers.js'
+import { createFileStore, createTorrent, type Metainfo } from '@bitcdn/content'
 import { writeDeployment } from '@bitcdn/pay'
 import { requireTools } from '../interop/helpers/clients.js'
 import { removeDir, sha256Tree, tempDir, writeRandomFiles } from '../interop/helpers/data.js'
@@ -41,10 +40,8 @@ beforeAll(async () => {
   m = await createTorrent(join(dir, 'src', 'movie.bin'), { pieceLength: 256 * 1024 })
   torrentFile = join(dir, 'movie.torrent')
   writeFileSync(torrentFile, m.torrentFile)
-  // the sellers hold the data in memory stores: a read-only file store under a paid seller serves
-  // 0 bytes on this branch (the regression test/node/node-paid-crash.test.ts is quarantined for)
-  const data = readFileSync(join(dir, 'src', 'movie.bin'))
-  const store = () => filledStore(m, data)
+  // the sellers serve the files in place, read-only, as `bitcdn node pin --dir` does
+  const store = async () => createFileStore(m, { dir: join(dir, 'src'), readOnly: true })
   cheap = await mk.seller(chain.accounts[2]!, m, await store(), { pricePerGiB: tokenUnits(500_000n) }) // 0.5 USDC/GiB
   dear = await mk.seller(chain.accounts[3]!, m, await store(), { pricePerGiB: tokenUnits(2_000_000n) }) // 2 USDC/GiB
   await writeDeployment(join(home, 'deployment.json'), chain.deployment)
