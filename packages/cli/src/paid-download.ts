@@ -108,7 +108,8 @@ export async function openPaidDownload(f: PaidGetFlags, note: (line: string) => 
     warned.add(line)
     note(line)
   }
-  // a quarter of what may be spent (and of what is there) per seller, once it was paid a quarter of that
+  // a quarter of what may be spent (and of what is there) per seller, once it was paid a quarter of
+  // that or half the soft allowance the seller gives us (the buyer's rule)
   const allocationAmount = (budget < free ? budget : free) / 4n
   const buyer = createPaidBuyer({
     payer,

@@ -65,8 +65,9 @@ export interface PaidBuyerInit {
   /** Seller choice. */
   policy?: BuyerPolicyOptions
   /**
-   * Top up the allocation to a seller once it was paid `after` (steady business): to `amount`.
-   * Needs an `allocator`. @default none
+   * Top up the allocation to a seller once it was paid `after` (steady business), or half the soft
+   * allowance its terms announced if that is less (unclaimed cheques use the allowance up): to
+   * `amount`, again every such step paid. Needs an `allocator`. @default none
    */
   allocation?: { after: TokenUnits; amount: TokenUnits }
   /** How often seller weights and throughput are recomputed, ms. @default 1000 */
@@ -125,6 +126,8 @@ export interface PaidBuyer extends EventEmitter<PaidBuyerEvents> {
 interface SellerAccount {
   payee: Address
   price: TokenUnits
+  /** What the seller trusts us with from our free balance (its terms): unclaimed cheques use it up. */
+  softAllowance: TokenUnits
   verifiedBytes: number
   paid: bigint
   acked: bigint
@@ -239,7 +242,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       if (why !== undefined) return leave(s, marketError('termsRefused', `seller ${s.conn.id} terms refused: ${why}`, { peer: s.conn.id, ...overPrice }), RefuseReason.terms)
       let a = sellers.get(t.payee)
       if (a === undefined) {
-        a = { payee: t.payee, price: t.pricePerGiB, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, allocatedAt: 0n, channels: new Set() }
+        a = { payee: t.payee, price: t.pricePerGiB, softAllowance: t.softAllowance, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, allocatedAt: 0n, channels: new Set() }
         sellers.set(t.payee, a)
       } else if (a.price !== t.pricePerGiB) {
         // a seller that changed its price: pay what is due at the old price first
@@ -326,9 +329,13 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     const topUp = (a: SellerAccount) => {
       const rule = init.allocation
       const allocator = components.allocator
-      if (rule === undefined || allocator === undefined || a.paid < rule.after) return
+      if (rule === undefined || allocator === undefined) return
+      // unclaimed cheques use up the seller's soft allowance: by half of it, the seller is one we
+      // buy from steadily, and without collateral it would soon stop serving us
+      const after = a.softAllowance > 0n && a.softAllowance / 2n < rule.after ? a.softAllowance / 2n : rule.after
+      if (a.paid < after) return
       // once per `after` paid: steady business keeps its allocation, a one-off never ties funds up
-      if (a.paid - a.allocatedAt < rule.after && a.allocatedAt !== 0n) return
+      if (a.paid - a.allocatedAt < after && a.allocatedAt !== 0n) return
       if (a.allocating) return
       a.allocatedAt = a.paid
       a.allocating = true
@@ -399,15 +406,24 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     }, intervalMs)
     timer.unref()
 
+    /** Value of the bytes a seller delivered into pieces that have not verified yet. */
+    const unverifiedValue = (a: SellerAccount): bigint => {
+      let bytes = 0
+      for (const x of a.channels) bytes += Math.max(0, x.conn.downloaded - x.verified)
+      return bytesValue(bytes, a.price)
+    }
+
     const requestLimit = (conn: PeerConnection, infoHash: string): number | undefined => {
       const s = sessions.get(key(infoHash, conn.id))
       if (s === undefined || s.state === 'new') return allowFree || s === undefined ? undefined : 0
       const a = s.seller!
       if (exhausted) return 0
       // never owe a seller more than its credit: unpaid + in flight stays below it
+      // what the seller counts against us also includes blocks received into pieces not verified
+      // yet: leaving them out overshoots its credit by up to a piece per connection (and gets us banned)
       const due = dueOf(a)
       const cap = init.maxChequeValue !== undefined && init.maxChequeValue < a.credit ? init.maxChequeValue : a.credit
-      const room = cap - (due > 0n ? due : 0n)
+      const room = cap - (due > 0n ? due : 0n) - unverifiedValue(a)
       const perBlock = bytesValue(BLOCK, a.price)
       const byCredit = room <= 0n ? 0 : perBlock === 0n ? Number.MAX_SAFE_INTEGER : Number(room / (perBlock + 1n))
       // and the budget: what is committed everywhere plus this request stays within it
