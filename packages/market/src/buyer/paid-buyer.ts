@@ -52,9 +52,10 @@ export interface PaidBuyerInit {
    */
   maxChequeValue?: TokenUnits
   /**
-   * Coalescing: pay a seller once this much is due to it, or `chequeIntervalMs` after the first
-   * unpaid verified piece, whichever comes first (each cheque covers at least one piece; every
-   * cheque costs the buyer an fsync and the seller a verification and an fsync).
+   * Coalescing: pay a seller once this much is due to it (or a quarter of the credit it last
+   * announced, if less), or `chequeIntervalMs` after the first unpaid verified piece, whichever
+   * comes first (each cheque covers at least one piece; every cheque costs the buyer an fsync and
+   * the seller a verification and an fsync).
    * @default the value of 1 MiB at the seller's price
    */
   chequeValue?: TokenUnits
@@ -352,7 +353,10 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         const a = s.seller
         s.verified += src.bytes
         a.verifiedBytes += src.bytes
-        const threshold = init.chequeValue ?? bytesValue(MIB, a.price)
+        // a quarter of the credit at most: a cheque that waits for more stalls the requests the
+        // credit caps (due + unverified + in flight ≤ credit)
+        const configured = init.chequeValue ?? bytesValue(MIB, a.price)
+        const threshold = a.credit > 0n && a.credit / 4n < configured ? a.credit / 4n : configured
         // the first cheque goes at once: it proves to the seller that we hold the payer's key
         if (dueOf(a) >= threshold || (a.paid === 0n && dueOf(a) > 0n)) {
           clearTimeout(a.flushTimer)
