@@ -104,13 +104,15 @@ describe('paid delivery end to end: three bitcdn nodes, one paying bitcdn get', 
       expect(BigInt(verified[i]!) * n.price - owed * GiB).toBeLessThan(GiB)
       sum += owed
       // the node sent at least what the buyer verified from it (paid bytes served, metrics)
-      const metrics = await (await admin(n.home, n.proc.adminUrl, '/metrics')).text()
-      expect(metric(metrics, 'bitcdn_bytes_served_total', '{kind="paid"}')).toBeGreaterThanOrEqual(verified[i]!)
+      const served = async () => metric(await (await admin(n.home, n.proc.adminUrl, '/metrics')).text(), 'bitcdn_bytes_served_total', '{kind="paid"}')
+      await until(`node ${PRICES[i]} USDC/GiB counted its paid bytes`, async () => (await served()) >= verified[i]!, 30_000) // counters move on the node's 1 s tick
+      expect(await served()).toBeGreaterThanOrEqual(verified[i]!)
       // and its ledger holds exactly the buyer's cumulative
       const e = (await (await admin(n.home, n.proc.adminUrl, '/earnings')).json()) as { payers: { payer: string; accruedUnits: string }[] }
       expect(BigInt(e.payers.find((p) => p.payer === payer)!.accruedUnits)).toBe(owed)
     }
     expect(total).toBe(sum)
+    console.log(`e2e: verified ${verified.join(' / ')} bytes from the nodes at ${PRICES.join(' / ')} USDC/GiB; paid ${nodes.map((n) => rows.get(n.payee)!.paid).join(' / ')} base units`)
     // the buyer's policy by price: the cheapest served most, the dearest least
     expect(verified[0]!).toBeGreaterThan(verified[1]!)
     expect(verified[1]!).toBeGreaterThan(verified[2]!)
