@@ -128,6 +128,12 @@ describe('bitcdn get --wallet', () => {
     expect(b.stderr.trim()).toMatch(/^bitcdn: BITCDN_ERR_USAGE: --max-price and --budget pay nodes, which needs --wallet NAME/)
   }, 60_000)
 
+  it('without a wallet, priced sellers serve nothing, and the stall says they want paying', async () => {
+    const r = await runBitcdn(home, ['get', torrentFile, '-o', join(dir, 'dl8'), '--peer', cheap.addr, '--peer', dear.addr, '--timeout', '4'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^bitcdn: BITCDN_ERR_NO_SOURCE: no source delivered any data for 4 s \(tried 2 peer\(s\), 0 tracker\(s\), 0 web seed\(s\)\); 2 of the peers sell data and do not serve for free: pay them with --wallet NAME --budget USDC$/m)
+  }, 60_000)
+
   it('a payer with nothing in the escrow is told to deposit', async () => {
     const keyFile = join(dir, 'key2.txt')
     writeFileSync(keyFile, chain.accounts[7]!.privateKey)

@@ -30,13 +30,13 @@ export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode]
  * @example
  * throw noSource(30_000, { peers: 1, trackers: 0, webSeeds: 0 })
  */
-export function noSource(timeoutMs: number, tried: { peers: number; trackers: number; webSeeds: number }): BitcdnError {
+export function noSource(timeoutMs: number, tried: { peers: number; trackers: number; webSeeds: number }, sellers = 0): BitcdnError {
   const what = `${tried.peers} peer(s), ${tried.trackers} tracker(s), ${tried.webSeeds} web seed(s)`
-  return new BitcdnError(
-    CliErrorCode.noSource,
-    `no source delivered any data for ${Math.round(timeoutMs / 1000)} s (tried ${what}); check the addresses or raise --timeout`,
-    { details: { timeoutMs, ...tried } },
-  )
+  // peers that sell over bitcdn_pay serve a downloader without a wallet nothing: say so
+  const hint = sellers > 0 ? `${sellers} of the peers sell data and do not serve for free: pay them with --wallet NAME --budget USDC` : 'check the addresses or raise --timeout'
+  return new BitcdnError(CliErrorCode.noSource, `no source delivered any data for ${Math.round(timeoutMs / 1000)} s (tried ${what}); ${hint}`, {
+    details: { timeoutMs, ...tried, sellers },
+  })
 }
 
 /**

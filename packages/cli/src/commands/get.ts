@@ -9,7 +9,8 @@
 import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { readTorrentId } from '@bitcdn/content'
-import { createSwarmClient } from '@bitcdn/swarm'
+import type { EventEmitter } from 'node:events'
+import { createSwarmClient, type HardenedWire, type PeerConnection } from '@bitcdn/swarm'
 import { formatBytes } from '@bitcdn/core'
 import { listenError, noSeller, noSource, nothingToAsk } from '../errors.js'
 import { EXIT_INTERRUPTED, untilInterrupted } from '../interrupt.js'
@@ -19,7 +20,7 @@ import { recheckOnDisk } from '../recheck.js'
 import { createStallWatchdog } from '../stall-watchdog.js'
 import { createProgressReporter, formatRate, type ProgressSnapshot } from '../progress.js'
 import { BitcdnError } from '@bitcdn/core'
-import { MarketErrorCode } from '@bitcdn/market'
+import { MarketErrorCode, PAY_EXTENSION_NAME } from '@bitcdn/market'
 import { formatTokenAmount, presetNames } from '@bitcdn/pay'
 import { DEFAULT_MAX_PRICE, openPaidDownload, wantsPayment, type PaidDownload, type PaidGetFlags } from '../paid-download.js'
 
@@ -93,6 +94,13 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
   if (sources.peers + sources.trackers + sources.webSeeds === 0 && !opts.dht) throw nothingToAsk()
   const dir = resolve(opts.output)
   const paid = wantsPayment(opts) ? await openPaidDownload(opts, (line) => process.stderr.write(`${line}\n`)) : undefined
+  // without a wallet, note the peers that sell over bitcdn_pay: they will not serve us, and a
+  // stalled download should say why
+  const sellers = new Set<string>()
+  const spotSellers = (wire: HardenedWire, conn: PeerConnection) =>
+    (wire as unknown as EventEmitter).on('extended', (ext: string, info: { m?: Record<string, unknown> } | undefined) => {
+      if (ext === 'handshake' && info?.m?.[PAY_EXTENSION_NAME] !== undefined) sellers.add(conn.id)
+    })
   const client = createSwarmClient(
     {
       host: opts.host,
@@ -101,7 +109,7 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
       downloadRateLimit: opts.downloadLimit ?? 0,
       uploadRateLimit: opts.uploadLimit ?? 0,
     },
-    paid?.swarm ?? {},
+    paid?.swarm ?? { extendWire: spotSellers },
   )
   await client.start().catch((err: unknown) => {
     paid?.close()
@@ -138,7 +146,8 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
 
     const stallError = (): BitcdnError => {
       const refused = paid?.refusedPrices() ?? []
-      return paid !== undefined && refused.length > 0 && paid.spent() === 0n ? noSeller(paid.maxPricePerGiB, refused, paid.symbol) : noSource(opts.timeout, sources)
+      if (paid !== undefined && refused.length > 0 && paid.spent() === 0n) return noSeller(paid.maxPricePerGiB, refused, paid.symbol)
+      return noSource(opts.timeout, sources, paid === undefined ? sellers.size : 0)
     }
     const exhausted = new Promise<never>((_, reject) => {
       void paid?.exhausted.then(() => {

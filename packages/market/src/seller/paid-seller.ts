@@ -152,6 +152,8 @@ interface Session {
   inflight: number
   /** A request was refused while blocks were on their way: choke once they are out. */
   held: boolean
+  /** The credit our last ack on this connection announced. */
+  creditSent?: TokenUnits
 }
 
 const MIB = 1024 * 1024
@@ -325,7 +327,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         }
         stats.chequesAccepted++
         this_.emit('cheque', a.payer, ok.cumulative, tokenUnits(increment))
-        s.ch.send({ type: 'ack', cumulative: a.accepted, credit: payments.credit(a.payer, token) })
+        s.creditSent = payments.credit(a.payer, token)
+        s.ch.send({ type: 'ack', cumulative: a.accepted, credit: s.creditSent })
         rechoke(s.infoHash)
         if (r.closePeer) s.ch.close(marketError('messageUnexpected', 'cheques faster than the seller verifies them'))
         return
@@ -357,7 +360,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           s.account = a
           s.state = 'admitted'
           log.info({ peer: s.conn.id, payer, credit: payments.credit(payer, token).toString() }, 'buyer admitted')
-          s.ch.send({ type: 'ack', cumulative: a.accepted, credit: payments.credit(payer, token) })
+          s.creditSent = payments.credit(payer, token)
+          s.ch.send({ type: 'ack', cumulative: a.accepted, credit: s.creditSent })
           rechoke(s.infoHash)
           return
         }
@@ -426,6 +430,17 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
 
     const timer = setInterval(() => {
       for (const a of accounts.values()) if (!a.banned && [...sessions.values()].some((s) => s.account === a)) enforce(a)
+      // a credit that changed (an allocation seen, a cheque claimed, a withdrawal notice) reaches the
+      // buyer now: a buyer capped by its credit sends no cheque, so it would wait for an ack forever
+      for (const s of sessions.values()) {
+        const a = s.account
+        if (s.state !== 'admitted' || a === undefined || a.banned || s.ch.closed) continue
+        const credit = payments.credit(a.payer, token)
+        if (credit === s.creditSent) continue
+        s.creditSent = credit
+        s.ch.send({ type: 'ack', cumulative: a.accepted, credit })
+        rechoke(s.infoHash)
+      }
     }, init.checkIntervalMs ?? 1000)
     timer.unref()
 
