@@ -146,7 +146,9 @@ function cliSync(home, args) {
 }
 
 async function metric(adminUrl, token, name) {
-  const text = await (await fetch(`${adminUrl}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text()
+  // a fresh connection each time: the admin API closes idle keep-alive sockets between runs
+  const get = () => fetch(`${adminUrl}/metrics`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } }).then((r) => r.text())
+  const text = await get().catch(get)
   const line = text.split('\n').find((l) => l.startsWith(`${name} `))
   return line ? Number(line.split(' ').pop()) : 0
 }

@@ -206,6 +206,8 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
   } finally {
     clearInterval(timer)
     progress.end()
+    // stopped early (budget spent, stalled, Ctrl-C): still deliver the cheque for what verified
+    if (paid && !finished) await paid.settle(5_000)
     await client.stop()
     if (paid) {
       // a failed or interrupted paid download still says what it spent, before its error line
