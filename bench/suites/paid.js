@@ -101,7 +101,11 @@ export default async function run({ args, resultsDir }) {
     const chequeBytes = 6 + encodePayMessage({ type: 'cheque', cheque: new Uint8Array(CHEQUE_SESSION_WIRE_BYTES) }).length
     const ackBytes = 6 + encodePayMessage({ type: 'ack', cumulative: 1n, credit: 1n }).length
     const gibs = sizeMiB / 1024
-    const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+    const med = (xs) => {
+      const s = [...xs].sort((a, b) => a - b)
+      const h = Math.floor(s.length / 2)
+      return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2
+    }
     const summary = {
       freeMiBps: med(rows.free.map((x) => x.MiBps)),
       paidMiBps: med(rows.paid.map((x) => x.MiBps)),
