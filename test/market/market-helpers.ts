@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { tokenUnits, type TokenUnits } from '@bitcdn/core'
+import { tokenUnits, type Logger, type TokenUnits } from '@bitcdn/core'
 import { createMemoryStore, type Metainfo, type PieceStore } from '@bitcdn/content'
 import { createPayerWallet, createSellerSettlement, escrowAbi, type BuyerCreditInit, type ChequeDomain, type PayerWallet, type SellerSettlement } from '@bitcdn/pay'
 import { createSwarmClient, type SwarmClient, type SwarmClientComponents, type Torrent } from '@bitcdn/swarm'
@@ -57,7 +57,7 @@ export function market(chain: PayChain) {
       m: Metainfo,
       /** The data: in memory, or files in a folder (read from disk, so uploads wait on real reads). */
       store: PieceStore | { dir: string },
-      opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits; creditInit?: (payer: Address, token: Address) => BuyerCreditInit },
+      opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits; creditInit?: (payer: Address, token: Address) => BuyerCreditInit; logger?: Logger },
     ): Promise<TestSeller> {
       const dir = await tempDir('bitcdn-seller-')
       const softAllowance = opts.softAllowance ?? tokenUnits(1_000_000n)
@@ -66,9 +66,10 @@ export function market(chain: PayChain) {
         walletClient: chain.wallet(account.privateKey) as never,
       })
       await settlement.start()
-      const { creditInit: _ci, ...sellerOpts } = opts
+      const { creditInit: _ci, logger, ...sellerOpts } = opts
       const seller = createPaidSeller({ payee: account.address, domain, token: usdc, softAllowance, ...sellerOpts })({
         payments: settlementPayments(settlement),
+        ...(logger ? { logger } : {}),
       })
       const client = createSwarmClient({ stateDir: dir }, seller.swarm)
       seller.attach(client)

@@ -3,6 +3,7 @@
  * those unchanged). Each is documented under `## cli` in docs/errors.md.
  */
 import { BitcdnError } from '@bitcdn/core'
+import { formatTokenAmount } from '@bitcdn/pay'
 
 /** Stable codes this package throws. */
 export const CliErrorCode = {
@@ -12,6 +13,10 @@ export const CliErrorCode = {
   portInUse: 'BITCDN_ERR_PORT_IN_USE',
   /** `bitcdn get` finished but a file on disk does not match the torrent's piece hashes. */
   verifyFailed: 'BITCDN_ERR_VERIFY_FAILED',
+  /** `bitcdn get --wallet`: every seller found charges more than `--max-price`. */
+  noSeller: 'BITCDN_ERR_NO_SELLER',
+  /** `bitcdn get --wallet`: the payer has nothing in the escrow, so no node would serve it. */
+  escrowEmpty: 'BITCDN_ERR_ESCROW_EMPTY',
   /** A bad flag or argument (commander's usage errors); exit code 2. */
   usage: 'BITCDN_ERR_USAGE',
   /** An error that carries no BitCDN code: a bug or an unmapped library error. */
@@ -25,13 +30,13 @@ export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode]
  * @example
  * throw noSource(30_000, { peers: 1, trackers: 0, webSeeds: 0 })
  */
-export function noSource(timeoutMs: number, tried: { peers: number; trackers: number; webSeeds: number }): BitcdnError {
+export function noSource(timeoutMs: number, tried: { peers: number; trackers: number; webSeeds: number }, sellers = 0): BitcdnError {
   const what = `${tried.peers} peer(s), ${tried.trackers} tracker(s), ${tried.webSeeds} web seed(s)`
-  return new BitcdnError(
-    CliErrorCode.noSource,
-    `no source delivered any data for ${Math.round(timeoutMs / 1000)} s (tried ${what}); check the addresses or raise --timeout`,
-    { details: { timeoutMs, ...tried } },
-  )
+  // peers that sell over bitcdn_pay serve a downloader without a wallet nothing: say so
+  const hint = sellers > 0 ? `${sellers} of the peers sell data and do not serve for free: pay them with --wallet NAME --budget USDC` : 'check the addresses or raise --timeout'
+  return new BitcdnError(CliErrorCode.noSource, `no source delivered any data for ${Math.round(timeoutMs / 1000)} s (tried ${what}); ${hint}`, {
+    details: { timeoutMs, ...tried, sellers },
+  })
 }
 
 /**
@@ -63,4 +68,19 @@ export function listenError(err: unknown, port: number): unknown {
     details: { port },
     cause: err,
   })
+}
+
+/**
+ * The error `bitcdn get --wallet` fails with when the only sellers it found charge more than its
+ * maximum price.
+ * @example throw noSeller(500_000n, [1_000_000n, 2_000_000n], 'USDC')
+ */
+export function noSeller(maxPricePerGiB: bigint, prices: readonly bigint[], symbol: string): BitcdnError {
+  const fmt = (u: bigint) => formatTokenAmount(u, 6)
+  const seen = [...new Set(prices)].sort((a, b) => (a < b ? -1 : 1)).map(fmt).join(', ')
+  return new BitcdnError(
+    CliErrorCode.noSeller,
+    `no seller under --max-price ${fmt(maxPricePerGiB)} ${symbol}/GiB: ${prices.length} seller(s) asked ${seen} ${symbol}/GiB; raise --max-price or find other nodes`,
+    { details: { maxPricePerGiB, prices } },
+  )
 }

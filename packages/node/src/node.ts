@@ -194,8 +194,12 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
         missing += s.pieceCount - s.verifiedPieces
         const delta = s.uploaded - (lastUploaded.get(t.infoHash) ?? 0)
         lastUploaded.set(t.infoHash, s.uploaded)
-        const paidBytes = Math.min(paidSinceTick.get(t.infoHash) ?? 0, Math.max(delta, 0))
-        paidSinceTick.delete(t.infoHash)
+        // paid bytes are counted when granted, uploads when sent: a block granted before this
+        // tick and sent after it is paid in the next one (dropping it here miscounted it as free)
+        const granted = paidSinceTick.get(t.infoHash) ?? 0
+        const paidBytes = Math.min(granted, Math.max(delta, 0))
+        if (granted > paidBytes) paidSinceTick.set(t.infoHash, granted - paidBytes)
+        else paidSinceTick.delete(t.infoHash)
         if (delta > 0) {
           db.addServed(t.infoHash, delta, now)
           metrics.bytesServed.inc({ kind: 'paid' }, paidBytes)

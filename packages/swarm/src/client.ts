@@ -278,6 +278,7 @@ export function createSwarmClient(init: SwarmClientInit = {}, components: SwarmC
           webSeeds: opts.webSeeds,
           announce: opts.announce,
           resume: opts.resume,
+          recheck: opts.recheck,
           onDemand: opts.onDemand,
           have: opts.have,
           stateDir,

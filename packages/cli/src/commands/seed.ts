@@ -102,9 +102,13 @@ async function runSeed(input: string, opts: SeedOptions): Promise<void> {
     process.stderr.write(`checking ${metainfo.name} (${formatBytes(metainfo.length)}) in ${dir}\n`)
     const torrent = await client.add(metainfo, { dir, announce: opts.tracker, webSeeds: opts.webSeed, resume: false })
     const failed = new Promise<never>((_, reject) => torrent.once('error', reject))
-    const have = torrent.stats().progress
-    if (have < 1) {
-      process.stderr.write(`warning: only ${(have * 100).toFixed(1)}% of the data in ${dir} matches the torrent; serving that and fetching the rest from the swarm\n`)
+    const st = torrent.stats()
+    const bad = st.pieceCount - st.verifiedPieces
+    if (bad > 0) {
+      // peers ask for what we announce, so serving goes on; the user needs to know the files are not whole
+      process.stderr.write(
+        `warning: ${bad} of ${st.pieceCount} pieces of ${metainfo.name} in ${dir} are missing or damaged (${(st.progress * 100).toFixed(1)}% intact); serving the intact pieces and fetching the rest from the swarm\n`,
+      )
     }
     printTorrentSummary(process.stdout, metainfo, {
       data: join(dir, basename(metainfo.name)),

@@ -11,12 +11,11 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
-import { createPublicClient, createWalletClient, defineChain, getAddress, http, isAddress, type Address, type Hex } from 'viem'
+import { createWalletClient, getAddress, isAddress, type Address, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { BitcdnError } from '@bitcdn/core'
 import {
   bitcdnHome,
-  chainFailure,
   findKeystore,
   formatNative,
   listKeystores,
@@ -25,19 +24,17 @@ import {
   ChainError,
   createCashout,
   createPayeeLedger,
-  defaultDeploymentPath,
   escrowAbi,
   formatTokenAmount,
   keystorePath,
-  loadDeployment,
   parseTokenAmount,
   readKeystoreAddress,
   readKeystoreFile,
   resolvePassphrase,
   testTokenAbi,
   writeKeystoreFile,
-  type Deployment,
 } from '@bitcdn/pay'
+import { addChainOptions, connectCliChain, TOKEN_DECIMALS } from '../chain-context.js'
 
 /** Options every wallet subcommand takes. */
 interface WalletOptions {
@@ -49,17 +46,13 @@ interface WalletOptions {
   rpcUrl?: string
 }
 
-const DECIMALS = 6
+const DECIMALS = TOKEN_DECIMALS
 
 function addCommon(cmd: Command, { chain = true }: { chain?: boolean } = {}): Command {
   cmd.addOption(new Option('--key <name>', 'key name: $BITCDN_HOME/keys/<name>.json (or ~/.foundry/keystores/<name>)').default('default'))
   cmd.addOption(new Option('--account <name>', 'the same as --key (as in cast)'))
   cmd.addOption(new Option('--passphrase-env <var>', 'environment variable holding the passphrase').default('BITCDN_PASSPHRASE'))
-  if (chain) {
-    cmd.addOption(new Option('--deployment <file>', 'deployment file (default: $BITCDN_HOME/deployment.json)'))
-    cmd.addOption(new Option('--token <symbol>', 'token: USDC or USDT').default('USDC'))
-    cmd.addOption(new Option('--rpc-url <url>', 'RPC endpoint (default: the deployment file\'s)'))
-  }
+  if (chain) addChainOptions(cmd)
   return cmd
 }
 
@@ -70,51 +63,7 @@ function out(line: string): void {
 /** The key name from `--account` or `--key`. */
 const keyName = (opts: WalletOptions): string => opts.account ?? opts.key
 
-async function context(opts: WalletOptions) {
-  const deployment: Deployment = await loadDeployment(opts.deployment ?? defaultDeploymentPath())
-  const symbol = opts.token.toUpperCase()
-  const token = deployment.tokens[symbol as keyof Deployment['tokens']]
-  if (!token) {
-    throw new BitcdnError('BITCDN_ERR_TOKEN_UNKNOWN', `token '${opts.token}' is not in the deployment (has: ${Object.keys(deployment.tokens).join(', ')})`)
-  }
-  const rpcUrl = opts.rpcUrl ?? deployment.rpcUrl
-  const chain = defineChain({
-    id: deployment.chainId,
-    name: deployment.network,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  })
-  // one quick try: a CLI reports an unreachable RPC at once instead of retrying for seconds
-  const transport = http(rpcUrl, { retryCount: 0, timeout: 30_000 })
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: 250 })
-  const local = deployment.network === 'anvil' || deployment.chainId === 31337
-  const tokens = Object.entries(deployment.tokens).map(([sym, address]) => ({ address: address as Address, symbol: sym, decimals: DECIMALS }))
-  // the command's token first: token errors (which do not name the token) are about it
-  tokens.sort((a, b) => (a.address === token ? -1 : b.address === token ? 1 : 0))
-  const failure = (err: unknown, what: string, account?: Address) =>
-    chainFailure(err, {
-      rpcUrl,
-      what,
-      tokens,
-      ...(account ? { account } : {}),
-      ...(local ? { unreachableHint: 'is the local chain running? start it with `bitcdn chain`', faucetHint: `on the local chain: bitcdn chain fund ${account ?? 'ADDRESS'}` } : {}),
-    })
-  // the RPC answers, serves the deployment's chain, and the escrow is there (a restarted anvil
-  // keeps no state, so an old deployment file points at nothing)
-  const [chainId, code] = await Promise.all([publicClient.getChainId(), publicClient.getCode({ address: deployment.escrow })]).catch((err) => {
-    throw failure(err, 'reading the chain')
-  })
-  if (chainId !== deployment.chainId) {
-    throw new ChainError('BITCDN_ERR_CHAIN_MISMATCH', `the RPC at ${rpcUrl} serves chain ${chainId}, but the deployment file is for chain ${deployment.chainId}`)
-  }
-  if (!code || code === '0x') {
-    throw new ChainError(
-      'BITCDN_ERR_DEPLOYMENT_STALE',
-      `no escrow contract at ${deployment.escrow} on ${rpcUrl}: ${local ? 'the local chain was restarted since the deployment file was written (it keeps no state); restart `bitcdn chain` in the background and run again' : 'the deployment file does not match this chain'}`,
-    )
-  }
-  return { deployment, token, symbol, chain, rpcUrl, transport, publicClient, failure }
-}
+const context = (opts: WalletOptions) => connectCliChain(opts)
 
 async function keyFile(opts: WalletOptions): Promise<string> {
   return findKeystore(bitcdnHome(), keyName(opts))

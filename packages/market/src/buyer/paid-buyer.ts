@@ -52,9 +52,10 @@ export interface PaidBuyerInit {
    */
   maxChequeValue?: TokenUnits
   /**
-   * Coalescing: pay a seller once this much is due to it, or `chequeIntervalMs` after the first
-   * unpaid verified piece, whichever comes first (each cheque covers at least one piece; every
-   * cheque costs the buyer an fsync and the seller a verification and an fsync).
+   * Coalescing: pay a seller once this much is due to it (or a quarter of the credit it last
+   * announced, if less), or `chequeIntervalMs` after the first unpaid verified piece, whichever
+   * comes first (each cheque covers at least one piece; every cheque costs the buyer an fsync and
+   * the seller a verification and an fsync).
    * @default the value of 1 MiB at the seller's price
    */
   chequeValue?: TokenUnits
@@ -65,8 +66,9 @@ export interface PaidBuyerInit {
   /** Seller choice. */
   policy?: BuyerPolicyOptions
   /**
-   * Top up the allocation to a seller once it was paid `after` (steady business): to `amount`.
-   * Needs an `allocator`. @default none
+   * Top up the allocation to a seller once it was paid `after` (steady business), or half the soft
+   * allowance its terms announced if that is less (unclaimed cheques use the allowance up): to
+   * `amount`, again every such step paid. Needs an `allocator`. @default none
    */
   allocation?: { after: TokenUnits; amount: TokenUnits }
   /** How often seller weights and throughput are recomputed, ms. @default 1000 */
@@ -125,6 +127,8 @@ export interface PaidBuyer extends EventEmitter<PaidBuyerEvents> {
 interface SellerAccount {
   payee: Address
   price: TokenUnits
+  /** What the seller trusts us with from our free balance (its terms): unclaimed cheques use it up. */
+  softAllowance: TokenUnits
   verifiedBytes: number
   paid: bigint
   acked: bigint
@@ -158,6 +162,8 @@ interface Session {
   admitted?: boolean
   /** A cheque went out on this connection (the next ack then accepted it: the seller holds us proven). */
   chequeSent?: boolean
+  /** Bytes from this connection in pieces that verified. */
+  verified: number
 }
 
 const BLOCK = 16 * 1024
@@ -200,8 +206,13 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     /** Value owed to a seller for verified bytes not yet paid. */
     const dueOf = (a: SellerAccount) => bytesValue(a.verifiedBytes, a.price) - a.paid
 
-    /** Nothing due and every cheque acknowledged. */
-    const settled = (a: SellerAccount) => dueOf(a) <= 0n && a.acked >= a.paid && !a.paying
+    /**
+     * Nothing due and every cheque acknowledged. `acked` is the seller's cumulative, which for a
+     * payer that bought from it before is above what this process paid: compare with our last
+     * cheque's cumulative, not with `paid`.
+     */
+    const settled = (a: SellerAccount) =>
+      dueOf(a) <= 0n && !a.paying && (a.lastCheque === undefined ? a.paid === 0n : a.acked >= a.lastCheque.cheque.cumulativeAmount)
 
     /** A finished torrent's connection kept open for the last cheque: close it once settled. */
     const closeIfSettled = (s: Session) => {
@@ -218,7 +229,11 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         if (due > 0n) v += due
       }
       for (const s of sessions.values()) {
-        if (s.state === 'paying' && s.seller !== undefined) v += bytesValue(s.conn.outstanding * BLOCK, s.seller.price)
+        if (s.state !== 'paying' || s.seller === undefined) continue
+        // in flight, and received into pieces not verified yet: owed once they verify (duplicates
+        // and failed pieces stay counted, so the budget errs on the side of the seller)
+        const unverified = Math.max(0, s.conn.downloaded - s.verified)
+        v += bytesValue(s.conn.outstanding * BLOCK + unverified, s.seller.price)
       }
       return v
     }
@@ -242,10 +257,12 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
                 : t.payee === payer
                   ? 'the seller is our own payer account'
                   : undefined
-      if (why !== undefined) return leave(s, marketError('termsRefused', `seller ${s.conn.id} terms refused: ${why}`, { peer: s.conn.id }), RefuseReason.terms)
+      // the price goes with the refusal: a buyer that found no seller under its maximum says what it saw
+      const overPrice = t.pricePerGiB > init.maxPricePerGiB ? { pricePerGiB: t.pricePerGiB } : {}
+      if (why !== undefined) return leave(s, marketError('termsRefused', `seller ${s.conn.id} terms refused: ${why}`, { peer: s.conn.id, ...overPrice }), RefuseReason.terms)
       let a = sellers.get(t.payee)
       if (a === undefined) {
-        a = { payee: t.payee, price: t.pricePerGiB, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, receivedSinceAck: 0, proven: false, allocatedAt: 0n, channels: new Set() }
+        a = { payee: t.payee, price: t.pricePerGiB, softAllowance: t.softAllowance, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, receivedSinceAck: 0, proven: false, allocatedAt: 0n, channels: new Set() }
         sellers.set(t.payee, a)
       } else if (a.price !== t.pricePerGiB) {
         // a seller that changed its price: pay what is due at the old price first
@@ -315,11 +332,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           const due = dueOf(a)
           if (due <= 0n) break
           if (spent + due > init.budget) {
-            if (!exhausted) {
-              exhausted = true
-              log.warn({ spent: spent.toString(), budget: init.budget.toString() }, 'budget exhausted')
-              this_.emit('exhausted')
-            }
+            markExhausted()
             break
           }
           // the wallet commits the new cumulative to disk before it signs
@@ -344,9 +357,13 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     const topUp = (a: SellerAccount) => {
       const rule = init.allocation
       const allocator = components.allocator
-      if (rule === undefined || allocator === undefined || a.paid < rule.after) return
+      if (rule === undefined || allocator === undefined) return
+      // unclaimed cheques use up the seller's soft allowance: by half of it, the seller is one we
+      // buy from steadily, and without collateral it would soon stop serving us
+      const after = a.softAllowance > 0n && a.softAllowance / 2n < rule.after ? a.softAllowance / 2n : rule.after
+      if (a.paid < after) return
       // once per `after` paid: steady business keeps its allocation, a one-off never ties funds up
-      if (a.paid - a.allocatedAt < rule.after && a.allocatedAt !== 0n) return
+      if (a.paid - a.allocatedAt < after && a.allocatedAt !== 0n) return
       if (a.allocating) return
       a.allocatedAt = a.paid
       a.allocating = true
@@ -364,6 +381,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         // reachable: the cheque goes out on any of its connections, or on the next one)
         const a = s?.state === 'paying' ? s.seller : closed.get(k)
         if (a === undefined) continue
+        if (s !== undefined && s.state === 'paying' && s.seller === a) s.verified += src.bytes
         a.verifiedBytes += src.bytes
         // pay well before the announced credit runs out, so the seller never has to wait for us
         const half = a.credit / 2n
@@ -392,6 +410,25 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       for (const a of sellers.values()) a.depth = w.get(a.payee) ?? 0
     }
 
+    const markExhausted = () => {
+      if (exhausted) return
+      exhausted = true
+      log.warn({ spent: spent.toString(), budget: init.budget.toString() }, 'budget exhausted')
+      this_.emit('exhausted')
+    }
+
+    /** The budget left cannot buy a block from any seller we are connected to. */
+    const checkBudget = () => {
+      if (exhausted) return
+      let cheapest: bigint | undefined
+      for (const a of sellers.values()) {
+        if (![...a.channels].some((s) => !s.ch.closed)) continue
+        const perBlock = bytesValue(BLOCK, a.price) + 1n
+        if (cheapest === undefined || perBlock < cheapest) cheapest = perBlock
+      }
+      if (cheapest !== undefined && init.budget - committed() < cheapest) markExhausted()
+    }
+
     const intervalMs = init.rebalanceIntervalMs ?? 1000
     const timer = setInterval(() => {
       for (const a of sellers.values()) {
@@ -402,6 +439,13 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       rebalance()
     }, intervalMs)
     timer.unref()
+
+    /** Value of the bytes a seller delivered into pieces that have not verified yet. */
+    const unverifiedValue = (a: SellerAccount): bigint => {
+      let bytes = 0
+      for (const x of a.channels) bytes += Math.max(0, x.conn.downloaded - x.verified)
+      return bytesValue(bytes, a.price)
+    }
 
     const requestLimit = (conn: PeerConnection, infoHash: string): number | undefined => {
       const s = sessions.get(key(infoHash, conn.id))
@@ -425,6 +469,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       // and the budget: what is committed everywhere plus this request stays within it
       const budgetRoom = init.budget - committed()
       const byBudget = budgetRoom <= 0n ? 0 : perBlock === 0n ? Number.MAX_SAFE_INTEGER : Number(budgetRoom / (perBlock + 1n))
+      if (byBudget === 0 && conn.outstanding === 0) checkBudget()
       return Math.min(a.depth, conn.outstanding + byCredit, conn.outstanding + byBudget)
     }
 
@@ -432,7 +477,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       swarm: {
         extendWire(wire: HardenedWire, conn: PeerConnection, infoHash: string) {
           const k = key(infoHash, conn.id)
-          const s: Session = { ch: undefined as unknown as PayChannel, conn, infoHash, state: 'new' }
+          const s: Session = { ch: undefined as unknown as PayChannel, conn, infoHash, state: 'new', verified: 0 }
           s.ch = attachPayChannel(wire, conn, { onOpen: () => {}, onMessage: (msg) => onMessage(s, msg) }, log)
           sessions.set(k, s)
           conn.on('block', (_i: number, _b: number, data: Buffer) => {

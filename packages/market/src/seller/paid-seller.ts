@@ -165,6 +165,8 @@ interface Session {
   granted: Map<number, number>
   /** A request was refused since the last unchoke: choke once the blocks granted are out (a choke, then an unchoke, lets the buyer ask for that piece anew). */
   refused: boolean
+  /** The payer's credit (pay's `credit`) when our last ack on this connection was sent: a change is announced unasked. */
+  creditSent?: TokenUnits
 }
 
 const MIB = 1024 * 1024
@@ -394,6 +396,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         }
         stats.chequesAccepted++
         this_.emit('cheque', a.payer, ok.cumulative, tokenUnits(increment))
+        s.creditSent = payments.credit(a.payer, token)
         s.ch.send({ type: 'ack', cumulative: a.accepted, credit: honoured(s) })
         rechoke(s.infoHash)
         if (r.closePeer) s.ch.close(marketError('messageUnexpected', 'cheques faster than the seller verifies them'))
@@ -429,6 +432,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           s.account = a
           s.state = 'admitted'
           log.info({ peer: s.conn.id, payer, credit: payments.credit(payer, token).toString() }, 'buyer admitted')
+          s.creditSent = payments.credit(payer, token)
           s.ch.send({ type: 'ack', cumulative: a.accepted, credit: honoured(s) })
           rechoke(s.infoHash)
           return
@@ -498,6 +502,17 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
 
     const timer = setInterval(() => {
       for (const a of accounts.values()) if (!a.banned && [...sessions.values()].some((s) => s.account === a)) enforce(a)
+      // a credit that changed (an allocation seen, a cheque claimed, a withdrawal notice) reaches the
+      // buyer now: a buyer capped by its credit sends no cheque, so it would wait for an ack forever
+      for (const s of sessions.values()) {
+        const a = s.account
+        if (s.state !== 'admitted' || a === undefined || a.banned || s.ch.closed) continue
+        const credit = payments.credit(a.payer, token)
+        if (credit === s.creditSent) continue
+        s.creditSent = credit
+        s.ch.send({ type: 'ack', cumulative: a.accepted, credit: honoured(s) })
+        rechoke(s.infoHash)
+      }
     }, init.checkIntervalMs ?? 1000)
     timer.unref()
 

@@ -11,6 +11,7 @@
  *   hello   (2, buyer → seller)  payer 20 | signer 20                                                                 =  42
  *   cheque  (3, buyer → seller)  cumulativeAmount u128 | signature 64 (pay's session wire form)                       =  82
  *   ack     (4, seller → buyer)  cumulative u128 (accepted total) | credit u128 (value the seller still honours)    =  34
+ *           (also sent unasked when the payer's credit changes: an allocation seen, a claim, a notice)
  *   refuse  (5, either)          reason u8 | text length u8 | text (UTF-8, ≤ 200 bytes): why the sender leaves        ≤ 204
  */
 import { bytesToHex, getAddress, hexToBytes, type Address } from 'viem'

@@ -33,6 +33,8 @@ export interface StorageOptions {
   store?: PieceStore | ((metainfo: Metainfo) => PieceStore)
   /** Keep and trust a journal for `dir`. @default true */
   resume?: boolean
+  /** Start the journal over and recheck the data (a repair). @default false */
+  recheck?: boolean
   /** Directory for resume journals. @default defaultStateDir() */
   stateDir?: string
   /** Pieces a caller-given store holds, already verified (no recheck). */
@@ -56,7 +58,7 @@ export interface OpenedStorage {
  * const { store, journal, have } = await openStorage(metainfo, { dir, stateDir }, (w) => emit('warning', w))
  */
 export async function openStorage(m: Metainfo, opts: StorageOptions, onWarning: (err: BitcdnError) => void): Promise<OpenedStorage> {
-  const journal = opts.dir !== undefined && opts.resume !== false ? await openJournal(m, opts.dir, opts.stateDir ?? defaultStateDir(), onWarning) : undefined
+  const journal = opts.dir !== undefined && opts.resume !== false ? await openJournal(m, opts.dir, opts.stateDir ?? defaultStateDir(), onWarning, opts.recheck === true) : undefined
   let have: number[] = [...(journal?.have ?? [])]
 
   if (opts.store !== undefined || opts.dir === undefined) {
@@ -96,8 +98,10 @@ async function recheck(store: PieceStore, m: Metainfo, journal: ResumeJournal | 
 }
 
 /** Open the journal in the state directory (migrating one from the data directory), or start it over. */
-async function openJournal(m: Metainfo, dir: string, stateDir: string, onWarning: (err: BitcdnError) => void): Promise<ResumeJournal> {
+async function openJournal(m: Metainfo, dir: string, stateDir: string, onWarning: (err: BitcdnError) => void, recheck: boolean): Promise<ResumeJournal> {
   const file = resumeJournalPath(stateDir, m.infoHash, dir)
+  // a repair: what the journal says was once on disk; only a read says what is there now
+  if (recheck) await unlink(file).catch(() => {})
   const legacy = legacyJournalPath(dir, m.infoHash)
   if (!(await exists(file)) && (await exists(legacy))) {
     // a journal from before the state directory: move it out of the user's directory

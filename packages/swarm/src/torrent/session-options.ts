@@ -28,6 +28,11 @@ export interface AddTorrentOptions {
   /** Trust and keep a resume journal for `dir`. @default true */
   resume?: boolean
   /**
+   * Distrust the resume journal: check every piece in `dir` again, journal the good ones and
+   * fetch the rest (repairs data damaged on disk after it was journalled). @default false
+   */
+  recheck?: boolean
+  /**
    * Fetch only what readers ask for (the HTTP gateway): every piece starts at priority skip, read
    * streams and `prioritize` raise the ones they need, and the torrent is done only once it holds
    * every piece. We stay interested in any peer with a piece we lack, so asking never waits for

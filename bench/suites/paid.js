@@ -1,0 +1,226 @@
+// Paid against free delivery on the same swarm in the same run: one `bitcdn node` (price
+// 1 USDC/GiB, free policy on, seeding one random file in place) on anvil with the real escrow, and
+// `bitcdn get` downloading the whole file from it, alternately
+//   - free: no wallet (a plain BitTorrent peer, served under the free policy) — the anchor;
+//   - paid: `--wallet` (bitcdn_pay: terms, hello, a cumulative cheque per ~1 MiB of value or
+//     250 ms, each persisted by the buyer before signing and stored by the node before its ack).
+// Runs are interleaved (free, paid, free, paid, …) into fresh directories. Prints the download
+// throughput of each (the "fetched in" figure `get` prints: from adding the torrent to done, the
+// paid one including its last cheque's acknowledgement), the paid/free ratio (target: the payment
+// layer costs < 3%, i.e. ≥ 0.97), cheques and cheque bytes per GiB (bitcdn_pay cheque and ack
+// messages with their BEP 10 framing, from the node's accepted-cheque counter), and the node's CPU
+// seconds per GiB served (from /proc) for both; records the load average; writes
+// bench/results/paid.json. Measures; asserts nothing.
+//
+//   npm run bench -- paid [--size=MiB] [--runs=N]
+import { spawn, spawnSync, execFileSync } from 'node:child_process'
+import { randomFillSync } from 'node:crypto'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { createTestClient, http } from 'viem'
+import { foundry } from 'viem/chains'
+import { cpuSeconds } from '../swarm/proc-stats.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..', '..')
+const cli = join(root, 'packages', 'cli', 'bin', 'bitcdn.js')
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+const PASSPHRASE = 'bench-paid'
+
+export default async function run({ args, resultsDir }) {
+  const { values } = parseArgs({
+    args,
+    options: { size: { type: 'string', default: '256' }, runs: { type: 'string', default: '3' }, cache: { type: 'string', default: join(tmpdir(), 'bitcdn-bench-paid') } },
+    strict: false,
+  })
+  const sizeMiB = Number(values.size)
+  const runs = Number(values.runs)
+  const work = String(values.cache)
+  const loadBefore = loadavg()
+  const { dir, torrentPath } = prepareData(work, sizeMiB)
+  const { startAnvil, deployLocal, anvilAccounts, writeDeployment, CHEQUE_SESSION_WIRE_BYTES } = await import('@bitcdn/pay')
+  const { encodePayMessage } = await import('@bitcdn/market')
+
+  const anvil = await startAnvil({ accounts: 4 })
+  const stops = [() => anvil.stop()]
+  try {
+    const accounts = anvilAccounts(4)
+    const deployment = await deployLocal({ rpcUrl: anvil.rpcUrl, withdrawDelaySeconds: 3600, fund: { accounts: accounts.map((a) => a.address), amount: 1_000_000_000_000n } })
+    const nodeHome = join(work, 'node-home')
+    const buyerHome = join(work, 'buyer-home')
+    for (const h of [nodeHome, buyerHome]) {
+      rmSync(h, { recursive: true, force: true })
+      mkdirSync(h, { recursive: true })
+      await writeDeployment(join(h, 'deployment.json'), deployment)
+    }
+    // the node: 1 USDC/GiB, free policy on, claims only when asked
+    const init = cliSync(nodeHome, ['node', 'init', '--port', '0', '--admin-port', String(await freePort()), '--price', '1', '--free'])
+    const payee = /^node address\s+(0x[0-9a-fA-F]{40})/m.exec(init)[1]
+    const configFile = join(nodeHome, 'node', 'config.toml')
+    writeFileSync(configFile, readFileSync(configFile, 'utf8').replace('threshold = "5"', 'threshold = "1000000"'))
+    await createTestClient({ chain: foundry, mode: 'anvil', transport: http(anvil.rpcUrl) }).setBalance({ address: payee, value: 10n ** 20n })
+    cliSync(nodeHome, ['node', 'pin', torrentPath, '--dir', dir])
+    const node = await startProcess(process.execPath, [cli, 'node', 'start'], (l) => l.includes('"adminUrl"'), { BITCDN_HOME: nodeHome })
+    stops.unshift(() => node.stop())
+    const started = JSON.parse(node.matched)
+    const peer = `127.0.0.1:${started.listen.port}`
+    const adminUrl = started.adminUrl
+    const token = readFileSync(join(nodeHome, 'node', 'admin-token'), 'utf8').trim()
+    // the buyer: a key imported, 100 USDC deposited
+    writeFileSync(join(work, 'buyer.key'), accounts[1].privateKey)
+    cliSync(buyerHome, ['wallet', 'import', '--key', 'buyer', '--from-file', join(work, 'buyer.key'), '--scrypt-n', '1024'])
+    cliSync(buyerHome, ['wallet', 'deposit', '100', '--key', 'buyer'])
+
+    const rows = { free: [], paid: [] }
+    for (let r = 0; r < runs; r++) {
+      for (const kind of ['free', 'paid']) {
+        const out = join(work, `dl-${kind}`)
+        rmSync(out, { recursive: true, force: true })
+        rmSync(join(buyerHome, 'resume'), { recursive: true, force: true })
+        const cpu0 = cpuSeconds(node.pid)
+        const cheques0 = await metric(adminUrl, token, 'bitcdn_cheques_accepted_total')
+        const extra = kind === 'paid' ? ['--wallet', 'buyer', '--max-price', '5', '--budget', '100'] : []
+        const stdout = cliSync(buyerHome, ['get', torrentPath, '-o', out, '--peer', peer, '--timeout', '120', ...extra])
+        const cpu1 = cpuSeconds(node.pid)
+        const cheques = (await metric(adminUrl, token, 'bitcdn_cheques_accepted_total')) - cheques0
+        const m = /\(([\d.]+) (MiB|GiB) fetched in ([\d.]+) s/.exec(stdout)
+        if (!m) throw new Error(`bench paid: no "fetched in" line from get:\n${stdout}`)
+        const seconds = Number(m[3])
+        const row = { run: r + 1, seconds, MiBps: sizeMiB / seconds, sellerCpuSeconds: cpu1 - cpu0, cheques }
+        rows[kind].push(row)
+        console.log(`run ${r + 1}/${runs} ${kind.padEnd(4)} ${row.MiBps.toFixed(1).padStart(7)} MiB/s  node cpu ${row.sellerCpuSeconds.toFixed(2)} s${kind === 'paid' ? `  cheques ${cheques}` : ''}`)
+      }
+    }
+    // bytes of one cheque message and its ack on the wire: BEP 10 framing (length, id 20,
+    // extended id) + the bitcdn_pay message
+    const chequeBytes = 6 + encodePayMessage({ type: 'cheque', cheque: new Uint8Array(CHEQUE_SESSION_WIRE_BYTES) }).length
+    const ackBytes = 6 + encodePayMessage({ type: 'ack', cumulative: 1n, credit: 1n }).length
+    const gibs = sizeMiB / 1024
+    const med = (xs) => {
+      const s = [...xs].sort((a, b) => a - b)
+      const h = Math.floor(s.length / 2)
+      return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2
+    }
+    const summary = {
+      freeMiBps: med(rows.free.map((x) => x.MiBps)),
+      paidMiBps: med(rows.paid.map((x) => x.MiBps)),
+      chequesPerGiB: med(rows.paid.map((x) => x.cheques)) / gibs,
+      chequeBytesPerGiB: (med(rows.paid.map((x) => x.cheques)) * (chequeBytes + ackBytes)) / gibs,
+      sellerCpuSecondsPerGiB: { free: med(rows.free.map((x) => x.sellerCpuSeconds)) / gibs, paid: med(rows.paid.map((x) => x.sellerCpuSeconds)) / gibs },
+    }
+    summary.paidOverFree = summary.paidMiBps / summary.freeMiBps
+    summary.paymentCostPercent = (1 - summary.paidOverFree) * 100
+    const loadAfter = loadavg()
+    console.log(`\n  free ${summary.freeMiBps.toFixed(1)} MiB/s, paid ${summary.paidMiBps.toFixed(1)} MiB/s: paid/free ${summary.paidOverFree.toFixed(3)}x (payment layer ${summary.paymentCostPercent.toFixed(1)}% of throughput; target < 3%)`)
+    console.log(`  cheques ${summary.chequesPerGiB.toFixed(0)}/GiB, cheque bytes ${summary.chequeBytesPerGiB.toFixed(0)} B/GiB (cheque ${chequeBytes} B + ack ${ackBytes} B each)`)
+    console.log(`  node CPU per GiB served: free ${summary.sellerCpuSecondsPerGiB.free.toFixed(2)} s, paid ${summary.sellerCpuSecondsPerGiB.paid.toFixed(2)} s`)
+    console.log(`  load average: before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`)
+    const record = {
+      suite: 'paid',
+      date: new Date().toISOString(),
+      machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), loadAverage: { before: loadBefore, after: loadAfter } },
+      versions: { node: process.version, commit: gitCommit() },
+      sizeMiB,
+      pieceLength: 1 * MiB,
+      runs,
+      pricePerGiB: '1 USDC',
+      wire: { chequeMessageBytes: chequeBytes, ackMessageBytes: ackBytes },
+      summary,
+      note: 'one bitcdn node on loopback (free policy on) and one bitcdn get per run, alternating free (no wallet) and paid (--wallet); throughput is get\'s own "fetched in" figure',
+      results: rows,
+    }
+    mkdirSync(resultsDir, { recursive: true })
+    writeFileSync(join(resultsDir, 'paid.json'), `${JSON.stringify(record, null, 2)}\n`)
+    console.log(`\nwrote ${join(resultsDir, 'paid.json')}`)
+  } finally {
+    for (const s of stops) await s().catch(() => {})
+  }
+}
+
+/** `bitcdn <args>` on `home`, to completion; its stdout, or a thrown error with its stderr. */
+function cliSync(home, args) {
+  const r = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, BITCDN_HOME: home, BITCDN_PASSPHRASE: PASSPHRASE, FORCE_COLOR: '0' }, encoding: 'utf8', maxBuffer: 64 * MiB })
+  if (r.status !== 0) throw new Error(`bitcdn ${args.slice(0, 2).join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`)
+  return r.stdout
+}
+
+async function metric(adminUrl, token, name) {
+  // a fresh connection each time: the admin API closes idle keep-alive sockets between runs
+  const get = () => fetch(`${adminUrl}/metrics`, { headers: { authorization: `Bearer ${token}`, connection: 'close' } }).then((r) => r.text())
+  const text = await get().catch(get)
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+  return line ? Number(line.split(' ').pop()) : 0
+}
+
+function prepareData(work, sizeMiB) {
+  const dir = join(work, `data-${sizeMiB}MiB`)
+  const file = join(dir, `paid-${sizeMiB}MiB.bin`)
+  const torrentPath = join(work, `paid-${sizeMiB}MiB.torrent`)
+  if (!existsSync(file) || statSync(file).size !== sizeMiB * MiB) {
+    console.log(`generating ${sizeMiB} MiB of random data (once) ...`)
+    mkdirSync(dir, { recursive: true })
+    const fd = openSync(`${file}.partial`, 'w')
+    const chunk = Buffer.allocUnsafe(16 * MiB)
+    for (let left = sizeMiB * MiB; left > 0; left -= chunk.length) {
+      randomFillSync(chunk)
+      writeSync(fd, chunk, 0, Math.min(chunk.length, left))
+    }
+    closeSync(fd)
+    renameSync(`${file}.partial`, file)
+    rmSync(torrentPath, { force: true })
+  }
+  if (!existsSync(torrentPath)) cliSync(join(work, 'create-home'), ['create', file, '--piece-length', '1MiB', '-o', torrentPath])
+  return { dir, torrentPath }
+}
+
+function startProcess(command, args, ready, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BITCDN_PASSPHRASE: PASSPHRASE, ...env } })
+    let out = ''
+    const onData = (d) => {
+      out += d.toString()
+      const line = out.split('\n').find(ready)
+      if (line !== undefined) {
+        child.stdout.off('data', onData)
+        child.stderr.off('data', onData)
+        child.stdout.resume()
+        child.stderr.resume()
+        resolve({
+          matched: line,
+          pid: child.pid,
+          stop: () =>
+            new Promise((r) => {
+              if (child.exitCode !== null) return r()
+              child.once('exit', () => r())
+              child.kill('SIGTERM')
+            }),
+        })
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`${args[1]} exited (${code}): ${out.slice(-2000)}`)))
+  })
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port
+      s.close(() => resolve(p))
+    })
+  })
+}
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim()
+  } catch {
+    return undefined
+  }
+}
