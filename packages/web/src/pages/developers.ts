@@ -1,5 +1,15 @@
-/** Developers: gateway integration (nginx, pull zone) and the OpenAPI documents, the hub's rendered here. */
+/** Developers: gateway integration (nginx, pull zone), SDK examples and the OpenAPI documents, the hub's rendered here. */
 import { esc } from '../format.js'
+// the SDK's README examples, the very ones test/sdk/readme-examples.test.ts runs (one copy)
+import sdkReadme from '../../../sdk/README.md?raw'
+
+/** The README's `### title` + first ```js block pairs. */
+export function sdkExamples(md: string): { title: string; code: string }[] {
+  const out: { title: string; code: string }[] = []
+  const re = /^### (.+)\n[\s\S]*?^```js\n([\s\S]*?)^```/gm
+  for (let m = re.exec(md); m !== null; m = re.exec(md)) out.push({ title: m[1]!.trim(), code: m[2]!.trimEnd() })
+  return out
+}
 
 const NGINX = `upstream bitcdn_gateway { server 127.0.0.1:8080; keepalive 16; }
 
@@ -41,6 +51,16 @@ export function renderDevelopers(main: HTMLElement): void {
     <p>An abridged form of <code>docs/nginx/bitcdn-gateway.conf</code>, the complete configuration that
     <code>test/gateway/nginx.test.ts</code> runs against a real gateway (see <code>docs/gateway-nginx.md</code>):</p>
     <pre><code>${esc(NGINX)}</code></pre>
+  </section>
+  <section>
+    <h2>SDK: <code>@bitcdn/sdk</code></h2>
+    <p>Typed clients for the hub, gateway and node admin APIs (generated from their OpenAPI documents), publisher helpers
+    (a torrent with your origin as web seed, the hub's catalogue, pins on nodes) and consumer helpers (fetch or stream from
+    a gateway; in Node, a paid P2P download with a wallet). The examples below are run by the SDK's tests against a real
+    hub, gateway and node; the addresses default to <code>npm start</code>'s devnet.</p>
+    ${sdkExamples(sdkReadme)
+      .map((e) => `<h3>${esc(e.title)}</h3>\n    <pre><code>${esc(e.code)}</code></pre>`)
+      .join('\n    ')}
   </section>
   <section>
     <h2>API documents (OpenAPI 3.1)</h2>
