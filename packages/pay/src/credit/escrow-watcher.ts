@@ -15,7 +15,11 @@
  * revoked), so even an event no log read returned cannot leave credit too high for longer than
  * that interval. Deadlines are reported once per (payer, reason, deadline).
  *
- * Pending decreases count at once: a `DeallocationRequested` naming this seller, a
+ * Pending decreases count at once: a `WithdrawRequested` or a `DeallocationRequested` naming
+ * this seller lowers the cached funds (and so the seller's collateral) as soon as its log is read,
+ * before the refresh that follows it (one round trip less while a fast buyer keeps downloading);
+ * every funds write carries the sequence number of the read that produced it, so an older read
+ * finishing late never restores what a newer one lowered. A `DeallocationRequested` naming this seller, a
  * `WithdrawRequested`, a signer rotation (`SignerChanged`) or revocation (`SignerRevoked`) each
  * reach `onUrgent` listeners with the chain time by which the seller's cheques must be claimed
  * (the seller claims at once; the margin is what is left before that deadline). A revoked signer
