@@ -289,6 +289,9 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           // what it will still honour, as of now: bytes received before this ack are inside it
           a.credit = msg.credit
           a.receivedSinceAck = 0
+          // the ack raised what we may ask for: a connection that had used up its credit has
+          // nothing in flight, so no block event would refill it (it would idle while others serve)
+          torrents.get(s.infoHash)?.requestMore()
           if (s.chequeSent) a.proven = true
           if (!s.admitted) {
             // the first ack answers our hello: only now may cheques go out here (a seller closes

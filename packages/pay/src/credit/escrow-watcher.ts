@@ -15,7 +15,11 @@
  * revoked), so even an event no log read returned cannot leave credit too high for longer than
  * that interval. Deadlines are reported once per (payer, reason, deadline).
  *
- * Pending decreases count at once: a `DeallocationRequested` naming this seller, a
+ * Pending decreases count at once: a `WithdrawRequested` or a `DeallocationRequested` naming
+ * this seller lowers the cached funds (and so the seller's collateral) as soon as its log is read,
+ * before the refresh that follows it (one round trip less while a fast buyer keeps downloading);
+ * every funds write carries the sequence number of the read that produced it, so an older read
+ * finishing late never restores what a newer one lowered. A `DeallocationRequested` naming this seller, a
  * `WithdrawRequested`, a signer rotation (`SignerChanged`) or revocation (`SignerRevoked`) each
  * reach `onUrgent` listeners with the chain time by which the seller's cheques must be claimed
  * (the seller claims at once; the margin is what is left before that deadline). A revoked signer
@@ -190,7 +194,20 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
       seeTime((await publicClient.getBlock({ blockTag: 'latest' })).timestamp)
     }
 
+    // reads overlap (an event's refresh, the periodic re-read, a track): each funds write carries a
+    // sequence number taken when its read began, and an older read never overwrites a newer state
+    let seq = 0
+    const written = new Map<string, number>()
+    const put = (k: string, f: PayerFunds, at: number): PayerFunds => {
+      const last = written.get(k) ?? 0
+      if (at < last) return funds.get(k) ?? f
+      written.set(k, at)
+      funds.set(k, f)
+      return f
+    }
+
     const read = async (payer: Address, token: Address): Promise<PayerFunds> => {
+      const at = ++seq
       const [free, pending, alloc, cap] = await Promise.all([
         publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'balanceOf', args: [payer, token] }),
         publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'pendingWithdrawal', args: [payer, token] }),
@@ -206,8 +223,7 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
         deallocationReadyAt: BigInt(alloc[2]),
       }
       if (cap[0] !== 0n) f.capRemaining = cap[0] > cap[2] ? cap[0] - cap[2] : 0n
-      funds.set(`${payer}:${token}`, f)
-      return f
+      return put(`${payer}:${token}`, f, at)
     }
     const readSigner = async (payer: Address): Promise<void> => {
       const [[current, previous, previousValidUntil], currentUntil] = await Promise.all([
@@ -241,6 +257,16 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
       if (!args.payer || !tokensOf.has(getAddress(args.payer))) return
       const payer = getAddress(args.payer)
       const token = args.token ? getAddress(args.token) : undefined
+      // a pending decrease counts the moment its log is read, not one refresh round trip later
+      // (a fast buyer downloads megabytes in that time); the refresh below then reads the state
+      const f = token ? funds.get(`${payer}:${token}`) : undefined
+      if (f && token && name === 'WithdrawRequested') {
+        const amount = BigInt(args.amount ?? 0n)
+        if (amount > f.pendingWithdrawal) put(`${payer}:${token}`, { ...f, pendingWithdrawal: amount, withdrawReadyAt: BigInt(args.readyAt ?? 0) }, ++seq)
+      } else if (f && token && name === 'DeallocationRequested' && args.payee && getAddress(args.payee) === payee) {
+        const amount = BigInt(args.amount ?? 0n)
+        if (amount > f.pendingDeallocation) put(`${payer}:${token}`, { ...f, pendingDeallocation: amount, deallocationReadyAt: BigInt(args.readyAt ?? 0) }, ++seq)
+      }
       if (name === 'WithdrawRequested' && token) {
         if (urgent({ payer, token, reason: 'withdraw-requested', deadlineS: BigInt(args.readyAt ?? 0) })) {
           for (const f of listeners) f(payer, token, args.amount ?? 0n)
@@ -298,7 +324,11 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
     }
 
     const pollOnce = async (): Promise<void> => {
-      const head = await publicClient.getBlock({ blockTag: 'latest' })
+      // the head and the cursor's block at once: one round trip less between a log and its effect
+      const [head, atCursor] = await Promise.all([
+        publicClient.getBlock({ blockTag: 'latest' }),
+        position ? publicClient.getBlock({ blockNumber: position.block }).catch(() => undefined) : undefined,
+      ])
       seeTime(head.timestamp)
       let reread = outage || Date.now() - lastRereadMs >= rereadMs
       if (!position) {
@@ -306,7 +336,7 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
         position = { block: head.number, hash: head.hash }
         store?.put(position)
       } else {
-        const at = position.block <= head.number ? await publicClient.getBlock({ blockNumber: position.block }).catch(() => undefined) : undefined
+        const at = position.block <= head.number ? atCursor : undefined
         if (!at || at.hash !== position.hash) {
           const back = position.block > reorgDepth ? position.block - reorgDepth : 0n
           const to = back < head.number ? back : head.number
@@ -381,7 +411,10 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
       },
       untrack(payerIn) {
         const payer = getAddress(payerIn)
-        for (const t of tokensOf.get(payer) ?? []) funds.delete(`${payer}:${t}`)
+        for (const t of tokensOf.get(payer) ?? []) {
+          funds.delete(`${payer}:${t}`)
+          written.delete(`${payer}:${t}`)
+        }
         tokensOf.delete(payer)
         signers.delete(payer)
         revoked.delete(payer)
@@ -410,8 +443,7 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
       },
       async refresh(payerIn) {
         const payer = getAddress(payerIn)
-        await Promise.all([readSigner(payer), readTime()])
-        await Promise.all([...(tokensOf.get(payer) ?? [])].map((t) => read(payer, t)))
+        await Promise.all([readSigner(payer), readTime(), ...[...(tokensOf.get(payer) ?? [])].map((t) => read(payer, t))])
       },
       onWithdrawRequested(listener) {
         listeners.push(listener)

@@ -280,6 +280,10 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
     this.#downloads.fillAll()
   }
 
+  requestMore(): void {
+    if (!this.#s.stopped) this.#downloads.scheduleFillAll()
+  }
+
   addPeer(addr: string): void {
     this.#peers.addPeer(addr)
   }

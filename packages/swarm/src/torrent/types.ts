@@ -103,6 +103,12 @@ export interface Torrent extends EventEmitter<TorrentEvents> {
   putPiece(index: number, data: Buffer): Promise<boolean>
   /** Forget a piece the caller's store no longer holds (a bounded cache evicted it). */
   dropPiece(index: number): void
+  /**
+   * Top up every connection's request pipeline soon: a `requestLimit` rose outside the swarm's own
+   * events (a paid seller's credit ack), and a connection with nothing in flight gets no block
+   * event to refill it.
+   */
+  requestMore(): void
   /** Connect to a peer `host:port`. */
   addPeer(addr: string): void
   /**
