@@ -9,6 +9,7 @@ import type { WireExtensionInstance } from 'bittorrent-protocol'
 import { createSwarmClient, rateChokePolicy, type ChokePolicy, type HardenedWire, type PieceSource, type SwarmClient, type SwarmClientComponents } from '@bitcdn/swarm'
 import { createMemoryStore } from '@bitcdn/content'
 import { filledStore, harness, makeTorrent, readAll, testData } from './swarm-helpers.js'
+import { frame, HostilePeer } from './hostile-peer.js'
 
 const h = harness()
 const extra: SwarmClient[] = []
@@ -93,6 +94,39 @@ describe('swarm extension seams', () => {
     expect(calls).toBe(before + 1)
     await t.whenDone()
     expect((await readAll(t.store!, m)).equals(data)).toBe(true)
+  })
+
+  it('keepsIdle: an unchoked peer that asks nothing keeps its slot only while the policy says so (a paying buyer waiting on its credit)', async () => {
+    const data = testData(512 * 1024, 'idle')
+    const m = await makeTorrent(data)
+    const keep = new Set<string>()
+    const policy: ChokePolicy = {
+      mayUnchoke: () => true,
+      unchokeSort: (peers) => ({ unchoke: new Set(peers.filter((p) => p.interested).map((p) => p.id)), optimistic: new Map() }),
+      keepsIdle: (p) => keep.has(p.address ?? p.id),
+    }
+    const seeder = await client({ chokePolicy: policy })
+    await seeder.add(m, { store: await filledStore(m, data) })
+    const open = async (): Promise<HostilePeer> => {
+      const p = new HostilePeer(seeder.port)
+      await p.open(m.infoHash)
+      p.write(frame(2)) // interested, then nothing
+      await p.until(() => p.got(1), 'an unchoke')
+      return p
+    }
+    const kept = await open()
+    keep.add(`127.0.0.1:${kept.socket.localPort}`)
+    const idle = await open()
+    try {
+      // the idle rule chokes a peer that asked nothing 2 s after its unchoke
+      await idle.until(() => idle.got(0), 'the idle peer choked', 10_000)
+      await new Promise((r) => setTimeout(r, 1500))
+      expect(kept.count(0)).toBe(0)
+      expect(kept.closed).toBe(false)
+    } finally {
+      kept.destroy()
+      idle.destroy()
+    }
   })
 
   it('the piece event names each connection that delivered bytes of a verified piece', async () => {

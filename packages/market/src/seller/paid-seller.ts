@@ -480,6 +480,12 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         // everyone else only under the free policy, and then only into a free slot
         return freeFor(ctx.infoHash ?? '') && ctx.unchoked < ctx.slots + 1
       },
+      // a paying buyer that asks nothing for a while waits on its credit (an ack, an allocation): its
+      // slot is not a free one, and choking it would only cost a round trip when it asks again
+      keepsIdle(p, infoHash) {
+        const s = sessions.get(key(infoHash ?? '', p.id))
+        return s?.state === 'admitted' && s.proven && s.account !== undefined && !s.account.banned
+      },
       unchokeSort(peers, opts) {
         const infoHash = opts.infoHash ?? ''
         const unchoke = new Set<string>()

@@ -68,6 +68,13 @@ export interface ChokePolicy {
    * peer is unchoked while a regular or optimistic slot is free (libtorrent's rule).
    */
   mayUnchoke?(peer: ChokePeer, ctx: QuickUnchokeContext): boolean
+  /**
+   * May this unchoked peer keep its slot although it asked for nothing lately? Without it an idle
+   * peer is choked (2 s after the unchoke, or 10 s after its last request) so free slots go to peers
+   * that use them; a paid policy keeps a paying buyer that waits on its own credit ack. A peer that
+   * leaves blocks unread is choked either way (that is memory, not a slot).
+   */
+  keepsIdle?(peer: ChokePeer, infoHash?: string): boolean
 }
 
 /** What the quick unchoke knows besides the peer. */

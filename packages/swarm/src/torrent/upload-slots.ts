@@ -162,7 +162,8 @@ export class UploadSlots {
       const unused =
         (q === undefined || q.buffered === 0) &&
         (c.lastPeerRequestAt < c.unchokedAt ? now - c.unchokedAt >= FIRST_REQUEST_MS : now - c.lastPeerRequestAt >= STALL_CHOKE_MS)
-      if (unused || (q !== undefined && q.stalledMs(now) >= STALL_CHOKE_MS)) {
+      const keep = unused && this.#init.policy?.keepsIdle?.(this.#peer(c), this.#init.infoHash) === true
+      if ((unused && !keep) || (q !== undefined && q.stalledMs(now) >= STALL_CHOKE_MS)) {
         c.setChoking(true)
         this.#wasted.add(c.id)
         choked.add(c)
