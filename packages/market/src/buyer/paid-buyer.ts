@@ -468,6 +468,12 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         const r = bytesFor(tokenUnits(init.maxChequeValue - (due > 0n ? due : 0n)), a.price) - inFlight
         if (r < room) room = r
       }
+      // …but one piece always fits: the seller commits a started piece whole, and a credit below one
+      // piece (a first window of one MiB's value rounded down, a torrent of larger pieces) would
+      // leave the piece unfinished, so never verified and never paid — both sides waiting forever
+      const piece = torrents.get(infoHash)?.metainfo?.pieceLength ?? 0
+      const floor = piece - a.receivedSinceAck - inFlight
+      if (room < floor) room = floor
       const byCredit = room <= 0 ? 0 : Math.floor(room / BLOCK)
       // and the budget: what is committed everywhere plus this request stays within it
       const budgetRoom = init.budget - committed()
