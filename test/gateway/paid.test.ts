@@ -47,6 +47,7 @@ async function paidSeeder(accountIndex: number, pricePerGiB: bigint, dir: string
   stops.push(() => settlement.stop())
   const seller = createPaidSeller({ payee: payee.address, domain, token: deployment.tokens.USDC, pricePerGiB: tokenUnits(pricePerGiB), softAllowance, free: false })({
     payments: settlementPayments(settlement),
+    payeeKey: privateKeyToAccount(payee.privateKey),
   })
   const client = createSwarmClient({ stateDir: await h.stateDir() }, seller.swarm)
   seller.attach(client)

@@ -12,7 +12,7 @@ import { tokenUnits, type Logger, type TokenUnits } from '@bitcdn/core'
 import { createMemoryStore, type Metainfo, type PieceStore } from '@bitcdn/content'
 import { createPayerWallet, createSellerSettlement, escrowAbi, type BuyerCreditInit, type ChequeDomain, type PayerWallet, type SellerSettlement } from '@bitcdn/pay'
 import { createSwarmClient, type SwarmClient, type SwarmClientComponents, type Torrent } from '@bitcdn/swarm'
-import { createPaidBuyer, createPaidSeller, sellerCreditInit, settlementPayments, type AllocationManager, type PaidBuyer, type PaidBuyerInit, type PaidSeller, type PaidSellerInit } from '@bitcdn/market'
+import { createPaidBuyer, createPaidSeller, sellerCreditInit, settlementPayments, type AllocationManager, type PaidBuyer, type PaidBuyerInit, type PaidSeller, type PaidSellerInit, type PayeeKey } from '@bitcdn/market'
 import type { PayChain } from '../pay/helpers.js'
 
 export const GiB = 1n << 30n
@@ -57,7 +57,7 @@ export function market(chain: PayChain) {
       m: Metainfo,
       /** The data: in memory, or files in a folder (read from disk, so uploads wait on real reads). */
       store: PieceStore | { dir: string },
-      opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits; creditInit?: (payer: Address, token: Address) => BuyerCreditInit; logger?: Logger },
+      opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits; creditInit?: (payer: Address, token: Address) => BuyerCreditInit; logger?: Logger; payeeKey?: PayeeKey },
     ): Promise<TestSeller> {
       const dir = await tempDir('bitcdn-seller-')
       const softAllowance = opts.softAllowance ?? tokenUnits(1_000_000n)
@@ -66,9 +66,11 @@ export function market(chain: PayChain) {
         walletClient: chain.wallet(account.privateKey) as never,
       })
       await settlement.start()
-      const { creditInit: _ci, logger, ...sellerOpts } = opts
+      const { creditInit: _ci, logger, payeeKey, ...sellerOpts } = opts
       const seller = createPaidSeller({ payee: account.address, domain, token: usdc, softAllowance, ...sellerOpts })({
         payments: settlementPayments(settlement),
+        // a test may hand an attacker's key (one that signs something else, or claims another address)
+        payeeKey: payeeKey ?? privateKeyToAccount(account.privateKey),
         ...(logger ? { logger } : {}),
       })
       const client = createSwarmClient({ stateDir: dir }, seller.swarm)

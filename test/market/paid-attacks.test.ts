@@ -50,7 +50,7 @@ async function manualBuyer(seller: TestSeller, m: Metainfo, payer: Address, opts
         wire = w
         ch = attachPayChannel(w, conn, { onOpen() {}, onMessage(msg, c) {
           got.push(msg)
-          if (msg.type === 'terms' && opts.hello !== false) c.send({ type: 'hello', payer, signer: payer })
+          if (msg.type === 'terms' && opts.hello !== false) c.send({ type: 'hello', payer, signer: payer, nonce: randomBytes(32) })
         } }, silentLogger)
         conn.once('close', () => (closed = true))
       },

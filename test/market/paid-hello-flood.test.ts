@@ -5,6 +5,7 @@
  * budget, so an honest new buyer (from 127.0.0.1) is admitted on its first hello and downloads;
  * and the seller forgets every refused payer (not followed, no account): memory stays bounded.
  */
+import { randomBytes } from 'node:crypto'
 import bencode from 'bencode'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -39,7 +40,7 @@ async function hello(s: TestSeller, infoHash: string, payer: `0x${string}`): Pro
     await p.until(() => p.messages.some((m) => m.id === 20 && m.payload[0] === 0), 'the extended handshake')
     const ext = p.messages.find((m) => m.id === 20 && m.payload[0] === 0)!
     const id = (bencode.decode(ext.payload.subarray(1)) as { m: Record<string, number> }).m.bitcdn_pay!
-    p.write(frame(20, Buffer.concat([Buffer.from([id]), encodePayMessage({ type: 'hello', payer, signer: payer })])))
+    p.write(frame(20, Buffer.concat([Buffer.from([id]), encodePayMessage({ type: 'hello', payer, signer: payer, nonce: randomBytes(32) })])))
     await p.until(() => p.closed, 'the seller to close the flooding connection', 20_000).catch(() => {})
   } finally {
     p.destroy()

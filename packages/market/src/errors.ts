@@ -15,6 +15,8 @@ export const MarketErrorCode = {
   messageUnexpected: 'BITCDN_ERR_PAY_UNEXPECTED',
   /** The seller's terms do not suit the buyer (other chain or escrow, token, price above the maximum). */
   termsRefused: 'BITCDN_ERR_PAY_TERMS_REFUSED',
+  /** The seller's payee proof does not recover to the payee its terms name (F9 payee binding). */
+  payeeUnproven: 'BITCDN_ERR_PAY_PAYEE_UNPROVEN',
   /** The seller will not serve this payer (no escrow funds, signer not authorized, banned). */
   payerRefused: 'BITCDN_ERR_PAY_PAYER_REFUSED',
   /** A cheque raises the total by more than the buyer owes (plus the allowed prepayment). */

@@ -21,6 +21,7 @@ export const marketPaidServing: PaidServingFactory = (ctx) => {
     free: ctx.isFree,
   })({
     payments: settlementPayments(ctx.settlement),
+    payeeKey: ctx.payeeKey,
     logger: ctx.logger,
     // bytes sent to paying buyers, per torrent, as they go out (a dropped grant is not counted)
     onServed: (infoHash, bytes, paid) => {

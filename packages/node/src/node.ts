@@ -8,7 +8,7 @@
  */
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { join, relative, resolve, isAbsolute } from 'node:path'
-import type { Address } from 'viem'
+import type { Address, LocalAccount } from 'viem'
 import { silentLogger, tokenUnits, type BitcdnError, type Logger } from '@bitcdn/core'
 import type { Metainfo, TorrentRef } from '@bitcdn/content'
 import { createSellerSettlement, type CashoutTick, type ReceiveResult, type SellerSettlement, type SignedCheque } from '@bitcdn/pay'
@@ -272,6 +272,8 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
             }
             paid = components.paidServing?.({
               terms,
+              // the node's key is the payee's (chain.ts: a local account from the keystore)
+              payeeKey: chain.walletClient.account as LocalAccount,
               settlement,
               receive,
               isFree,

@@ -3,7 +3,7 @@
  * packages/market): a factory that receives the node's settlement and free policy and returns the
  * swarm client's plugin slots. Without one the node serves only what its free policy allows.
  */
-import type { Address } from 'viem'
+import type { Address, LocalAccount } from 'viem'
 import type { ReceiveResult, SellerSettlement, SignedCheque } from '@bitcdn/pay'
 import type { Logger } from '@bitcdn/core'
 import type { SwarmClient, SwarmClientComponents } from '@bitcdn/swarm'
@@ -24,6 +24,8 @@ export interface SellerTerms {
 /** What the node hands the paid-serving plugin. */
 export interface PaidServingContext {
   terms: SellerTerms
+  /** The payee's key: signs each connection's payee proof (market's payee binding). */
+  payeeKey: Pick<LocalAccount, 'address' | 'signTypedData'>
   settlement: SellerSettlement
   /** Records cheques through the settlement and counts them in the metrics (accepted, refused by reason). */
   receive(cheques: readonly SignedCheque[]): Promise<ReceiveResult>

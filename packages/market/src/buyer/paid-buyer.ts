@@ -4,7 +4,9 @@
  * each verified piece's bytes; a piece that fails its hash never appears there, so it is never paid.
  *
  * Per seller (payee): the terms are checked (our chain and escrow, our token, price ≤ the maximum)
- * or the buyer leaves; then hello (payer, signer). As pieces verify, the unpaid value is paid with
+ * or the buyer leaves; then hello (payer, signer, a fresh nonce), and the seller's payee proof
+ * must verify (wire/payee-proof.ts) before the connection downloads or joins that payee's account
+ * — so nothing is requested from, or paid to, a payee a peer only claims. As pieces verify, the unpaid value is paid with
  * one cumulative cheque (coalesced: a cheque covers every piece verified since the last one, at
  * least one piece). The wallet writes the new cumulative durably before it signs. Requests to a
  * seller are capped so the buyer never owes it more than the credit it announced, never commits
@@ -14,12 +16,14 @@
 import { EventEmitter } from 'node:events'
 import { getAddress, type Address } from 'viem'
 import { silentLogger, tokenUnits, type BitcdnError, type Logger, type TokenUnits } from '@bitcdn/core'
+import { randomBytes } from 'node:crypto'
 import { encodeSessionCheque, type ChequeDomain, type SignedCheque } from '@bitcdn/pay'
 import type { HardenedWire, PeerConnection, PieceSource, Torrent } from '@bitcdn/swarm'
 import { marketError } from '../errors.js'
 import { bytesValue } from '../price.js'
 import { RefuseReason, type PayMessage, type TermsMessage } from '../wire/codec.js'
 import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
+import { verifyPayeeProof } from '../wire/payee-proof.js'
 import { sellerWeights, type BuyerPolicyOptions } from './buyer-policy.js'
 
 /** Issues cheques, durably before signing (pay's `PayerWallet` is one). */
@@ -156,7 +160,13 @@ interface Session {
   ch: PayChannel
   conn: PeerConnection
   infoHash: string
-  state: 'new' | 'paying'
+  /** new → proving (terms suit us, hello sent, waiting for the payee proof) → paying */
+  state: 'new' | 'proving' | 'paying'
+  /** The terms and our nonce while proving. */
+  terms?: TermsMessage
+  nonce?: Uint8Array
+  /** Set while the proof verifies: later messages of this connection wait behind it. */
+  queue?: Promise<void>
   seller?: SellerAccount
   /** The seller acknowledged our hello (admitted us): cheques may go out on this connection. */
   admitted?: boolean
@@ -260,6 +270,24 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       // the price goes with the refusal: a buyer that found no seller under its maximum says what it saw
       const overPrice = t.pricePerGiB > init.maxPricePerGiB ? { pricePerGiB: t.pricePerGiB } : {}
       if (why !== undefined) return leave(s, marketError('termsRefused', `seller ${s.conn.id} terms refused: ${why}`, { peer: s.conn.id, ...overPrice }), RefuseReason.terms)
+      // anyone can name any payee: it must sign this connection's nonce before we download or pay
+      s.terms = t
+      s.nonce = randomBytes(32)
+      s.state = 'proving'
+      s.ch.send({ type: 'hello', payer, signer, nonce: s.nonce })
+    }
+
+    const onProof = async (s: Session, signature: Uint8Array): Promise<void> => {
+      if (s.state !== 'proving') throw marketError('messageUnexpected', s.state === 'new' ? 'payee proof before terms' : 'second payee proof')
+      const t = s.terms!
+      try {
+        // our own chain and escrow: a proof signed for another one does not recover to the payee
+        await verifyPayeeProof(signature, { domain: init.domain, payee: t.payee, token, pricePerGiB: t.pricePerGiB, softAllowance: t.softAllowance, infoHash: s.infoHash, nonce: s.nonce! })
+      } catch (err) {
+        log.warn({ peer: s.conn.id, payee: t.payee, code: (err as BitcdnError).code, err: (err as Error).message }, 'payee proof refused')
+        return leave(s, err as BitcdnError, RefuseReason.proof)
+      }
+      if (s.ch.closed) return
       let a = sellers.get(t.payee)
       if (a === undefined) {
         a = { payee: t.payee, price: t.pricePerGiB, softAllowance: t.softAllowance, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, receivedSinceAck: 0, proven: false, allocatedAt: 0n, channels: new Set() }
@@ -270,18 +298,36 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       }
       s.seller = a
       s.state = 'paying'
+      s.terms = undefined
       a.channels.add(s)
-      s.ch.send({ type: 'hello', payer, signer })
       rebalance()
+      torrents.get(s.infoHash)?.requestMore()
     }
 
-    const onMessage = (s: Session, msg: PayMessage): void => {
+    /**
+     * Messages of one connection in order: while its payee proof verifies (async), what follows it
+     * (the seller's admission ack) waits behind it.
+     */
+    const onMessage = (s: Session, msg: PayMessage): void | Promise<void> => {
+      if (s.queue === undefined && msg.type !== 'proof') return handle(s, msg)
+      const q = s.queue === undefined ? onProof(s, (msg as { signature: Uint8Array }).signature) : s.queue.then(() => (s.ch.closed ? undefined : handle(s, msg)))
+      s.queue = q
+      const clear = () => {
+        if (s.queue === q) s.queue = undefined
+      }
+      q.then(clear, clear)
+      return q
+    }
+
+    const handle = (s: Session, msg: PayMessage): void | Promise<void> => {
       switch (msg.type) {
         case 'terms':
           return onTerms(s, msg)
+        case 'proof':
+          return onProof(s, msg.signature)
         case 'ack': {
           const a = s.seller
-          if (a === undefined) throw marketError('messageUnexpected', 'ack before terms')
+          if (a === undefined) throw marketError('messageUnexpected', s.state === 'proving' ? 'ack before the payee proof' : 'ack before terms')
           if (msg.cumulative > a.acked) {
             a.acked = msg.cumulative
             a.good++
@@ -453,6 +499,8 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     const requestLimit = (conn: PeerConnection, infoHash: string): number | undefined => {
       const s = sessions.get(key(infoHash, conn.id))
       if (s === undefined || s.state === 'new') return allowFree || s === undefined ? undefined : 0
+      // nothing from a seller whose payee is not proven yet (nor paid: its pieces join no account)
+      if (s.state === 'proving') return 0
       const a = s.seller!
       if (exhausted) return 0
       const perBlock = bytesValue(BLOCK, a.price)

@@ -5,8 +5,9 @@
  * credit left; plain peers only when the free policy allows) — and calls `rechoke()` so an
  * admission or a payment unchokes at once.
  *
- * Per connection: announce terms → the buyer's hello (payer, signer) → `payments.admit` (escrow
- * funds and signer checked) → admitted: serve up to the payer's credit beyond what is paid. Money is
+ * Per connection: announce terms → the buyer's hello (payer, signer, nonce) → `payments.admit`
+ * (escrow funds and signer checked) → the payee proof (our payee key signs the terms, the torrent
+ * and the nonce: wire/payee-proof.ts) → admitted: serve up to the payer's credit beyond what is paid. Money is
  * keyed by the payer the cheques prove and the connection, never the self-declared peer id; one
  * payer's connections share one account — but a connection is charged to its payer only once a
  * cheque on it was accepted (proof it holds the key); before that it gets `unprovenBytes`, so a
@@ -33,6 +34,7 @@ import { marketError } from '../errors.js'
 import { bytesValue } from '../price.js'
 import { RefuseReason, type PayMessage } from '../wire/codec.js'
 import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
+import { signPayeeProof, type PayeeKey } from '../wire/payee-proof.js'
 import type { SellerPayments } from './seller-payments.js'
 
 /** A connection as the seller sees it (a `BitTorrentConnection`). */
@@ -77,6 +79,8 @@ export interface PaidSellerInit {
 
 export interface PaidSellerComponents {
   payments: SellerPayments
+  /** The key of `init.payee`: signs each connection's payee proof (a viem `LocalAccount`). */
+  payeeKey: PayeeKey
   logger?: Logger
   /** Told of every granted request (for metrics: bytes served paid or free, per torrent). Cheaper than diffing `stats()`. */
   onServed?: (infoHash: string, bytes: number, paid: boolean) => void
@@ -187,6 +191,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     const payee = getAddress(init.payee)
     const token = getAddress(init.token)
     const price = init.pricePerGiB
+    // a key that is not the payee's would make every buyer leave at the proof: say so at once
+    if (getAddress(components.payeeKey.address) !== payee) throw marketError('payeeUnproven', `the payee key ${components.payeeKey.address} is not the payee ${payee}`, { payee })
     const chokePct = BigInt(init.chokePercent ?? 100)
     const dropPct = BigInt(init.disconnectPercent ?? 125)
     const prepay = init.prepayAllowance ?? bytesValue(16 * MIB, price)
@@ -424,6 +430,20 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             payments.released?.(payer, token, s.conn.id)
             return
           }
+          // prove we are the payee our terms name, for this connection only (its nonce, its torrent);
+          // after the admission, so hellos the lookups refuse cost no signature
+          let signature: Uint8Array
+          try {
+            signature = await signPayeeProof(components.payeeKey, { domain: init.domain, payee, token, pricePerGiB: price, softAllowance: init.softAllowance, infoHash: s.infoHash, nonce: msg.nonce })
+          } catch (err) {
+            payments.released?.(payer, token, s.conn.id)
+            throw err
+          }
+          if (s.ch.closed) {
+            payments.released?.(payer, token, s.conn.id)
+            return
+          }
+          s.ch.send({ type: 'proof', signature })
           let a = accounts.get(payer)
           if (a === undefined) {
             a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), reservedBytes: 0, inflightBytes: 0, banned: false }
@@ -469,6 +489,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           return
         case 'terms':
         case 'ack':
+        case 'proof':
           return // another seller talking to us: nothing to sell it
       }
     }

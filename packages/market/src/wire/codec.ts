@@ -8,11 +8,18 @@
  *   2 body
  *
  *   terms   (1, seller → buyer)  chainId u64 | escrow 20 | token 20 | payee 20 | pricePerGiB u128 | softAllowance u128   = 102 bytes
- *   hello   (2, buyer → seller)  payer 20 | signer 20                                                                 =  42
+ *   hello   (2, buyer → seller)  payer 20 | signer 20 | nonce 32 (fresh per connection, v2)                         =  74
+ *   proof   (6, seller → buyer)  signature 64 (EIP-2098) by the payee key over the terms, the torrent and the nonce =  66
+ *           (wire/payee-proof.ts; v2 — the buyer pays and downloads on a connection only once it verifies)
  *   cheque  (3, buyer → seller)  cumulativeAmount u128 | signature 64 (pay's session wire form)                       =  82
  *   ack     (4, seller → buyer)  cumulative u128 (accepted total) | credit u128 (value the seller still honours)    =  34
  *           (also sent unasked when the payer's credit changes: an allocation seen, a claim, a notice)
  *   refuse  (5, either)          reason u8 | text length u8 | text (UTF-8, ≤ 200 bytes): why the sender leaves        ≤ 204
+ *
+ * Versions: 1 had a 42-byte hello and no proof (no payee binding). `refuse` keeps one layout in
+ * every version, so it is decoded whatever its version byte and a peer of another version is
+ * refused in its own version (`encodeRefuse(…, version)`): an old peer gets a clean refusal it can
+ * read, not a close without a word.
  */
 import { bytesToHex, getAddress, hexToBytes, type Address } from 'viem'
 import { tokenUnits, type TokenUnits } from '@bitcdn/core'
@@ -22,7 +29,7 @@ import { marketError } from '../errors.js'
 /** The BEP 10 extension name (the key in the `m` dictionary). */
 export const PAY_EXTENSION_NAME = 'bitcdn_pay'
 /** The protocol version this codec speaks. */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 /** Longest message of any type, bytes. */
 export const MAX_PAY_MESSAGE_BYTES = 204
 const MAX_REFUSE_TEXT = 200
@@ -42,11 +49,20 @@ export interface TermsMessage {
   softAllowance: TokenUnits
 }
 
-/** The buyer's answer: the escrow account that pays and the key that signs its cheques. */
+/** The buyer's answer: the escrow account that pays, the key that signs its cheques, a fresh nonce. */
 export interface HelloMessage {
   type: 'hello'
   payer: Address
   signer: Address
+  /** 32 random bytes, new for each connection: the seller's payee proof must sign them. */
+  nonce: Uint8Array
+}
+
+/** The seller's proof that it holds the payee key of its terms (wire/payee-proof.ts). */
+export interface ProofMessage {
+  type: 'proof'
+  /** 64-byte EIP-2098 compact signature. */
+  signature: Uint8Array
 }
 
 /** A cumulative cheque in the session form (payer, payee and token fixed by terms and hello). */
@@ -75,6 +91,8 @@ export const RefuseReason = {
   cheque: 3,
   credit: 4,
   protocol: 5,
+  /** The seller's payee proof did not verify (v2). */
+  proof: 6,
 } as const
 export type RefuseReason = (typeof RefuseReason)[keyof typeof RefuseReason]
 
@@ -84,10 +102,15 @@ export interface RefuseMessage {
   text: string
 }
 
-export type PayMessage = TermsMessage | HelloMessage | ChequeMessage | AckMessage | RefuseMessage
+export type PayMessage = TermsMessage | HelloMessage | ProofMessage | ChequeMessage | AckMessage | RefuseMessage
 
-const TYPE = { terms: 1, hello: 2, cheque: 3, ack: 4, refuse: 5 } as const
-const SIZE: Record<number, number> = { 1: 102, 2: 42, 3: 2 + CHEQUE_SESSION_WIRE_BYTES, 4: 34 }
+/** Bytes of the hello's nonce. */
+export const HELLO_NONCE_BYTES = 32
+/** Bytes of the proof's compact signature. */
+export const PROOF_SIGNATURE_BYTES = 64
+const TYPE = { terms: 1, hello: 2, cheque: 3, ack: 4, refuse: 5, proof: 6 } as const
+const SIZE: Record<number, number> = { 1: 102, 2: 42 + HELLO_NONCE_BYTES, 3: 2 + CHEQUE_SESSION_WIRE_BYTES, 4: 34, 6: 2 + PROOF_SIGNATURE_BYTES }
+const MAX_REASON = 6
 
 /**
  * Encode a message.
@@ -111,6 +134,14 @@ export function encodePayMessage(msg: PayMessage): Buffer {
       const b = head(msg.type)
       addr(b, 2, msg.payer)
       addr(b, 22, msg.signer)
+      if (!(msg.nonce instanceof Uint8Array) || msg.nonce.length !== HELLO_NONCE_BYTES) throw invalid(`hello nonce of ${msg.nonce?.length} bytes`)
+      b.set(msg.nonce, 42)
+      return b
+    }
+    case 'proof': {
+      if (!(msg.signature instanceof Uint8Array) || msg.signature.length !== PROOF_SIGNATURE_BYTES) throw invalid(`proof signature of ${msg.signature?.length} bytes`)
+      const b = head(msg.type)
+      b.set(msg.signature, 2)
       return b
     }
     case 'cheque': {
@@ -125,29 +156,39 @@ export function encodePayMessage(msg: PayMessage): Buffer {
       u128(b, 18, msg.credit)
       return b
     }
-    case 'refuse': {
-      let text = Buffer.from(msg.text, 'utf8')
-      if (text.length > MAX_REFUSE_TEXT) text = text.subarray(0, MAX_REFUSE_TEXT)
-      const b = Buffer.alloc(4 + text.length)
-      b[0] = PROTOCOL_VERSION
-      b[1] = TYPE.refuse
-      b[2] = msg.reason
-      b[3] = text.length
-      b.set(text, 4)
-      return b
-    }
+    case 'refuse':
+      return encodeRefuse(msg)
   }
 }
 
 /**
+ * Encode a `refuse` in any version (its layout is the same in all): how a peer of another
+ * version is told why it is refused, in a message its own decoder reads. Text is cut to 200 bytes.
+ * @example wire.extended('bitcdn_pay', encodeRefuse({ type: 'refuse', reason: RefuseReason.protocol, text }, 1))
+ */
+export function encodeRefuse(msg: RefuseMessage, version: number = PROTOCOL_VERSION): Buffer {
+  if (!Number.isInteger(version) || version < 1 || version > 255) throw invalid(`version ${version}`)
+  let text = Buffer.from(msg.text, 'utf8')
+  if (text.length > MAX_REFUSE_TEXT) text = text.subarray(0, MAX_REFUSE_TEXT)
+  const b = Buffer.alloc(4 + text.length)
+  b[0] = version
+  b[1] = TYPE.refuse
+  b[2] = msg.reason
+  b[3] = text.length
+  b.set(text, 4)
+  return b
+}
+
+/**
  * Decode a message; every length and field is checked.
- * @throws BitcdnError `BITCDN_ERR_PAY_VERSION` (another version), `BITCDN_ERR_PAY_MESSAGE_INVALID`
+ * @throws BitcdnError `BITCDN_ERR_PAY_VERSION` (another version; a `refuse` of any version decodes), `BITCDN_ERR_PAY_MESSAGE_INVALID`
  * @example const msg = decodePayMessage(buf) // { type: 'terms', chainId: 31337, ... }
  */
 export function decodePayMessage(buf: Uint8Array): PayMessage {
   if (buf.length < 2) throw invalid(`message of ${buf.length} bytes`)
   if (buf.length > MAX_PAY_MESSAGE_BYTES) throw invalid(`message of ${buf.length} bytes exceeds ${MAX_PAY_MESSAGE_BYTES}`)
-  if (buf[0] !== PROTOCOL_VERSION) {
+  // a refuse reads the same in every version: a peer of another version can still say why it leaves
+  if (buf[0] !== PROTOCOL_VERSION && !(buf[1] === TYPE.refuse && buf[0] !== 0)) {
     throw marketError('versionUnsupported', `bitcdn_pay version ${buf[0]} is not supported (this node speaks ${PROTOCOL_VERSION})`, { version: buf[0] })
   }
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
@@ -169,7 +210,9 @@ export function decodePayMessage(buf: Uint8Array): PayMessage {
       }
     }
     case TYPE.hello:
-      return { type: 'hello', payer: readAddr(b, 2), signer: readAddr(b, 22) }
+      return { type: 'hello', payer: readAddr(b, 2), signer: readAddr(b, 22), nonce: Uint8Array.from(b.subarray(42)) }
+    case TYPE.proof:
+      return { type: 'proof', signature: Uint8Array.from(b.subarray(2)) }
     case TYPE.cheque:
       return { type: 'cheque', cheque: Uint8Array.from(b.subarray(2)) }
     case TYPE.ack:
@@ -177,7 +220,7 @@ export function decodePayMessage(buf: Uint8Array): PayMessage {
     case TYPE.refuse: {
       if (b.length < 4) throw invalid(`refuse message of ${b.length} bytes`)
       const reason = b[2]!
-      if (reason < 1 || reason > 5) throw invalid(`refuse reason ${reason}`)
+      if (reason < 1 || reason > MAX_REASON) throw invalid(`refuse reason ${reason}`)
       if (b[3] !== b.length - 4) throw invalid(`refuse text of ${b.length - 4} bytes, header says ${b[3]}`)
       return { type: 'refuse', reason: reason as RefuseReason, text: b.subarray(4).toString('utf8') }
     }

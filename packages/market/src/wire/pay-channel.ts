@@ -8,7 +8,7 @@
 import type { BitcdnError, Logger } from '@bitcdn/core'
 import type { HardenedWire } from '@bitcdn/swarm'
 import { marketError } from '../errors.js'
-import { decodePayMessage, encodePayMessage, PAY_EXTENSION_NAME, RefuseReason, type PayMessage } from './codec.js'
+import { decodePayMessage, encodePayMessage, encodeRefuse, PAY_EXTENSION_NAME, RefuseReason, type PayMessage } from './codec.js'
 
 /** The side of a connection a handler talks through. */
 export interface PayChannel {
@@ -19,8 +19,11 @@ export interface PayChannel {
   /** True once closed (no message is handled after). */
   readonly closed: boolean
   send(msg: PayMessage): void
-  /** Tell the peer why (a `refuse` message), log the reason, close the connection. */
-  close(err: BitcdnError, reason?: RefuseReason): void
+  /**
+   * Tell the peer why (a `refuse` message, in `version` — the peer's own when it speaks another),
+   * log the reason, close the connection.
+   */
+  close(err: BitcdnError, reason?: RefuseReason, version?: number): void
 }
 
 export interface PayChannelHandler {
@@ -67,11 +70,11 @@ export function attachPayChannel(hardened: HardenedWire, conn: PayConnection, ha
         ch.close(err as BitcdnError)
       }
     },
-    close(err, reason = RefuseReason.protocol) {
+    close(err, reason = RefuseReason.protocol, version) {
       if (closed) return
       if (open) {
         try {
-          wire.extended(PAY_EXTENSION_NAME, encodePayMessage({ type: 'refuse', reason, text: err.message }))
+          wire.extended(PAY_EXTENSION_NAME, encodeRefuse({ type: 'refuse', reason, text: err.message }, version))
         } catch {
           // the socket may be gone already; the close below is what matters
         }
@@ -104,6 +107,9 @@ export function attachPayChannel(hardened: HardenedWire, conn: PayConnection, ha
       try {
         msg = decodePayMessage(buf)
       } catch (err) {
+        // a peer of another version is told in its own version (a refuse reads the same in all;
+        // reason `protocol`, which every version knows)
+        if ((err as BitcdnError).code === 'BITCDN_ERR_PAY_VERSION') return ch.close(err as BitcdnError, RefuseReason.protocol, buf[0])
         return fail(err)
       }
       try {
