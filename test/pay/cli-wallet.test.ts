@@ -64,7 +64,7 @@ async function fund(address: Address, usdc: bigint): Promise<void> {
 
 describe('bitcdn wallet', () => {
   it('every subcommand has --help', async () => {
-    for (const sub of [['new'], ['import'], ['list'], ['show'], ['balance'], ['deposit'], ['withdraw', 'request'], ['withdraw', 'finalize'], ['withdraw', 'cancel'], ['set-signer'], ['claim']]) {
+    for (const sub of [['new'], ['import'], ['list'], ['show'], ['balance'], ['deposit'], ['withdraw', 'request'], ['withdraw', 'finalize'], ['withdraw', 'cancel'], ['set-signer'], ['claim'], ['allocate'], ['allocation'], ['deallocate', 'request'], ['deallocate', 'finalize'], ['deallocate', 'cancel']]) {
       const r = await cli('wallet', ...sub, '--help')
       expect(r.code, sub.join(' ')).toBe(0)
       expect(r.stdout).toContain('Usage: bitcdn wallet')
@@ -134,5 +134,68 @@ describe('bitcdn wallet', () => {
     expect(claim.stderr).toBe('')
     expect(claim.stdout).toMatch(/claimed 2\.5 USDC in 1 transaction\(s\); withdrew 2\.5 USDC/)
     expect(await publicClient.readContract({ address: usdc, abi: testTokenAbi, functionName: 'balanceOf', args: [payee] })).toBe(2_500_000n)
+  })
+
+  it('allocate → allocation → deallocate request (pending decrease, ready time) → finalize early refused in words → finalize after the notice', { timeout: 180_000 }, async () => {
+    const { publicClient, deployment, testClient } = chain
+    const escrow = deployment.escrow
+    const usdc = deployment.tokens.USDC
+    const payee = chain.accounts[3]!.address
+    const made = await cli('wallet', 'new', '--key', 'allocator', '--scrypt-n', '1024')
+    const payer = made.stdout.match(/^address\s+(0x[0-9a-fA-F]{40})$/m)![1] as Address
+    await fund(payer, 100_000_000n)
+    expect((await cli('wallet', 'deposit', '10', '--key', 'allocator')).code).toBe(0)
+    const allocation = () => publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'allocation', args: [payer, payee, usdc] })
+    const free = () => publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'balanceOf', args: [payer, usdc] })
+
+    const al = await cli('wallet', 'allocate', payee, '4', '--key', 'allocator')
+    expect(al.stderr).toBe('')
+    expect(al.stdout).toMatch(new RegExp(`^allocated 4 USDC to ${payee}; now 4 USDC in all \\(tx 0x[0-9a-f]{64}\\)$`, 'm'))
+    expect((await allocation())[0]).toBe(4_000_000n)
+    expect(await free()).toBe(6_000_000n)
+    // bad input: one coded line each, nothing sent
+    const badPayee = await cli('wallet', 'allocate', '0x1234', '1', '--key', 'allocator')
+    expect(badPayee.code).not.toBe(0)
+    expect(badPayee.stderr).toMatch(/^bitcdn: BITCDN_ERR_ADDRESS_INVALID: '0x1234' is not a valid payee address$/m)
+    const tooMuch = await cli('wallet', 'allocate', payee, '100', '--key', 'allocator')
+    expect(tooMuch.stderr).toMatch(/^bitcdn: BITCDN_ERR_TX_REVERTED: allocation of 100 USDC exceeds your free escrow balance of 6 USDC$/m)
+    const noNotice = await cli('wallet', 'deallocate', 'finalize', payee, '--key', 'allocator')
+    expect(noNotice.stderr).toMatch(new RegExp(`^bitcdn: BITCDN_ERR_TX_REVERTED: deallocation finalization refused: there is no pending deallocation from ${payee} in USDC$`, 'm'))
+    const overAllocated = await cli('wallet', 'deallocate', 'request', payee, '5', '--key', 'allocator')
+    expect(overAllocated.stderr).toMatch(new RegExp(`^bitcdn: BITCDN_ERR_AMOUNT_INVALID: a decrease of 5 USDC is more than the 4 USDC allocated to ${payee}$`, 'm'))
+    expect((await allocation())[1]).toBe(0n)
+
+    const req = await cli('wallet', 'deallocate', 'request', payee, '1.5', '--key', 'allocator')
+    expect(req.stderr).toBe('')
+    expect(req.stdout).toMatch(new RegExp(`^deallocation of 1.5 USDC from ${payee} requested`, 'm'))
+    expect(req.stdout).toMatch(/^allocated\s+4 USDC$/m)
+    expect(req.stdout).toMatch(/^pending decrease\s+1.5 USDC, can be finalized at \d{4}-\d\d-\d\dT[\d:.]+Z \(in \d+ s\)$/m)
+    expect(req.stdout).toMatch(/^after it\s+2.5 USDC stays allocated; the notice lapses at \d{4}-/m)
+    const [, pending, readyAt] = await allocation()
+    expect(pending).toBe(1_500_000n)
+    expect(req.stdout).toContain(new Date(Number(readyAt) * 1000).toISOString())
+    const shown = await cli('wallet', 'allocation', payee, '--key', 'allocator')
+    expect(shown.stdout).toMatch(/^pending decrease\s+1.5 USDC, can be finalized at/m)
+
+    const early = await cli('wallet', 'deallocate', 'finalize', payee, '--key', 'allocator')
+    expect(early.code).not.toBe(0)
+    expect(early.stderr).toMatch(/^bitcdn: BITCDN_ERR_TX_REVERTED: deallocation finalization refused: the notice period has not passed; ready at \d{4}-/m)
+    expect((await allocation())[0]).toBe(4_000_000n)
+
+    await testClient.increaseTime({ seconds: deployment.withdrawDelaySeconds + 1 })
+    await testClient.mine({ blocks: 1 })
+    expect((await cli('wallet', 'allocation', payee, '--key', 'allocator')).stdout).toMatch(/^pending decrease\s+1.5 USDC, can be finalized now \(until \d{4}-/m)
+    const fin = await cli('wallet', 'deallocate', 'finalize', payee, '--key', 'allocator')
+    expect(fin.stderr).toBe('')
+    expect(fin.stdout).toMatch(new RegExp(`^deallocated 1.5 USDC from ${payee} back to your free balance; 2.5 USDC stays allocated`, 'm'))
+    expect(await allocation()).toEqual([2_500_000n, 0n, 0n])
+    expect(await free()).toBe(7_500_000n)
+
+    // request then cancel: nothing moves
+    expect((await cli('wallet', 'deallocate', 'request', payee, '1', '--key', 'allocator')).code).toBe(0)
+    const cancel = await cli('wallet', 'deallocate', 'cancel', payee, '--key', 'allocator')
+    expect(cancel.stdout).toMatch(new RegExp(`^deallocation from ${payee} cancelled`, 'm'))
+    expect(await allocation()).toEqual([2_500_000n, 0n, 0n])
+    expect((await cli('wallet', 'allocation', payee, '--key', 'allocator')).stdout).toMatch(/^pending decrease\s+none$/m)
   })
 })

@@ -35,6 +35,7 @@ import {
   writeKeystoreFile,
 } from '@bitcdn/pay'
 import { addChainOptions, connectCliChain, TOKEN_DECIMALS } from '../chain-context.js'
+import { registerAllocationCommands } from './wallet-allocation.js'
 
 /** Options every wallet subcommand takes. */
 interface WalletOptions {
@@ -124,7 +125,7 @@ const amountArg = (value: string) => value // validated in the action, so the er
  * @example registerWallet(program) // bitcdn wallet deposit 12.5 --token USDC
  */
 export function registerWallet(program: Command): void {
-  const wallet = program.command('wallet').description('your key and your escrow account: deposit, withdraw, signer, claim earnings')
+  const wallet = program.command('wallet').description('your key and your escrow account: deposit, withdraw, allocate to sellers, signer, claim earnings')
 
   addCommon(
     wallet
@@ -252,6 +253,15 @@ export function registerWallet(program: Command): void {
       out(`withdrawal ${name === 'finalize' ? 'finalized' : 'cancelled'} (tx ${tx})`)
     })
   }
+
+  registerAllocationCommands<WalletOptions>(wallet, {
+    addCommon: (cmd) => addCommon(cmd),
+    context,
+    signerContext: signerContext as never,
+    address: async (opts) => readKeystoreAddress(await keyFile(opts)),
+    out,
+    decimals: DECIMALS,
+  })
 
   addCommon(
     wallet
