@@ -154,4 +154,46 @@ describe('seller settlement (ledger + watcher + cash-out) on anvil', () => {
       reopened.close()
     }
   })
+
+  it('a cheque accepted after the withdrawal request (its urgent claim already confirmed) is claimed at once too, inside the notice', async () => {
+    const { deployment, accounts, publicClient, testClient } = chain
+    const usdc = deployment.tokens.USDC
+    const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
+    const payer = accounts[5]!
+    const payee = accounts[6]!
+    const paidOut = () => publicClient.readContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'paidOut', args: [payer.address, payee.address, usdc] })
+    await chain.deposit(payer.privateKey, 10_000_000n)
+    const wallet = createPayerWallet({ dbPath: join(dir, 'payer5.db'), signer: createPrivateKeyChequeSigner(payer.privateKey, domain), payer: payer.address, domain })
+    const seller = createSellerSettlement({
+      ledgerPath: join(dir, 'seller5.db'),
+      payee: payee.address,
+      domain,
+      tokens: [usdc],
+      pollingIntervalMs: 50,
+      softAllowance: 10n ** 12n,
+      // nothing but a deadline claims here: the threshold is never reached, nothing gets old, no timer pass
+      cashout: { thresholdUnits: 1_000_000_000n, maxAgeMs: 86_400_000, confirmations: 1, pollIntervalMs: 3_600_000 },
+    })({ publicClient, walletClient: chain.wallet(payee.privateKey) })
+    await seller.start()
+    try {
+      expect((await seller.receive([await wallet.pay(payee.address, usdc, tokenUnits(2_000_000n))])).accepted.length).toBe(1)
+      const w = chain.wallet(payer.privateKey)
+      await publicClient.waitForTransactionReceipt({ hash: await w.writeContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'requestWithdraw', args: [usdc, 10_000_000n] }) })
+      const [, readyAt] = await publicClient.readContract({ address: deployment.escrow, abi: escrowAbi, functionName: 'pendingWithdrawal', args: [payer.address, usdc] })
+      await until('the first urgent claim', async () => (await paidOut()) === 2_000_000n)
+      await testClient.mine({ blocks: 1 })
+      await seller.cashout.tick()
+      expect(seller.ledger.entry(payer.address, usdc)).toMatchObject({ settled: 2_000_000n, exposure: 0n })
+
+      // the buyer still pays during the notice (bytes it got before the cut-off): that cheque is on the same deadline
+      const later = await seller.receive([await wallet.pay(payee.address, usdc, tokenUnits(1_000_000n))])
+      expect(later.accepted.map((a) => a.cumulative)).toEqual([3_000_000n])
+      // no tick from the test: receive() itself starts the urgent claim
+      await until('the later cheque to be claimed', async () => (await paidOut()) === 3_000_000n)
+      expect((await publicClient.getBlock()).timestamp).toBeLessThan(BigInt(readyAt))
+    } finally {
+      await seller.stop()
+      wallet.close()
+    }
+  })
 })

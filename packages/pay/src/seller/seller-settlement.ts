@@ -30,7 +30,9 @@
  *   `closePeer: true` — the wire layer closes that connection.
  * - Deadlines: a withdrawal request, a deallocation request naming this seller, a signer rotation
  *   or revocation (watcher `onUrgent`) make the cash-out claim that payer at once; so does
- *   accepting a cheque signed by a rotated-out signer (it must land before the grace ends). A
+ *   accepting a cheque signed by a rotated-out signer (it must land before the grace ends), or
+ *   any cheque while the payer's withdrawal or our allocation's decrease is pending (with that
+ *   notice's deadline, so its claim is repriced as the deadline nears). A
  *   revoked signer's new cheques are refused (`BITCDN_ERR_SIGNER_REVOKED`).
  * - Unpaid credit survives a restart: each buyer's credit state is written to the ledger's SQLite
  *   file (`credit-store.ts`).
@@ -202,6 +204,16 @@ export function createSellerSettlement(
       if (typeof a === 'bigint') return a
       const ci = creditInit(payer, token)
       return a ? a(payer, token, ci) : ci.pieceValue
+    }
+    /** The earliest notice on a payer's funds for us (withdrawal, decrease of our allocation), if any. */
+    const leavingDeadline = (payer: Address, token: Address): Pick<UrgentClaim, 'reason' | 'deadlineS'> | undefined => {
+      const f = watcher.funds(payer, token)
+      if (!f) return undefined
+      const w = f.pendingWithdrawal > 0n && f.withdrawReadyAt > 0n ? f.withdrawReadyAt : undefined
+      const d = f.pendingDeallocation > 0n && f.deallocationReadyAt > 0n ? f.deallocationReadyAt : undefined
+      if (w !== undefined && (d === undefined || w <= d)) return { reason: 'withdraw-requested', deadlineS: w }
+      if (d !== undefined) return { reason: 'deallocation-requested', deadlineS: d }
+      return undefined
     }
     const claimNow = (u: UrgentClaim): void => {
       log.info({ ...u }, 'buyer’s money or cheques are on a deadline; claiming now')
@@ -394,6 +406,11 @@ export function createSellerSettlement(
           // a rotated-out signer's cheque is claimable only until its grace ends
           const prev = watcher.previousSigner(a.payer)
           if (prev && a.signer === getAddress(prev.signer)) claimNow({ payer: a.payer, token: a.token, reason: 'signer-rotated', deadlineS: prev.validUntilS })
+          // a cheque accepted while the payer's funds are leaving is on the notice's deadline too:
+          // the urgent claim of the cheques held when the notice came has already gone (and the
+          // cash-out forgot that deadline once it confirmed), so this one starts its own
+          const leaving = leavingDeadline(a.payer, a.token)
+          if (leaving) claimNow({ payer: a.payer, token: a.token, ...leaving })
         }
         for (const x of r.rejected) {
           const details = (x.error as { code?: string; details?: { recovered?: Address; payer?: Address } })
