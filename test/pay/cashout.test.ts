@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { tokenUnits } from '@bitcdn/core'
 import { createCashout, createPayeeLedger, createPayerWallet, createPrivateKeyChequeSigner, escrowAbi, testTokenAbi } from '@bitcdn/pay'
 import { startPayChain, type PayChain } from './helpers.js'
@@ -17,6 +18,45 @@ afterAll(async () => {
 })
 
 describe('cash-out service on anvil', () => {
+  it('a withdrawal being mined does not hold up the next pass: a claim goes out while the withdrawal waits in the mempool', async () => {
+    const { deployment, accounts, publicClient, testClient } = chain
+    const payer = accounts[7]!
+    // a payee of its own (the pair and the earnings are this test's alone), with gas
+    const payeeKey = generatePrivateKey()
+    const payee = { address: privateKeyToAccount(payeeKey).address, privateKey: payeeKey }
+    await testClient.setBalance({ address: payee.address, value: 10n ** 20n })
+    const usdc = deployment.tokens.USDC
+    const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
+    await chain.deposit(payer.privateKey, 10_000_000n)
+    const wallet = createPayerWallet({ dbPath: join(dir, 'payer-w.db'), signer: createPrivateKeyChequeSigner(payer.privateKey, domain), payer: payer.address, domain })
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'payee-w.db'), payee: payee.address, domain, tokens: [usdc] })
+    const cashout = createCashout({ escrow: deployment.escrow, thresholdUnits: 1n, confirmations: 1, watchWithdrawals: false })({ ledger, walletClient: chain.wallet(payee.privateKey), publicClient })
+    try {
+      // a claim, confirmed: earnings to withdraw
+      ledger.accept(await wallet.pay(payee.address, usdc, tokenUnits(500_000n)))
+      expect((await cashout.tick()).sent).toHaveLength(1)
+      await testClient.mine({ blocks: 2 })
+      await testClient.setAutomine(false)
+      // this pass confirms the claim and sends the withdrawal, which now sits in the mempool
+      let withdrawReport: Awaited<ReturnType<typeof cashout.tick>> | undefined
+      const withdrawing = cashout.tick().then((r) => (withdrawReport = r))
+      await expect.poll(async () => (await publicClient.getBlock({ blockTag: 'pending', includeTransactions: false })).transactions.length, { timeout: 10_000 }).toBe(1)
+      // a new cheque (an urgent one, say): the next pass sends its claim without waiting for that receipt
+      ledger.accept(await wallet.pay(payee.address, usdc, tokenUnits(300_000n)))
+      const next = await cashout.tick()
+      expect(next.sent).toHaveLength(1)
+      expect(withdrawReport).toBeUndefined() // the withdrawal is still not mined
+      await testClient.setAutomine(true)
+      await testClient.mine({ blocks: 1 })
+      await withdrawing
+      expect(withdrawReport!.withdrawn).toEqual([expect.objectContaining({ token: usdc, amount: 500_000n })])
+    } finally {
+      await testClient.setAutomine(true)
+      wallet.close()
+      ledger.close()
+    }
+  })
+
   it('claims above threshold, waits for confirmations, re-queues a claim dropped by a reorg, then withdraws', async () => {
     const { deployment, accounts, publicClient, testClient } = chain
     const payerKey = accounts[1]!.privateKey

@@ -15,7 +15,8 @@
  * the pair is claimed again at once, however deep the reorg was. That is safe because claims are idempotent on chain:
  * the escrow pays `cumulative − paidOut`, so re-claiming never pays twice. What was really paid
  * comes from the `ChequePaid`/`ChequeBounced` logs (./compact-paid.ts) and `paidOut`. Confirmed earnings are then
- * moved out with `withdrawEarnings`.
+ * moved out with `withdrawEarnings`: sent inside the pass, mined outside it (the pass that sent it
+ * reports it once mined, the next pass does not wait), so no claim waits behind a withdrawal.
  *
  * A claim stuck in the mempool (fee below what blocks take) is repriced: the same nonce re-sent
  * with both fees bumped by the replacement rule (./fee-bump.ts), after `repriceAfterMs`, sooner as
@@ -192,7 +193,7 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
     let retryAt = 0
     let timer: NodeJS.Timeout | undefined
     let unwatch: (() => void) | undefined
-    let running: Promise<CashoutTick> | undefined
+    let running: Promise<unknown> | undefined
 
     const threshold = (gasPrice: bigint, pairs: number): bigint => {
       if (init.thresholdUnits !== undefined) return init.thresholdUnits
@@ -435,11 +436,20 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
       }
     }
 
-    const withdraw = async (report: CashoutTick): Promise<void> => {
+    /** Withdrawals sent and not mined yet, by token: one at a time per token. */
+    const withdrawing = new Map<Address, Promise<void>>()
+
+    /**
+     * Sends `withdrawEarnings` for each token with confirmed earnings; returns the receipts to
+     * wait for. Only the sending is inside the serialized pass (one nonce at a time): the wait for
+     * the receipt is not, so an urgent claim never queues behind a withdrawal being mined.
+     */
+    const withdraw = async (report: CashoutTick): Promise<Promise<void>[]> => {
       const pendingTokens = new Set(ledger.unsettled().filter((e) => e.pending).map((e) => e.token))
-      const tokens = ledger.tokens()
-      for (const token of tokens) {
+      const waits: Promise<void>[] = []
+      for (const token of ledger.tokens()) {
         if (pendingTokens.has(token)) continue // withdraw once the in-flight claims are settled
+        if (withdrawing.has(token)) continue // the last one is still being mined
         const earned = await publicClient.readContract({ address: escrow, abi: escrowAbi, functionName: 'earnings', args: [ledger.payee, token] })
         if (earned === 0n || earned < (init.withdrawMinUnits ?? 1n)) continue
         const txHash = await walletClient.writeContract({
@@ -450,24 +460,35 @@ export function createCashout(init: CashoutInit): (components: CashoutComponents
           account,
           chain: walletClient.chain ?? null,
         })
-        const receipt = await publicClient.waitForTransactionReceipt({ hash: txHash })
-        if (receipt.status === 'success') report.withdrawn.push({ token, amount: earned, txHash })
+        const wait = publicClient
+          .waitForTransactionReceipt({ hash: txHash })
+          .then((receipt) => {
+            if (receipt.status === 'success') report.withdrawn.push({ token, amount: earned, txHash })
+          })
+          .finally(() => withdrawing.delete(token))
+        withdrawing.set(token, wait.catch(() => undefined))
+        waits.push(wait)
       }
+      return waits
     }
 
-    const tick = async (): Promise<CashoutTick> => {
+    const tick = async (): Promise<{ report: CashoutTick; waits: Promise<void>[] }> => {
       const report: CashoutTick = { sent: [], confirmed: [], requeued: [], repriced: [], reorged: [], withdrawn: [] }
       await reconcile(report)
       await sendClaims(report)
-      if (report.sent.length === 0) await withdraw(report)
-      return report
+      const waits = report.sent.length === 0 ? await withdraw(report) : []
+      return { report, waits }
     }
 
     const serialTick = (): Promise<CashoutTick> => {
       // one pass at a time: a timer tick and an event-driven tick must not claim the same pairs
-      const next = (running ?? Promise.resolve(undefined)).catch(() => undefined).then(tick)
-      running = next
-      return next
+      const pass = (running ?? Promise.resolve(undefined)).catch(() => undefined).then(tick)
+      running = pass
+      // this caller's report includes its withdrawals once mined; the next pass does not wait for them
+      return pass.then(async ({ report, waits }) => {
+        await Promise.all(waits)
+        return report
+      })
     }
 
     const loop = (): void => {
