@@ -3,6 +3,15 @@
  * the chain: stablecoin deposited (`Deposited`) and claimed by nodes (`ChequeClaimed` on the
  * batch path, `CompactClaimed` on the compact path), per payee. Logs are read incrementally in
  * bounded block ranges (`MAX_BLOCKS_PER_QUERY`), so a long chain never becomes one huge RPC call.
+ *
+ * Memory per payee is bounded by what the chain makes an attacker pay: anyone may call
+ * `claimCompact` for any payee, and it logs `CompactClaimed` even when it pays nothing — so a claim
+ * that paid 0 makes no entry. A payee whose claims total less than `minTrackedUnits` (dust: a
+ * cheque of 1 base unit cycled through an attacker's own payees) is kept only among the
+ * `MAX_DUST_PAYEES` most recently claimed; a payee is kept for good only once real money
+ * (≥ `minTrackedUnits`) reached it. So the payees held are at most MAX_DUST_PAYEES plus the money
+ * ever claimed / minTrackedUnits, each entry having cost a claim's gas, and each holds at most
+ * MAX_CLAIMS_PER_PAYEE claims.
  */
 import { createPublicClient, http, parseAbiItem, parseEventLogs, type Address, type Hex, type PublicClient } from 'viem'
 
@@ -10,6 +19,8 @@ import { createPublicClient, http, parseAbiItem, parseEventLogs, type Address, t
 export const MAX_BLOCKS_PER_QUERY = 5_000n
 /** Claims kept per payee for the onboarding check (newest); totals count them all. */
 export const MAX_CLAIMS_PER_PAYEE = 50
+/** Payees below `minTrackedUnits` claimed in all, kept (most recently claimed first); older ones are forgotten. */
+export const MAX_DUST_PAYEES = 10_000
 
 const deposited = parseAbiItem('event Deposited(address indexed payer, address indexed token, uint256 amount)')
 const chequeClaimed = parseAbiItem('event ChequeClaimed(address indexed payer, address indexed payee, address indexed token, uint128 cumulativeAmount, uint256 paid)')
@@ -52,6 +63,13 @@ export interface ChainTotalsInit {
   escrow: Address
   /** First block to read (the escrow's deployment block). @default 0n */
   fromBlock?: bigint
+  /**
+   * Claimed total (token base units) from which a payee is kept for good; below it, it is one of
+   * the MAX_DUST_PAYEES most recent. @default 10_000n (0.01 of a 6-decimal stablecoin)
+   */
+  minTrackedUnits?: bigint
+  /** @default MAX_DUST_PAYEES */
+  maxDustPayees?: number
 }
 
 /**
@@ -61,13 +79,29 @@ export function createChainTotals(init: ChainTotalsInit, client?: PublicClient):
   const pc = client ?? createPublicClient({ transport: http(init.rpcUrl, { retryCount: 0, timeout: 10_000 }) })
   const state: ChainTotalsSnapshot = { block: (init.fromBlock ?? 0n) - 1n, deposited: 0n, claimed: 0n, claimedByPayee: new Map(), claimsByPayee: new Map() }
   let running: Promise<ChainTotalsSnapshot> | undefined
+  const minTracked = init.minTrackedUnits ?? 10_000n
+  const maxDust = init.maxDustPayees ?? MAX_DUST_PAYEES
+  /** Payees below `minTracked` in all, least recently claimed first. */
+  const dust = new Set<string>()
   const addClaim = (payee: string, amount: bigint, ev: ClaimEvent) => {
+    // a claim that paid nothing costs its caller gas only: it makes no entry
+    if (amount === 0n) return
     state.claimed += amount
-    state.claimedByPayee.set(payee, (state.claimedByPayee.get(payee) ?? 0n) + amount)
+    const total = (state.claimedByPayee.get(payee) ?? 0n) + amount
+    state.claimedByPayee.set(payee, total)
     const list = state.claimsByPayee.get(payee) ?? []
     list.push(ev)
     if (list.length > MAX_CLAIMS_PER_PAYEE) list.shift()
     state.claimsByPayee.set(payee, list)
+    dust.delete(payee)
+    if (total >= minTracked) return
+    dust.add(payee)
+    if (dust.size > maxDust) {
+      const oldest = dust.values().next().value!
+      dust.delete(oldest)
+      state.claimedByPayee.delete(oldest)
+      state.claimsByPayee.delete(oldest)
+    }
   }
   async function refreshOnce(): Promise<ChainTotalsSnapshot> {
     // no cached block number: a refresh right after a transaction must see it
