@@ -1,5 +1,6 @@
 /**
- * From blocks to durable pieces: assemble a piece's blocks, verify its SHA-1 (BEP 3), store it,
+ * From blocks to durable pieces: assemble a piece's blocks, verify its SHA-1 (BEP 3) on the hash
+ * worker, store it,
  * tell peers (batched `have`s) and commit it to the resume journal — flush first, then record
  * (`commitPieces`), every `COMMIT_INTERVAL_MS` and when the torrent completes. A failed piece is
  * fetched again; its sender is banned when it is certain (one BitTorrent sender, or the blocks that
@@ -8,6 +9,7 @@
 import { commitPieces, verifyPiece, type ResumeJournal } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
 import { swarmError } from '../errors.js'
+import { sharedPieceHasher } from './piece-hasher.js'
 import { PieceAssembler, corruptSources, pieceSources, type AssemblingPiece } from './piece-assembler.js'
 import type { PieceSource } from './types.js'
 import type { SessionState } from './session-state.js'
@@ -84,11 +86,24 @@ export class PieceCompletion {
     }
   }
 
+  /** Hash off the loop (`piece-hasher.ts`), then store; a session stopped meanwhile drops it. */
   #verify(piece: AssemblingPiece): void {
     const m = this.#state.metainfo!
+    const expected = m.pieceHashes[piece.index]
+    if (expected === undefined || piece.data.length !== this.#state.picker!.pieceSize(piece.index)) return this.#failedHash(piece)
+    void sharedPieceHasher()
+      .sha1(piece.data)
+      .then((digest) => {
+        if (this.#state.stopped) return
+        if (digest.equals(expected)) this.#verified(piece)
+        else this.#failedHash(piece)
+      })
+      .catch((err: unknown) => this.#state.fatal(err))
+  }
+
+  #verified(piece: AssemblingPiece): void {
     const picker = this.#state.picker!
     const index = piece.index
-    if (!verifyPiece(m, index, piece.data)) return this.#failedHash(piece)
     const failed = this.#failed.get(index)
     if (failed !== undefined) {
       this.#failed.delete(index)
