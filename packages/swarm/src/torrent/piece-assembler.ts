@@ -1,6 +1,6 @@
 /**
- * Blocks → pieces. Each piece in progress gets one buffer of its final size (shared memory, so the
- * hash worker reads it in place), blocks are copied in at their offset (one copy, no
+ * Blocks → pieces. Each piece in progress gets one buffer of its final size (an ArrayBuffer of its
+ * own, so it can move to the hash worker), blocks are copied in at their offset (one copy, no
  * Buffer.concat), and the sender of every block is remembered so a
  * piece that fails its hash can name who sent the bad bytes.
  */

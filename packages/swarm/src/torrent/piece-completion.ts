@@ -19,6 +19,12 @@ import { isWebSeedId, type WebSeedScheduler } from './web-seed-scheduler.js'
 /** fdatasync of everything written is costly at 100+ MiB/s; a crash loses at most this much work. */
 const COMMIT_INTERVAL_MS = 10_000
 const HAVE_BATCH_MS = 100
+/**
+ * Complete pieces waiting for their hash or their write, at most (bytes): beyond it no new blocks
+ * are requested. A download from a fast swarm onto a slow disk would otherwise hold the torrent in
+ * memory; this keeps a 1 GiB download under 200 MiB of RSS.
+ */
+export const MAX_BACKLOG_BYTES = 32 * 1024 * 1024
 /** Failed pieces kept to compare with their good version, at most. */
 const MAX_FAILED_KEPT = 16
 
@@ -52,6 +58,7 @@ export class PieceCompletion {
   #uncommitted: number[] = []
   #committing: Promise<void> = Promise.resolve()
   #lastCommit = 0
+  #backlog = 0
 
   constructor(state: SessionState, components: PieceCompletionComponents) {
     this.#state = state
@@ -82,6 +89,7 @@ export class PieceCompletion {
     const piece = assembler.add(index, begin, data, conn.id, picker.pieceSize(index))
     if (r.pieceComplete) {
       assembler.take(index)
+      this.#backlog += piece.data.length
       this.#verify(piece)
     }
   }
@@ -93,12 +101,37 @@ export class PieceCompletion {
     if (expected === undefined || piece.data.length !== this.#state.picker!.pieceSize(piece.index)) return this.#failedHash(piece)
     void sharedPieceHasher()
       .sha1(piece.data)
-      .then((digest) => {
+      .then((r) => {
         if (this.#state.stopped) return
-        if (digest.equals(expected)) this.#verified(piece)
+        if (r.lost) return this.#lost(piece.index)
+        piece.data = r.data // the same bytes, back from the worker
+        if (r.digest.equals(expected)) this.#verified(piece)
         else this.#failedHash(piece)
       })
       .catch((err: unknown) => this.#state.fatal(err))
+  }
+
+  /** Bytes of complete pieces not yet stored (being hashed or written): memory the download holds. */
+  get backlogBytes(): number {
+    return this.#backlog
+  }
+
+  /** True while the backlog is over `MAX_BACKLOG_BYTES`: no new requests until the disk catches up. */
+  get backlogged(): boolean {
+    return this.#backlog >= MAX_BACKLOG_BYTES
+  }
+
+  #settle(bytes: number): void {
+    const was = this.backlogged
+    this.#backlog -= bytes
+    if (was && !this.backlogged) this.#c.fillAll()
+  }
+
+  /** The hash worker died holding the piece: fetch it again, blaming nobody. */
+  #lost(index: number): void {
+    this.#settle(this.#state.picker!.pieceSize(index))
+    this.#state.picker!.pieceFailed(index, [])
+    this.#c.fillAll()
   }
 
   #verified(piece: AssemblingPiece): void {
@@ -113,14 +146,19 @@ export class PieceCompletion {
     const sources = pieceSources(piece, picker.blockSize)
     this.#state.store!.put(index, piece.data).then(
       () => {
+        this.#settle(piece.data.length)
         this.#assembler?.release(piece.data)
         this.#stored(index, sources)
       },
-      (err: unknown) => this.#state.fatal(err),
+      (err: unknown) => {
+        this.#settle(piece.data.length)
+        this.#state.fatal(err)
+      },
     )
   }
 
   #failedHash(piece: AssemblingPiece): void {
+    this.#settle(piece.data.length)
     const picker = this.#state.picker!
     const index = piece.index
     this.#c.stats.hashFailures++

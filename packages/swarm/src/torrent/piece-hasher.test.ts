@@ -15,43 +15,49 @@ describe('PieceHasher', () => {
     for (const h of hashers.splice(0)) await h.close()
   })
 
-  it('hashes shared piece buffers on the worker to the same SHA-1 as inline', async () => {
+  it('hashes pieces on the worker to the inline SHA-1 and hands the same bytes back', async () => {
     const h = make()
     const pieces = [WORKER_MIN_BYTES, 1024 * 1024, 1024 * 1024 + 7].map((n) => randomFillSync(allocPieceBuffer(n)))
-    expect(pieces.every((p) => p.buffer instanceof SharedArrayBuffer)).toBe(true)
+    const copies = pieces.map((p) => Buffer.from(p))
     const pending = pieces.map((p) => h.sha1(p))
     expect(h.pending).toBe(3) // all three went to the worker
-    const digests = await Promise.all(pending)
-    digests.forEach((d, i) => expect(d.equals(sha1(pieces[i]!))).toBe(true))
+    expect(pieces.every((p) => p.byteLength === 0)).toBe(true) // moved, not copied: detached here
+    const results = await Promise.all(pending)
+    results.forEach((r, i) => {
+      expect(r.lost).toBeUndefined()
+      expect(r.digest!.equals(sha1(copies[i]!))).toBe(true)
+      expect(r.data!.equals(copies[i]!)).toBe(true)
+    })
     expect(h.pending).toBe(0)
   })
 
-  it('hashes a view at an offset into shared memory (only its own bytes)', async () => {
-    const h = make()
-    const whole = randomFillSync(Buffer.from(new SharedArrayBuffer(3 * WORKER_MIN_BYTES)))
-    const view = whole.subarray(WORKER_MIN_BYTES, 2 * WORKER_MIN_BYTES + 5)
-    expect((await h.sha1(view)).equals(sha1(view))).toBe(true)
-  })
-
-  it('hashes small and unshared buffers inline, without the worker', async () => {
+  it('hashes small pieces and views of a larger buffer inline, leaving them usable', async () => {
     const h = make()
     const small = randomFillSync(allocPieceBuffer(16 * 1024))
-    const unshared = randomFillSync(Buffer.allocUnsafe(WORKER_MIN_BYTES * 2))
+    const view = randomFillSync(Buffer.alloc(4 * WORKER_MIN_BYTES)).subarray(WORKER_MIN_BYTES, 3 * WORKER_MIN_BYTES)
     const a = h.sha1(small)
-    const b = h.sha1(unshared)
+    const b = h.sha1(view)
     expect(h.pending).toBe(0)
-    expect((await a).equals(sha1(small))).toBe(true)
-    expect((await b).equals(sha1(unshared))).toBe(true)
+    expect((await a).digest!.equals(sha1(small))).toBe(true)
+    expect((await b).digest!.equals(sha1(view))).toBe(true)
+    expect((await b).data).toBe(view)
   })
 
-  it('finishes pending hashes inline when closed mid-flight (a corrupt byte still fails)', async () => {
+  it('finds a flipped byte (the digest differs from the good one)', async () => {
     const h = make()
     const piece = randomFillSync(allocPieceBuffer(4 * WORKER_MIN_BYTES))
     const good = sha1(piece)
     piece[10]! ^= 1
-    const p = h.sha1(piece)
+    const r = await h.sha1(piece)
+    expect(r.digest!.equals(good)).toBe(false)
+  })
+
+  it('reports pieces on a worker that stops as lost, and hashes inline-sized ones after', async () => {
+    const h = make()
+    const p = h.sha1(randomFillSync(allocPieceBuffer(4 * WORKER_MIN_BYTES)))
     await h.close()
-    expect((await p).equals(good)).toBe(false)
-    expect((await p).equals(sha1(piece))).toBe(true)
+    expect((await p).lost).toBe(true)
+    const small = randomFillSync(allocPieceBuffer(1024))
+    expect((await h.sha1(small)).digest!.equals(sha1(small))).toBe(true)
   })
 })

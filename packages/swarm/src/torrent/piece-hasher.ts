@@ -1,12 +1,14 @@
 /**
  * SHA-1 of finished pieces (BEP 3) off the event loop: one worker thread per process hashes
- * pieces held in SharedArrayBuffer memory, so nothing is copied or transferred — the worker reads
- * the very bytes the assembler wrote. At line rate hashing was a third of the downloader's loop;
- * with it on the second core the loop only parses, assembles and writes. The CPU per byte is the
- * same (a few µs of messaging per piece more); what changes is that the loop is free sooner.
+ * pieces whose ArrayBuffer is transferred to it and back, so nothing is copied. At line rate
+ * hashing was a third of the downloader's loop; with it on the second core the loop only parses,
+ * assembles and writes. The CPU per byte is the same (a few µs of messaging per piece more); what
+ * changes is that the loop is free sooner. (Not SharedArrayBuffer: V8 copies into shared memory
+ * with a relaxed, word-at-a-time memmove, and assembling blocks into it cost more than the hash.)
  *
- * Small pieces, and buffers that are not shared, are hashed inline: for them a message round trip
- * costs more than the hash. If the worker cannot start or dies, every piece is hashed inline.
+ * Small pieces, and buffers that are views of a larger ArrayBuffer, are hashed inline: for them a
+ * round trip costs more than the hash, or the buffer cannot be moved. If the worker cannot start,
+ * pieces are hashed inline; if it dies with pieces on it, those bytes are gone (`lost`).
  */
 import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
@@ -19,14 +21,20 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createHash } = require('node:crypto')
 parentPort.on('message', (m) => {
-  const digest = createHash('sha1').update(new Uint8Array(m.buffer, m.offset, m.length)).digest()
-  parentPort.postMessage({ id: m.id, digest: new Uint8Array(digest.buffer, digest.byteOffset, 20) })
+  const digest = createHash('sha1').update(new Uint8Array(m.buffer)).digest()
+  parentPort.postMessage({ id: m.id, digest: new Uint8Array(digest.buffer, digest.byteOffset, 20), buffer: m.buffer }, [m.buffer])
 })
 `
 
+/**
+ * The piece's SHA-1 and its bytes, in `data` — a new Buffer over the same memory when it went to
+ * the worker (the one passed in is detached then). `lost`: the worker died holding the piece; its
+ * bytes must be fetched again, and nobody is to blame.
+ */
+export type HashResult = { digest: Buffer; data: Buffer; lost?: undefined } | { lost: true; digest?: undefined; data?: undefined }
+
 interface Pending {
-  data: Buffer
-  resolve: (digest: Buffer) => void
+  resolve: (r: HashResult) => void
 }
 
 /** Inline SHA-1, the reference the worker must match. */
@@ -35,7 +43,7 @@ const sha1Inline = (data: Uint8Array): Buffer => createHash('sha1').update(data)
 /**
  * @example
  * const hasher = sharedPieceHasher()
- * const digest = await hasher.sha1(piece) // piece: a Buffer over a SharedArrayBuffer
+ * const { digest, data } = await hasher.sha1(piece) // piece: from allocPieceBuffer
  */
 export class PieceHasher {
   #worker: Worker | undefined
@@ -44,19 +52,19 @@ export class PieceHasher {
   #nextId = 1
   readonly #pending = new Map<number, Pending>()
 
-  /** SHA-1 of `data`; never rejects (a dead worker falls back to inline hashing). */
-  sha1(data: Buffer): Promise<Buffer> {
-    if (!this.#usable || data.length < WORKER_MIN_BYTES || !(data.buffer instanceof SharedArrayBuffer)) {
-      return Promise.resolve(sha1Inline(data))
-    }
+  /** SHA-1 of `data` (see `HashResult`); never rejects. */
+  sha1(data: Buffer): Promise<HashResult> {
+    const ab = data.buffer
+    const movable = data.byteOffset === 0 && data.byteLength === ab.byteLength && ab instanceof ArrayBuffer
+    if (!this.#usable || data.length < WORKER_MIN_BYTES || !movable) return Promise.resolve({ digest: sha1Inline(data), data })
     const worker = this.#start()
-    if (worker === undefined) return Promise.resolve(sha1Inline(data))
+    if (worker === undefined) return Promise.resolve({ digest: sha1Inline(data), data })
     const id = this.#nextId++
-    return new Promise<Buffer>((resolve) => {
-      this.#pending.set(id, { data, resolve })
+    return new Promise<HashResult>((resolve) => {
+      this.#pending.set(id, { resolve })
       // keep the process up while a piece is being hashed; idle, the worker holds nothing open
       if (this.#pending.size === 1) worker.ref()
-      worker.postMessage({ id, buffer: data.buffer, offset: data.byteOffset, length: data.length })
+      worker.postMessage({ id, buffer: ab }, [ab])
     })
   }
 
@@ -65,7 +73,7 @@ export class PieceHasher {
     return this.#pending.size
   }
 
-  /** Stop the worker (pending hashes finish inline). */
+  /** Stop the worker (pieces still on it are `lost`). */
   async close(): Promise<void> {
     const w = this.#worker
     this.#worker = undefined
@@ -83,12 +91,12 @@ export class PieceHasher {
       return undefined
     }
     w.unref()
-    w.on('message', (m: { id: number; digest: Uint8Array }) => {
+    w.on('message', (m: { id: number; digest: Uint8Array; buffer: ArrayBuffer }) => {
       const p = this.#pending.get(m.id)
       if (p === undefined) return
       this.#pending.delete(m.id)
       if (this.#pending.size === 0) w.unref()
-      p.resolve(Buffer.from(m.digest.buffer, m.digest.byteOffset, m.digest.byteLength))
+      p.resolve({ digest: Buffer.from(m.digest.buffer, m.digest.byteOffset, m.digest.byteLength), data: Buffer.from(m.buffer) })
     })
     const dead = () => {
       if (this.#worker !== w) return
@@ -102,11 +110,11 @@ export class PieceHasher {
     return w
   }
 
-  /** Hash whatever is still pending on this thread (the data is shared, still intact). */
+  /** Pieces still on a dead or stopped worker: their memory went with it. */
   #drain(): void {
     const left = [...this.#pending.values()]
     this.#pending.clear()
-    for (const p of left) p.resolve(sha1Inline(p.data))
+    for (const p of left) p.resolve({ lost: true })
   }
 }
 
@@ -116,7 +124,8 @@ let shared: PieceHasher | undefined
  * The process-wide hasher: one worker serves every torrent (this machine class has 2 cores; a
  * second worker would only compete with the loop and the disk threads).
  * @example
- * const ok = (await sharedPieceHasher().sha1(piece)).equals(expected)
+ * const r = await sharedPieceHasher().sha1(piece)
+ * const ok = r.digest?.equals(expected) === true
  */
 export function sharedPieceHasher(): PieceHasher {
   shared ??= new PieceHasher()
@@ -124,11 +133,10 @@ export function sharedPieceHasher(): PieceHasher {
 }
 
 /**
- * A piece buffer the hasher can read without a copy: shared memory when the piece is large
- * enough to go to the worker (zero-filled once; pieces are pooled, so that is rare).
+ * A piece buffer the hasher can move to its worker: an ArrayBuffer of its own, exactly this size.
  * @example
  * const data = allocPieceBuffer(pieceLength)
  */
 export function allocPieceBuffer(size: number): Buffer {
-  return size >= WORKER_MIN_BYTES ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size)
+  return Buffer.allocUnsafeSlow(size)
 }
