@@ -137,6 +137,12 @@ export class PieceCompletion {
   #verified(piece: AssemblingPiece): void {
     const picker = this.#state.picker!
     const index = piece.index
+    if (picker.has(index)) {
+      // stored meanwhile from outside the swarm (putVerified): nothing to write, nobody to credit
+      this.#settle(piece.data.length)
+      this.#assembler?.release(piece.data)
+      return
+    }
     const failed = this.#failed.get(index)
     if (failed !== undefined) {
       this.#failed.delete(index)
@@ -148,7 +154,7 @@ export class PieceCompletion {
       () => {
         this.#settle(piece.data.length)
         this.#assembler?.release(piece.data)
-        this.#stored(index, sources)
+        if (!picker.has(index)) this.#stored(index, sources)
       },
       (err: unknown) => {
         this.#settle(piece.data.length)
