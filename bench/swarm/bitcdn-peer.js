@@ -5,7 +5,7 @@
 //
 //   node bench/swarm/bitcdn-peer.js seed --torrent T --dir D [--port N]
 //   node bench/swarm/bitcdn-peer.js get  --torrent T --dir D --peer 127.0.0.1:P [--peer ...]
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { parseTorrentFile } from '@bitcdn/content'
 import { createSwarmClient } from '@bitcdn/swarm'
@@ -22,6 +22,22 @@ const { positionals, values } = parseArgs({
 })
 const mode = positionals[0]
 const emit = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`)
+// CPU seconds per thread (Linux /proc): the main loop apart from the rest (libuv pool, V8 helpers, workers)
+const threadCpu = () => {
+  const out = {}
+  try {
+    const tick = 100 // USER_HZ
+    for (const tid of readdirSync('/proc/self/task')) {
+      const comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
+      const name = Number(tid) === process.pid ? 'main' : comm === 'node' ? 'other' : comm
+      const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')
+      out[name] = Number(((out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / tick).toFixed(2))
+    }
+  } catch {
+    return undefined
+  }
+  return out
+}
 const cpuSeconds = () => {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1e6
@@ -47,10 +63,17 @@ try {
   }
   const timer = setInterval(report, Number(values.interval) * 1000)
   if (mode === 'get') {
+    // when the last piece was verified and written, before the final flush (fdatasync) that
+    // 'done' waits for: libtorrent reports finished without one, so both figures are kept
+    let stored = 0
+    let storedSeconds
+    torrent.on('piece', () => {
+      if (++stored === metainfo.pieceCount) storedSeconds = (performance.now() - started) / 1000
+    })
     torrent.whenDone().then(async () => {
       const seconds = (performance.now() - started) / 1000
       const s = torrent.stats()
-      emit({ event: 'done', seconds, bytes: metainfo.length, cpuSeconds: cpuSeconds() - cpuStart, peakRssBytes: process.resourceUsage().maxRSS * 1024, downloadedPayload: s.downloaded })
+      emit({ event: 'done', seconds, storedSeconds, bytes: metainfo.length, cpuSeconds: cpuSeconds() - cpuStart, cpuUserSeconds: process.resourceUsage().userCPUTime / 1e6, cpuSystemSeconds: process.resourceUsage().systemCPUTime / 1e6, threadCpuSeconds: threadCpu(), peakRssBytes: process.resourceUsage().maxRSS * 1024, downloadedPayload: s.downloaded })
       clearInterval(timer)
       await client.stop()
       process.exit(0)
@@ -61,7 +84,7 @@ try {
   } else {
     const stop = async () => {
       clearInterval(timer)
-      emit({ event: 'stopped', uploaded: torrent.stats().uploaded, cpuSeconds: cpuSeconds() - cpuStart })
+      emit({ event: 'stopped', uploaded: torrent.stats().uploaded, cpuSeconds: cpuSeconds() - cpuStart, threadCpuSeconds: threadCpu() })
       await client.stop()
       process.exit(0)
     }

@@ -32,6 +32,8 @@ export interface DownloadsComponents {
   onBlock: (conn: PeerConnection, index: number, begin: number, data: Buffer) => void
   /** Two seeds have nothing to say to each other. */
   maybeDropSeed: (conn: PeerConnection) => void
+  /** True while verified pieces wait for the disk beyond the memory bound: request nothing new. */
+  backlogged?: () => boolean
   /** Most requests in flight to a connection (undefined: its own pipeline depth). */
   requestLimit?: (conn: PeerConnection) => number | undefined
 }
@@ -118,6 +120,7 @@ export class Downloads {
   fill(conn: PeerConnection): void {
     const picker = this.#state.picker
     if (picker === undefined || !this.#state.ready || picker.isDone || this.#state.stopped) return
+    if (this.#c.backlogged?.() === true) return // PieceCompletion refills everyone once it drains
     if (conn.kind === 'bittorrent') {
       if (!conn.ready || conn.closed) return
       const rejected = conn.rejectedPieces.size > 0 ? conn.rejectedPieces : undefined

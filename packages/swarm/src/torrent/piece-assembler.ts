@@ -1,8 +1,10 @@
 /**
- * Blocks → pieces. Each piece in progress gets one buffer of its final size, blocks are copied in
- * at their offset (one copy, no Buffer.concat), and the sender of every block is remembered so a
+ * Blocks → pieces. Each piece in progress gets one buffer of its final size (an ArrayBuffer of its
+ * own, so it can move to the hash worker), blocks are copied in at their offset (one copy, no
+ * Buffer.concat), and the sender of every block is remembered so a
  * piece that fails its hash can name who sent the bad bytes.
  */
+import { allocPieceBuffer } from './piece-hasher.js'
 
 const POOL_MAX = 32
 
@@ -40,7 +42,7 @@ export class PieceAssembler {
     if (piece === undefined) {
       piece = {
         index,
-        data: (pieceSize === this.#pieceLength ? this.#pool.pop() : undefined) ?? Buffer.allocUnsafe(pieceSize),
+        data: (pieceSize === this.#pieceLength ? this.#pool.pop() : undefined) ?? allocPieceBuffer(pieceSize),
         sources: new Array<string | undefined>(Math.ceil(pieceSize / this.#blockSize)),
       }
       this.#pieces.set(index, piece)

@@ -1,5 +1,6 @@
 /**
- * From blocks to durable pieces: assemble a piece's blocks, verify its SHA-1 (BEP 3), store it,
+ * From blocks to durable pieces: assemble a piece's blocks, verify its SHA-1 (BEP 3) on the hash
+ * worker, store it,
  * tell peers (batched `have`s) and commit it to the resume journal — flush first, then record
  * (`commitPieces`), every `COMMIT_INTERVAL_MS` and when the torrent completes. A failed piece is
  * fetched again; its sender is banned when it is certain (one BitTorrent sender, or the blocks that
@@ -8,6 +9,7 @@
 import { commitPieces, verifyPiece, type ResumeJournal } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
 import { swarmError } from '../errors.js'
+import { sharedPieceHasher } from './piece-hasher.js'
 import { PieceAssembler, corruptSources, pieceSources, type AssemblingPiece } from './piece-assembler.js'
 import type { PieceSource } from './types.js'
 import type { SessionState } from './session-state.js'
@@ -17,6 +19,12 @@ import { isWebSeedId, type WebSeedScheduler } from './web-seed-scheduler.js'
 /** fdatasync of everything written is costly at 100+ MiB/s; a crash loses at most this much work. */
 const COMMIT_INTERVAL_MS = 10_000
 const HAVE_BATCH_MS = 100
+/**
+ * Complete pieces waiting for their hash or their write, at most (bytes): beyond it no new blocks
+ * are requested. A download from a fast swarm onto a slow disk would otherwise hold the torrent in
+ * memory; this keeps a 1 GiB download under 200 MiB of RSS.
+ */
+export const MAX_BACKLOG_BYTES = 32 * 1024 * 1024
 /** Failed pieces kept to compare with their good version, at most. */
 const MAX_FAILED_KEPT = 16
 
@@ -50,6 +58,7 @@ export class PieceCompletion {
   #uncommitted: number[] = []
   #committing: Promise<void> = Promise.resolve()
   #lastCommit = 0
+  #backlog = 0
 
   constructor(state: SessionState, components: PieceCompletionComponents) {
     this.#state = state
@@ -80,15 +89,60 @@ export class PieceCompletion {
     const piece = assembler.add(index, begin, data, conn.id, picker.pieceSize(index))
     if (r.pieceComplete) {
       assembler.take(index)
+      this.#backlog += piece.data.length
       this.#verify(piece)
     }
   }
 
+  /** Hash off the loop (`piece-hasher.ts`), then store; a session stopped meanwhile drops it. */
   #verify(piece: AssemblingPiece): void {
     const m = this.#state.metainfo!
+    const expected = m.pieceHashes[piece.index]
+    if (expected === undefined || piece.data.length !== this.#state.picker!.pieceSize(piece.index)) return this.#failedHash(piece)
+    void sharedPieceHasher()
+      .sha1(piece.data)
+      .then((r) => {
+        if (this.#state.stopped) return
+        if (r.lost) return this.#lost(piece.index)
+        piece.data = r.data // the same bytes, back from the worker
+        if (r.digest.equals(expected)) this.#verified(piece)
+        else this.#failedHash(piece)
+      })
+      .catch((err: unknown) => this.#state.fatal(err))
+  }
+
+  /** Bytes of complete pieces not yet stored (being hashed or written): memory the download holds. */
+  get backlogBytes(): number {
+    return this.#backlog
+  }
+
+  /** True while the backlog is over `MAX_BACKLOG_BYTES`: no new requests until the disk catches up. */
+  get backlogged(): boolean {
+    return this.#backlog >= MAX_BACKLOG_BYTES
+  }
+
+  #settle(bytes: number): void {
+    const was = this.backlogged
+    this.#backlog -= bytes
+    if (was && !this.backlogged) this.#c.fillAll()
+  }
+
+  /** The hash worker died holding the piece: fetch it again, blaming nobody. */
+  #lost(index: number): void {
+    this.#settle(this.#state.picker!.pieceSize(index))
+    this.#state.picker!.pieceFailed(index, [])
+    this.#c.fillAll()
+  }
+
+  #verified(piece: AssemblingPiece): void {
     const picker = this.#state.picker!
     const index = piece.index
-    if (!verifyPiece(m, index, piece.data)) return this.#failedHash(piece)
+    if (picker.has(index)) {
+      // stored meanwhile from outside the swarm (putVerified): nothing to write, nobody to credit
+      this.#settle(piece.data.length)
+      this.#assembler?.release(piece.data)
+      return
+    }
     const failed = this.#failed.get(index)
     if (failed !== undefined) {
       this.#failed.delete(index)
@@ -98,14 +152,19 @@ export class PieceCompletion {
     const sources = pieceSources(piece, picker.blockSize)
     this.#state.store!.put(index, piece.data).then(
       () => {
+        this.#settle(piece.data.length)
         this.#assembler?.release(piece.data)
-        this.#stored(index, sources)
+        if (!picker.has(index)) this.#stored(index, sources)
       },
-      (err: unknown) => this.#state.fatal(err),
+      (err: unknown) => {
+        this.#settle(piece.data.length)
+        this.#state.fatal(err)
+      },
     )
   }
 
   #failedHash(piece: AssemblingPiece): void {
+    this.#settle(piece.data.length)
     const picker = this.#state.picker!
     const index = piece.index
     this.#c.stats.hashFailures++

@@ -43,3 +43,27 @@ describe('ReadCache', () => {
     held.release() // a second release is harmless
   })
 })
+
+describe('ReadCache zero-copy bound', () => {
+  it('lets blocks of cached chunks be held as views, and stops once evicted pinned chunks reach the bound', async () => {
+    const pieces = 6
+    const store = createMemoryStore({ pieceLength: PIECE, pieceCount: pieces, length: pieces * PIECE })
+    for (let i = 0; i < pieces; i++) await store.put(i, Buffer.alloc(PIECE, i + 1))
+    // two chunks cached, at most one evicted chunk pinned before blocks must be copied
+    const cache = new ReadCache(store, () => PIECE, 2 * PIECE, PIECE, PIECE)
+    const a = await cache.read(0, 0, 16384)
+    expect(a.mayHold).toBe(true)
+    ;(await cache.read(1, 0, 16384)).release()
+    ;(await cache.read(2, 0, 16384)).release() // evicts piece 0, still pinned by `a`
+    expect(cache.pinnedEvictedBytes).toBe(PIECE)
+    const b = await cache.read(3, 0, 16384) // a peer that never reads: the bound is reached
+    expect(b.mayHold).toBe(false)
+    b.release()
+    a.release()
+    expect(cache.pinnedEvictedBytes).toBe(0)
+    const c = await cache.read(4, 0, 16384)
+    expect(c.mayHold).toBe(true)
+    expect(c.data.every((x) => x === 5)).toBe(true)
+    c.release()
+  })
+})

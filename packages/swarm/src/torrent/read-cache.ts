@@ -8,6 +8,11 @@
  * every few dozen MiB of it with a full mark-compact — most of a seeder's CPU went there. A block
  * handed out pins its chunk until the socket has taken the bytes (`release`), so a buffer is
  * refilled only when no pending write still points into it.
+ *
+ * A block may be sent as a view of its chunk (no copy) while that is bounded: `mayHold` says so
+ * when the chunk is still cached and chunks evicted while still pinned hold less than
+ * `maxPinnedBytes`. Memory is then at most the cache, plus `maxPinnedBytes`, plus the chunks that
+ * were cached when their views went out — twice the cache and the bound, whatever peers do.
  */
 import type { PieceStore } from '@bitcdn/content'
 
@@ -17,6 +22,8 @@ const CHUNK_BYTES = 1024 * 1024
 export interface CachedBlock {
   data: Buffer
   release: () => void
+  /** The caller may keep `data` as a view until `release` (else copy it and release at once). */
+  mayHold: boolean
 }
 
 interface Chunk {
@@ -47,11 +54,15 @@ export class ReadCache {
   /** Spare chunk buffers (full chunk size), at most as many as the cache holds. */
   readonly #pool: Buffer[] = []
   #bytes = 0
+  /** Bytes of evicted chunks that blocks still point into. */
+  #pinnedEvicted = 0
+  readonly #maxPinned: number
 
-  constructor(store: PieceStore, pieceSize: (index: number) => number, maxBytes = 32 * 1024 * 1024, chunkBytes = CHUNK_BYTES) {
+  constructor(store: PieceStore, pieceSize: (index: number) => number, maxBytes = 32 * 1024 * 1024, chunkBytes = CHUNK_BYTES, maxPinnedBytes = maxBytes / 2) {
     this.#store = store
     this.#pieceSize = pieceSize
     this.#maxBytes = maxBytes
+    this.#maxPinned = maxPinnedBytes
     this.#chunkBytes = Math.min(chunkBytes, Math.max(1, pieceSize(0)))
   }
 
@@ -60,7 +71,7 @@ export class ReadCache {
     const chunkBytes = this.#chunkBytes
     const chunkIndex = Math.floor(begin / chunkBytes)
     const chunkStart = chunkIndex * chunkBytes
-    if (begin + length > chunkStart + chunkBytes) return { data: await this.#store.get(index, begin, length), release: NOOP } // straddles: rare
+    if (begin + length > chunkStart + chunkBytes) return { data: await this.#store.get(index, begin, length), release: NOOP, mayHold: true } // straddles: rare, its own buffer
     const key = index * 4096 + chunkIndex
     let chunk = this.#chunks.get(key)
     if (chunk !== undefined) {
@@ -81,6 +92,7 @@ export class ReadCache {
     let released = false
     return {
       data: buf.subarray(begin - chunkStart, begin - chunkStart + length),
+      mayHold: !c.evicted && this.#pinnedEvicted < this.#maxPinned,
       release: () => {
         if (released) return
         released = true
@@ -90,7 +102,10 @@ export class ReadCache {
   }
 
   clear(): void {
-    for (const c of this.#chunks.values()) c.evicted = true
+    for (const c of this.#chunks.values()) {
+      if (c.pins > 0) this.#pinnedEvicted += c.size
+      c.evicted = true
+    }
     this.#chunks.clear()
     this.#pool.length = 0
     this.#bytes = 0
@@ -123,11 +138,20 @@ export class ReadCache {
     this.#bytes -= chunk.size
     chunk.evicted = true
     if (chunk.pins === 0) this.#recycle(chunk)
+    else this.#pinnedEvicted += chunk.size
   }
 
   #unpin(chunk: Chunk): void {
     chunk.pins--
-    if (chunk.pins === 0 && chunk.evicted) this.#recycle(chunk)
+    if (chunk.pins === 0 && chunk.evicted) {
+      this.#pinnedEvicted -= chunk.size
+      this.#recycle(chunk)
+    }
+  }
+
+  /** Bytes of evicted chunks still pointed into by blocks not yet released (tests, metrics). */
+  get pinnedEvictedBytes(): number {
+    return this.#pinnedEvicted
   }
 
   #recycle(chunk: Chunk): void {

@@ -137,6 +137,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       onBlock: (conn, i, begin, data) => this.#completion.onBlock(conn, i, begin, data),
       maybeDropSeed,
       requestLimit: components.requestLimit === undefined ? undefined : (conn) => components.requestLimit!(conn, this.infoHash),
+      backlogged: () => this.#completion.backlogged,
     })
     this.#completion = new PieceCompletion(s, {
       stats: this.#stats,

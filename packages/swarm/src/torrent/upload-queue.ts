@@ -26,7 +26,7 @@ export interface UploadQueueDeps {
   /** Reused buffers for blocks copied out of cached chunks. */
   blocks: BlockPool
   /** Read a block; `release` once the socket is done with `data` (a reused cache buffer). */
-  read(index: number, begin: number, length: number): Promise<{ data: Buffer; release: () => void }>
+  read(index: number, begin: number, length: number): Promise<{ data: Buffer; release: () => void; mayHold?: boolean }>
   /** A block went out (bytes for the torrent's totals). */
   onSent(bytes: number): void
   onReadError(err: unknown): void
@@ -107,17 +107,17 @@ export class PeerUploadQueue {
       if (this.#inflight === 0) this.#armStallTimer()
       this.#inflight += ref.length
       d.read(ref.index, ref.begin, ref.length).then(
-        ({ data, release }) => {
+        ({ data, release, mayHold }) => {
           if (this.#closed) {
             d.onSettled?.(ref, false)
             return release()
           }
-          // a view into a cached 1 MiB chunk would pin the whole chunk for as long as a slow
-          // peer leaves the block unsent: the budget must count what is really held, so such a
-          // block is copied and the chunk released at once; a view that is most of its buffer
-          // stays zero-copy and pins it until the socket wrote it
-          // (copied into a pooled buffer: a fresh one per block cost a fifth of the CPU in GC)
-          const pins = data.byteLength * 2 < data.buffer.byteLength
+          // a view into a cached 1 MiB chunk pins the whole chunk until the socket wrote it; the
+          // cache says when that is bounded (`mayHold`: the chunk is cached, few evicted chunks
+          // are pinned) and then the block goes out without a copy. Otherwise a slow peer could
+          // pin a chunk per 16 KiB of budget: the block is copied (into a pooled buffer — a fresh
+          // one per block cost a fifth of the CPU in GC) and the chunk released at once.
+          const pins = mayHold !== true && data.byteLength * 2 < data.buffer.byteLength
           const block = pins ? d.blocks.copy(data) : data
           if (pins) release()
           const written = () => {

@@ -32,7 +32,7 @@ export interface UploadSlotsInit {
   /** True when we may serve piece `index` (verified and stored). */
   has(index: number): boolean
   /** Read a block to upload; `release` once the socket took it (its buffer is reused). */
-  read(index: number, begin: number, length: number): Promise<{ data: Buffer; release: () => void }>
+  read(index: number, begin: number, length: number): Promise<{ data: Buffer; release: () => void; mayHold?: boolean }>
   /** Bytes were sent (for the torrent's totals). */
   onUploaded(bytes: number): void
   /** Reading from the store failed. */
