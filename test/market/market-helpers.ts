@@ -61,7 +61,10 @@ export function market(chain: PayChain) {
     ): Promise<TestSeller> {
       const dir = await tempDir('bitcdn-seller-')
       const softAllowance = opts.softAllowance ?? tokenUnits(1_000_000n)
-      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: 100, softAllowance, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 } }, opts.creditInit ?? sellerCreditInit(opts.pricePerGiB))({
+      // as the node does: the first window is worth the largest piece served (at least 1 MiB)
+      let client: ReturnType<typeof createSwarmClient> | undefined
+      const largestPiece = () => Math.max(0, ...(client?.torrents ?? []).map((t) => t.metainfo?.pieceLength ?? 0))
+      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: 100, softAllowance, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 } }, opts.creditInit ?? sellerCreditInit(opts.pricePerGiB, largestPiece))({
         publicClient: chain.publicClient as never,
         walletClient: chain.wallet(account.privateKey) as never,
       })
@@ -73,16 +76,17 @@ export function market(chain: PayChain) {
         payeeKey: payeeKey ?? privateKeyToAccount(account.privateKey),
         ...(logger ? { logger } : {}),
       })
-      const client = createSwarmClient({ stateDir: dir }, seller.swarm)
-      seller.attach(client)
-      await client.start()
-      const torrent = await client.add(m, 'dir' in store && typeof store.dir === 'string' ? { dir: store.dir } : { store: store as PieceStore })
+      const c = createSwarmClient({ stateDir: dir }, seller.swarm)
+      client = c
+      seller.attach(c)
+      await c.start()
+      const torrent = await c.add(m, 'dir' in store && typeof store.dir === 'string' ? { dir: store.dir } : { store: store as PieceStore })
       stops.push(async () => {
         seller.close()
-        await client.stop()
+        await c.stop()
         await settlement.stop()
       })
-      return { client, seller, settlement, torrent, payee: account.address, price: opts.pricePerGiB, addr: `127.0.0.1:${client.port}` }
+      return { client: c, seller, settlement, torrent, payee: account.address, price: opts.pricePerGiB, addr: `127.0.0.1:${c.port}` }
     },
     async buyer(
       account: { address: Address; privateKey: Hex },

@@ -112,6 +112,12 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
     let autoPin: CataloguePinner | undefined
     const lastUploaded = new Map<string, number>()
     const paidSinceTick = new Map<string, number>()
+    /** Earnings of paid blocks sent since the last tick, per torrent: one write per torrent per tick, not one per block. */
+    const earnedSinceTick = new Map<string, bigint>()
+    const flushEarned = (): void => {
+      for (const [infoHash, units] of earnedSinceTick) if (units > 0n) db?.addEarned(infoHash, units)
+      earnedSinceTick.clear()
+    }
     const totals = { paid: 0, free: 0 }
     const isFree = freePolicy(config, (h) => db?.get(h)?.free === true)
 
@@ -183,6 +189,7 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
 
     const tick = (): void => {
       if (!swarm || !db) return
+      flushEarned()
       let peers = 0
       let verified = 0
       let missing = 0
@@ -258,8 +265,13 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
                   withdrawTo: config.cashout.withdrawTo,
                 },
               },
-              // a buyer's unpaid debt stays within a window of about one MiB, doubling as it pays
-              sellerCreditInit(tokenUnits(config.price.perGiBUnits)),
+              // a buyer's unpaid debt stays within a window of the largest piece served (≥ 1 MiB),
+              // doubling as it pays: a smaller one could never sell a whole piece
+              sellerCreditInit(tokenUnits(config.price.perGiBUnits), () => {
+                let largest = 0
+                for (const t of swarm?.torrents ?? []) largest = Math.max(largest, t.metainfo?.pieceLength ?? 0)
+                return largest
+              }),
             )({ publicClient: chain.publicClient, walletClient: chain.walletClient, logger: components.logger })
             await settlement.start()
             const terms: SellerTerms = {
@@ -279,7 +291,7 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
               isFree,
               servedPaid(infoHash, bytes) {
                 paidSinceTick.set(infoHash, (paidSinceTick.get(infoHash) ?? 0) + bytes)
-                db?.addEarned(infoHash, (BigInt(bytes) * config.price.perGiBUnits) / GIB)
+                earnedSinceTick.set(infoHash, (earnedSinceTick.get(infoHash) ?? 0n) + (BigInt(bytes) * config.price.perGiBUnits) / GIB)
               },
               metrics,
               logger: components.logger,
@@ -331,6 +343,7 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
         swarm = undefined
         await settlement?.stop()
         settlement = undefined
+        flushEarned()
         db?.close()
         db = undefined
         await release?.()

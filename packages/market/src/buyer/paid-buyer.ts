@@ -24,7 +24,7 @@ import { bytesValue } from '../price.js'
 import { RefuseReason, type PayMessage, type TermsMessage } from '../wire/codec.js'
 import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
 import { verifyPayeeProof } from '../wire/payee-proof.js'
-import { sellerWeights, type BuyerPolicyOptions } from './buyer-policy.js'
+import { overShare, sellerWeights, type BuyerPolicyOptions } from './buyer-policy.js'
 
 /** Issues cheques, durably before signing (pay's `PayerWallet` is one). */
 export interface BuyerPayments {
@@ -56,11 +56,12 @@ export interface PaidBuyerInit {
    */
   maxChequeValue?: TokenUnits
   /**
-   * Coalescing: pay a seller once this much is due to it (or a quarter of the credit it last
-   * announced, if less), or `chequeIntervalMs` after the first unpaid verified piece, whichever
-   * comes first (each cheque covers at least one piece; every cheque costs the buyer an fsync and
-   * the seller a verification and an fsync).
-   * @default the value of 1 MiB at the seller's price
+   * Coalescing: pay a seller once this much is due to it (or half the credit it last announced, if
+   * less), or `chequeIntervalMs` after the first unpaid verified piece, whichever comes first (each
+   * cheque covers at least one piece; every cheque costs the buyer a signature and an fsync and the
+   * seller a verification and an fsync).
+   * @default a quarter of the credit the seller last announced, at least the value of 1 MiB: few
+   *   cheques once the window has grown, paid long before the credit runs out
    */
   chequeValue?: TokenUnits
   /** @default 250 */
@@ -99,6 +100,10 @@ export interface SellerView {
   credit: TokenUnits
   /** Requests it may hold now. */
   depth: number
+  /** Share of the bytes it should deliver (buyer policy). */
+  share: number
+  /** Block bytes received from it. */
+  receivedBytes: number
   good: number
   bad: number
 }
@@ -138,6 +143,10 @@ interface SellerAccount {
   acked: bigint
   credit: bigint
   depth: number
+  share: number
+  receivedBytes: number
+  /** When its last block arrived (ms). */
+  lastBlockAt: number
   good: number
   bad: number
   /** Verified bytes at the last rate sample, and the rate. */
@@ -179,6 +188,8 @@ interface Session {
 const BLOCK = 16 * 1024
 const MIB = 1024 * 1024
 const GIB = 1n << 30n
+/** A seller whose last block is older than this is not delivering (it holds no other seller back). */
+const DELIVERING_MS = 500
 /** Closed connections remembered so pieces they delivered that verify later are still paid for. */
 const MAX_CLOSED = 1024
 
@@ -290,7 +301,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       if (s.ch.closed) return
       let a = sellers.get(t.payee)
       if (a === undefined) {
-        a = { payee: t.payee, price: t.pricePerGiB, softAllowance: t.softAllowance, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, receivedSinceAck: 0, proven: false, allocatedAt: 0n, channels: new Set() }
+        a = { payee: t.payee, price: t.pricePerGiB, softAllowance: t.softAllowance, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, share: 0, receivedBytes: 0, lastBlockAt: 0, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, receivedSinceAck: 0, proven: false, allocatedAt: 0n, channels: new Set() }
         sellers.set(t.payee, a)
       } else if (a.price !== t.pricePerGiB) {
         // a seller that changed its price: pay what is due at the old price first
@@ -434,7 +445,8 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         a.verifiedBytes += src.bytes
         // pay well before the announced credit runs out, so the seller never has to wait for us
         const half = a.credit / 2n
-        const coalesce = init.chequeValue ?? bytesValue(MIB, a.price)
+        const mib = bytesValue(MIB, a.price)
+        const coalesce = init.chequeValue ?? (a.credit / 4n > mib ? a.credit / 4n : mib)
         const threshold = half > 0n && half < coalesce ? half : coalesce
         // the first cheque goes at once: it proves to the seller that we hold the payer's key
         if (dueOf(a) >= threshold || (a.paid === 0n && dueOf(a) > 0n)) {
@@ -456,7 +468,27 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         live.map((a) => ({ id: a.payee, pricePerGiB: a.price, throughput: a.throughput, good: a.good, bad: a.bad })),
         init.policy,
       )
-      for (const a of sellers.values()) a.depth = w.get(a.payee) ?? 0
+      for (const a of sellers.values()) {
+        const x = w.get(a.payee)
+        a.depth = x?.depth ?? 0
+        a.share = x?.share ?? 0
+      }
+    }
+
+    /**
+     * The price preference (buyer-policy.ts): a seller ahead of its share of the bytes, while a
+     * seller behind its own is delivering, gets no new requests until that one catches up.
+     */
+    const heldBack = (a: SellerAccount, infoHash: string): boolean => {
+      if (a.share >= 1 || a.share <= 0) return false
+      const now = Date.now()
+      const standings = []
+      for (const x of sellers.values()) {
+        if (x.share <= 0 || ![...x.channels].some((c) => !c.ch.closed)) continue
+        standings.push({ id: x.payee, share: x.share, receivedBytes: x.receivedBytes, delivering: now - x.lastBlockAt < DELIVERING_MS })
+      }
+      const piece = torrents.get(infoHash)?.metainfo?.pieceLength ?? 0
+      return overShare(a.payee, standings, init.policy?.shareSlackBytes ?? Math.max(4 * MIB, 2 * piece))
     }
 
     const markExhausted = () => {
@@ -503,6 +535,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       if (s.state === 'proving') return 0
       const a = s.seller!
       if (exhausted) return 0
+      if (heldBack(a, infoHash)) return conn.outstanding
       const perBlock = bytesValue(BLOCK, a.price)
       // stay within what the seller announced it honours: bytes received since its ack and every
       // request in flight to it count against it (and, once it reserves whole pieces, a piece more)
@@ -538,7 +571,11 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           s.ch = attachPayChannel(wire, conn, { onOpen: () => {}, onMessage: (msg) => onMessage(s, msg) }, log)
           sessions.set(k, s)
           conn.on('block', (_i: number, _b: number, data: Buffer) => {
-            if (s.seller !== undefined) s.seller.receivedSinceAck += data.length
+            const a = s.seller
+            if (a === undefined) return
+            a.receivedSinceAck += data.length
+            a.receivedBytes += data.length
+            a.lastBlockAt = Date.now()
           })
           conn.once('close', () => {
             if (sessions.get(k) === s) sessions.delete(k)
@@ -587,6 +624,8 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           acked: tokenUnits(a.acked),
           credit: tokenUnits(a.credit),
           depth: a.depth,
+          share: a.share,
+          receivedBytes: a.receivedBytes,
           good: a.good,
           bad: a.bad,
         })),

@@ -73,7 +73,10 @@ export interface PaidSellerInit {
    * @default max(256 KiB, two pieces)
    */
   unprovenBytes?: number
-  /** How often every buyer's debt is checked against its (possibly shrunk) credit, ms. @default 1000 */
+  /**
+   * How often every buyer's debt is checked against its (possibly shrunk) credit, and a changed
+   * credit (an allocation seen, a claim, a notice) announced to it, ms. @default 250
+   */
   checkIntervalMs?: number
 }
 
@@ -528,7 +531,10 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     }
 
     const timer = setInterval(() => {
-      for (const a of accounts.values()) if (!a.banned && [...sessions.values()].some((s) => s.account === a)) enforce(a)
+      // one pass over the connections (never accounts × connections)
+      const live = new Set<BuyerAccount>()
+      for (const s of sessions.values()) if (s.account !== undefined && !s.account.banned) live.add(s.account)
+      for (const a of live) if (!a.banned) enforce(a)
       // a credit that changed (an allocation seen, a cheque claimed, a withdrawal notice) reaches the
       // buyer now: a buyer capped by its credit sends no cheque, so it would wait for an ack forever
       for (const s of sessions.values()) {
@@ -540,7 +546,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         s.ch.send({ type: 'ack', cumulative: a.accepted, credit: honoured(s) })
         rechoke(s.infoHash)
       }
-    }, init.checkIntervalMs ?? 1000)
+    }, init.checkIntervalMs ?? 250)
     timer.unref()
 
     const this_ = Object.assign(new EventEmitter<PaidSellerEvents>(), {

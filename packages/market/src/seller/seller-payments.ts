@@ -54,16 +54,24 @@ export interface SellerPayments {
 }
 
 const GIB = 1n << 30n
+const MIB = 1024 * 1024
 
 /**
- * pay's credit settings for a seller at `pricePerGiB`: the first window is about one MiB of data
- * (at least one base unit) and doubles per window's worth paid, up to 1024 MiB.
- * @example createSellerSettlement(init, sellerCreditInit(tokenUnits(1_000_000n)))
+ * pay's credit settings for a seller at `pricePerGiB`: the first window is worth the largest piece
+ * the seller serves, at least one MiB (and one base unit), and doubles per window's worth paid, up
+ * to 1024 such windows. A window smaller than a piece could never be bought: the seller commits a
+ * piece whole, and the buyer pays only for pieces that verified. The collateral still caps it.
+ * `largestPieceBytes` is asked when a buyer's credit is first made (a torrent with larger pieces
+ * added later gives new buyers — and every buyer after a restart — the larger window).
+ * @example createSellerSettlement(init, sellerCreditInit(tokenUnits(1_000_000n), () => 4 * 1024 * 1024))
  */
-export function sellerCreditInit(pricePerGiB: TokenUnits): (payer: Address, token: Address) => BuyerCreditInit {
-  const v = (BigInt(1024 * 1024) * pricePerGiB + GIB - 1n) / GIB
-  const pieceValue = tokenUnits(v > 1n ? v : 1n)
-  return () => ({ pieceValue })
+export function sellerCreditInit(pricePerGiB: TokenUnits, largestPieceBytes: number | (() => number) = MIB): (payer: Address, token: Address) => BuyerCreditInit {
+  return () => {
+    const piece = typeof largestPieceBytes === 'function' ? largestPieceBytes() : largestPieceBytes
+    const bytes = BigInt(Math.max(MIB, Number.isSafeInteger(piece) ? piece : MIB))
+    const v = (bytes * pricePerGiB + GIB - 1n) / GIB
+    return { pieceValue: tokenUnits(v > 1n ? v : 1n) }
+  }
 }
 
 /**

@@ -4,9 +4,12 @@
  * buyer's debt nor resets an honest buyer's window.
  *
  * It lives in the payee ledger's file on its own connection with `synchronous = NORMAL` (WAL):
- * `delivered` changes once per piece, and an fsync per piece would cost more than the piece. A
- * process crash loses nothing (WAL); a power loss can lose the last few writes — at most the few
- * pieces delivered since the last checkpoint, counted as unpaid (SELLER-BOUND.md).
+ * `delivered` changes with every block sent, and an fsync — or even a commit — per block would
+ * cost more than the block. `putLazy` is a write-behind: a change of `paid` or of the window is
+ * written at once; deliveries are written once `maxLag` more value was delivered since the last
+ * write, or 100 ms later. So a process crash loses at most `maxLag` (the seller passes one
+ * piece's worth) or 100 ms of deliveries per buyer from the record; a power loss can lose the last
+ * few writes besides — counted as unpaid (SELLER-BOUND.md).
  */
 import Database from 'better-sqlite3'
 import { getAddress, type Address } from 'viem'
@@ -15,7 +18,13 @@ import type { BuyerCreditState } from './credit-rules.js'
 
 export interface CreditStore {
   get(payer: Address, token: Address): BuyerCreditState | undefined
+  /** Write now. */
   put(payer: Address, token: Address, state: BuyerCreditState): void
+  /** Write a `paid` or window change now, deliveries once `maxLag` value behind or 100 ms later (write-behind). */
+  putLazy(payer: Address, token: Address, state: BuyerCreditState, maxLag: bigint): void
+  /** Write what the write-behind holds. */
+  flush(): void
+  /** Flushes, then closes. */
   close(): void
 }
 
@@ -48,6 +57,30 @@ export function openCreditStore(dbPath: string): CreditStore {
        settled_windows = excluded.settled_windows, window_start_paid = excluded.window_start_paid`,
   )
   let open = true
+  /** Newest unwritten state per pair, and what was last written (write-behind). */
+  const pending = new Map<string, { payer: Address; token: Address; state: BuyerCreditState }>()
+  const written = new Map<string, BuyerCreditState>()
+  let timer: NodeJS.Timeout | undefined
+  const write = (payer: Address, token: Address, s: BuyerCreditState): void => {
+    if (!open) throw new PayError('BITCDN_ERR_LEDGER_CLOSED', 'credit store is closed')
+    put.run({
+      payer: getAddress(payer),
+      token: getAddress(token),
+      delivered: s.delivered.toString(),
+      paid: s.paid.toString(),
+      settledWindows: s.settledWindows,
+      windowStartPaid: s.windowStartPaid.toString(),
+    })
+    written.set(`${payer}:${token}`, s)
+  }
+  const flush = (): void => {
+    clearTimeout(timer)
+    timer = undefined
+    for (const [k, p] of pending) {
+      pending.delete(k)
+      write(p.payer, p.token, p.state)
+    }
+  }
   return {
     get(payer, token) {
       const r = get.get(getAddress(payer), getAddress(token))
@@ -55,18 +88,28 @@ export function openCreditStore(dbPath: string): CreditStore {
       return { delivered: BigInt(r.delivered), paid: BigInt(r.paid), settledWindows: r.settled_windows, windowStartPaid: BigInt(r.window_start_paid) }
     },
     put(payer, token, s) {
-      if (!open) throw new PayError('BITCDN_ERR_LEDGER_CLOSED', 'credit store is closed')
-      put.run({
-        payer: getAddress(payer),
-        token: getAddress(token),
-        delivered: s.delivered.toString(),
-        paid: s.paid.toString(),
-        settledWindows: s.settledWindows,
-        windowStartPaid: s.windowStartPaid.toString(),
-      })
+      pending.delete(`${payer}:${token}`)
+      write(payer, token, s)
     },
+    putLazy(payer, token, s, maxLag) {
+      if (!open) throw new PayError('BITCDN_ERR_LEDGER_CLOSED', 'credit store is closed')
+      const k = `${payer}:${token}`
+      const w = written.get(k)
+      if (w === undefined || w.paid !== s.paid || w.settledWindows !== s.settledWindows || s.delivered - w.delivered >= maxLag) {
+        pending.delete(k)
+        write(payer, token, s)
+        return
+      }
+      pending.set(k, { payer, token, state: s })
+      if (timer === undefined) {
+        timer = setTimeout(flush, 100)
+        timer.unref()
+      }
+    },
+    flush,
     close() {
       if (!open) return
+      flush()
       open = false
       db.close()
     },

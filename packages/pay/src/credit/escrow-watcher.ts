@@ -105,6 +105,8 @@ export interface EscrowWatcher extends Startable {
   track(payer: Address, token: Address): Promise<PayerFunds>
   /** Last known funds, undefined if not tracked. */
   funds(payer: Address, token: Address): PayerFunds | undefined
+  /** Changes whenever any payer's funds change (a read, an event, an untrack): caches of `funds` compare it. */
+  readonly version: number
   /** Authorized signers besides the payer itself (current; previous while in grace). */
   signersOf(payer: Address): Address[]
   /** Timestamp of the newest block seen, seconds (0n before the first read). */
@@ -197,12 +199,14 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
     // reads overlap (an event's refresh, the periodic re-read, a track): each funds write carries a
     // sequence number taken when its read began, and an older read never overwrites a newer state
     let seq = 0
+    let version = 0
     const written = new Map<string, number>()
     const put = (k: string, f: PayerFunds, at: number): PayerFunds => {
       const last = written.get(k) ?? 0
       if (at < last) return funds.get(k) ?? f
       written.set(k, at)
       funds.set(k, f)
+      version++
       return f
     }
 
@@ -418,6 +422,7 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
         tokensOf.delete(payer)
         signers.delete(payer)
         revoked.delete(payer)
+        version++
       },
       isTracked(payerIn, tokenIn) {
         const set = tokensOf.get(getAddress(payerIn))
@@ -426,6 +431,9 @@ export function createEscrowWatcher(init: EscrowWatcherInit): (components: Escro
       },
       funds(payer, token) {
         return funds.get(`${getAddress(payer)}:${getAddress(token)}`)
+      },
+      get version() {
+        return version
       },
       signersOf(payerIn) {
         const s = signers.get(getAddress(payerIn))

@@ -149,3 +149,41 @@ describe('acceptNewest', () => {
     ledger.close()
   })
 })
+
+describe('payee ledger: durability and the per-payer exposure cache', () => {
+  it('an accepted cheque is in the file for another connection at once, and durable() syncs it', async () => {
+    const dbPath = join(dir, 'l-durable.db')
+    const ledger = createPayeeLedger({ dbPath, payee, domain, tokens: [token] })
+    const wallet = createPayerWallet({ dbPath: join(dir, 'w-durable.db'), signer: payer, payer: payer.address, domain })
+    const v0 = ledger.version
+    ledger.accept(await wallet.pay(payee, token, tokenUnits(70n)))
+    expect(ledger.version).toBeGreaterThan(v0)
+    await ledger.durable()
+    // a second reader (as a restarted process would be) sees it
+    const again = createPayeeLedger({ dbPath, payee, domain, tokens: [token] })
+    expect(again.best(payer.address, token)?.cheque.cumulativeAmount).toBe(70n)
+    again.close()
+    wallet.close()
+    ledger.close()
+  })
+
+  it('exposure per payer follows every write (a new cheque, a confirmed claim, a reorg)', async () => {
+    const ledger = createPayeeLedger({ dbPath: join(dir, 'l-cache.db'), payee, domain, tokens: [token] })
+    const wallet = createPayerWallet({ dbPath: join(dir, 'w-cache.db'), signer: payer, payer: payer.address, domain })
+    ledger.accept(await wallet.pay(payee, token, tokenUnits(100n)))
+    expect(ledger.exposure(token, payer.address)).toBe(100n)
+    expect(ledger.exposure(token, payer.address)).toBe(100n) // cached
+    ledger.accept(await wallet.pay(payee, token, tokenUnits(20n)))
+    expect(ledger.exposure(token, payer.address)).toBe(120n)
+    const tx = `0x${'ab'.repeat(32)}` as const
+    ledger.markPending([{ payer: payer.address, token, cumulative: tokenUnits(120n) }], tx)
+    ledger.markConfirmed(tx, [{ payer: payer.address, token, paidOut: tokenUnits(90n), paid: tokenUnits(90n) }])
+    expect(ledger.exposure(token, payer.address)).toBe(30n)
+    ledger.markReorged(payer.address, token, tokenUnits(40n))
+    expect(ledger.exposure(token, payer.address)).toBe(80n)
+    // another spelling of the same payer reads the same row
+    expect(ledger.exposure(token, payer.address.toLowerCase() as Address)).toBe(80n)
+    wallet.close()
+    ledger.close()
+  })
+})

@@ -1,14 +1,20 @@
 /**
- * The payee's ledger (SQLite, WAL, synchronous=FULL): per (payer, token) the best cheque — the
- * highest verified cumulative, the only one worth claiming — what the escrow has confirmed as paid
- * out, what is in flight in a claim transaction, and a history row per accepted cheque for
- * bookkeeping. `accept()` commits before it returns, so an acknowledged cheque survives a crash.
+ * The payee's ledger (SQLite, WAL): per (payer, token) the best cheque — the highest verified
+ * cumulative, the only one worth claiming — what the escrow has confirmed as paid out, what is in
+ * flight in a claim transaction, and a history row per accepted cheque for bookkeeping.
+ *
+ * Durability: `accept()` commits before it returns (a process crash keeps the cheque) but with
+ * `synchronous = NORMAL`, so the fsync is not on the event loop; `durable()` resolves once every
+ * cheque accepted before it is on disk (one fdatasync on the thread pool for a whole group of
+ * commits, `wal-sync.ts`). A seller acknowledges or credits a cheque only after `durable()`.
+ * Claim bookkeeping (`markPending`, `markConfirmed`, …) commits with `synchronous = FULL`.
  */
 import Database from 'better-sqlite3'
 import { getAddress, type Address, type Hex } from 'viem'
 import { tokenUnits, type TokenUnits } from '@bitcdn/core'
 import { PayError, peerVerifyLimitError } from '../cheques/errors.js'
 import { createChequeVerifier, type ChequeVerifier } from '../cheques/verify.js'
+import { createWalSync } from '../storage/wal-sync.js'
 import type { ChequeDomain, SignedCheque } from '../cheques/types.js'
 
 export interface PayeeLedgerInit {
@@ -102,6 +108,14 @@ export interface PayeeLedger {
    *   _NOT_NEWER, BITCDN_ERR_LEDGER_CLOSED
    */
   accept(signed: SignedCheque, opts?: AcceptOptions): AcceptResult
+  /**
+   * Resolves once every cheque accepted before the call is on disk (a group commit: one fsync off
+   * the event loop for all of them). Acknowledge or credit a cheque only after it.
+   * @throws an I/O error when the disk refuses the sync
+   */
+  durable(): Promise<void>
+  /** Changes whenever the ledger records something (a cheque, a claim): a cache of what it says is stale when this moved. */
+  readonly version: number
   /**
    * Coalesces a burst: per (payer, token) only the highest cheque is verified and recorded (each
    * supersedes the older ones, so verifying those would buy nothing); if it fails, the next
@@ -269,10 +283,26 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
     return e
   }
 
-  const commitAccept = db.transaction((row: { payer: string; token: string; cumulative: string; signature: string; increment: string; at: number }) => {
+  const commitAcceptTx = db.transaction((row: { payer: string; token: string; cumulative: string; signature: string; increment: string; at: number }) => {
     upsert.run(row)
     addHistory.run(row)
   })
+  // a cheque's commit skips the fsync on the event loop; `durable()` syncs a whole group of them
+  const relaxed = db.prepare('PRAGMA synchronous = NORMAL')
+  const strict = db.prepare('PRAGMA synchronous = FULL')
+  const commitAccept = (row: Parameters<typeof commitAcceptTx>[0]): void => {
+    relaxed.run()
+    try {
+      commitAcceptTx(row)
+    } finally {
+      strict.run()
+    }
+    version++
+  }
+  const walSync = createWalSync(init.dbPath)
+  /** Bumped by every write: `exposure` is read on every block a buyer is served, so it is cached against it. */
+  let version = 0
+  const exposureCache = new Map<string, { version: number; value: TokenUnits }>()
 
   const ledger: PayeeLedger = {
     payee,
@@ -313,6 +343,10 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
         }
       }
       return spent ? { accepted, rejected, budgetSpent: true } : { accepted, rejected }
+    },
+    durable: () => walSync.sync(),
+    get version() {
+      return version
     },
     accept(signed, opts) {
       check()
@@ -388,17 +422,25 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
     },
     exposure(token, payer) {
       check()
-      const t = getAddress(token)
       if (payer) {
-        const r = bestOf.get(getAddress(payer), t)
-        return tokenUnits(r ? toEntry(r).exposure : 0n)
+        // keyed by the caller's spelling: no checksum per call; bounded (cleared when full)
+        const k = `${payer}:${token}`
+        const c = exposureCache.get(k)
+        if (c !== undefined && c.version === version) return c.value
+        const r = bestOf.get(getAddress(payer), getAddress(token))
+        const value = tokenUnits(r ? toEntry(r).exposure : 0n)
+        if (exposureCache.size >= 4096) exposureCache.clear()
+        exposureCache.set(k, { version, value })
+        return value
       }
+      const t = getAddress(token)
       let sum = 0n
       for (const r of bestOfToken.all(t)) sum += toEntry(r).exposure
       return tokenUnits(sum)
     },
     markPending(rows, txHash) {
       check()
+      version++
       const at = now()
       db.transaction(() => {
         for (const r of rows) setPending.run({ tx: txHash, cumulative: r.cumulative.toString(), at, payer: getAddress(r.payer), token: getAddress(r.token) })
@@ -410,6 +452,7 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
     },
     markConfirmed(txHash, rows) {
       check()
+      version++
       const at = now()
       db.transaction(() => {
         for (const r of rows) {
@@ -426,6 +469,7 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
     },
     markReorged(payer, token, paidOut) {
       check()
+      version++
       const row = { payer: getAddress(payer), token: getAddress(token), paidOut: paidOut.toString() }
       db.transaction(() => {
         reorged.run({ ...row, at: now() })
@@ -434,14 +478,17 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
     },
     markFinal(throughBlock) {
       check()
+      version++
       finalize.run(Number(throughBlock))
     },
     requeue(txHash) {
       check()
+      version++
       clearPending.run(txHash)
     },
     repointPending(from, to) {
       check()
+      version++
       repoint.run({ from, to })
     },
     history(payer, token) {
@@ -467,6 +514,7 @@ export function createPayeeLedger(init: PayeeLedgerInit): PayeeLedger {
       if (closed) return
       closed = true
       db.close()
+      void walSync.close()
     },
   }
   return ledger

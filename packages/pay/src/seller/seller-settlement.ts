@@ -10,7 +10,9 @@
  * - Cheques arrive through `receive()`, which keeps only the newest verified cheque per buyer and
  *   token (`ledger.acceptNewest`: cumulative cheques supersede each other, so one signature check
  *   per buyer per burst, not per cheque). Credit grows only by what the ledger verified and
- *   stored; a forged or stale cheque never extends it.
+ *   stored on disk: `receive()` resolves after the ledger's group commit (`durable()`, an fsync
+ *   off the event loop shared by every cheque committed before it); until then the cheque counts
+ *   neither as payment nor as exposure. A forged or stale cheque never extends credit.
  * - Reading the chain for a cheque's payer is bounded (a cheque can name any address): cheques are
  *   screened first without any read (payee, token, amount, signature form), and for a payer not
  *   tracked yet the signer is recovered once, locally. The payer's first cheque costs one lookup
@@ -35,7 +37,11 @@
  *   notice's deadline, so its claim is repriced as the deadline nears). A
  *   revoked signer's new cheques are refused (`BITCDN_ERR_SIGNER_REVOKED`).
  * - Unpaid credit survives a restart: each buyer's credit state is written to the ledger's SQLite
- *   file (`credit-store.ts`).
+ *   file (`credit-store.ts`), a payment at once, deliveries within one piece's worth (or 100 ms).
+ * - `collateral()` and `credit()` are asked on every block served, so they are cached: collateral
+ *   against the watcher's `version`, the ledger's `version` and the cheques awaiting their fsync,
+ *   so it is exactly as fresh as the watcher (its event poll, `pollingIntervalMs`, 1 s by default,
+ *   and its periodic re-read).
  *
  * The bound on what a seller can lose to any buyer behaviour is derived in `SELLER-BOUND.md`.
  */
@@ -197,6 +203,11 @@ export function createSellerSettlement(
     // the watcher is the one subscriber to WithdrawRequested; it hands the payer to the cash-out
     const cashout = createCashout({ ...init.cashout, escrow, watchWithdrawals: false })({ ...components, ledger })
     const credits = new Map<string, BuyerCredit>()
+    const creditsByRaw = new Map<string, BuyerCredit>()
+    const collateralCache = new Map<string, { watcher: number; ledger: number; awaiting: number; value: TokenUnits }>()
+    /** Increments of cheques committed but not yet on disk, by payer:token. */
+    const awaiting = new Map<string, bigint>()
+    let awaitingVersion = 0
     const creditStore = openCreditStore(init.ledgerPath)
     const tracked = new Set<string>()
     const soft = (payer: Address, token: Address): bigint => {
@@ -386,6 +397,23 @@ export function createSellerSettlement(
           if (!backing.has(k)) backing.set(k, seller.collateral(c.cheque.payer, c.cheque.token))
         }
         const r = ledger.acceptNewest(pass, { mayVerify })
+        if (r.accepted.length > 0) {
+          // committed, not yet on disk: counted as neither exposure nor payment until the group
+          // commit lands (so the buyer's credit neither shrinks nor grows meanwhile), then credited
+          for (const a of r.accepted) awaiting.set(`${a.payer}:${a.token}`, (awaiting.get(`${a.payer}:${a.token}`) ?? 0n) + a.increment)
+          awaitingVersion++
+          try {
+            await ledger.durable()
+          } finally {
+            for (const a of r.accepted) {
+              const k = `${a.payer}:${a.token}`
+              const left = (awaiting.get(k) ?? 0n) - a.increment
+              if (left > 0n) awaiting.set(k, left)
+              else awaiting.delete(k)
+            }
+            awaitingVersion++
+          }
+        }
         const accepted: CreditedCheque[] = []
         const unbacked: ReceiveResult['unbacked'] = []
         // only what the ledger verified and stored, and only up to the collateral, counts as paid
@@ -422,20 +450,41 @@ export function createSellerSettlement(
         return { accepted, rejected, unbacked, closePeer }
       },
       credit(payerIn, tokenIn) {
+        // asked on every block served: the caller's spelling first, no checksum per call
+        const raw = `${payerIn}:${tokenIn}`
+        const hit = creditsByRaw.get(raw)
+        if (hit !== undefined) return hit
         const payer = getAddress(payerIn)
         const token = getAddress(tokenIn)
         const k = `${payer}:${token}`
         let c = credits.get(k)
         if (!c) {
-          c = new BuyerCredit({ ...creditInit(payer, token), state: creditStore.get(payer, token), onChange: (st) => creditStore.put(payer, token, st) })
+          const ci = creditInit(payer, token)
+          // the debt reaches the disk within one piece's worth of deliveries (or 100 ms); a payment at once
+          c = new BuyerCredit({ ...ci, state: creditStore.get(payer, token), onChange: (st) => creditStore.putLazy(payer, token, st, ci.pieceValue) })
           credits.set(k, c)
         }
+        if (creditsByRaw.size >= 4096) creditsByRaw.clear()
+        creditsByRaw.set(raw, c)
         return c
       },
       collateral(payer, token) {
+        // asked on every block served: cached against the watcher's funds, the ledger's records
+        // and the cheques awaiting their fsync — never staler than the uncached value would be
+        const raw = `${payer}:${token}`
+        const c = collateralCache.get(raw)
+        if (c !== undefined && c.watcher === watcher.version && c.ledger === ledger.version && c.awaiting === awaitingVersion) return c.value
+        const entry = { watcher: watcher.version, ledger: ledger.version, awaiting: awaitingVersion, value: tokenUnits(0n) }
         const f = watcher.funds(payer, token)
-        if (!f) return tokenUnits(0n) // unknown funds: no credit
-        return collateralAvailable({ ...f, softAllowance: soft(getAddress(payer), getAddress(token)), ourExposure: ledger.exposure(token, payer) })
+        if (f) {
+          const p = getAddress(payer)
+          const t = getAddress(token)
+          const exposure = ledger.exposure(t, p) - (awaiting.get(`${p}:${t}`) ?? 0n)
+          entry.value = collateralAvailable({ ...f, softAllowance: soft(p, t), ourExposure: exposure > 0n ? exposure : 0n })
+        } // unknown funds: no credit
+        if (collateralCache.size >= 4096) collateralCache.clear()
+        collateralCache.set(raw, entry)
+        return entry.value
       },
       async follow(payerIn, tokenIn) {
         const payer = getAddress(payerIn)
@@ -464,7 +513,7 @@ export function createSellerSettlement(
         await cashout.stop()
         await watcher.stop()
         cursor.close()
-        creditStore.close()
+        creditStore.close() // writes what its write-behind still holds
         ledger.close()
       },
     }

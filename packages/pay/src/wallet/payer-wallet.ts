@@ -1,8 +1,9 @@
 /**
  * The payer's wallet: issues cumulative cheques, one running total per (payee, token).
  *
- * Safety rule: the new cumulative is committed to SQLite (WAL, synchronous=FULL: fsync on commit)
- * BEFORE the cheque is signed. A crash between commit and signature loses a signature, never
+ * Safety rule: the new cumulative is committed to SQLite and on disk BEFORE the cheque is signed
+ * (WAL, synchronous=NORMAL, then a group commit's fdatasync off the event loop, `wal-sync.ts`:
+ * as durable as synchronous=FULL, and the download keeps flowing while the disk syncs). A crash between commit and signature loses a signature, never
  * issues a cumulative lower than one already signed — because the next start reads the stored
  * total and signs above it. The last signature is persisted lazily (with the next commit or on
  * close) so a wallet can resend its newest cheque after a clean restart without a second fsync
@@ -14,6 +15,7 @@ import { tokenUnits, type TokenUnits } from '@bitcdn/core'
 import { PayError } from '../cheques/errors.js'
 import { accountChequeSigner, type ChequeSigner } from '../cheques/sign.js'
 import { MAX_CUMULATIVE, type ChequeDomain, type SignedCheque } from '../cheques/types.js'
+import { createWalSync } from '../storage/wal-sync.js'
 
 export interface PayerWalletInit {
   /** SQLite file of this wallet; created if missing. */
@@ -59,7 +61,9 @@ export function createPayerWallet(init: PayerWalletInit): PayerWallet {
   const scope = `${init.domain.chainId}:${getAddress(init.domain.verifyingContract)}`
   const db = new Database(init.dbPath)
   db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
+  // the fsync is `durable.sync()`, awaited before each signature, not a blocking one per commit
+  db.pragma('synchronous = NORMAL')
+  const durable = createWalSync(init.dbPath)
   db.exec(`CREATE TABLE IF NOT EXISTS cumulative (
     scope TEXT NOT NULL, payer TEXT NOT NULL, payee TEXT NOT NULL, token TEXT NOT NULL,
     amount TEXT NOT NULL,            -- decimal: uint128 does not fit SQLite's int64
@@ -119,8 +123,15 @@ export function createPayerWallet(init: PayerWalletInit): PayerWallet {
     if (new Set(items.map((i) => `${i.payee}:${i.token}`)).size !== items.length) {
       throw new PayError('BITCDN_ERR_AMOUNT_INVALID', 'payMany takes each (payee, token) pair at most once')
     }
-    // durable before signing: this commit fsyncs (synchronous=FULL)
+    // durable before signing: committed here, on disk once the group commit resolves
     const reserved = reserve(items)
+    try {
+      await durable.sync()
+    } catch (err) {
+      // nothing was signed at the new totals: step them back (unless another pay moved them on)
+      if (!closed) for (const [j, r] of reserved.entries()) rollback.run({ scope, payer, payee: items[j]!.payee, token: items[j]!.token, prev: r.prev.toString(), next: r.next.toString() })
+      throw err
+    }
     const out: SignedCheque[] = []
     for (let k = 0; k < items.length; k++) {
       const { payee, token } = items[k]!
@@ -177,6 +188,7 @@ export function createPayerWallet(init: PayerWalletInit): PayerWallet {
       db.transaction(flush)()
       closed = true
       db.close()
+      void durable.close()
     },
   }
 }
