@@ -22,6 +22,7 @@ import { mkdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { gatewayError } from '../errors.js'
+import { BufferPool } from './buffer-pool.js'
 
 
 export interface PieceCacheInit {
@@ -51,6 +52,12 @@ export interface PieceCache {
    * the file took 40% of a cold piece's time to first byte, measured). Returns the unsubscribe.
    */
   whenPut(infoHash: string, index: number, fn: (data: Buffer) => void): () => void
+  /**
+   * Give back the buffer of a piece `get` read from its file, once nothing uses it any more (the
+   * socket took its bytes). Optional; anything else passed is ignored. Never call it for a
+   * buffer someone else may still hold.
+   */
+  release(data: Buffer): void
   /** Cached piece indices of one torrent. */
   pieces(infoHash: string): number[]
   /** Bytes of pieces held. */
@@ -188,7 +195,7 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
   const readExact = async (key: string, file: string, size: number): Promise<Buffer | undefined> => {
     const fd = await openFd(key, file)
     // one byte more than expected: a longer file is as wrong as a shorter one
-    const buf = Buffer.allocUnsafe(size + 1)
+    const buf = pool.take(size + 1)
     const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, size + 1, 0, (err, n) => (err ? reject(err) : resolve(n))))
     return n === size ? buf.subarray(0, size) : undefined
   }
@@ -216,6 +223,8 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
     }
   }
 
+  // buffers of pieces read from their files, reused (a fresh one each is the collector's work)
+  const pool = new BufferPool(32 * 2 ** 20)
   // responses waiting for a piece to arrive, and pieces whose file is being written
   const watchers = new Map<string, Set<(data: Buffer) => void>>()
   const writing = new Map<string, Buffer>()
@@ -290,6 +299,9 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
       }
       if (sizes.has(key)) touched.set(key, { infoHash, index, used: ++clock })
       return data
+    },
+    release(data) {
+      pool.release(data)
     },
     whenPut(infoHash, index, fn) {
       const key = keyOf(infoHash, index)
