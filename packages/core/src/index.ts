@@ -2,3 +2,4 @@ export { BitcdnError, hasCode, describeError, errorFactory, type BitcdnErrorOpti
 export * from './units.js'
 export * from './service.js'
 export * from './token-bucket.js'
+export { bearerChecker } from './bearer-token.js'

@@ -3,7 +3,8 @@
  * pattern: tests call `app.inject()` or listen on port 0). Limits an edge needs: headers bounded
  * in size (431) and time (slow-loris clients get 408), concurrent requests bounded (503), piece
  * bytes in flight bounded (responses wait). Errors answer `{ code, message }` with the status of
- * their code. OpenAPI 3.1 is generated from the route schemas at `/openapi.json`.
+ * their code. OpenAPI 3.1 is generated from the route schemas at `/openapi.json`. With an admin
+ * token, `POST /admin/torrents` adds content (bearer token, never behind signed URLs).
  */
 import http from 'node:http'
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
@@ -15,6 +16,7 @@ import type { ByteBudget } from './fetch/byte-budget.js'
 import type { PieceSource } from './fetch/piece-source.js'
 import type { GatewayMetrics } from './metrics.js'
 import { contentRoutes } from './routes/content.js'
+import { adminRoutes } from './routes/admin.js'
 import { opsRoutes } from './routes/ops.js'
 import { SequentialReaders } from './serve/sequential-readers.js'
 import { checkSignedUrl } from './signed-url.js'
@@ -43,6 +45,8 @@ export interface GatewayAppOptions {
   readAheadPieces?: number
   /** HMAC key for signed URLs; when set, every content and pull-zone route needs a valid token. @default none */
   signingKey?: string
+  /** Bearer token of the admin routes (`POST /admin/torrents`); none: no admin routes. At least 16 characters. @default none */
+  adminToken?: string
   /** Called before each metrics scrape (to refresh gauges). */
   beforeScrape?: () => void
   /** The piece cache (the pull zone keeps its object index in its database). */
@@ -79,6 +83,7 @@ export async function buildGatewayApp(opts: GatewayAppOptions): Promise<FastifyI
     openapi: {
       openapi: '3.1.0',
       info: { title: 'BitCDN gateway', version: '0.1.0', description: 'Content-addressed and pull-zone HTTP routes served from the BitTorrent swarm, a piece cache and the origin.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The gateway admin token (admin routes only)' } } },
     },
   })
   let inflight = 0
@@ -99,7 +104,9 @@ export async function buildGatewayApp(opts: GatewayAppOptions): Promise<FastifyI
     }
     reply.raw.once('close', finish)
     reply.raw.once('finish', finish)
-    if (opts.signingKey !== undefined && !OPS_PATHS.has(req.url.split('?')[0]!)) checkSignedUrl(opts.signingKey, req.url, Date.now())
+    const path = req.url.split('?')[0]!
+    // admin routes have their own bearer token
+    if (opts.signingKey !== undefined && !OPS_PATHS.has(path) && !(opts.adminToken !== undefined && path.startsWith('/admin/'))) checkSignedUrl(opts.signingKey, req.url, Date.now())
   })
   app.addHook('onResponse', async (req, reply) => {
     opts.metrics.requests.inc({ route: req.routeOptions.url ?? 'none', status: String(reply.statusCode) })
@@ -131,6 +138,10 @@ export async function buildGatewayApp(opts: GatewayAppOptions): Promise<FastifyI
   }
   await app.register(contentRoutes, { ...serve, content: opts.content })
   await app.register(opsRoutes, { metrics: opts.metrics, beforeScrape: opts.beforeScrape })
+  if (opts.adminToken !== undefined) {
+    const token = opts.adminToken
+    await app.register(async (scope) => adminRoutes(scope, { content: opts.content, token }))
+  }
   if (opts.pullZone !== undefined) {
     if (opts.cache === undefined) throw gatewayError('config', 'a pull zone needs the piece cache')
     const { onPublish, ...pullInit } = opts.pullZone

@@ -22,6 +22,10 @@ export const GatewayErrorCode = {
   tokenInvalid: 'BITCDN_ERR_GATEWAY_TOKEN',
   /** The piece cache failed (disk); the request fails, the gateway keeps running. */
   cache: 'BITCDN_ERR_GATEWAY_CACHE',
+  /** An admin route without a valid bearer token. */
+  unauthorized: 'BITCDN_ERR_GATEWAY_UNAUTHORIZED',
+  /** `POST /admin/torrents`: the body is not a valid .torrent. */
+  badTorrent: 'BITCDN_ERR_GATEWAY_BAD_TORRENT',
   /** Gateway configuration is invalid (option values). */
   config: 'BITCDN_ERR_GATEWAY_CONFIG',
 } as const
@@ -38,6 +42,8 @@ export const STATUS_OF: Record<GatewayErrorCode, number> = {
   BITCDN_ERR_GATEWAY_ORIGIN: 502,
   BITCDN_ERR_GATEWAY_TOKEN: 403,
   BITCDN_ERR_GATEWAY_CACHE: 500,
+  BITCDN_ERR_GATEWAY_UNAUTHORIZED: 401,
+  BITCDN_ERR_GATEWAY_BAD_TORRENT: 400,
   BITCDN_ERR_GATEWAY_CONFIG: 500,
 }
 

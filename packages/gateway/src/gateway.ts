@@ -16,7 +16,7 @@ import { createPieceSource, type PieceSourceInit } from './fetch/piece-source.js
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js'
 import { createPinRequests, type PinRequests, type PinRequestsComponents, type PinRequestsInit } from './publish/pin-requests.js'
 
-export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'maxConcurrentRequests' | 'maxHeaderBytes' | 'headersTimeoutMs' | 'parallelPieces' | 'readAheadPieces' | 'signingKey'> {
+export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'maxConcurrentRequests' | 'maxHeaderBytes' | 'headersTimeoutMs' | 'parallelPieces' | 'readAheadPieces' | 'signingKey' | 'adminToken'> {
   /** HTTP address. @default '127.0.0.1' */
   host?: string
   /** HTTP port; 0 picks one. @default 8080 */

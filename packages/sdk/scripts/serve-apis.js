@@ -15,7 +15,7 @@ export async function serveApis() {
   const dir = await mkdtemp(join(tmpdir(), 'bitcdn-sdk-apis-'))
   const hub = await createHub({ hubId: 'sdk', port: 0, trackerPort: false, probeIntervalMs: 0 }, { store: openSqliteHubStore(join(dir, 'hub.sqlite')) })
   await hub.start()
-  const gateway = createGateway({ cacheDir: join(dir, 'gateway'), port: 0, swarm: { port: 0, stateDir: join(dir, 'gateway-swarm') } })({})
+  const gateway = createGateway({ cacheDir: join(dir, 'gateway'), port: 0, adminToken: 'openapi-document-only-token', swarm: { port: 0, stateDir: join(dir, 'gateway-swarm') } })({})
   await gateway.start()
   const paths = nodePaths(join(dir, 'home'))
   await initNode({ paths, passphrase: async () => 'sdk-generate', config: { listenPort: 0, adminPort: 0, listenHost: '127.0.0.1' } })

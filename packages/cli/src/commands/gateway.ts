@@ -105,6 +105,7 @@ export function registerGateway(program: Command): void {
     .addHelpText(
       'after',
       '\nSigned URLs: set BITCDN_GATEWAY_SIGNING_KEY to require ?expires=&scope=&sig= tokens on content and pull-zone routes.\n' +
+        'Admin API: set BITCDN_GATEWAY_ADMIN_TOKEN (16+ characters) to enable POST /admin/torrents (Authorization: Bearer <token>; a .torrent as application/x-bittorrent).\n' +
         '\nExamples:\n  bitcdn gateway site.torrent --peer 127.0.0.1:6881\n  bitcdn gateway --origin https://www.example.com --tracker http://127.0.0.1:8000/announce',
     )
     .action(async (torrents: string[], opts: GatewayOptions) => {
@@ -115,6 +116,9 @@ export function registerGateway(program: Command): void {
 async function runGateway(torrents: string[], opts: GatewayOptions): Promise<void> {
   const logger = createGatewayLogger(opts.logLevel)
   const signingKey = process.env.BITCDN_GATEWAY_SIGNING_KEY
+  // the admin routes (POST /admin/torrents) exist only with a token
+  const adminToken = process.env.BITCDN_GATEWAY_ADMIN_TOKEN
+  if (adminToken !== undefined && adminToken !== '' && adminToken.length < 16) throw new BitcdnError('BITCDN_ERR_GATEWAY_CONFIG', 'BITCDN_GATEWAY_ADMIN_TOKEN must be at least 16 characters')
   const accountName = opts.account ?? opts.key
   if (accountName === undefined && (opts.maxPrice !== undefined || opts.budget !== undefined)) {
     throw new BitcdnError('BITCDN_ERR_GATEWAY_CONFIG', '--max-price and --budget need --account (the key whose escrow account pays)')
@@ -163,6 +167,7 @@ async function runGateway(torrents: string[], opts: GatewayOptions): Promise<voi
     maxConcurrentRequests: opts.maxRequests,
     maxBytesInFlight: opts.maxInFlight,
     signingKey: signingKey !== undefined && signingKey !== '' ? signingKey : undefined,
+    adminToken: adminToken !== undefined && adminToken !== '' ? adminToken : undefined,
     swarm: { port: opts.swarmPort },
     defaults: { peers: opts.peer, announce: opts.tracker, origins: opts.webSeed },
     warmCache: opts.warmCache,

@@ -9,19 +9,21 @@
  * whole file; a file whose size is wrong on read is dropped and fetched again.
  *
  * The warm path touches neither SQLite nor a file's metadata: the index lives in memory (loaded at
- * open), the most recently used pieces are held in memory too (`memoryBytes`), recency is
- * written back in one transaction at most every second (and before eviction
- * and on close), and the most recently read piece files stay open, so a cached piece costs one
- * `read` into a buffer of exactly its size.
+ * open), recency is written back in one transaction at most every second (and before eviction
+ * and on close), and up to `openFiles` piece files stay open — a stored piece keeps the
+ * descriptor it was written through — so a cached piece costs one `read` and no `open`/`close`
+ * (opening and closing a file per piece cost more CPU than reading it, measured). Pieces just
+ * stored are held in memory too (`memoryBytes`), for the responses waiting on them; pieces read
+ * back from their files are not (the page cache holds those, and a scan larger than the memory
+ * tier would only churn it and the garbage collector).
  */
-import { close, mkdirSync, open, read } from 'node:fs'
-import { mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises'
+import { close, mkdirSync, open, read, write } from 'node:fs'
+import { mkdir, rename, rm, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { gatewayError } from '../errors.js'
+import { BufferPool } from './buffer-pool.js'
 
-/** Piece files kept open for reading. */
-const OPEN_FILES = 64
 
 export interface PieceCacheInit {
   /** Directory of the cache (created). */
@@ -30,6 +32,8 @@ export interface PieceCacheInit {
   maxBytes?: number
   /** Most recently used pieces also held in memory, bytes (0: none). @default 64 MiB */
   memoryBytes?: number
+  /** Piece files kept open for reading (each is a descriptor). @default 1024 */
+  openFiles?: number
 }
 
 export interface PieceCacheComponents {
@@ -42,6 +46,12 @@ export interface PieceCache {
   get(infoHash: string, index: number, expectedSize: number): Promise<Buffer | undefined>
   /** Store a verified piece; evicts the least recently used pieces beyond the limit. */
   put(infoHash: string, index: number, data: Buffer): Promise<void>
+  /**
+   * Give back the buffer of a piece `get` read from its file, once nothing uses it any more (the
+   * socket took its bytes). Optional; anything else passed is ignored. Never call it for a
+   * buffer someone else may still hold.
+   */
+  release(data: Buffer): void
   /** Cached piece indices of one torrent. */
   pieces(infoHash: string): number[]
   /** Bytes of pieces held. */
@@ -57,6 +67,13 @@ export interface PieceCache {
   close(): void
 }
 
+/** Write all of `data` at the start of the file (a short write continues where it stopped). */
+async function writeAll(fd: number, data: Buffer): Promise<void> {
+  for (let done = 0; done < data.length; ) {
+    done += await new Promise<number>((resolve, reject) => write(fd, data, done, data.length - done, done, (err, n) => (err ? reject(err) : resolve(n))))
+  }
+}
+
 /**
  * @throws BitcdnError `BITCDN_ERR_GATEWAY_CACHE` when the directory or database cannot be opened.
  * @example
@@ -65,6 +82,7 @@ export interface PieceCache {
  */
 export function openPieceCache(init: PieceCacheInit, components: PieceCacheComponents = {}): PieceCache {
   const maxBytes = init.maxBytes ?? 10 * 2 ** 30
+  const openFiles = Math.max(1, init.openFiles ?? 1024)
   let db: Database.Database
   try {
     mkdirSync(join(init.dir, 'pieces'), { recursive: true })
@@ -124,6 +142,11 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
     fds.delete(key)
     close(fd, () => {})
   }
+  const keepFd = (key: string, fd: number) => {
+    closeFd(key)
+    fds.set(key, fd)
+    if (fds.size > openFiles) closeFd(fds.keys().next().value!)
+  }
   const openFd = (key: string, file: string): Promise<number> => {
     const fd = fds.get(key)
     if (fd !== undefined) {
@@ -139,8 +162,7 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
           close(fd, () => {})
           return resolve(raced)
         }
-        fds.set(key, fd)
-        if (fds.size > OPEN_FILES) closeFd(fds.keys().next().value!)
+        keepFd(key, fd)
         resolve(fd)
       }),
     )
@@ -167,7 +189,7 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
   const readExact = async (key: string, file: string, size: number): Promise<Buffer | undefined> => {
     const fd = await openFd(key, file)
     // one byte more than expected: a longer file is as wrong as a shorter one
-    const buf = Buffer.allocUnsafe(size + 1)
+    const buf = pool.take(size + 1)
     const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, size + 1, 0, (err, n) => (err ? reject(err) : resolve(n))))
     return n === size ? buf.subarray(0, size) : undefined
   }
@@ -195,6 +217,48 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
     }
   }
 
+  // buffers of pieces read from their files, reused (a fresh one each is the collector's work)
+  const pool = new BufferPool(32 * 2 ** 20)
+  // pieces whose file is being written (a reader meanwhile gets the copy)
+  const writing = new Map<string, Buffer>()
+
+  async function store(infoHash: string, index: number, data: Buffer): Promise<void> {
+    const file = pieceFile(infoHash, index)
+    const tmp = `${file}.${process.pid}.${tmpSeq++}.tmp`
+    let fd: number
+    try {
+      // one mkdir per torrent, not per piece (a cold piece's store is on the TTFB path)
+      if (!made.has(infoHash)) {
+        await mkdir(join(init.dir, 'pieces', infoHash), { recursive: true })
+        made.add(infoHash)
+      }
+      // opened for reading too: the descriptor stays in the open-file set (it names the inode,
+      // which the rename keeps), so the first read of the piece needs no `open`
+      // (a raw descriptor, not a FileHandle: a FileHandle closes its descriptor when collected)
+      fd = await new Promise<number>((resolve, reject) => open(tmp, 'w+', (err, d) => (err ? reject(err) : resolve(d))))
+      try {
+        await writeAll(fd, data)
+        await rename(tmp, file)
+      } catch (err) {
+        close(fd, () => {})
+        throw err
+      }
+    } catch (err) {
+      await unlink(tmp).catch(() => {})
+      throw gatewayError('cache', `cannot write piece ${index} of ${infoHash} to the cache: ${(err as Error).message}`, { infoHash, index }, err)
+    }
+    const key = keyOf(infoHash, index)
+    // a replaced file: a descriptor still open reads the old one, so the new one replaces it
+    keepFd(key, fd)
+    remember(key, data)
+    touched.delete(key)
+    const old = sizes.get(key)
+    q.insert.run(infoHash, index, data.length, ++clock)
+    sizes.set(key, data.length)
+    bytes += data.length - (old ?? 0)
+    await evict()
+  }
+
   return {
     db,
     get bytes() {
@@ -202,6 +266,8 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
     },
     async get(infoHash, index, expectedSize) {
       const key = keyOf(infoHash, index)
+      const pending = writing.get(key)
+      if (pending !== undefined && pending.length === expectedSize) return pending
       const size = sizes.get(key)
       if (size === undefined) return undefined
       const hot = memory.get(key)
@@ -224,38 +290,22 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
         await unlink(pieceFile(infoHash, index)).catch(() => {})
         return undefined
       }
-      if (sizes.has(key)) {
-        touched.set(key, { infoHash, index, used: ++clock })
-        remember(key, data)
-      }
+      if (sizes.has(key)) touched.set(key, { infoHash, index, used: ++clock })
       return data
     },
+    release(data) {
+      pool.release(data)
+    },
     async put(infoHash, index, data) {
-      const file = pieceFile(infoHash, index)
-      const tmp = `${file}.${process.pid}.${tmpSeq++}.tmp`
-      try {
-        // one mkdir per torrent, not per piece (a cold piece's store is on the TTFB path)
-        if (!made.has(infoHash)) {
-          await mkdir(join(init.dir, 'pieces', infoHash), { recursive: true })
-          made.add(infoHash)
-        }
-        await writeFile(tmp, data)
-        await rename(tmp, file)
-      } catch (err) {
-        await unlink(tmp).catch(() => {})
-        throw gatewayError('cache', `cannot write piece ${index} of ${infoHash} to the cache: ${(err as Error).message}`, { infoHash, index }, err)
-      }
       const key = keyOf(infoHash, index)
-      // a replaced file: a descriptor still open reads the old one
-      closeFd(key)
-      // a copy: the caller (the swarm's assembler) may reuse its buffer
-      remember(key, Buffer.from(data))
-      touched.delete(key)
-      const old = sizes.get(key)
-      q.insert.run(infoHash, index, data.length, ++clock)
-      sizes.set(key, data.length)
-      bytes += data.length - (old ?? 0)
-      await evict()
+      // a copy: the caller (the swarm's assembler) reuses its buffer once the put resolves
+      const copy = Buffer.from(data)
+      writing.set(key, copy)
+      try {
+        await store(infoHash, index, copy)
+      } finally {
+        if (writing.get(key) === copy) writing.delete(key)
+      }
     },
     pieces(infoHash) {
       return q.ofTorrent.all(infoHash) as number[]

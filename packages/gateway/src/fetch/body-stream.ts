@@ -30,11 +30,16 @@ export interface BodyStreamComponents {
   onPiece?: (piece: Piece, bytes: number) => void
 }
 
+/** The body, and the hook its writer calls once the socket took a chunk (pooled buffers return). */
+export interface BodyStream extends Readable {
+  written(chunk: unknown): void
+}
+
 /**
  * @example
  * createBodyStream({ entry, first: 0, last: 1023 }, { pieces, budget }).pipe(reply.raw)
  */
-export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents): Readable {
+export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents): BodyStream {
   const { entry, first, last } = init
   const m = entry.metainfo
   const firstIndex = Math.floor(first / m.pieceLength)
@@ -47,6 +52,8 @@ export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents):
   let nextIndex = firstIndex
   let releasePrefetch: (() => void) | undefined
   let pushing = false
+  // chunks pushed whose buffer is pooled: given back once written
+  const pooled = new WeakMap<Buffer, Piece>()
 
   const enqueue = (): void => {
     while (queue.length < parallel && nextIndex <= lastIndex) {
@@ -88,7 +95,9 @@ export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents):
           const to = Math.min(last, start + piece.data.length - 1) - start + 1
           c.onPiece?.(piece, to - from)
           c.budget.give(head.bytes)
-          const more = this.push(piece.data.subarray(from, to))
+          const chunk = piece.data.subarray(from, to)
+          if (piece.pooled === true) pooled.set(chunk, piece)
+          const more = this.push(chunk)
           if (queue.length === 0 && nextIndex > lastIndex) this.push(null)
           else if (more) enqueue()
         },
@@ -109,6 +118,13 @@ export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents):
       cb(err)
     },
   })
+  const body = stream as BodyStream
+  body.written = (chunk) => {
+    const piece = Buffer.isBuffer(chunk) ? pooled.get(chunk) : undefined
+    if (piece === undefined) return
+    pooled.delete(chunk as Buffer)
+    c.pieces.release(piece)
+  }
   // a prefetch outlives the response only until the pieces are cached or the torrent stops
   stream.once('end', () => {
     if (releasePrefetch === undefined) return
@@ -130,5 +146,5 @@ export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents):
     }
     entry.torrent.on('piece', onPiece)
   })
-  return stream
+  return body
 }

@@ -40,6 +40,8 @@ export interface PieceSourceComponents {
 export interface Piece {
   data: Buffer
   source: PieceOrigin
+  /** `data` is this response's own buffer from the cache's pool: `release` it once written. */
+  pooled?: true
 }
 
 interface Fetch {
@@ -54,6 +56,8 @@ export interface PieceSource {
    * @throws BitcdnError `BITCDN_ERR_GATEWAY_TIMEOUT`; `signal.reason` when aborted.
    */
   get(entry: ContentEntry, index: number, signal?: AbortSignal): Promise<Piece>
+  /** Give a pooled piece's buffer back once the socket took its bytes (others are ignored). */
+  release(piece: Piece): void
 }
 
 /**
@@ -148,12 +152,16 @@ export function createPieceSource(init: PieceSourceInit, c: PieceSourceComponent
   }
 
   return {
+    release(piece) {
+      if (piece.pooled === true) c.cache.release(piece.data)
+    },
     async get(entry, index, signal) {
       const size = pieceSize(entry.metainfo, index)
       const cached = await c.cache.get(entry.infoHash, index, size)
       if (cached !== undefined) {
         c.metrics.countPiece('cache', size)
-        return { data: cached, source: 'cache' }
+        // read for this caller alone (each get reads its own copy), so it may be pooled
+        return { data: cached, source: 'cache', pooled: true }
       }
       signal?.throwIfAborted()
       const key = `${entry.infoHash}:${index}`

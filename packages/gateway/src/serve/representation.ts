@@ -94,5 +94,17 @@ export async function serveRepresentation(req: FastifyRequest, reply: FastifyRep
       c.logger.warn({ infoHash: rep.entry.infoHash, code: (err as { code?: string }).code, err: err.message }, 'response body aborted')
     }
   })
+  // the pipe fastify sets up writes without callbacks: this response's writes report which chunks
+  // the socket took, so their pooled buffers are reused (never while a write still points at one)
+  const raw = reply.raw
+  const write = raw.write.bind(raw) as (chunk: unknown, encoding?: unknown, cb?: (err?: Error | null) => void) => boolean
+  raw.write = ((chunk: unknown, a?: unknown, b?: unknown) => {
+    const cb = (typeof a === 'function' ? a : b) as ((err?: Error | null) => void) | undefined
+    const encoding = typeof a === 'function' ? undefined : a
+    return write(chunk, encoding, (err) => {
+      body.written(chunk)
+      cb?.(err)
+    })
+  }) as typeof raw.write
   return reply.send(body)
 }

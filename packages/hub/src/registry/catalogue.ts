@@ -3,29 +3,15 @@
  * key. One entry per (publisher, info-hash); a newer signed entry replaces the older.
  */
 import type { Hex } from 'viem'
-import { z } from 'zod'
-import { addressField, infoHashField, uintString } from './registration.js'
+import { CATALOGUE_PREFIX, catalogueFieldsSchema, type CatalogueFields, type CatalogueInput } from '@bitcdn/pay/signed-messages'
 import { signMessageOf, verifySigned, type Signed, type SignedKind } from './signed-message.js'
 
-export const catalogueFieldsSchema = z.strictObject({
-  publisher: addressField,
-  infoHash: infoHashField,
-  name: z.string().min(1).max(200),
-  description: z.string().max(2000).default(''),
-  /** Total bytes of the content. */
-  length: uintString,
-  /** A magnet link or .torrent URL where the metadata can be had. */
-  magnet: z.string().max(2000).regex(/^magnet:\?/, 'a magnet link'),
-  hub: z.string().min(1).max(64),
-  timestamp: z.number().int().positive().max(2 ** 53 - 1),
-})
-
-export type CatalogueFields = z.output<typeof catalogueFieldsSchema>
-export type CatalogueInput = z.input<typeof catalogueFieldsSchema>
+// the message itself is defined once in @bitcdn/pay: the node verifies listed entries again
+export { catalogueFieldsSchema, type CatalogueFields, type CatalogueInput }
 export type SignedCatalogueEntry = Signed<CatalogueFields>
 
 export const catalogueKind: SignedKind<typeof catalogueFieldsSchema> = {
-  prefix: 'BitCDN catalogue entry v1',
+  prefix: CATALOGUE_PREFIX,
   schema: catalogueFieldsSchema,
   signerField: 'publisher',
   noun: 'catalogue entry',

@@ -7,12 +7,11 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import { getAddress, type Hex } from 'viem'
-import { tokenUnits, type Logger } from '@bitcdn/core'
+import { bearerChecker, tokenUnits, type Logger } from '@bitcdn/core'
 import type { SignedCheque } from '@bitcdn/pay'
 import type { BitcdnNode } from '../node.js'
 import { NodeErrorCode } from '../errors.js'
 import type { PinSource } from '../pin-source.js'
-import { bearerChecker } from './auth.js'
 import {
   cashoutSchema,
   chequesBodySchema,

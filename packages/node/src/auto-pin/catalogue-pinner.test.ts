@@ -3,11 +3,16 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { privateKeyToAccount } from 'viem/accounts'
 import { createTorrent, type Metainfo } from '@bitcdn/content'
+import { catalogueFieldsSchema, catalogueText } from '@bitcdn/pay/signed-messages'
 import { createCataloguePinner } from './catalogue-pinner.js'
 
-const TRUSTED = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
-const OTHER = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'
+// anvil's well-known test keys 1 and 2
+const trustedKey = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d')
+const otherKey = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a')
+const TRUSTED = trustedKey.address
+const OTHER = otherKey.address
 let dir: string
 let server: http.Server
 let base: string
@@ -38,23 +43,33 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const entry = (infoHash: string, publisher: string, length: number, xs: string) => ({ infoHash, publisher, length: String(length), magnet: `magnet:?xt=urn:btih:${infoHash}&xs=${encodeURIComponent(`${base}${xs}`)}` })
+/** A catalogue entry as a hub lists it, signed by `signer` (the publisher's key unless forged). */
+async function entry(infoHash: string, publisher: string, length: number, xs: string, signer = publisher === OTHER ? otherKey : trustedKey) {
+  const fields = catalogueFieldsSchema.parse({ infoHash, publisher, name: 'x', length: String(length), magnet: `magnet:?xt=urn:btih:${infoHash}&xs=${encodeURIComponent(xs.startsWith('/') ? `${base}${xs}` : xs)}`, hub: 'test', timestamp: 1_700_000_000_000 })
+  return { ...fields, signature: await signer.signMessage({ message: catalogueText(fields) }), receivedAt: 1 }
+}
+const pinnerOf = (over: { publishers?: string[]; quotaBytes?: number; allowPrivateSources?: boolean; stateFile: string }, pins: unknown[], counts: Record<string, number> = {}) =>
+  createCataloguePinner({ hubs: [base], publishers: [TRUSTED], quotaBytes: 2 ** 20, maxObjectBytes: 2 ** 20, intervalMs: 60_000, allowPrivateSources: true, ...over })({
+    node: { pin: async (r) => (pins.push(r), {} as never), status: () => ({ torrents: [] }) as never },
+    count: (o) => (counts[o] = (counts[o] ?? 0) + 1),
+  })
 
 describe('catalogue auto-pin', () => {
   it('pins a trusted publisher’s entry; refuses other publishers, oversized entries and a .torrent for another info-hash (hostile hub)', async () => {
     const fake = 'ab'.repeat(20)
     entries = [
-      entry(good.infoHash, TRUSTED, good.length, '/torrents/good'),
-      entry('cd'.repeat(20), OTHER, 1000, '/torrents/other'),
-      entry('ef'.repeat(20), TRUSTED, 10 * 2 ** 30, '/torrents/huge'),
-      entry(fake, TRUSTED, decoy.length, '/torrents/decoy'),
+      await entry(good.infoHash, TRUSTED, good.length, '/torrents/good'),
+      await entry('cd'.repeat(20), OTHER, 1000, '/torrents/other'),
+      await entry('ef'.repeat(20), TRUSTED, 10 * 2 ** 30, '/torrents/huge'),
+      await entry(fake, TRUSTED, decoy.length, '/torrents/decoy'),
       null,
       { infoHash: 'not hex', magnet: 1 },
     ]
     const pins: Buffer[] = []
     const counts: Record<string, number> = {}
     const stateFile = join(dir, 'auto-pin.json')
-    const pinner = createCataloguePinner({ hubs: [base], publishers: [TRUSTED], quotaBytes: 1 * 2 ** 20, maxObjectBytes: 2 ** 20, intervalMs: 60_000, stateFile })({
+    // the test's hub and .torrent server are on loopback: allowed here, refused by default (below)
+    const pinner = createCataloguePinner({ hubs: [base], publishers: [TRUSTED], quotaBytes: 1 * 2 ** 20, maxObjectBytes: 2 ** 20, intervalMs: 60_000, allowPrivateSources: true, stateFile })({
       node: {
         pin: async (req) => {
           pins.push((req.source as { torrent: Buffer }).torrent)
@@ -77,12 +92,60 @@ describe('catalogue auto-pin', () => {
   })
 
   it('stops at its quota: an entry that would exceed what auto-pinned content may take is skipped', async () => {
-    entries = [entry(good.infoHash, TRUSTED, good.length, '/torrents/good')]
+    entries = [await entry(good.infoHash, TRUSTED, good.length, '/torrents/good')]
     const pins: unknown[] = []
-    const pinner = createCataloguePinner({ hubs: [base], publishers: [], quotaBytes: good.length - 1, maxObjectBytes: 2 ** 30, intervalMs: 60_000, stateFile: join(dir, 'q.json') })({
-      node: { pin: async (r) => (pins.push(r), {} as never), status: () => ({ torrents: [] }) as never },
-    })
-    await pinner.poll()
+    await pinnerOf({ quotaBytes: good.length - 1, stateFile: join(dir, 'q.json') }, pins).poll()
     expect(pins).toHaveLength(0)
+  })
+
+  it('forged catalogue entry: a hub listing an entry for a trusted publisher signed by another key gets nothing fetched or pinned', async () => {
+    torrentHits.clear()
+    entries = [await entry(good.infoHash, TRUSTED, good.length, '/torrents/good', otherKey)]
+    const pins: unknown[] = []
+    const counts: Record<string, number> = {}
+    await pinnerOf({ stateFile: join(dir, 'forged.json') }, pins, counts).poll()
+    expect(pins).toHaveLength(0)
+    expect(counts).toEqual({ failed: 1 })
+    expect(torrentHits.size).toBe(0)
+  })
+
+  it('forged catalogue entry: changing a signed entry’s xs URL breaks its signature', async () => {
+    torrentHits.clear()
+    const signed = await entry(good.infoHash, TRUSTED, good.length, '/torrents/decoy')
+    entries = [{ ...signed, magnet: signed.magnet.replace('decoy', 'good') }]
+    const pins: unknown[] = []
+    await pinnerOf({ stateFile: join(dir, 'tampered.json') }, pins).poll()
+    expect(pins).toHaveLength(0)
+    expect(torrentHits.size).toBe(0)
+  })
+
+  it('SSRF through a catalogue entry: an xs URL at a loopback, private or metadata address is not fetched by default', async () => {
+    torrentHits.clear()
+    entries = [
+      await entry(good.infoHash, TRUSTED, good.length, '/torrents/good'),
+      await entry('01'.repeat(20), TRUSTED, 1000, 'http://169.254.169.254/latest/meta-data'),
+      await entry('02'.repeat(20), TRUSTED, 1000, 'http://10.0.0.1/x.torrent'),
+      await entry('03'.repeat(20), TRUSTED, 1000, 'http://[::1]:1/x.torrent'),
+      await entry('04'.repeat(20), TRUSTED, 1000, 'http://localhost:1/x.torrent'),
+    ]
+    const pins: unknown[] = []
+    const counts: Record<string, number> = {}
+    await pinnerOf({ allowPrivateSources: false, stateFile: join(dir, 'ssrf.json') }, pins, counts).poll()
+    expect(pins).toHaveLength(0)
+    expect(counts).toEqual({ failed: 5 })
+    // the loopback .torrent server saw no request at all
+    expect(torrentHits.size).toBe(0)
+  })
+
+  it('stays off without a publisher list: an empty list is not "trust anyone"', async () => {
+    torrentHits.clear()
+    entries = [await entry(good.infoHash, TRUSTED, good.length, '/torrents/good')]
+    const pins: unknown[] = []
+    const pinner = pinnerOf({ publishers: [], stateFile: join(dir, 'none.json') }, pins)
+    await pinner.start()
+    await pinner.poll()
+    pinner.stop()
+    expect(pins).toHaveLength(0)
+    expect(torrentHits.size).toBe(0)
   })
 })

@@ -1,10 +1,11 @@
 /**
  * Auto-pin (opt-in, config `[auto_pin]`): the node polls the catalogues of the hubs it names and
- * pins new entries — from the publishers it trusts, or any when none are named — up to its own
- * quota. This is how content a gateway hashed from its origin reaches nodes the gateway does not
- * run: the gateway announces it, signed, to the hub (which verified the signature); the node
- * fetches the .torrent from the magnet's `xs` URL (size- and time-bounded), checks that it is
- * the info-hash the entry names, and pins it; the data comes from the torrent's web seed (the
+ * pins new entries from the publishers it trusts (a list is required: "anyone's" would let anyone
+ * make the node fetch URLs of their choosing) up to its own quota. This is how content a gateway hashed from its origin reaches nodes the gateway does not
+ * run: the gateway announces it, signed, to the hub; the node verifies the publisher's signature
+ * itself (a hub is not trusted to have), fetches the .torrent from the magnet's `xs` URL (16 MiB
+ * and 15 s bounded, public addresses only unless `allowPrivateSources`), checks that it is the
+ * info-hash the entry names and that its web seeds are public too, and pins it; the data comes from the torrent's web seed (the
  * origin) and the swarm, and is then served like any pin (paid).
  *
  * Everything from the hub and the `xs` server is hostile: one page of entries per poll (the
@@ -17,14 +18,18 @@ import { readFile, rename, writeFile } from 'node:fs/promises'
 import { getAddress } from 'viem'
 import { silentLogger, type Logger } from '@bitcdn/core'
 import type { Metainfo, TorrentRef } from '@bitcdn/content'
+import { verifiedCataloguePublisher } from '@bitcdn/pay/signed-messages'
 import { resolvePinSource, type PinSource } from '../pin-source.js'
+import { assertPublicUrl } from './public-address.js'
 import type { BitcdnNode } from '../node.js'
 
 export interface CataloguePinnerInit {
   /** Hub API base URLs whose catalogue is followed. */
   hubs: string[]
-  /** Catalogue publishers (0x addresses) whose entries are pinned; empty: anyone's. */
+  /** Catalogue publishers (0x addresses) whose entries are pinned; empty: auto-pin stays off. */
   publishers: string[]
+  /** Fetch `xs` URLs and accept web seeds at private and loopback addresses (a lab, a LAN). @default false */
+  allowPrivateSources?: boolean
   /** Total bytes auto-pinned content may take (0 turns auto-pin off). */
   quotaBytes: number
   /** Largest single entry pinned, bytes. */
@@ -50,6 +55,7 @@ export interface CataloguePinner {
 }
 
 interface Entry {
+  [field: string]: unknown
   publisher?: unknown
   infoHash?: unknown
   length?: unknown
@@ -108,7 +114,12 @@ export function createCataloguePinner(init: CataloguePinnerInit): (components: C
       } catch {
         return
       }
-      if (trusted.size > 0 && !trusted.has(publisher)) return c.count?.('skipped')
+      if (!trusted.has(publisher)) return c.count?.('skipped')
+      // the hub says it checked the signature; a hostile or broken hub would list anything
+      if ((await verifiedCataloguePublisher(e as Record<string, unknown>)) !== publisher) {
+        log.warn({ hub, infoHash, publisher }, 'catalogue entry: the signature is not the publisher’s')
+        return c.count?.('failed')
+      }
       const declared = typeof e.length === 'string' && /^\d{1,16}$/.test(e.length) ? Number(e.length) : NaN
       const fits = (bytes: number) => bytes <= init.maxObjectBytes && used(held) + bytes <= init.quotaBytes
       if (!(declared > 0) || !fits(declared)) {
@@ -119,7 +130,10 @@ export function createCataloguePinner(init: CataloguePinnerInit): (components: C
       const source: PinSource = xs !== undefined ? { url: xs } : { magnet: e.magnet }
       let resolved: Metainfo | TorrentRef
       try {
-        resolved = await resolvePinSource(source, AbortSignal.timeout(FETCH_TIMEOUT_MS))
+        resolved = await resolvePinSource(source, AbortSignal.timeout(FETCH_TIMEOUT_MS), { publicOnly: init.allowPrivateSources !== true })
+        // web seeds are fetched by the swarm later: the same rule, checked now
+        if ('pieceHashes' in resolved && init.allowPrivateSources !== true) for (const u of resolved.urlList.slice(0, 16)) await assertPublicUrl(u)
+        if ('pieceHashes' in resolved && resolved.urlList.length > 16) throw new Error(`${resolved.urlList.length} web seeds (at most 16)`)
       } catch (err) {
         log.warn({ hub, infoHash, err: (err as Error).message }, 'catalogue entry: cannot get its metadata')
         return c.count?.('failed')
@@ -169,6 +183,10 @@ export function createCataloguePinner(init: CataloguePinnerInit): (components: C
     const pinner: CataloguePinner = {
       async start() {
         if (init.hubs.length === 0 || init.quotaBytes <= 0) return
+        if (trusted.size === 0) {
+          log.warn({ hubs: init.hubs }, 'auto-pin is off: auto_pin.publishers names no publisher to trust')
+          return
+        }
         try {
           const saved = JSON.parse(await readFile(init.stateFile, 'utf8')) as Record<string, unknown>
           for (const [h, b] of Object.entries(saved)) if (/^[0-9a-f]{40}$/.test(h) && typeof b === 'number' && b >= 0) pinned.set(h, b)

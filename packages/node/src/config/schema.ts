@@ -99,8 +99,11 @@ export const configFileSchema = z
         quota: bytes.default(0),
         max_object: bytes.default(4 * 1024 ** 3),
         interval_s: z.number().positive().max(86_400).default(30),
+        allow_private_sources: z.boolean().default(false),
       })
       .strict()
+      // "anyone's entries" would let any publisher make the node fetch URLs of their choosing
+      .refine((a) => a.hubs.length === 0 || a.quota === 0 || a.publishers.length > 0, { message: 'auto-pin needs publishers = ["0x…"]: the catalogue publishers whose entries are pinned', path: ['publishers'] })
       .prefault({}),
   })
   .strict()
@@ -127,8 +130,8 @@ export interface NodeConfig {
   admin: { host: string; port: number }
   /** Hubs the node registers with (their API base URLs), the endpoint it tells them (empty: the listen address), its region. */
   hub: { urls: string[]; endpoint: string; region: string }
-  /** Pin hub catalogue entries (from `publishers`, or anyone's) up to `quotaBytes`; off when 0 or no hubs. */
-  autoPin: { hubs: string[]; publishers: Address[]; quotaBytes: number; maxObjectBytes: number; intervalMs: number }
+  /** Pin hub catalogue entries from `publishers` up to `quotaBytes`; off when 0 or no hubs. `xs` URLs and web seeds must be public unless `allowPrivateSources`. */
+  autoPin: { hubs: string[]; publishers: Address[]; quotaBytes: number; maxObjectBytes: number; intervalMs: number; allowPrivateSources: boolean }
 }
 
 /**
@@ -159,6 +162,7 @@ export function toNodeConfig(f: z.output<typeof configFileSchema>): NodeConfig {
       quotaBytes: f.auto_pin.quota,
       maxObjectBytes: f.auto_pin.max_object,
       intervalMs: Math.round(f.auto_pin.interval_s * 1000),
+      allowPrivateSources: f.auto_pin.allow_private_sources,
     },
   }
 }

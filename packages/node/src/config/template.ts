@@ -70,13 +70,17 @@ preset = ""
 # Pin what publishers announce to these hubs' catalogues (e.g. a gateway's pull-zone objects),
 # then serve it like any pin. Off while hubs is empty or quota is 0.
 hubs = []
-# Only these publishers' entries (0x addresses); empty: anyone's.
+# Only these publishers' entries (0x addresses); required when hubs and quota are set. Each entry's
+# signature is checked here too, not only by the hub.
 publishers = []
 # Storage auto-pinned content may take, and the largest single entry.
 quota = "0"
 max_object = "4GiB"
 # Seconds between catalogue polls.
 interval_s = 30
+# Fetch .torrent (xs) URLs and accept web seeds at loopback and private addresses (a lab or a
+# LAN). Off: only public addresses, so a publisher cannot aim the node at its own network.
+allow_private_sources = false
 
 [free]
 # Serve peers that do not pay (plain BitTorrent clients) all content. Off: they are choked.

@@ -3,6 +3,103 @@
  * serves at /openapi.json). Do not edit: run `npm run generate -w @bitcdn/sdk`.
  */
 export interface paths {
+    "/admin/torrents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Serve a torrent: its .torrent as raw bytes (application/x-bittorrent) or base64 in JSON */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Web seeds (BEP 19) to hedge to */
+                        origins?: string[];
+                        /** @description host:port of peers that have it */
+                        peers?: string[];
+                        /** @description The .torrent file, base64 */
+                        torrent: string;
+                    };
+                    "application/x-bittorrent": unknown;
+                };
+            };
+            responses: {
+                /** @description Already served */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            infoHash: string;
+                            /** @description Bytes of the whole torrent */
+                            length: number;
+                            name: string;
+                            /** @description Where the gateway serves it */
+                            url: string;
+                        };
+                    };
+                };
+                /** @description Added */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            infoHash: string;
+                            /** @description Bytes of the whole torrent */
+                            length: number;
+                            name: string;
+                            /** @description Where the gateway serves it */
+                            url: string;
+                        };
+                    };
+                };
+                /** @description Not a valid .torrent */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable BITCDN_ERR_* code */
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description No valid bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A stable BITCDN_ERR_* code */
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;

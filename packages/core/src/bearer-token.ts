@@ -1,6 +1,6 @@
 /**
- * Bearer-token check for the admin API: constant-time comparison of SHA-256 digests (equal
- * lengths, so timing says nothing about the token).
+ * Bearer-token check for admin APIs (the node's, the gateway's): constant-time comparison of
+ * SHA-256 digests (equal lengths, so timing says nothing about the token).
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 
