@@ -39,7 +39,8 @@ describe('paid swarm on anvil', () => {
     await b.torrent.whenDone()
     expect((await readAll(b.torrent.store!, m)).equals(data)).toBe(true)
     // every cheque the buyer signed has been stored and acknowledged
-    await expect.poll(() => b.buyer.sellers().every((v) => v.acked === v.paid), { timeout: 10_000 }).toBe(true)
+    // …and every verified byte is paid (the last cheque may trail completion by a coalescing period)
+    await expect.poll(() => b.buyer.sellers().every((v) => v.paid === valueOf(v.verifiedBytes, v.pricePerGiB) && v.acked === v.paid), { timeout: 10_000 }).toBe(true)
 
     const verified = sellers.map((s) => b.verifiedFrom.get(s.addr) ?? 0)
     expect(verified.reduce((x, y) => x + y, 0)).toBe(m.length)

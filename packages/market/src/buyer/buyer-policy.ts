@@ -45,7 +45,7 @@ export interface BuyerPolicyOptions {
   minDepth?: number
   /** How strongly price steers. @default 2 */
   priceExponent?: number
-  /** Bytes a seller may run ahead of its share before it waits for the others. @default max(4 MiB, two pieces) */
+  /** Bytes a seller may run ahead of its share before it waits for the others. @default max(two pieces, min(4 MiB, an eighth of the torrent)) */
   shareSlackBytes?: number
 }
 

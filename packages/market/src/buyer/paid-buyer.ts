@@ -485,10 +485,17 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       const standings = []
       for (const x of sellers.values()) {
         if (x.share <= 0 || ![...x.channels].some((c) => !c.ch.closed)) continue
-        standings.push({ id: x.payee, share: x.share, receivedBytes: x.receivedBytes, delivering: now - x.lastBlockAt < DELIVERING_MS })
+        // bytes asked for count with bytes received: a fresh connection's first pipeline (several
+        // MiB) would otherwise commit a small torrent evenly before any standing existed
+        let asked = 0
+        for (const c of x.channels) asked += c.conn.outstanding * BLOCK
+        standings.push({ id: x.payee, share: x.share, receivedBytes: x.receivedBytes + asked, delivering: now - x.lastBlockAt < DELIVERING_MS })
       }
-      const piece = torrents.get(infoHash)?.metainfo?.pieceLength ?? 0
-      return overShare(a.payee, standings, init.policy?.shareSlackBytes ?? Math.max(4 * MIB, 2 * piece))
+      const meta = torrents.get(infoHash)?.metainfo
+      const piece = meta?.pieceLength ?? 0
+      // a torrent smaller than the slack would never see the preference: an eighth of it then
+      const slack = Math.max(2 * piece, Math.min(4 * MIB, Math.floor((meta?.length ?? 0) / 8)))
+      return overShare(a.payee, standings, init.policy?.shareSlackBytes ?? slack)
     }
 
     const markExhausted = () => {
