@@ -7,16 +7,18 @@
 import { Command, CommanderError } from 'commander'
 import { describeError } from '@bitcdn/core'
 import { CliErrorCode } from './errors.js'
-import { commands } from './commands/index.js'
+import { commandLoaders } from './commands/index.js'
 
 /** Exit code for usage errors (bad flags, bad arguments). */
 export const EXIT_USAGE = 2
 
 /**
- * Builds the program with every registered subcommand.
- * @example await buildProgram().parseAsync(['node', 'bitcdn', '--help'])
+ * Builds the program. Given the command line, it loads only the subcommand that line names (the
+ * first word that is not an option, or the one after `help`); without one, or for a name it does
+ * not know, every subcommand (the overview, and commander's "did you mean", need them all).
+ * @example await (await buildProgram()).parseAsync(['node', 'bitcdn', '--help'])
  */
-export function buildProgram(): Command {
+export async function buildProgram(argv?: string[]): Promise<Command> {
   const program = new Command('bitcdn')
     .description('BitCDN: content delivery over BitTorrent, paid per verified byte in stablecoin cheques.')
     .version('0.1.0', '-V, --version')
@@ -26,7 +28,10 @@ export function buildProgram(): Command {
       // commander's own usage errors ("error: unknown option '--x'") get the code like every other
       outputError: (text, write) => write(text.replace(/^error: /, `bitcdn: ${CliErrorCode.usage}: `)),
     })
-  for (const register of commands) register(program)
+  const words = argv?.slice(2).filter((a) => !a.startsWith('-')) ?? []
+  const name = words[0] === 'help' ? words[1] : words[0]
+  const load = name !== undefined && Object.hasOwn(commandLoaders, name) ? commandLoaders[name] : undefined
+  for (const loader of load ? [load] : Object.values(commandLoaders)) (await loader())(program)
   return program
 }
 
@@ -36,7 +41,7 @@ export function buildProgram(): Command {
  */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv)
+    await (await buildProgram(argv)).parseAsync(argv)
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (err) {
     if (err instanceof CommanderError) {
