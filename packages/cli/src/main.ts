@@ -23,6 +23,15 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
     .description('BitCDN: content delivery over BitTorrent, paid per verified byte in stablecoin cheques.')
     .version('0.1.0', '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nStart here: `bitcdn devnet` (npm start) runs the whole network on this machine; every command has --help.\n' +
+        '\nEnvironment:\n' +
+        '  BITCDN_HOME        keys, deployment file and node state (default ~/.bitcdn)\n' +
+        '  BITCDN_PASSPHRASE  passphrase of your keys (else a prompt; --passphrase-env names another variable)\n' +
+        '  BITCDN_DEBUG=1     print stacks and causes with errors\n' +
+        '\nErrors print one line, `bitcdn: BITCDN_ERR_…: message`; docs/errors.md explains every code.',
+    )
     .exitOverride()
     .configureOutput({
       // commander's own usage errors ("error: unknown option '--x'") get the code like every other

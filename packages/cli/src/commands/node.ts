@@ -105,6 +105,14 @@ function printEarnings(e: EarningsJson): void {
 
 const jsonSafe = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)))
 
+/** Why a cash-out sent nothing, in words (the cash-out's `waiting` codes). */
+const CASHOUT_WAITING: Record<string, string> = {
+  'nothing-owed': 'no unclaimed cheque left to claim (a claim already sent waits for its confirmations: see `bitcdn node earnings`)',
+  'below-threshold': 'the unclaimed total is below [cashout] threshold in config.toml',
+  'gas-price': 'the gas price is above [cashout] gas_price_cap_gwei in config.toml; it waits',
+  backoff: 'a recent claim failed; it retries after a back-off',
+}
+
 /**
  * Registers `bitcdn node`.
  * @example registerNode(program) // bitcdn node init; bitcdn node start
@@ -268,7 +276,7 @@ export function registerNode(program: Command): void {
       for (const h of r.sent) out(`claim sent       ${h}`)
       for (const h of r.confirmed) out(`claim confirmed  ${h}`)
       for (const w of r.withdrawn) out(`withdrawn        ${usdc(w.amount)}  ${w.txHash}`)
-      if (r.sent.length === 0 && r.confirmed.length === 0 && r.withdrawn.length === 0) out(`nothing sent${r.waiting ? ` (${r.waiting})` : ''}`)
+      if (r.sent.length === 0 && r.confirmed.length === 0 && r.withdrawn.length === 0) out(`nothing sent${r.waiting ? `: ${CASHOUT_WAITING[r.waiting] ?? r.waiting}` : ''}`)
       else if (r.sent.length > 0) out('claims count once confirmed; see: bitcdn node earnings')
     })
 }
