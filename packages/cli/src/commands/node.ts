@@ -30,7 +30,7 @@ import {
   type PinSource,
 } from '@bitcdn/node'
 import { untilInterrupted } from '../interrupt.js'
-import { parsePort, parseUrl, repeatable } from '../option-parsers.js'
+import { parsePort, parseScryptN, parseUrl, repeatable, SCRYPT_N_HELP } from '../option-parsers.js'
 
 interface PassOpts {
   passphraseEnv: string
@@ -136,8 +136,10 @@ export function registerNode(program: Command): void {
     .option('--free', 'serve peers that do not pay (plain BitTorrent clients)', false)
     .option('--deployment <file>', 'deployment file (default: $BITCDN_HOME/deployment.json)')
     .option('--private-key-env <var>', 'use the 0x private key in this environment variable instead of a new one (it pays the gas of claims)')
+    .addOption(new Option('--scrypt-n <n>', SCRYPT_N_HELP).default('262144'))
     .addOption(passOpt())
-    .action(async (o: { dataDir?: string; listenHost: string; port: number; adminHost: string; adminPort: number; price: string; quota: string; tracker?: string[]; hub?: string[]; free: boolean; deployment?: string; privateKeyEnv?: string } & PassOpts) => {
+    .action(async (o: { dataDir?: string; listenHost: string; port: number; adminHost: string; adminPort: number; price: string; quota: string; tracker?: string[]; hub?: string[]; free: boolean; deployment?: string; privateKeyEnv?: string; scryptN: string } & PassOpts) => {
+      const scryptN = parseScryptN(o.scryptN)
       let privateKey: `0x${string}` | undefined
       if (o.privateKeyEnv !== undefined) {
         const v = process.env[o.privateKeyEnv]
@@ -160,6 +162,7 @@ export function registerNode(program: Command): void {
           ...(o.deployment ? { deployment: o.deployment } : {}),
         },
         passphrase: () => resolvePassphrase({ envVar: o.passphraseEnv, confirm: true }),
+        scryptN,
         ...(privateKey ? { privateKey } : {}),
       })
       out(`node address  ${r.address}${r.keyCreated ? '' : '  (existing key)'}`)
