@@ -10,6 +10,7 @@ import { defineConfig } from 'vitest/config'
 const workers = Number(process.env.BITCDN_TEST_WORKERS ?? 2)
 const SERIAL = [
   'test/market/paid-throughput.test.ts',
+  'test/market/paid-swarm.test.ts', // the cheaper sellers serve more: relative throughput
   'test/node/node-paid-e2e.test.ts',
   'test/swarm/hostile-*.test.ts',
   'test/swarm/swarm-limits.test.ts',
