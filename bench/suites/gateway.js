@@ -11,14 +11,15 @@
 //
 //   npm run bench -- gateway [--size=MiB] [--ranges=N] [--runs=N]
 import { spawn, execFileSync } from 'node:child_process'
-import { randomFillSync } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
-import { createServer } from 'node:net'
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { ensureRandomFile } from '../lib/data.js'
+import { freePort, gitCommit, startProcess } from '../lib/process.js'
+import { median, quantile } from '../lib/stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -147,12 +148,6 @@ function get(url, agent, headers) {
   })
 }
 
-const quantile = (xs, q) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]
-}
-const median = (xs) => quantile(xs, 0.5)
-
 function summarize(results) {
   const out = {}
   for (const [k, rows] of Object.entries(results)) {
@@ -201,53 +196,11 @@ async function offloadRatio(url) {
 async function prepareData(work, sizeMiB) {
   const dir = join(work, `data-${sizeMiB}MiB`)
   const name = `gateway-${sizeMiB}MiB.bin`
-  const file = join(dir, name)
   const torrentPath = join(work, `gateway-${sizeMiB}MiB.torrent`)
-  if (!existsSync(file) || statSync(file).size !== sizeMiB * MiB) {
-    console.log(`generating ${sizeMiB} MiB of random data (once) ...`)
-    mkdirSync(dir, { recursive: true })
-    const fd = openSync(`${file}.partial`, 'w')
-    const chunk = Buffer.allocUnsafe(16 * MiB)
-    for (let left = sizeMiB * MiB; left > 0; left -= chunk.length) {
-      randomFillSync(chunk)
-      writeSync(fd, chunk, 0, Math.min(chunk.length, left))
-    }
-    closeSync(fd)
-    renameSync(`${file}.partial`, file)
-    rmSync(torrentPath, { force: true })
-  }
+  if (ensureRandomFile(join(dir, name), sizeMiB)) rmSync(torrentPath, { force: true })
   const { createTorrent, parseTorrentFile } = await import('@bitcdn/content')
-  if (!existsSync(torrentPath)) writeFileSync(torrentPath, (await createTorrent(file, { pieceLength: 256 * 1024 })).torrentFile)
+  if (!existsSync(torrentPath)) writeFileSync(torrentPath, (await createTorrent(join(dir, name), { pieceLength: 256 * 1024 })).torrentFile)
   return { dir, name, torrentPath, metainfo: parseTorrentFile(readFileSync(torrentPath)) }
-}
-
-function startProcess(command, args, ready, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
-    let out = ''
-    const onData = (d) => {
-      out += d.toString()
-      const line = out.split('\n').find(ready)
-      if (line !== undefined) {
-        child.stdout.off('data', onData)
-        child.stderr.off('data', onData)
-        child.stdout.resume()
-        child.stderr.resume()
-        resolve({
-          matched: line,
-          stop: () =>
-            new Promise((r) => {
-              if (child.exitCode !== null) return r()
-              child.once('exit', () => r())
-              child.kill('SIGTERM')
-            }),
-        })
-      }
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited (${code}): ${out.slice(-2000)}`)))
-  })
 }
 
 async function startNginx(prefix, dataDir, ports) {
@@ -298,29 +251,10 @@ function canConnect(port) {
   })
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
 function nginxVersion() {
   try {
     return execFileSync(NGINX, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || undefined
   } catch (err) {
     return String(err.stderr ?? '').trim() || undefined
-  }
-}
-
-function gitCommit() {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim()
-  } catch {
-    return undefined
   }
 }

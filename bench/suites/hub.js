@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline'
 import { httpAnnounces, posts, udpAnnounces } from '../hub/load.js'
-import { freePort, startPostgres } from '../hub/postgres.js'
+import { startPostgres } from '../lib/postgres.js'
+import { freePort } from '../lib/process.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const OPENTRACKER = '/usr/bin/opentracker'
@@ -120,7 +121,7 @@ export default async function run({ args, resultsDir }) {
   } finally {
     for (const p of procs) p.kill('SIGTERM')
     await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : undefined)))
-    pg?.stop()
+    await pg?.stop()
     rmSync(work, { recursive: true, force: true })
   }
 }

@@ -13,16 +13,17 @@
 // bench/results/paid.json. Measures; asserts nothing.
 //
 //   npm run bench -- paid [--size=MiB] [--runs=N]
-import { spawn, spawnSync, execFileSync } from 'node:child_process'
-import { randomFillSync } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createTestClient, http } from 'viem'
 import { foundry } from 'viem/chains'
+import { ensureRandomFile } from '../lib/data.js'
+import { freePort, gitCommit, startProcess } from '../lib/process.js'
+import { median } from '../lib/stats.js'
 import { cpuSeconds } from '../swarm/proc-stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -65,7 +66,7 @@ export default async function run({ args, resultsDir }) {
     writeFileSync(configFile, readFileSync(configFile, 'utf8').replace('threshold = "5"', 'threshold = "1000000"'))
     await createTestClient({ chain: foundry, mode: 'anvil', transport: http(anvil.rpcUrl) }).setBalance({ address: payee, value: 10n ** 20n })
     cliSync(nodeHome, ['node', 'pin', torrentPath, '--dir', dir])
-    const node = await startProcess(process.execPath, [cli, 'node', 'start'], (l) => l.includes('"adminUrl"'), { BITCDN_HOME: nodeHome })
+    const node = await startProcess(process.execPath, [cli, 'node', 'start'], (l) => l.includes('"adminUrl"'), { BITCDN_HOME: nodeHome, BITCDN_PASSPHRASE: PASSPHRASE })
     stops.unshift(() => node.stop())
     const started = JSON.parse(node.matched)
     const peer = `127.0.0.1:${started.listen.port}`
@@ -101,11 +102,7 @@ export default async function run({ args, resultsDir }) {
     const chequeBytes = 6 + encodePayMessage({ type: 'cheque', cheque: new Uint8Array(CHEQUE_SESSION_WIRE_BYTES) }).length
     const ackBytes = 6 + encodePayMessage({ type: 'ack', cumulative: 1n, credit: 1n }).length
     const gibs = sizeMiB / 1024
-    const med = (xs) => {
-      const s = [...xs].sort((a, b) => a - b)
-      const h = Math.floor(s.length / 2)
-      return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2
-    }
+    const med = median
     const summary = {
       freeMiBps: med(rows.free.map((x) => x.MiBps)),
       paidMiBps: med(rows.paid.map((x) => x.MiBps)),
@@ -161,66 +158,7 @@ function prepareData(work, sizeMiB) {
   const dir = join(work, `data-${sizeMiB}MiB`)
   const file = join(dir, `paid-${sizeMiB}MiB.bin`)
   const torrentPath = join(work, `paid-${sizeMiB}MiB.torrent`)
-  if (!existsSync(file) || statSync(file).size !== sizeMiB * MiB) {
-    console.log(`generating ${sizeMiB} MiB of random data (once) ...`)
-    mkdirSync(dir, { recursive: true })
-    const fd = openSync(`${file}.partial`, 'w')
-    const chunk = Buffer.allocUnsafe(16 * MiB)
-    for (let left = sizeMiB * MiB; left > 0; left -= chunk.length) {
-      randomFillSync(chunk)
-      writeSync(fd, chunk, 0, Math.min(chunk.length, left))
-    }
-    closeSync(fd)
-    renameSync(`${file}.partial`, file)
-    rmSync(torrentPath, { force: true })
-  }
+  if (ensureRandomFile(file, sizeMiB)) rmSync(torrentPath, { force: true })
   if (!existsSync(torrentPath)) cliSync(join(work, 'create-home'), ['create', file, '--piece-length', '1MiB', '-o', torrentPath])
   return { dir, torrentPath }
-}
-
-function startProcess(command, args, ready, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BITCDN_PASSPHRASE: PASSPHRASE, ...env } })
-    let out = ''
-    const onData = (d) => {
-      out += d.toString()
-      const line = out.split('\n').find(ready)
-      if (line !== undefined) {
-        child.stdout.off('data', onData)
-        child.stderr.off('data', onData)
-        child.stdout.resume()
-        child.stderr.resume()
-        resolve({
-          matched: line,
-          pid: child.pid,
-          stop: () =>
-            new Promise((r) => {
-              if (child.exitCode !== null) return r()
-              child.once('exit', () => r())
-              child.kill('SIGTERM')
-            }),
-        })
-      }
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`${args[1]} exited (${code}): ${out.slice(-2000)}`)))
-  })
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port
-      s.close(() => resolve(p))
-    })
-  })
-}
-
-function gitCommit() {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim()
-  } catch {
-    return undefined
-  }
 }

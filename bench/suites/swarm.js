@@ -18,11 +18,14 @@
 // asserts nothing.
 import { spawn, execFileSync } from 'node:child_process'
 import { createHash, randomFillSync } from 'node:crypto'
-import { existsSync, mkdirSync, openSync, closeSync, writeSync, statSync, rmSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem, release, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
+import { ensureRandomFile } from '../lib/data.js'
+import { gitCommit } from '../lib/process.js'
+import { median } from '../lib/stats.js'
 import { cpuSeconds, sampleMemory } from '../swarm/proc-stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -149,14 +152,6 @@ function libtorrentVersion() {
   }
 }
 
-function gitCommit() {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim()
-  } catch {
-    return undefined
-  }
-}
-
 function readVersion() {
   return JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')).version
 }
@@ -167,20 +162,7 @@ async function prepareData(cache, sizeMiB) {
   const name = `bench-${sizeMiB}MiB.bin`
   const file = join(dataDir, name)
   const torrentPath = join(cache, `bench-${sizeMiB}MiB.torrent`)
-  if (!existsSync(file) || statSync(file).size !== sizeMiB * MiB) {
-    console.log(`generating ${sizeMiB} MiB of random data (once) ...`)
-    mkdirSync(dataDir, { recursive: true })
-    const tmp = `${file}.partial`
-    const fd = openSync(tmp, 'w')
-    const chunk = Buffer.allocUnsafe(16 * MiB)
-    for (let left = sizeMiB * MiB; left > 0; left -= chunk.length) {
-      randomFillSync(chunk)
-      writeSync(fd, chunk, 0, Math.min(chunk.length, left))
-    }
-    closeSync(fd)
-    renameSync(tmp, file)
-    rmSync(torrentPath, { force: true })
-  }
+  if (ensureRandomFile(file, sizeMiB)) rmSync(torrentPath, { force: true })
   const { createTorrent, parseTorrentFile } = await import('@bitcdn/content')
   if (!existsSync(torrentPath)) {
     const made = await createTorrent(file, { pieceLength: pieceLengthFor(sizeMiB) })
@@ -323,12 +305,6 @@ async function downloadOnce({ pair, seeders, dataDir, torrentPath, metainfo, wor
     rmSync(dlDir, { recursive: true, force: true })
   }
   return row
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = Math.floor(s.length / 2)
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
 /** Median of the runs per (seeders, pair); each pair's ratio is to libtorrent -> libtorrent with as many seeders. */

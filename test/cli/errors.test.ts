@@ -1,6 +1,7 @@
 // Bad input fails fast with one line on stderr (the error's message, never a stack) and exit 1.
 import { writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:net'
+import { createServer } from 'node:net'
+import { freePort } from '../../bench/lib/process.js'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireTools, runCli } from '../interop/helpers/clients.js'
@@ -21,15 +22,6 @@ afterAll(async () => {
   removeDir(dir)
 })
 
-/** A port nothing listens on: bound, then closed, so the address is known-free. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s: Server = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
-}
 
 function expectOneLineError(r: { code: number | null; stderr: string }, message: RegExp): void {
   expect(r.code).toBe(1)

@@ -37,7 +37,8 @@ afterAll(async () => {
   await h.cleanup()
 })
 
-const post = (body: BodyInit, headers: Record<string, string>) => fetch(`${gw.url}/admin/torrents`, { method: 'POST', body, headers })
+// a Buffer is sent as its bytes (fetch's BodyInit types want a plain Uint8Array)
+const post = (body: BodyInit | Buffer, headers: Record<string, string>) => fetch(`${gw.url}/admin/torrents`, { method: 'POST', body: Buffer.isBuffer(body) ? new Uint8Array(body) : body, headers })
 
 describe('POST /admin/torrents', () => {
   it('unauthenticated admin call: no token or a wrong token gets 401 and adds nothing', async () => {

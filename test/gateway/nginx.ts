@@ -3,22 +3,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { createServer, connect } from 'node:net'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 
 export const NGINX = '/usr/sbin/nginx'
 
-/** A free loopback TCP port (bound and released; fine for a test). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../../bench/lib/process.js'
 
 async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   const until = Date.now() + 10_000

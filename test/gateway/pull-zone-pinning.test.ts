@@ -49,7 +49,7 @@ async function startNode(name: string, free: boolean): Promise<{ home: string; n
   mkdirSync(home)
   // the free node has no chain: it serves by its free policy only
   if (!free) await writeDeployment(join(home, 'deployment.json'), chain.deployment)
-  const args = ['node', 'init', '--listen-host', '127.0.0.1', '--port', '0', '--admin-port', String(await freePort()), '--price', '0.5', '--quota', '64MiB', '--tracker', trackerUrl]
+  const args = ['node', 'init', '--scrypt-n', '1024', '--listen-host', '127.0.0.1', '--port', '0', '--admin-port', String(await freePort()), '--price', '0.5', '--quota', '64MiB', '--tracker', trackerUrl]
   const init = await runBitcdn(home, free ? [...args, '--free'] : args)
   expect(init.code).toBe(0)
   const payee = init.stdout.match(/^node address\s+(0x[0-9a-fA-F]{40})/m)![1] as Address

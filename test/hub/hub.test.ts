@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { createHub, openPgHubStore, openSqliteHubStore, probeNode, signRegistration, type Hub, type NetworkStats } from '@bitcdn/hub'
-import { postgresBin, startTestPostgres, type TestPostgres } from './postgres.js'
+import { postgresBin, startPostgres, type ThrowawayPostgres } from '../../bench/lib/postgres.js'
 import { registration } from './fixtures.js'
 import { filledStore, harness, makeTorrent, testData } from '../swarm/swarm-helpers.js'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
@@ -15,10 +15,10 @@ const havePg = postgresBin() !== undefined
 if (!havePg) console.warn('skipping two hubs on one PostgreSQL: PostgreSQL is not installed (apt-get install postgresql)')
 
 describe.skipIf(!havePg)('two hubs on one PostgreSQL', () => {
-  let pgServer: TestPostgres
+  let pgServer: ThrowawayPostgres
   let hubs: Hub[] = []
   beforeAll(async () => {
-    pgServer = await startTestPostgres()
+    pgServer = await startPostgres()
     const url = await pgServer.createDatabase('hubs')
     // both start at once: migrations must not race
     hubs = await Promise.all([0, 1].map(() => createHub({ hubId: 'test', port: 0, trackerPort: 0, probeIntervalMs: 0, statsIntervalMs: 60_000 }, { store: openPgHubStore(url) })))

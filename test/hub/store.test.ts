@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { openPgHubStore, openSqliteHubStore, signRegistration, type HubStore } from '@bitcdn/hub'
 import { registration } from './fixtures.js'
-import { postgresBin, startTestPostgres, type TestPostgres } from './postgres.js'
+import { postgresBin, startPostgres, type ThrowawayPostgres } from '../../bench/lib/postgres.js'
 
 function compliance(name: string, open: () => Promise<HubStore>) {
   describe(`hub store: ${name}`, () => {
@@ -81,10 +81,10 @@ compliance('sqlite', async () => openSqliteHubStore(join(dir, 'hub.sqlite')))
 const havePg = postgresBin() !== undefined
 if (!havePg) console.warn('skipping the PostgreSQL hub store suite: PostgreSQL is not installed (apt-get install postgresql)')
 describe.skipIf(!havePg)('postgres', () => {
-  let pgServer: TestPostgres
+  let pgServer: ThrowawayPostgres
   let url: string
   beforeAll(async () => {
-    pgServer = await startTestPostgres()
+    pgServer = await startPostgres()
     url = await pgServer.createDatabase('hubstore')
   })
   afterAll(() => pgServer?.stop())

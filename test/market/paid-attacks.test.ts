@@ -134,7 +134,7 @@ describe('paid seller under attack', () => {
     const rich = chain.accounts[9]!
     // 5 USDC reserved for this seller alone: ≈ 5 GiB of credit by collateral, far above the torrent
     await chain.deposit(rich.privateKey, 10_000_000n)
-    const allocation = 5_000_000n
+    const allocation = tokenUnits(5_000_000n)
     await mk.allocator(rich).ensureAllocation(s.payee, mk.usdc, allocation)
     let first: ((payee: Address, token: Address, amount: bigint) => Promise<never>) | undefined
     const b = await mk.buyer(rich, m, [s.addr], {

@@ -42,7 +42,7 @@ for (const request of ['deallocation', 'withdrawal'] as const) {
     const soft = request === 'deallocation' ? 50_000n : 4_000_000n
     const s = await mk.seller(chain.accounts[request === 'deallocation' ? 1 : 2]!, m, await filledStore(m, data), { pricePerGiB: PRICE, softAllowance: tokenUnits(soft) })
     await chain.deposit(acct.privateKey, 4_000_000n)
-    const allocation = 2_000_000n
+    const allocation = tokenUnits(2_000_000n)
     if (request === 'deallocation') await mk.allocator(acct).ensureAllocation(s.payee, mk.usdc, allocation)
     const escrow = (fn: 'requestDeallocate' | 'requestWithdraw', args: readonly unknown[]) =>
       chain.wallet(acct.privateKey as Hex).writeContract({ address: chain.deployment.escrow, abi: escrowAbi, functionName: fn, args: args as never })

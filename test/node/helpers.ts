@@ -3,7 +3,6 @@
  * command, start the daemon and wait for its admin API, call the admin API with the token.
  */
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { cliBin } from '../interop/helpers/clients.js'
 import { startProcess, type TestProcess } from '../interop/helpers/processes.js'
@@ -28,15 +27,7 @@ export async function runBitcdn(home: string, args: string[], timeoutMs = 120_00
   return { code: e.code, stdout: p.stdout(), stderr: p.stderr() }
 }
 
-/** A port nothing listens on (bound, then closed). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s: Server = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port
-      s.close(() => resolve(p))
-    })
-  })
-}
+export { freePort } from '../../bench/lib/process.js'
 
 export interface RunningNodeProcess {
   proc: TestProcess

@@ -38,7 +38,7 @@ describe('bitcdn node (free policy, no chain)', () => {
     adminPort = await freePort()
     trackerPort = await freePort()
     const r = await runBitcdn(home, [
-      'node', 'init', '--listen-host', '127.0.0.1', '--port', '0', '--admin-port', String(adminPort), '--free', '--quota', '64MiB',
+      'node', 'init', '--scrypt-n', '1024', '--listen-host', '127.0.0.1', '--port', '0', '--admin-port', String(adminPort), '--free', '--quota', '64MiB',
       '--tracker', `http://127.0.0.1:${trackerPort}/announce`,
     ])
     expect(r.stderr).toBe('')
@@ -46,11 +46,13 @@ describe('bitcdn node (free policy, no chain)', () => {
     expect(r.stdout).toMatch(/^node address\s+0x[0-9a-fA-F]{40}$/m)
     expect(statSync(join(home, 'node', 'admin-token')).mode & 0o777).toBe(0o600)
     expect(statSync(join(home, 'keys', 'node.json')).mode & 0o777).toBe(0o600)
+    // --scrypt-n sets the key's encryption cost (tests use a cheap one: every node start decrypts it)
+    expect(JSON.parse(readFileSync(join(home, 'keys', 'node.json'), 'utf8')).crypto.kdfparams.n).toBe(1024)
     const config = readFileSync(join(home, 'node', 'config.toml'), 'utf8')
     expect(config).toMatch(/^# Price of one GiB/m)
     expect(config).toContain(`port = ${adminPort}`)
     // a second init never overwrites
-    const again = await runBitcdn(home, ['node', 'init'])
+    const again = await runBitcdn(home, ['node', 'init', '--scrypt-n', '1024'])
     expect(again.code).toBe(1)
     expect(again.stderr).toMatch(/^bitcdn: .*config\.toml already exists.*\n$/)
   })
@@ -134,7 +136,7 @@ describe('bitcdn node (free policy, no chain)', () => {
   it('a bad config is one line naming the field, and the node does not start', async () => {
     const bad = join(dir, 'bad-home')
     mkdirSync(bad)
-    const init = await runBitcdn(bad, ['node', 'init', '--admin-port', String(await freePort())])
+    const init = await runBitcdn(bad, ['node', 'init', '--scrypt-n', '1024', '--admin-port', String(await freePort())])
     expect(init.code).toBe(0)
     const file = join(bad, 'node', 'config.toml')
     const good = readFileSync(file, 'utf8')

@@ -41,7 +41,7 @@ describe('bitcdn node registers itself with its hubs', () => {
     await hub.start()
     await otherHub.start()
     await writeDeployment(join(home, 'deployment.json'), chain.deployment)
-    const init = await runBitcdn(home, ['node', 'init', '--port', '0', '--admin-port', String(await freePort()), '--price', '0.75', '--hub', hub.url, '--hub', otherHub.url])
+    const init = await runBitcdn(home, ['node', 'init', '--scrypt-n', '1024', '--port', '0', '--admin-port', String(await freePort()), '--price', '0.75', '--hub', hub.url, '--hub', otherHub.url])
     expect(init.stderr).toBe('')
     payee = /node address\s+(0x[0-9a-fA-F]{40})/.exec(init.stdout)![1]!
   })

@@ -29,7 +29,7 @@ beforeAll(async () => {
   writeRandomFiles(join(dir, 'src'), { 'sponsored.bin': SPONSORED, 'private.bin': 2 * MiB })
   const tracker = startBitcdn(home, ['tracker', '--port', String(await freePort()), '--no-udp'])
   const announce = (await tracker.waitFor(/^announce\s+(http:\/\/\S+)$/m))[1]!
-  const init = await runBitcdn(home, ['node', 'init', '--listen-host', '127.0.0.1', '--port', '0', '--admin-port', String(await freePort())])
+  const init = await runBitcdn(home, ['node', 'init', '--scrypt-n', '1024', '--listen-host', '127.0.0.1', '--port', '0', '--admin-port', String(await freePort())])
   expect(init.code).toBe(0)
   for (const name of ['sponsored', 'private']) {
     const c = await runBitcdn(home, ['create', join(dir, 'src', `${name}.bin`), '--piece-length', '64KiB', '--tracker', announce, '-o', join(dir, `${name}.torrent`)])

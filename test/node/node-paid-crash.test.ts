@@ -54,7 +54,7 @@ describe('bitcdn node: SIGKILL during paid transfers', () => {
     const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
 
     // the operator: init, fund the node key with gas, claim only when asked, 1 confirmation
-    const init = await runBitcdn(home, ['node', 'init', '--listen-host', '127.0.0.1', '--port', '0', '--admin-port', String(await freePort()), '--price', '1'])
+    const init = await runBitcdn(home, ['node', 'init', '--scrypt-n', '1024', '--listen-host', '127.0.0.1', '--port', '0', '--admin-port', String(await freePort()), '--price', '1'])
     expect(init.code).toBe(0)
     const payee = init.stdout.match(/^node address\s+(0x[0-9a-fA-F]{40})/m)![1] as Address
     const configFile = join(home, 'node', 'config.toml')

@@ -50,7 +50,7 @@ beforeAll(async () => {
     const home = join(dir, `node-${price}`)
     mkdirSync(home)
     await writeDeployment(join(home, 'deployment.json'), chain.deployment)
-    const init = await runBitcdn(home, ['node', 'init', '--port', '0', '--admin-port', String(await freePort()), '--price', price])
+    const init = await runBitcdn(home, ['node', 'init', '--scrypt-n', '1024', '--port', '0', '--admin-port', String(await freePort()), '--price', price])
     expect(init.code).toBe(0)
     const payee = init.stdout.match(/^node address\s+(0x[0-9a-fA-F]{40})/m)![1] as Address
     // claims only when asked, counted after one block

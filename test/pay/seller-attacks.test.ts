@@ -26,7 +26,7 @@ afterAll(async () => {
 })
 
 const piece = tokenUnits(1_000n)
-const maxWindow = piece * 16n
+const maxWindow = tokenUnits(piece * 16n)
 const code = (e: unknown): string | undefined => (e as { code?: string }).code
 
 /** The buyer's second address claims a cheque the buyer signed to it: the free balance leaves at once. */

@@ -83,7 +83,7 @@ beforeAll(async () => {
   const home = join(dir, 'home')
   mkdirSync(home)
   await writeDeployment(join(home, 'deployment.json'), deployment)
-  const init = await runBitcdn(home, ['node', 'init', '--listen-host', '127.0.0.1', '--port', '0', '--admin-port', String(await freePort()), '--price', '1'])
+  const init = await runBitcdn(home, ['node', 'init', '--scrypt-n', '1024', '--listen-host', '127.0.0.1', '--port', '0', '--admin-port', String(await freePort()), '--price', '1'])
   expect(init.code, init.stderr).toBe(0)
   node = await startNodeProcess(home)
   const token = readFileSync(join(home, 'node', 'admin-token'), 'utf8').trim()

@@ -2,7 +2,6 @@
  * What the attack tests share: a real `bitcdn seed` process serving random data, a free port for a
  * `bitcdn get` to listen on, and sampling a process's resident memory while an attack runs.
  */
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 import { runCli, startCliSeeder } from '../interop/helpers/clients.js'
@@ -32,13 +31,7 @@ export async function seedFixture(prefix: string, length: number, pieceLength: s
   return { dir, src, torrent, infoHash, seeder }
 }
 
-export async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
+export { freePort } from '../../bench/lib/process.js'
 
 /** Samples a process's RSS every 100 ms until stopped; `max` is the highest seen. */
 export function sampleRss(pid: number): { stop(): number; readonly max: number } {

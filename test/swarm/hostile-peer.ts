@@ -48,7 +48,7 @@ export class HostilePeer {
   remoteHasAll = false
   /** Block payload bytes received. */
   pieceBytes = 0
-  #buf = Buffer.alloc(0)
+  #buf: Buffer = Buffer.alloc(0)
   #waiters: Array<() => void> = []
   readonly whenClosed: Promise<void>
 

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { createTorrent } from '@bitcdn/content'
 import type { BitcdnError } from '@bitcdn/core'
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest'
-import { createOriginPool, createWebSeedConnection, defaultOriginPool, WebSeedErrorCode } from '../../packages/swarm/src/webseed/index.js'
+import { createOriginPool, createWebSeedConnection, defaultOriginPool, WebSeedErrorCode, type CaOption, type OriginPool } from '../../packages/swarm/src/webseed/index.js'
 import { harness, testData } from './swarm-helpers.js'
 import { buildMetainfo, startStaticServer, writeFixture } from './webseed-fixtures.js'
 
@@ -176,10 +176,11 @@ describe('HTTPS web seeds', () => {
     cleanups.push(() => origin.close())
     const meta = buildMetainfo('d.bin', [{ path: 'd.bin', data }], PIECE)
 
-    for (const [pool, init] of [
+    const cases: Array<[OriginPool, { ca?: CaOption }]> = [
       [createOriginPool({ ca: tls.cert }), {}],
       [createOriginPool(), { ca: [tls.cert.toString()] }],
-    ] as const) {
+    ]
+    for (const [pool, init] of cases) {
       cleanups.push(() => pool.destroy())
       const ws = createWebSeedConnection({ url: origin.url, metainfo: meta, ...init }, { originPool: pool })
       const got = await new Promise<Buffer>((resolve, reject) => {

@@ -7,26 +7,40 @@
 import { Command, CommanderError } from 'commander'
 import { describeError } from '@bitcdn/core'
 import { CliErrorCode } from './errors.js'
-import { commands } from './commands/index.js'
+import { commandLoaders } from './commands/index.js'
 
 /** Exit code for usage errors (bad flags, bad arguments). */
 export const EXIT_USAGE = 2
 
 /**
- * Builds the program with every registered subcommand.
- * @example await buildProgram().parseAsync(['node', 'bitcdn', '--help'])
+ * Builds the program. Given the command line, it loads only the subcommand that line names (the
+ * first word that is not an option, or the one after `help`); without one, or for a name it does
+ * not know, every subcommand (the overview, and commander's "did you mean", need them all).
+ * @example await (await buildProgram()).parseAsync(['node', 'bitcdn', '--help'])
  */
-export function buildProgram(): Command {
+export async function buildProgram(argv?: string[]): Promise<Command> {
   const program = new Command('bitcdn')
     .description('BitCDN: content delivery over BitTorrent, paid per verified byte in stablecoin cheques.')
     .version('0.1.0', '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nStart here: `bitcdn devnet` (npm start) runs the whole network on this machine; every command has --help.\n' +
+        '\nEnvironment:\n' +
+        '  BITCDN_HOME        keys, deployment file and node state (default ~/.bitcdn)\n' +
+        '  BITCDN_PASSPHRASE  passphrase of your keys (else a prompt; --passphrase-env names another variable)\n' +
+        '  BITCDN_DEBUG=1     print stacks and causes with errors\n' +
+        '\nErrors print one line, `bitcdn: BITCDN_ERR_…: message`; docs/errors.md explains every code.',
+    )
     .exitOverride()
     .configureOutput({
       // commander's own usage errors ("error: unknown option '--x'") get the code like every other
       outputError: (text, write) => write(text.replace(/^error: /, `bitcdn: ${CliErrorCode.usage}: `)),
     })
-  for (const register of commands) register(program)
+  const words = argv?.slice(2).filter((a) => !a.startsWith('-')) ?? []
+  const name = words[0] === 'help' ? words[1] : words[0]
+  const load = name !== undefined && Object.hasOwn(commandLoaders, name) ? commandLoaders[name] : undefined
+  for (const loader of load ? [load] : Object.values(commandLoaders)) (await loader())(program)
   return program
 }
 
@@ -36,7 +50,7 @@ export function buildProgram(): Command {
  */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv)
+    await (await buildProgram(argv)).parseAsync(argv)
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander'
 import { z } from 'zod'
+import { BitcdnError } from '@bitcdn/core'
 
 const portSchema = z.coerce.number().int().min(0).max(65_535)
 const positiveIntSchema = z.coerce.number().int().positive()
@@ -70,4 +71,17 @@ export function parsePeer(value: string): string {
  */
 export function repeatable<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {
   return (value, previous) => [...(previous ?? []), parse(value)]
+}
+
+export const SCRYPT_N_HELP = 'scrypt cost of the keystore encryption (power of two); lower is faster and weaker'
+
+/**
+ * The scrypt cost `--scrypt-n` names: a power of two.
+ * @throws BitcdnError BITCDN_ERR_KEYSTORE_INVALID otherwise
+ * @example parseScryptN('1024') // 1024
+ */
+export function parseScryptN(text: string): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) throw new BitcdnError('BITCDN_ERR_KEYSTORE_INVALID', '--scrypt-n must be a power of two')
+  return n
 }

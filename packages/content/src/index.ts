@@ -11,6 +11,8 @@ export { parseTorrentFile, metainfoFromInfo } from './metainfo/parse.js'
 export { parseTorrentId, readTorrentId } from './metainfo/torrent-id.js'
 export { parseMagnet, toMagnetURI, normalizeInfoHash } from './metainfo/magnet.js'
 export { encodeTorrent, type TorrentFileFields } from './metainfo/encode.js'
+export { bdecode, isDict, BencodeSyntaxError, type BValue, type BDict } from './metainfo/bdecode.js'
+export { bencodeEncode, type BencodeEncodable } from './metainfo/bencode-encode.js'
 
 export type { PieceStore, FlushOptions } from './storage/types.js'
 export { createFileStore, type FileStoreOptions } from './storage/file-store.js'

@@ -20,6 +20,8 @@ export interface InitNodeOptions {
   passphrase: () => Promise<string>
   /** Encrypt this key instead of generating one (an operator's existing key). */
   privateKey?: Hex
+  /** scrypt cost of the key's encryption. @default 262144 (the keystore's) */
+  scryptN?: number
 }
 
 export interface InitNodeResult {
@@ -48,7 +50,7 @@ export async function initNode(opts: InitNodeOptions): Promise<InitNodeResult> {
     if (opts.privateKey !== undefined && !(isHex(opts.privateKey) && opts.privateKey.length === 66)) {
       throw nodeError('configInvalid', 'the imported private key is not 0x and 64 hex digits', { field: 'private key' })
     }
-    await writeKeystoreFile(keyFile, opts.privateKey ?? generatePrivateKey(), await opts.passphrase())
+    await writeKeystoreFile(keyFile, opts.privateKey ?? generatePrivateKey(), await opts.passphrase(), opts.scryptN !== undefined ? { scryptN: opts.scryptN } : {})
     keyCreated = true
   } else if (opts.privateKey !== undefined) {
     throw nodeError('configExists', `${keyFile} already exists; not replacing it with the imported key`, { file: keyFile })

@@ -30,8 +30,8 @@ describe('bitcdn chain', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('is registered with --help text', () => {
-    const chain = buildProgram().commands.find((c) => c.name() === 'chain')
+  it('is registered with --help text', async () => {
+    const chain = (await buildProgram()).commands.find((c) => c.name() === 'chain')
     expect(chain).toBeDefined()
     const help = chain!.helpInformation()
     for (const flag of ['--port', '--chain-id', '--withdraw-delay', '--accounts', '--out']) expect(help).toContain(flag)

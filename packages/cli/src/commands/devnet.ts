@@ -3,7 +3,7 @@
  * with the escrow, the hub and its website, paid nodes, a paying gateway, sample content and a
  * little traffic — until Ctrl-C. State lives in `.devnet/` (or `--dir`); a second start reuses it.
  */
-import { relative, resolve } from 'node:path'
+import { isAbsolute, relative, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { startDevnet, type DevnetOptions } from '../devnet/start-devnet.js'
 import { untilInterrupted } from '../interrupt.js'
@@ -40,7 +40,11 @@ export function registerDevnet(program: Command): void {
     )
     .action(async (o: Omit<DevnetOptions, 'progress'>) => {
       const dir = resolve(o.dir)
-      const show = (p: string) => relative(process.cwd(), p) || '.'
+      // short when inside the current directory, absolute otherwise (never ../../../tmp/…)
+      const show = (p: string) => {
+        const r = relative(process.cwd(), p)
+        return r === '' ? '.' : r.startsWith('..') || isAbsolute(r) ? p : r
+      }
       const started = Date.now()
       const say = (line: string) => void process.stdout.write(`devnet  ${line}\n`)
       // listen for Ctrl-C from the first moment: pressed while starting, it stops what has started

@@ -30,7 +30,7 @@ import {
   type PinSource,
 } from '@bitcdn/node'
 import { untilInterrupted } from '../interrupt.js'
-import { parsePort, parseUrl, repeatable } from '../option-parsers.js'
+import { parsePort, parseScryptN, parseUrl, repeatable, SCRYPT_N_HELP } from '../option-parsers.js'
 
 interface PassOpts {
   passphraseEnv: string
@@ -105,6 +105,14 @@ function printEarnings(e: EarningsJson): void {
 
 const jsonSafe = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)))
 
+/** Why a cash-out sent nothing, in words (the cash-out's `waiting` codes). */
+const CASHOUT_WAITING: Record<string, string> = {
+  'nothing-owed': 'no unclaimed cheque left to claim (a claim already sent waits for its confirmations: see `bitcdn node earnings`)',
+  'below-threshold': 'the unclaimed total is below [cashout] threshold in config.toml',
+  'gas-price': 'the gas price is above [cashout] gas_price_cap_gwei in config.toml; it waits',
+  backoff: 'a recent claim failed; it retries after a back-off',
+}
+
 /**
  * Registers `bitcdn node`.
  * @example registerNode(program) // bitcdn node init; bitcdn node start
@@ -128,8 +136,10 @@ export function registerNode(program: Command): void {
     .option('--free', 'serve peers that do not pay (plain BitTorrent clients)', false)
     .option('--deployment <file>', 'deployment file (default: $BITCDN_HOME/deployment.json)')
     .option('--private-key-env <var>', 'use the 0x private key in this environment variable instead of a new one (it pays the gas of claims)')
+    .addOption(new Option('--scrypt-n <n>', SCRYPT_N_HELP).default('262144'))
     .addOption(passOpt())
-    .action(async (o: { dataDir?: string; listenHost: string; port: number; adminHost: string; adminPort: number; price: string; quota: string; tracker?: string[]; hub?: string[]; free: boolean; deployment?: string; privateKeyEnv?: string } & PassOpts) => {
+    .action(async (o: { dataDir?: string; listenHost: string; port: number; adminHost: string; adminPort: number; price: string; quota: string; tracker?: string[]; hub?: string[]; free: boolean; deployment?: string; privateKeyEnv?: string; scryptN: string } & PassOpts) => {
+      const scryptN = parseScryptN(o.scryptN)
       let privateKey: `0x${string}` | undefined
       if (o.privateKeyEnv !== undefined) {
         const v = process.env[o.privateKeyEnv]
@@ -152,6 +162,7 @@ export function registerNode(program: Command): void {
           ...(o.deployment ? { deployment: o.deployment } : {}),
         },
         passphrase: () => resolvePassphrase({ envVar: o.passphraseEnv, confirm: true }),
+        scryptN,
         ...(privateKey ? { privateKey } : {}),
       })
       out(`node address  ${r.address}${r.keyCreated ? '' : '  (existing key)'}`)
@@ -268,7 +279,7 @@ export function registerNode(program: Command): void {
       for (const h of r.sent) out(`claim sent       ${h}`)
       for (const h of r.confirmed) out(`claim confirmed  ${h}`)
       for (const w of r.withdrawn) out(`withdrawn        ${usdc(w.amount)}  ${w.txHash}`)
-      if (r.sent.length === 0 && r.confirmed.length === 0 && r.withdrawn.length === 0) out(`nothing sent${r.waiting ? ` (${r.waiting})` : ''}`)
+      if (r.sent.length === 0 && r.confirmed.length === 0 && r.withdrawn.length === 0) out(`nothing sent${r.waiting ? `: ${CASHOUT_WAITING[r.waiting] ?? r.waiting}` : ''}`)
       else if (r.sent.length > 0) out('claims count once confirmed; see: bitcdn node earnings')
     })
 }

@@ -36,6 +36,7 @@ import {
 } from '@bitcdn/pay'
 import { addChainOptions, connectCliChain, TOKEN_DECIMALS } from '../chain-context.js'
 import { registerAllocationCommands } from './wallet-allocation.js'
+import { parseScryptN, SCRYPT_N_HELP } from '../option-parsers.js'
 
 /** Options every wallet subcommand takes. */
 interface WalletOptions {
@@ -112,12 +113,6 @@ async function privateKeyToImport(file: string | undefined): Promise<Hex> {
   return parsePrivateKey(await promptHidden('Private key (hex, not shown): '))
 }
 
-function parseScryptN(text: string): number {
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) throw new BitcdnError('BITCDN_ERR_KEYSTORE_INVALID', '--scrypt-n must be a power of two')
-  return n
-}
-
 const amountArg = (value: string) => value // validated in the action, so the error names the token's decimals
 
 /**
@@ -131,7 +126,7 @@ export function registerWallet(program: Command): void {
     wallet
       .command('new')
       .description('create a new key, encrypted with your passphrase, at $BITCDN_HOME/keys/<name>.json')
-      .addOption(new Option('--scrypt-n <n>', 'scrypt cost (power of two); lower is faster and weaker').default('262144')),
+      .addOption(new Option('--scrypt-n <n>', SCRYPT_N_HELP).default('262144')),
     { chain: false },
   ).action(async (opts: WalletOptions & { scryptN: string }) => {
     const n = parseScryptN(opts.scryptN)
@@ -148,7 +143,7 @@ export function registerWallet(program: Command): void {
       .command('import')
       .description('encrypt an existing private key (typed with echo off, or read from a file) into $BITCDN_HOME/keys/<name>.json')
       .addOption(new Option('--from-file <file>', 'read the key (64 hex digits, optional 0x) from this file instead of a prompt'))
-      .addOption(new Option('--scrypt-n <n>', 'scrypt cost (power of two); lower is faster and weaker').default('262144'))
+      .addOption(new Option('--scrypt-n <n>', SCRYPT_N_HELP).default('262144'))
       .addHelpText('after', '\nThe key is never echoed, printed or logged; only the encrypted keystore is written.\n\nExamples:\n  bitcdn wallet import --key dev0\n  bitcdn wallet import --key ci --from-file ./key.txt'),
     { chain: false },
   ).action(async (opts: WalletOptions & { scryptN: string; fromFile?: string }) => {

@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
-import bencode from 'bencode'
+import { bdecode, bencodeEncode, isDict } from '@bitcdn/content'
 import type { ProbeRecord } from '../store/hub-store.js'
 
 /** What counts as passing, published next to the results. */
@@ -84,7 +84,7 @@ function handshake(socket: Socket, infoHash: string, ms: number, onHandshake: ()
     reserved[5] = 0x10 // BEP 10
     const peerId = Buffer.concat([Buffer.from('-BQ0100-probe'), randomBytes(7)])
     socket.write(Buffer.concat([PROTOCOL, reserved, Buffer.from(infoHash, 'hex'), peerId]))
-    const ourExt = bencode.encode({ m: {}, v: 'bitcdn-hub-probe' })
+    const ourExt = bencodeEncode({ m: {}, v: 'bitcdn-hub-probe' })
     const extMsg = Buffer.alloc(6)
     extMsg.writeUInt32BE(2 + ourExt.length, 0)
     extMsg[4] = 20
@@ -121,8 +121,10 @@ function handshake(socket: Socket, infoHash: string, ms: number, onHandshake: ()
           socket.removeAllListeners('data')
           socket.removeAllListeners('close')
           try {
-            const d = bencode.decode(buf.subarray(6, 4 + len)) as { m?: Record<string, unknown> }
-            return resolve(Object.keys(d.m ?? {}))
+            // strict decoding: the node is untrusted, and its handshake must be one whole dictionary
+            const { value } = bdecode(buf.subarray(6, 4 + len))
+            const m = isDict(value) ? value['m'] : undefined
+            return resolve(isDict(m) ? Object.keys(m) : [])
           } catch {
             return reject(new Error('extended handshake is not valid bencode'))
           }

@@ -21,7 +21,7 @@ describe('computeStats', () => {
     const GiB = 1n << 30n
     // cheap was paid for 3 GiB, dear for half a GiB; a payee not in the registry is ignored
     const claimedByPayee = new Map([[cheap.address, 30000n], [dear.address, 20000n], ['0x0000000000000000000000000000000000000009', 10n ** 12n]])
-    const s = await computeStats({ store, now: () => now, chain: () => ({ block: 7n, deposited: 10n ** 9n, claimed: 50000n + 10n ** 12n, claimedByPayee }) })
+    const s = await computeStats({ store, now: () => now, chain: () => ({ block: 7n, deposited: 10n ** 9n, claimed: 50000n + 10n ** 12n, claimedByPayee, claimsByPayee: new Map() }) })
     expect(s.bytesServedProven).toBe((3n * GiB + GiB / 2n).toString())
     expect(s.bytesServedReported).toBe('1000000000004')
     expect(s).toMatchObject({ nodesOnline: 2, deposited: '1000000000', chainBlock: '7', priceMedian: '40000' })

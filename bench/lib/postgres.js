@@ -1,12 +1,15 @@
-// A throwaway PostgreSQL cluster for the hub benchmark (the JS twin of test/hub/postgres.ts, which
-// the tests use: bench suites are plain JS). Debian's binaries, a temp dir, trust auth, loopback,
-// fsync off (as in the tests: it measures the hub, not the disk); as root it runs as `postgres`.
+// A throwaway PostgreSQL cluster, for the hub's store tests (test/hub) and the hub benchmark alike:
+// Debian's `postgresql` binaries, a fresh cluster in a temp dir (trust auth, loopback only, fsync
+// off: it exercises the hub, not the disk), on a free port; stopped and removed afterwards. As root
+// (CI) the cluster runs as the `postgres` user, since PostgreSQL refuses to run as root.
+// Plain JS so the bench suites can load it; postgres.d.ts types it for the tests.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './process.js'
 
+/** Directory of initdb/pg_ctl (the newest installed version), or undefined when PostgreSQL is not installed. */
 export function postgresBin() {
   const base = '/usr/lib/postgresql'
   if (!existsSync(base)) return undefined
@@ -14,24 +17,13 @@ export function postgresBin() {
   return undefined
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
 export async function startPostgres() {
   const bin = postgresBin()
-  if (!bin) throw new Error('bench hub needs PostgreSQL (apt-get install postgresql)')
+  if (!bin) throw new Error('PostgreSQL is not installed (apt-get install postgresql)')
   const root = process.getuid?.() === 0
-  const dir = mkdtempSync(join(tmpdir(), 'bitcdn-bench-pg-'))
+  const dir = mkdtempSync(join(tmpdir(), 'bitcdn-pg-'))
   chmodSync(dir, 0o700)
-  if (root) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString()), Number(execFileSync('id', ['-g', 'postgres']).toString()))
+  if (root) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()))
   const run = (cmd, args) => {
     const [c, a] = root ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]
     const r = spawnSync(c, a, { encoding: 'utf8' })
@@ -52,7 +44,7 @@ export async function startPostgres() {
       await c.end()
       return url(name)
     },
-    stop() {
+    async stop() {
       try {
         run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', 'stop'])
       } finally {
