@@ -12,10 +12,9 @@
  * Many small files (a 100,000-file torrent): the spans of a piece run a few dozen at once, small
  * spans in files without an open handle use synchronous calls (yielding to the event loop every
  * SYNC_SPANS_PER_TURN files), and closing an evicted handle never syncs it. Per-file work is done
- * once: each file's path is computed once, each directory is checked for symlinks and made once,
- * and a file in a directory this store made is created with one open (no failed open first) — so a
- * file costs the open, write or read, and close it needs, not thread-pool round trips, journal
- * commits or a recursive mkdir and an lstat per parent.
+ * once: each file's path is computed once and each directory is checked for symlinks and made
+ * once — so a file costs its open (a failed one first when new), write or read, and close, not
+ * thread-pool round trips, journal commits or a recursive mkdir and an lstat per parent.
  */
 import { execFile } from 'node:child_process'
 import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
@@ -114,8 +113,6 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
   const known = new Uint8Array(files.length)
   /** Directories below the root that exist as real directories (every parent lstat'ed, or made by us). */
   const checkedDirs = new Set<string>()
-  /** Directories this store made: a file in one is new unless this store created it. */
-  const madeDirs = new Set<string>()
 
   const pathAt = (index: number): string => {
     const cached = paths[index]
@@ -132,10 +129,7 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
   /** Every directory from `first` (the top one mkdir made) down to `dir` is ours and gained an entry. */
   const noteMadeDirs = (first: string, dir: string): void => {
     dirsToSync.add(dirname(first))
-    for (let d = dir; d.length >= first.length; d = dirname(d)) {
-      dirsToSync.add(d)
-      madeDirs.add(d)
-    }
+    for (let d = dir; d.length >= first.length; d = dirname(d)) dirsToSync.add(d)
   }
 
   const ensureOpen = (): void => {
@@ -348,7 +342,6 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
         if (code !== 'ENOENT' || attempt > 0) throw toIoError(err, 'create', path)
         // the directory went away since we checked it: check and make it again, once
         checkedDirs.delete(dir)
-        madeDirs.delete(dir)
         readyParentSync(path, dir)
       }
     }
@@ -371,16 +364,15 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
 
   /**
    * A descriptor to write file `fileIndex`, creating it (and its directories) as `createFile` does.
-   * One open in the common cases: a file we know exists is opened, a file in a directory we made
-   * is created; only a file of unknown state in a directory that was there may take two.
+   * A new file takes a failed open and the create; its directory is checked and made once.
    */
   function openForWriteSync(fileIndex: number): number {
     const path = pathAt(fileIndex)
     const dir = dirname(path)
     readyParentSync(path, dir)
-    let fd: number | undefined
-    if (known[fileIndex] !== Known.exists && madeDirs.has(dir)) fd = createSync(path, dir)
-    fd ??= openExistingSync(path) ?? createSync(path, dir) ?? openExistingSync(path)
+    // open first, create on ENOENT: measured on ext4 here, O_CREAT|O_EXCL first on a fresh name cost
+    // 3–4× the system time of a failed open followed by the create (100,000 files: 36–39 s vs 8 s)
+    const fd = openExistingSync(path) ?? createSync(path, dir) ?? openExistingSync(path)
     if (fd === undefined) throw new BitcdnError(ContentErrorCode.storageIo, `storage error: ${path} vanished while it was opened`, { details: { path } })
     known[fileIndex] = Known.exists
     return fd
