@@ -6,6 +6,8 @@ import { createTrackerServer, type TrackerServer } from '../../packages/swarm/sr
 import { createDiscovery, type Discovery } from '../../packages/swarm/src/discovery/index.js'
 
 const INFO_HASH = 'aa'.repeat(20)
+/** Percent-encodes every byte (a tracker query carries the raw 20-byte info-hash). */
+const escapeBytes = (b: Buffer): string => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')
 const OTHER_HASH = 'bb'.repeat(20)
 
 describe('tracker server', () => {
@@ -54,6 +56,24 @@ describe('tracker server', () => {
       expect(s.byInfoHash).toEqual([{ infoHash: INFO_HASH, peers: 2, seeders: 1, leechers: 1 }])
     })
   }
+
+  // transmission keeps one peer per IP address: handed its own address first, it dials itself
+  // and never tries the seeder on the same host (the library returns peers in random order)
+  it('an HTTP announcer never gets its own address back, only the other peers', async () => {
+    const t = await tracker({ udp: false })
+    const announce = async (peerId: string, port: number, left: number): Promise<Buffer> => {
+      const q = `info_hash=${escapeBytes(Buffer.from(INFO_HASH, 'hex'))}&peer_id=${peerId}&port=${port}&uploaded=0&downloaded=0&left=${left}&compact=1&numwant=50`
+      const res = await fetch(`${t.httpUrl as string}?${q}`)
+      return Buffer.from(await res.arrayBuffer())
+    }
+    const compact = (port: number): Buffer => Buffer.from([127, 0, 0, 1, port >> 8, port & 0xff])
+    await announce('-XB0100-aaaaaaaaaaaa', 40011, 0)
+    for (let i = 0; i < 20; i++) {
+      const body = await announce('-TR3000-bbbbbbbbbbbb', 40012, 1000)
+      expect(body.includes(compact(40011))).toBe(true)
+      expect(body.includes(compact(40012))).toBe(false)
+    }
+  })
 
   it('an allow-list refuses other info-hashes with a tracker failure warning', async () => {
     const t = await tracker({ allowInfoHashes: [INFO_HASH], udp: false })

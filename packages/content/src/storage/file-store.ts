@@ -10,8 +10,11 @@
  * crash together with its bytes; with many files to sync it runs one syncfs instead.
  *
  * Many small files (a 100,000-file torrent): the spans of a piece run a few dozen at once, small
- * spans in files without an open handle use synchronous calls, and closing an evicted handle no
- * longer syncs it — per-file costs are system calls, not thread-pool round trips and journal commits.
+ * spans in files without an open handle use synchronous calls (yielding to the event loop every
+ * SYNC_SPANS_PER_TURN files), and closing an evicted handle never syncs it. Per-file work is done
+ * once: each file's path is computed once and each directory is checked for symlinks and made
+ * once — so a file costs its open (a failed one first when new), write or read, and close, not
+ * thread-pool round trips, journal commits or a recursive mkdir and an lstat per parent.
  */
 import { execFile } from 'node:child_process'
 import { closeSync, constants, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
@@ -20,7 +23,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { BitcdnError, hasCode } from '@bitcdn/core'
 import { ContentErrorCode } from '../errors.js'
 import { errnoCode, toIoError } from '../io-error.js'
-import type { Metainfo, TorrentFile } from '../metainfo/types.js'
+import type { Metainfo } from '../metainfo/types.js'
 import { eachLimited } from './each-limited.js'
 import { checkRange, checkWholePiece, fileSpans, type FileSpan } from './piece-geometry.js'
 import { assertNoSymlinkedParent, assertNoSymlinkedParentSync, unsafePath } from './safe-path.js'
@@ -41,6 +44,21 @@ const SYNCFS_MIN_FILES = 64
  * cache do not hold the event loop long.
  */
 const SMALL_SPAN_BYTES = 16 * 1024
+
+/**
+ * Synchronous small spans done before yielding to the event loop: a 32 KiB piece of 2-byte files
+ * is 16,000 files, and doing them in one go held the loop (keep-alives, other peers) for seconds.
+ */
+const SYNC_SPANS_PER_TURN = 1024
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/** What the store knows of a file on disk (per file index). */
+const enum Known {
+  unknown = 0,
+  /** It exists: we opened or created it. */
+  exists = 1,
+}
 
 /** syncfs(2) of the file system holding `path` (Linux coreutils); false where unavailable. */
 function syncFileSystem(path: string): Promise<boolean> {
@@ -90,30 +108,52 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
   let emptyFilesMade = false
   let closed = false
   let clock = 0
+  // Per-file and per-directory facts, learnt once (sized by the torrent's own file list).
+  const paths: Array<string | undefined> = new Array<string | undefined>(files.length)
+  const known = new Uint8Array(files.length)
+  /** Directories below the root that exist as real directories (every parent lstat'ed, or made by us). */
+  const checkedDirs = new Set<string>()
 
-  const pathOf = (file: TorrentFile): string => {
+  const pathAt = (index: number): string => {
+    const cached = paths[index]
+    if (cached !== undefined) return cached
+    const file = files[index]!
     const p = join(root, ...file.path.split('/'))
     const rel = relative(root, p)
     // Metainfo paths are validated already; this guards against a hand-built Metainfo.
     if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) throw new BitcdnError(ContentErrorCode.torrentInvalid, `file path escapes the storage directory: ${file.path}`)
+    paths[index] = p
     return p
+  }
+
+  /** Every directory from `first` (the top one mkdir made) down to `dir` is ours and gained an entry. */
+  const noteMadeDirs = (first: string, dir: string): void => {
+    dirsToSync.add(dirname(first))
+    for (let d = dir; d.length >= first.length; d = dirname(d)) dirsToSync.add(d)
   }
 
   const ensureOpen = (): void => {
     if (closed) throw new BitcdnError(ContentErrorCode.storeClosed, 'the piece store is closed')
   }
 
-  async function openHandle(file: TorrentFile, forWrite: boolean): Promise<Handle> {
-    const path = pathOf(file)
+  async function openHandle(fileIndex: number, forWrite: boolean): Promise<Handle> {
+    const path = pathAt(fileIndex)
     if (!opts.readOnly) {
       // a writable store is a download: no symlink below the root, neither a parent nor the file
-      await assertNoSymlinkedParent(root, path)
+      const dir = dirname(path)
+      if (!checkedDirs.has(dir) && (await assertNoSymlinkedParent(root, path))) checkedDirs.add(dir)
       try {
-        return { fh: await open(path, constants.O_RDWR | constants.O_NOFOLLOW), writable: true }
+        const fh = await open(path, constants.O_RDWR | constants.O_NOFOLLOW)
+        known[fileIndex] = Known.exists
+        return { fh, writable: true }
       } catch (err) {
         const code = errnoCode(err)
         if (code === 'ELOOP') throw unsafePath(path, path)
-        if (code === 'ENOENT' && forWrite) return createFile(path)
+        if (code === 'ENOENT' && forWrite) {
+          const h = await createFile(path)
+          known[fileIndex] = Known.exists
+          return h
+        }
         // A file we may only read (another owner, a read-only mount) can still be seeded.
         if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw toIoError(err, 'open', path)
       }
@@ -130,11 +170,8 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
     const dir = dirname(path)
     try {
       const first = await mkdir(dir, { recursive: true })
-      if (first !== undefined) {
-        // Every new directory, and the one that holds the first of them, gained an entry.
-        dirsToSync.add(dirname(first))
-        for (let d = dir; d.length >= first.length; d = dirname(d)) dirsToSync.add(d)
-      }
+      // Every new directory, and the one that holds the first of them, gained an entry.
+      if (first !== undefined) noteMadeDirs(first, dir)
       // O_EXCL tells us whether we made the file (then its directory entry needs an fsync).
       // O_EXCL never follows a symlink at the last component either (a dangling one gives EEXIST)
       const fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
@@ -163,10 +200,9 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
   }
 
   async function useSlot<T>(fileIndex: number, forWrite: boolean, fn: (h: Handle, path: string) => Promise<T>): Promise<T> {
-    const file = files[fileIndex]!
     let slot = slots.get(fileIndex)
     if (!slot) {
-      slot = { handle: openHandle(file, forWrite), users: 0, lastUse: 0 }
+      slot = { handle: openHandle(fileIndex, forWrite), users: 0, lastUse: 0 }
       slots.set(fileIndex, slot)
       const created = slot
       // A failed open must not stay cached: the file may appear later (it is being downloaded).
@@ -177,7 +213,7 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
     slot.users++
     slot.lastUse = ++clock
     try {
-      return await fn(await slot.handle, pathOf(file))
+      return await fn(await slot.handle, pathAt(fileIndex))
     } finally {
       slot.users--
       await evictIdle()
@@ -229,9 +265,10 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
   }
 
   async function makeEmptyFiles(): Promise<void> {
-    for (const file of files) {
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i]!
       if (file.length !== 0 || file.padding) continue
-      const path = pathOf(file)
+      const path = pathAt(i)
       await assertNoSymlinkedParent(root, path)
       // lstat: a symlink here (even a dangling one) exists, and is never written through
       const exists = await lstat(path).then(() => true, () => false)
@@ -240,13 +277,16 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
     emptyFilesMade = true
   }
 
-  /** Read a small span synchronously (see SMALL_SPAN_BYTES); true when done. Throws like `get`. */
-  function readSmallSpan(index: number, span: FileSpan, out: Buffer): boolean {
-    const path = pathOf(span.file)
+  /** Read a small span synchronously (see SMALL_SPAN_BYTES). Throws like `get`. */
+  function readSmallSpan(index: number, span: FileSpan, out: Buffer): void {
+    const path = pathAt(span.fileIndex)
     let fd: number
     try {
       // a writable store is a download: never read through a symlink below the root (as openHandle)
-      if (!opts.readOnly) assertNoSymlinkedParentSync(root, path)
+      if (!opts.readOnly) {
+        const dir = dirname(path)
+        if (!checkedDirs.has(dir) && assertNoSymlinkedParentSync(root, path)) checkedDirs.add(dir)
+      }
       fd = openSync(path, opts.readOnly ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW)
     } catch (err) {
       if (errnoCode(err) === 'ELOOP') throw unsafePath(path, path)
@@ -267,43 +307,81 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
     } finally {
       closeSync(fd)
     }
-    return true
   }
 
-  /** Write a small span synchronously, creating the file as `createFile` does; true when done. */
-  function writeSmallSpan(span: FileSpan, data: Buffer): boolean {
-    const path = pathOf(span.file)
-    let fd: number
-    // no symlink below the root, neither a parent nor the file (as openHandle and createFile)
+  /**
+   * Make the directory of a file about to be written exist as a real directory: checked for
+   * symlinks and made once per directory, not once per file.
+   */
+  function readyParentSync(path: string, dir: string): void {
+    if (checkedDirs.has(dir)) return
     assertNoSymlinkedParentSync(root, path)
+    let first: string | undefined
     try {
-      fd = openSync(path, constants.O_RDWR | constants.O_NOFOLLOW)
+      first = mkdirSync(dir, { recursive: true })
+    } catch (err) {
+      throw toIoError(err, 'create', path)
+    }
+    if (first !== undefined) noteMadeDirs(first, dir)
+    checkedDirs.add(dir)
+  }
+
+  /**
+   * Create `path` with O_EXCL (which also never follows a symlink at the last component; a dangling
+   * one gives EEXIST): the descriptor when this call made the file, undefined when it exists.
+   */
+  function createSync(path: string, dir: string): number | undefined {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
+        dirsToSync.add(dir) // O_EXCL: we made it, so its directory entry needs an fsync
+        return fd
+      } catch (err) {
+        const code = errnoCode(err)
+        if (code === 'EEXIST') return undefined
+        if (code !== 'ENOENT' || attempt > 0) throw toIoError(err, 'create', path)
+        // the directory went away since we checked it: check and make it again, once
+        checkedDirs.delete(dir)
+        readyParentSync(path, dir)
+      }
+    }
+  }
+
+  /** Open an existing file to write (never through a symlink); undefined when it does not exist. */
+  function openExistingSync(path: string): number | undefined {
+    try {
+      return openSync(path, constants.O_RDWR | constants.O_NOFOLLOW)
     } catch (err) {
       const code = errnoCode(err)
       if (code === 'ELOOP') throw unsafePath(path, path)
       if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
         throw new BitcdnError(ContentErrorCode.storageIo, `storage error: cannot write ${path}: file is read-only`, { details: { path } })
       }
-      if (code !== 'ENOENT') throw toIoError(err, 'open', path)
-      const dir = dirname(path)
-      try {
-        const first = mkdirSync(dir, { recursive: true })
-        if (first !== undefined) {
-          dirsToSync.add(dirname(first))
-          for (let d = dir; d.length >= first.length; d = dirname(d)) dirsToSync.add(d)
-        }
-        // O_EXCL never follows a symlink at the last component either (a dangling one gives EEXIST)
-        fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644)
-        dirsToSync.add(dir)
-      } catch (e) {
-        if (errnoCode(e) !== 'EEXIST') throw toIoError(e, 'create', path)
-        try {
-          fd = openSync(path, constants.O_RDWR | constants.O_NOFOLLOW)
-        } catch (e2) {
-          throw errnoCode(e2) === 'ELOOP' ? unsafePath(path, path) : toIoError(e2, 'open', path)
-        }
-      }
+      if (code === 'ENOENT') return undefined
+      throw toIoError(err, 'open', path)
     }
+  }
+
+  /**
+   * A descriptor to write file `fileIndex`, creating it (and its directories) as `createFile` does.
+   * A new file takes a failed open and the create; its directory is checked and made once.
+   */
+  function openForWriteSync(fileIndex: number): number {
+    const path = pathAt(fileIndex)
+    const dir = dirname(path)
+    readyParentSync(path, dir)
+    // open first, create on ENOENT: measured on ext4 here, O_CREAT|O_EXCL first on a fresh name cost
+    // 3–4× the system time of a failed open followed by the create (100,000 files: 36–39 s vs 8 s)
+    const fd = openExistingSync(path) ?? createSync(path, dir) ?? openExistingSync(path)
+    if (fd === undefined) throw new BitcdnError(ContentErrorCode.storageIo, `storage error: ${path} vanished while it was opened`, { details: { path } })
+    known[fileIndex] = Known.exists
+    return fd
+  }
+
+  /** Write a small span synchronously, creating the file as `createFile` does. */
+  function writeSmallSpan(span: FileSpan, data: Buffer): void {
+    const path = pathAt(span.fileIndex)
+    const fd = openForWriteSync(span.fileIndex)
     try {
       let done = 0
       while (done < span.length) {
@@ -317,7 +395,24 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
     } finally {
       closeSync(fd)
     }
-    return true
+  }
+
+  /**
+   * Run `fn` on the small spans of files with no open handle (see SMALL_SPAN_BYTES), yielding to
+   * the event loop every SYNC_SPANS_PER_TURN of them; resolves with the other spans.
+   */
+  async function smallSpansSync(spans: readonly FileSpan[], fn: (span: FileSpan) => void): Promise<FileSpan[]> {
+    const rest: FileSpan[] = []
+    let n = 0
+    for (const span of spans) {
+      if (span.length > SMALL_SPAN_BYTES || slots.has(span.fileIndex)) {
+        rest.push(span)
+        continue
+      }
+      fn(span)
+      if (++n % SYNC_SPANS_PER_TURN === 0) await nextTurn()
+    }
+    return rest
   }
 
   return {
@@ -328,7 +423,7 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
       checkWholePiece(geometry, index, data)
       if (opts.readOnly) throw new BitcdnError(ContentErrorCode.storageIo, 'storage error: this store is read-only')
       const spans = fileSpans(files, index * geometry.pieceLength, data.length).filter((span) => !span.file.padding) // BEP 47: padding is zeros by definition, never on disk
-      const large = spans.filter((span) => !(span.length <= SMALL_SPAN_BYTES && !slots.has(span.fileIndex) && writeSmallSpan(span, data)))
+      const large = await smallSpansSync(spans, (span) => writeSmallSpan(span, data))
       await eachLimited(large, SPAN_CONCURRENCY, (span) =>
         withHandle(span.fileIndex, true, async (h, path) => {
           if (!h.writable) throw new BitcdnError(ContentErrorCode.storageIo, `storage error: cannot write ${path}: file is read-only`, { details: { path } })
@@ -351,7 +446,7 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
       const out = into !== undefined && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length)
       const spans = fileSpans(files, index * geometry.pieceLength + offset, length)
       for (const span of spans) if (span.file.padding) out.fill(0, span.bufferOffset, span.bufferOffset + span.length) // BEP 47: zeros by definition
-      const large = spans.filter((span) => !span.file.padding && !(span.length <= SMALL_SPAN_BYTES && !slots.has(span.fileIndex) && readSmallSpan(index, span, out)))
+      const large = await smallSpansSync(spans.filter((span) => !span.file.padding), (span) => readSmallSpan(index, span, out))
       await eachLimited(large, SPAN_CONCURRENCY, (span) =>
         withHandle(span.fileIndex, false, async (h, path) => {
           let done = 0

@@ -22,11 +22,12 @@ export function unsafePath(path: string, what: string): BitcdnError {
 /**
  * Throw `BITCDN_ERR_UNSAFE_PATH` if any directory between `root` (exclusive) and `path`
  * (exclusive) is a symlink. Components that do not exist yet are fine: they will be made as real
- * directories. The last component is opened with O_NOFOLLOW by the caller.
+ * directories. The last component is opened with O_NOFOLLOW by the caller. Resolves true when
+ * every parent exists (a caller may then remember the directory as checked).
  * @example
  * await assertNoSymlinkedParent('/dl', '/dl/site/media/a.bin')
  */
-export async function assertNoSymlinkedParent(root: string, path: string): Promise<void> {
+export async function assertNoSymlinkedParent(root: string, path: string): Promise<boolean> {
   const parts = relative(root, path).split(sep)
   let dir = root
   for (const part of parts.slice(0, -1)) {
@@ -35,15 +36,16 @@ export async function assertNoSymlinkedParent(root: string, path: string): Promi
     try {
       st = await lstat(dir)
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return // the rest is created by us
+      if (errnoCode(err) === 'ENOENT') return false // the rest is created by us
       throw err
     }
     if (st.isSymbolicLink()) throw unsafePath(path, dir)
   }
+  return true
 }
 
 /** `assertNoSymlinkedParent` with synchronous calls, for the file store's small-span fast path. */
-export function assertNoSymlinkedParentSync(root: string, path: string): void {
+export function assertNoSymlinkedParentSync(root: string, path: string): boolean {
   const parts = relative(root, path).split(sep)
   let dir = root
   for (const part of parts.slice(0, -1)) {
@@ -52,9 +54,10 @@ export function assertNoSymlinkedParentSync(root: string, path: string): void {
     try {
       st = lstatSync(dir)
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return // the rest is created by us
+      if (errnoCode(err) === 'ENOENT') return false // the rest is created by us
       throw err
     }
     if (st.isSymbolicLink()) throw unsafePath(path, dir)
   }
+  return true
 }

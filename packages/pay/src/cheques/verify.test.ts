@@ -3,7 +3,7 @@ import { bytesToHex, getAddress, hexToBytes, recoverTypedDataAddress, type Addre
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { randomBytes } from 'node:crypto'
 import { tokenUnits } from '@bitcdn/core'
-import { chequeTypes, createChequeVerifier, signCheque, typedDomain, type Cheque, type SignedCheque } from './index.js'
+import { chequeTypes, createChequeVerifier, signCheque, typedDomain, verifyCheque, type Cheque, type SignedCheque } from './index.js'
 import { nativeSecp256k1Available } from './secp256k1-native.js'
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
@@ -121,5 +121,22 @@ describe('cheque fast verification agrees with the escrow rule (differential)', 
       expect(v.verify(signed, account.address)).toBe(true) // caches the key: the next check is the fast path
       expect(v.verify(flipped, account.address)).toBe(false)
     }
+  })
+
+  it('a cheque signed for another chain or another escrow (wrong domain) is refused by the fast path and by viem alike', async () => {
+    const account = privateKeyToAccount(generatePrivateKey())
+    const cheque: Cheque = { payer: account.address, payee: getAddress(bytesToHex(randomBytes(20))), token: account.address, cumulativeAmount: tokenUnits(9n) }
+    const good = await signCheque(account, { domain, cheque })
+    const otherChain = await signCheque(account, { domain: { ...domain, chainId: domain.chainId + 1 }, cheque })
+    const otherEscrow = await signCheque(account, { domain: { ...domain, verifyingContract: getAddress(bytesToHex(randomBytes(20))) }, cheque })
+    for (const backend of backends) {
+      const v = createChequeVerifier(domain, { backend })
+      expect(v.verify(good, account.address)).toBe(true) // caches the key: the next checks are the fast path
+      expect(v.verify(otherChain, account.address)).toBe(false)
+      expect(v.verify(otherEscrow, account.address)).toBe(false)
+    }
+    await expect(verifyCheque({ domain, signedCheque: good, signer: account.address })).resolves.toBe(account.address)
+    await expect(verifyCheque({ domain, signedCheque: otherChain, signer: account.address })).rejects.toMatchObject({ code: 'BITCDN_ERR_CHEQUE_SIGNATURE' })
+    await expect(verifyCheque({ domain, signedCheque: otherEscrow, signer: account.address })).rejects.toMatchObject({ code: 'BITCDN_ERR_CHEQUE_SIGNATURE' })
   })
 })

@@ -82,6 +82,26 @@ export interface TrackerServer extends EventEmitter<{ warning: [err: Error] }> {
 }
 
 /**
+ * bittorrent-tracker hands an HTTP or UDP announcer its own address back (it leaves out only
+ * WebRTC peers). transmission keeps one peer per IP address, so a transmission that learns itself
+ * first dials itself, drops the connection and never tries a seeder on the same host.
+ */
+function excludeSelfFromPeerLists(server: Server): void {
+  const createSwarm = server.createSwarm.bind(server)
+  server.createSwarm = (infoHash, cb) =>
+    createSwarm(infoHash, (err, swarm) => {
+      if (swarm) {
+        const getPeers = swarm._getPeers.bind(swarm)
+        swarm._getPeers = (numwant, ownPeerId, isWebRTC) =>
+          getPeers(numwant + 1, ownPeerId, isWebRTC)
+            .filter((peer) => peer.peerId !== ownPeerId)
+            .slice(0, numwant)
+      }
+      cb(err, swarm)
+    })
+}
+
+/**
  * Create a tracker server (not yet listening).
  * @example
  * const tracker = createTrackerServer({ port: 8000 })
@@ -139,6 +159,7 @@ export function createTrackerServer(init: TrackerServerInit = {}, components: Tr
       trustProxy: init.trustProxy ?? false,
       ...(filter ? { filter } : {}),
     })
+    excludeSelfFromPeerLists(s)
     // The library opens a udp4 and a udp6 socket and would bind both to our one host, which
     // fails for one of them; keep the socket of the host's family only.
     const v6 = isIPv6(host)

@@ -53,6 +53,8 @@ declare module 'bittorrent-tracker/server' {
     complete: number
     incomplete: number
     peers: { keys: string[]; peek(key: string): TrackerServerPeer | undefined }
+    /** The library's peer list for an announce (the default Swarm's, not public API). */
+    _getPeers(numwant: number, ownPeerId: string, isWebRTC: boolean): TrackerServerPeer[]
   }
 
   export interface TrackerServerOptions {
@@ -80,6 +82,8 @@ declare module 'bittorrent-tracker/server' {
     listening: boolean
     destroyed: boolean
     listen(port?: number, hostname?: string, cb?: () => void): void
+    /** Makes the swarm of a new info-hash; overridable (the library documents it as such). */
+    createSwarm(infoHash: string, cb: (err: Error | null, swarm?: TrackerSwarm) => void): void
     close(cb?: (err?: Error | null) => void): void
   }
 }

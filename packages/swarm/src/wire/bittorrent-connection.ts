@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import utMetadata from 'ut_metadata'
+import { serveKnownMetadata } from './known-metadata.js'
 import utPex from 'ut_pex'
 import type { BitcdnError } from '@bitcdn/core'
 import { pieceSize } from '@bitcdn/content'
@@ -157,7 +158,8 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     wire.onProtocolError = (reason) => this.#protocolError(reason)
     wire.extendedHandshake.p = init.listenPort
     wire.extendedHandshake.reqq = MAX_PEER_REQUESTS
-    wire.use(utMetadata(init.infoBuffer))
+    wire.use(utMetadata())
+    if (init.infoBuffer !== undefined) serveKnownMetadata(this.#ext().meta, init.infoBuffer)
     wire.use(utPex())
     hooks.extendWire?.(wire, this)
     init.socket.setNoDelay(true)
@@ -407,7 +409,7 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     this.#pieceCount = geometry.pieceCount
     this.#init.pieceLength = geometry.pieceLength
     this.#init.length = geometry.length
-    void (this.#ext().meta as unknown as { setMetadata(b: Uint8Array): Promise<boolean> }).setMetadata(infoBuffer)
+    serveKnownMetadata(this.#ext().meta, infoBuffer)
     this.#checkBitfield()
   }
 
