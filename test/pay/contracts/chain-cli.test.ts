@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { createPublicClient, createTestClient, http } from 'viem'
+import { createPublicClient, createTestClient, createWalletClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildProgram } from '../../../packages/cli/src/main.js'
 import { runLocalChain, runPresetDeploy } from '../../../packages/cli/src/commands/chain.js'
@@ -34,7 +34,7 @@ describe('bitcdn chain', () => {
     const chain = (await buildProgram()).commands.find((c) => c.name() === 'chain')
     expect(chain).toBeDefined()
     const help = chain!.helpInformation()
-    for (const flag of ['--port', '--chain-id', '--withdraw-delay', '--accounts', '--out']) expect(help).toContain(flag)
+    for (const flag of ['--port', '--chain-id', '--withdraw-delay', '--accounts', '--heartbeat', '--block-time', '--out']) expect(help).toContain(flag)
     expect(chain!.commands.map((c) => c.name()).sort()).toEqual(['deploy', 'fund'])
   })
 
@@ -55,6 +55,17 @@ describe('bitcdn chain', () => {
       expect(text()).toContain(a.address)
       expect(await client.readContract({ address: d.tokens.USDC, abi: testTokenAbi, functionName: 'balanceOf', args: [a.address] })).toBe(250_000_000n)
     }
+    // the heartbeat: an idle chain still gains blocks (claims get their confirmations), and
+    // transactions are still mined
+    const idle = await client.getBlockNumber({ cacheTime: 0 })
+    await expect.poll(() => client.getBlockNumber({ cacheTime: 0 }), { timeout: 10_000, interval: 200 }).toBeGreaterThanOrEqual(idle + 2n)
+    const test = createTestClient({ mode: 'anvil', transport: http(d.rpcUrl) })
+    const [from, to] = anvilAccounts(3)
+    await test.impersonateAccount({ address: from!.address })
+    const wallet = createWalletClient({ account: from!.address, transport: http(d.rpcUrl) })
+    const hash = await wallet.sendTransaction({ to: to!.address, value: 1n, chain: null })
+    const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 20 })
+    expect(receipt.status).toBe('success')
     release()
     await running
     await expect(client.getChainId()).rejects.toThrow()

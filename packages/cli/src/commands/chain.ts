@@ -54,6 +54,8 @@ export interface ChainOptions {
   /** Test USDC (and USDT) minted to each account, in whole tokens. */
   fund: number
   blockTime?: number
+  /** Seconds between empty blocks while transactions still mine at once; 0 for none. @default 1 */
+  heartbeat?: number
   out: string
 }
 
@@ -106,7 +108,12 @@ export function registerChain(program: Command): void {
     )
     .addOption(new Option('--accounts <n>', 'dev accounts to create and fund').argParser(parsePositiveInt('a positive count')).default(10))
     .addOption(new Option('--fund <tokens>', 'test USDC and USDT minted to each account, in whole tokens').argParser(parseNonNegativeInt('a whole token amount')).default(10_000))
-    .addOption(new Option('--block-time <seconds>', 'mine on an interval instead of per transaction').argParser(parsePositiveInt('a positive number of seconds')))
+    .addOption(new Option('--block-time <seconds>', 'mine only on an interval: transactions wait for the next block (overrides --heartbeat)').argParser(parsePositiveInt('a positive number of seconds')))
+    .addOption(
+      new Option('--heartbeat <seconds>', 'mine each transaction at once and also an empty block every <seconds>, so claims gain confirmations on an idle chain (0: only per transaction)')
+        .argParser(parseNonNegativeInt('a whole number of seconds'))
+        .default(1),
+    )
     .option('--out <file>', 'where to write the deployment file', defaultDeploymentPath())
     .addHelpText(
       'after',
@@ -238,7 +245,9 @@ export async function runLocalChain(
     port: opts.port,
     chainId: opts.chainId,
     accounts: opts.accounts,
-    ...(opts.blockTime !== undefined ? { blockTime: opts.blockTime } : {}),
+    // a node counts a claim once it is `confirmations` deep: per-transaction mining alone would
+    // leave the last claim of an idle chain pending forever, so a heartbeat block ticks by default
+    ...(opts.blockTime !== undefined ? { blockTime: opts.blockTime } : (opts.heartbeat ?? 1) > 0 ? { blockTime: opts.heartbeat ?? 1, mixedMining: true } : {}),
   })
   try {
     const accounts = anvilAccounts(opts.accounts)

@@ -122,7 +122,7 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     // ---- chain
     say(`chain     starting anvil${opts.chainPort ? ` on port ${opts.chainPort}` : ''} and deploying the escrow ...`)
     const accounts = anvilAccounts(FIRST_NODE_ACCOUNT + n)
-    const anvil: AnvilInstance = await startAnvil({ port: opts.chainPort, accounts: accounts.length })
+    const anvil: AnvilInstance = await startAnvil({ port: opts.chainPort, accounts: accounts.length, blockTime: 1, mixedMining: true })
     stops.push(() => anvil.stop())
     const deployment = await deployLocal({ rpcUrl: anvil.rpcUrl, withdrawDelaySeconds: 60, fund: { accounts: accounts.map((a) => a.address), amount: usdc(1_000_000n) } })
     const deploymentFile = join(opts.dir, 'deployment.json')

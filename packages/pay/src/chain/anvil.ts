@@ -31,6 +31,12 @@ export interface StartAnvilOptions {
   chainId?: number
   /** Seconds between blocks; undefined mines one block per transaction. @default undefined */
   blockTime?: number
+  /**
+   * With `blockTime`: still mine each transaction at once (anvil's mixed mining), so the interval only
+   * adds empty blocks — confirmations then advance on an idle chain as they do on a live L2.
+   * @default false
+   */
+  mixedMining?: boolean
   /** How many prefunded dev accounts (from {@link ANVIL_MNEMONIC}). @default 10 */
   accounts?: number
   /** Host to bind. @default '127.0.0.1' */
@@ -153,6 +159,7 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilIns
   const args = ['--host', host, '--port', String(opts.port ?? 0), '--chain-id', String(chainId)]
   args.push('--accounts', String(opts.accounts ?? 10), '--mnemonic', ANVIL_MNEMONIC)
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime))
+  if (opts.blockTime !== undefined && opts.mixedMining === true) args.push('--mixed-mining')
   const bin = anvilBinaryPath()
   const watchdog = process.platform !== 'win32'
   const env = anvilEnv(process.env)
