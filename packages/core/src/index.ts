@@ -2,4 +2,5 @@ export { BitcdnError, hasCode, describeError, errorFactory, type BitcdnErrorOpti
 export * from './units.js'
 export * from './service.js'
 export * from './token-bucket.js'
-export { bearerChecker } from './bearer-token.js'
+// bearerChecker lives at '@bitcdn/core/bearer-token': it needs node:crypto, and the SDK's browser
+// bundle imports this index

@@ -7,7 +7,8 @@
  * first request, which only the .torrent carries.
  */
 import type { FastifyInstance } from 'fastify'
-import { bearerChecker, hasCode } from '@bitcdn/core'
+import { hasCode } from '@bitcdn/core'
+import { bearerChecker } from '@bitcdn/core/bearer-token'
 import { ContentErrorCode, parseTorrentFile } from '@bitcdn/content'
 import type { ContentRegistry } from '../content-registry.js'
 import { gatewayError } from '../errors.js'
