@@ -62,3 +62,15 @@ export function gitCommit() {
     return undefined
   }
 }
+
+/**
+ * Waits until the 1-minute load average is at most `max` (or `timeoutMs` passed): a run right
+ * after another starts at the load the previous one left (about 2 on 2 cores), which is the
+ * bench's own noise, not the machine's. Returns the load it started at.
+ */
+export async function settleLoad(max = 0.5, timeoutMs = 120_000) {
+  const { loadavg } = await import('node:os')
+  const until = Date.now() + timeoutMs
+  while (loadavg()[0] > max && Date.now() < until) await new Promise((r) => setTimeout(r, 2000))
+  return loadavg()[0]
+}

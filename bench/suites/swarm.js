@@ -2,7 +2,8 @@
 // lt.high_performance_seed(), the tuned anchor) each as seeder and as downloader against each
 // other, from 1 and from 3 seeders, on one file (1 GiB by default, random bytes, made once and
 // cached). Within each run every pair is measured once, in turn, so load drifts hit all clients
-// alike; the 1-minute load average is read before each download and a warning printed above 0.5.
+// alike; before each download the bench waits (up to --settle seconds) for the 1-minute load average
+// to fall to 0.5, records it, and prints a warning above 0.5.
 //
 // Which rows compare what (all against libtorrent -> libtorrent in the same run):
 //   BitCDN -> BitCDN       whole swarms: both sides are BitCDN
@@ -12,7 +13,7 @@
 // Every peer runs in its own process: downloader CPU (user + system, every thread) and peak RSS
 // come from its own process, the seeders' CPU from /proc over the download window.
 //
-//   npm run bench -- swarm [--size=MiB] [--runs=N] [--seeders=1,3] [--pairs=bitcdn:bitcdn,lt:lt,lt:bitcdn,bitcdn:lt] [--lt-defaults]
+//   npm run bench -- swarm [--size=MiB] [--runs=N] [--seeders=1,3] [--pairs=bitcdn:bitcdn,lt:lt,lt:bitcdn,bitcdn:lt] [--lt-defaults] [--settle=120]
 //
 // (--size takes MiB or a unit: 256, 256MiB, 1GiB.) Writes bench/results/swarm.json. Measures;
 // asserts nothing.
@@ -24,7 +25,7 @@ import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { ensureRandomFile } from '../lib/data.js'
-import { gitCommit } from '../lib/process.js'
+import { gitCommit, settleLoad } from '../lib/process.js'
 import { median } from '../lib/stats.js'
 import { cpuSeconds, sampleMemory } from '../swarm/proc-stats.js'
 
@@ -60,6 +61,8 @@ export default async function run({ args, resultsDir }) {
       pairs: { type: 'string', default: PAIRS.join(',') },
       'lt-defaults': { type: 'boolean', default: false },
       cache: { type: 'string', default: join(tmpdir(), 'bitcdn-bench-swarm') },
+      // seconds to wait before each run for the load the previous run left to decay below 0.5
+      settle: { type: 'string', default: '120' },
     },
     strict: false,
   })
@@ -89,7 +92,7 @@ export default async function run({ args, resultsDir }) {
       // rotate the order each run so no pair always goes first (cold caches) or last
       const order = pairs.map((_, k) => pairs[(k + i) % pairs.length])
       for (const pair of order) {
-        const load = loadavg()[0]
+        const load = Number(values.settle) > 0 ? await settleLoad(LOAD_WARN, Number(values.settle) * 1000) : loadavg()[0]
         loads.push(load)
         if (load > LOAD_WARN) console.log(`  warning: load average ${load.toFixed(2)} > ${LOAD_WARN} before this run: other work shares the cores, figures are noisy`)
         const row = await downloadOnce({ pair, seeders, dataDir, torrentPath, metainfo, work: join(cache, 'work') })
