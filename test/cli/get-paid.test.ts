@@ -123,8 +123,10 @@ describe('bitcdn get --wallet', () => {
 
   it('usage: --budget is required with --wallet, and --max-price needs a wallet', async () => {
     const a = await get('dl6', ['--wallet', 'buyer'])
+    expect(a.code).toBe(2) // a usage error, as commander's own
     expect(a.stderr.trim()).toBe('bitcdn: BITCDN_ERR_USAGE: --wallet needs --budget USDC: the most this download may spend')
     const b = await get('dl6', ['--max-price', '1'])
+    expect(b.code).toBe(2)
     expect(b.stderr.trim()).toMatch(/^bitcdn: BITCDN_ERR_USAGE: --max-price and --budget pay nodes, which needs --wallet NAME/)
   }, 60_000)
 

@@ -59,7 +59,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`${errorLine(err)}\n`)
     if (process.env.BITCDN_DEBUG) process.stderr.write(debugDump(err))
-    return 1
+    // a usage error found by a command (flags that need each other) exits as commander's do
+    return (err as { code?: unknown } | null)?.code === CliErrorCode.usage ? EXIT_USAGE : 1
   }
 }
 
