@@ -27,6 +27,8 @@ const MiB = 1024 * 1024
 const NGINX = '/usr/sbin/nginx'
 
 export default async function run({ args, resultsDir }) {
+  // before: the machine's own load; after: what this bench added (2 cores kept busy for minutes)
+  const loadBefore = loadavg()
   const { values } = parseArgs({
     args,
     options: {
@@ -90,7 +92,7 @@ export default async function run({ args, resultsDir }) {
   const record = {
     suite: 'gateway',
     date: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), loadAverage: loadavg() },
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), loadAverage: { before: loadBefore, after: loadavg() } },
     versions: { node: process.version, nginx: nginxVersion(), commit: gitCommit() },
     sizeMiB,
     pieceLength: metainfo.pieceLength,

@@ -27,6 +27,8 @@ const OPENTRACKER = '/usr/bin/opentracker'
 const TORRENTS = 100
 
 export default async function run({ args, resultsDir }) {
+  // before: the machine's own load; after: what this bench added (2 cores kept busy for minutes)
+  const loadBefore = loadavg()
   const { values } = parseArgs({
     args,
     options: {
@@ -106,7 +108,7 @@ export default async function run({ args, resultsDir }) {
       loadGenerator: 'bench/hub/load.js: one Node process, HTTP keep-alive loops and BEP 15 UDP with many announces in flight; the anchor may be generator-bound (then its figure is a lower bound and the ratios are upper bounds)',
       anchor: 'Debian opentracker (same machine, same run, same torrents, whitelist of the benchmark torrents)',
       postgres: 'throwaway cluster, fsync=off, synchronous_commit=off (as in the tests)',
-      machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), loadAverage: loadavg() },
+      machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), loadAverage: { before: loadBefore, after: loadavg() } },
       results,
       summary,
     }
