@@ -2,7 +2,7 @@
  * From blocks to durable pieces: assemble a piece's blocks, verify its SHA-1 (BEP 3) on the hash
  * worker, store it,
  * tell peers (batched `have`s) and commit it to the resume journal — flush first, then record
- * (`commitPieces`), every `COMMIT_INTERVAL_MS` and when the torrent completes. A failed piece is
+ * (`commitPieces`), every `COMMIT_INTERVAL_MS` or `COMMIT_BYTES` and when the torrent completes. A failed piece is
  * fetched again; its sender is banned when it is certain (one BitTorrent sender, or the blocks that
  * differ from the good version). Web seeds are never banned for a bad piece (`web-seed-scheduler.ts`).
  */
@@ -18,6 +18,13 @@ import { isWebSeedId, type WebSeedScheduler } from './web-seed-scheduler.js'
 
 /** fdatasync of everything written is costly at 100+ MiB/s; a crash loses at most this much work. */
 const COMMIT_INTERVAL_MS = 10_000
+/**
+ * Also commit after this many bytes stored, one commit at a time. The page cache holds gigabytes
+ * before the kernel writes back on its own, so at line rate a 1 GiB download had no commit
+ * before the end and its final fdatasync wrote everything: 15–25% of the download's wall time
+ * (512 MiB from libtorrent, traced). Flushing as it goes leaves the end a few dozen MiB.
+ */
+const COMMIT_BYTES = 64 * 1024 * 1024
 const HAVE_BATCH_MS = 100
 /**
  * Complete pieces waiting for their hash or their write, at most (bytes): beyond it no new blocks
@@ -58,6 +65,9 @@ export class PieceCompletion {
   #uncommitted: number[] = []
   #committing: Promise<void> = Promise.resolve()
   #lastCommit = 0
+  /** Bytes stored since the last commit began, and whether a byte-triggered commit runs. */
+  #uncommittedBytes = 0
+  #commitRunning = false
   #backlog = 0
   /** The last piece write queued (`#write`). */
   #writing: Promise<void> = Promise.resolve()
@@ -237,6 +247,17 @@ export class PieceCompletion {
     if (this.#state.stopped) return
     this.#state.picker!.setHave(index)
     this.#uncommitted.push(index)
+    this.#uncommittedBytes += this.#state.picker!.pieceSize(index)
+    if (this.#uncommittedBytes >= COMMIT_BYTES && !this.#commitRunning) {
+      this.#commitRunning = true
+      this.#lastCommit = Date.now()
+      this.commit().then(
+        () => {
+          this.#commitRunning = false
+        },
+        (err: unknown) => this.#state.fatal(err),
+      )
+    }
     this.#pendingHaves.push(index)
     if (this.#haveTimer === undefined) {
       this.#haveTimer = setTimeout(() => this.#flushHaves(), HAVE_BATCH_MS)
@@ -267,6 +288,7 @@ export class PieceCompletion {
     const store = this.#state.store
     if (store === undefined) return Promise.resolve()
     const indices = this.#uncommitted.splice(0)
+    this.#uncommittedBytes = 0
     const journal = this.#c.journal()
     this.#committing = this.#committing.then(() =>
       journal !== undefined ? commitPieces(store, journal, indices) : indices.length > 0 ? store.flush() : undefined,
