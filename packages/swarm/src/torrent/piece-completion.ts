@@ -69,8 +69,6 @@ export class PieceCompletion {
   #uncommittedBytes = 0
   #commitRunning = false
   #backlog = 0
-  /** The last piece write queued (`#write`). */
-  #writing: Promise<void> = Promise.resolve()
 
   constructor(state: SessionState, components: PieceCompletionComponents) {
     this.#state = state
@@ -162,7 +160,7 @@ export class PieceCompletion {
     }
     // provenance before the buffer goes back to the pool: who delivered the verified bytes
     const sources = pieceSources(piece, picker.blockSize)
-    this.#write(index, piece.data).then(
+    this.#state.store!.put(index, piece.data).then(
       () => {
         this.#settle(piece.data.length)
         this.#assembler?.release(piece.data)
@@ -173,18 +171,6 @@ export class PieceCompletion {
         this.#state.fatal(err)
       },
     )
-  }
-
-  /**
-   * Store verified pieces one after another. A buffered write holds the file's inode lock, so
-   * parallel pwrites of one file only queue in the kernel, and the waiting pool threads spin on
-   * that lock: rwsem spinning was ~6% of the thread pool's CPU in a 512 MiB download (perf).
-   */
-  #write(index: number, data: Buffer): Promise<void> {
-    const store = this.#state.store!
-    const written = this.#writing.then(() => store.put(index, data))
-    this.#writing = written.catch(() => {})
-    return written
   }
 
   #failedHash(piece: AssemblingPiece): void {
