@@ -291,6 +291,9 @@ async function downloadOnce({ pair, seeders, dataDir, torrentPath, metainfo, wor
       ok: true,
       seconds: done.seconds,
       mibPerSecond: metainfo.length / MiB / done.seconds,
+      // BitCDN's 'done' waits for the final fdatasync; libtorrent's finished does not sync. This
+      // is when BitCDN's last piece was verified and written (to the page cache), for comparison
+      storedMibPerSecond: done.storedSeconds > 0 ? metainfo.length / MiB / done.storedSeconds : undefined,
       downloaderCpuSeconds: done.cpuSeconds,
       downloaderCpuPerGiB: done.cpuSeconds / gib,
       seedersCpuSeconds: seedCpu,
@@ -329,6 +332,7 @@ function summarize(rows, seederCounts, pairs) {
         ok: true,
         runs: ok.length,
         mibPerSecond: pick('mibPerSecond'),
+        storedMibPerSecond: ok.every((r) => r.storedMibPerSecond !== undefined) ? pick('storedMibPerSecond') : undefined,
         downloaderCpuPerGiB: pick('downloaderCpuPerGiB'),
         seedersCpuPerGiB: pick('seedersCpuPerGiB'),
         payloadRatio: pick('payloadRatio'),
@@ -346,11 +350,11 @@ function summarize(rows, seederCounts, pairs) {
 }
 
 function printTable(summary, sha1MiBps, loads) {
-  const head = ['seeders', 'seeder -> downloader', 'compares', 'MiB/s', 'vs lt -> lt', 'CPU s/GiB dl', 'CPU s/GiB seeders', 'peak RSS MiB dl', 'peak anon MiB dl', 'received/size', 'sent/size', 'load before']
+  const head = ['seeders', 'seeder -> downloader', 'compares', 'MiB/s', 'vs lt -> lt', 'stored MiB/s', 'CPU s/GiB dl', 'CPU s/GiB seeders', 'peak RSS MiB dl', 'peak anon MiB dl', 'received/size', 'sent/size', 'load before']
   const body = summary.map((g) =>
     g.ok
-      ? [String(g.seeders), g.label, g.compares, g.mibPerSecond.toFixed(1), g.ratioToLibtorrent ? g.ratioToLibtorrent.toFixed(2) : '-', g.downloaderCpuPerGiB.toFixed(2), g.seedersCpuPerGiB.toFixed(2), g.peakRssMiB.toFixed(0), g.peakAnonMiB.toFixed(0), g.payloadRatio.toFixed(3), g.sentRatio.toFixed(3), g.maxLoadBefore.toFixed(2)]
-      : [String(g.seeders), g.label, g.compares, 'failed', '-', '-', '-', '-', '-', '-', '-', '-'],
+      ? [String(g.seeders), g.label, g.compares, g.mibPerSecond.toFixed(1), g.ratioToLibtorrent ? g.ratioToLibtorrent.toFixed(2) : '-', g.storedMibPerSecond !== undefined ? g.storedMibPerSecond.toFixed(1) : '-', g.downloaderCpuPerGiB.toFixed(2), g.seedersCpuPerGiB.toFixed(2), g.peakRssMiB.toFixed(0), g.peakAnonMiB.toFixed(0), g.payloadRatio.toFixed(3), g.sentRatio.toFixed(3), g.maxLoadBefore.toFixed(2)]
+      : [String(g.seeders), g.label, g.compares, 'failed', '-', '-', '-', '-', '-', '-', '-', '-', '-'],
   )
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)))
   const line = (cells) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
@@ -358,6 +362,7 @@ function printTable(summary, sha1MiBps, loads) {
   for (const r of body) console.log(line(r))
   console.log(`\nSHA-1 ceiling (one core): ${sha1MiBps.toFixed(0)} MiB/s. "vs lt -> lt" = MiB/s over libtorrent -> libtorrent with the same number of seeders, in the same run.`)
   console.log('compares: "whole swarm" rows have BitCDN on both sides; "downloader" rows feed BitCDN from the same libtorrent seeders as the anchor; "seeder" rows serve the same libtorrent downloader as the anchor.')
+  console.log('stored MiB/s (BitCDN downloaders): until the last piece was verified and written, before the final fdatasync that BitCDN\'s done waits for and libtorrent\'s finished skips.')
   console.log('Peak RSS counts file pages a client maps (libtorrent 2 memory-maps the files it downloads); peak anon (RssAnon) is its heap and buffers.')
   console.log('received/size, sent/size: payload bytes the downloader counted as received, and the seeders as sent, over the torrent size (above 1: bytes sent twice).')
   console.log('CPU s/GiB: user+system seconds of the downloader process (every thread), and of all seeder processes together over the download, per GiB.')
