@@ -4,6 +4,7 @@
 // stated prices. Prints a table, writes bench/results/pay.json. Measures; asserts nothing.
 // Imports the built @bitcdn/pay (root `npm run bench` builds first).
 import { writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { loadavg, cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPublicClient, createTestClient, createWalletClient, http } from 'viem'
@@ -63,27 +64,36 @@ async function cpuBench(quick) {
   out.signFastPerSec = await rateAsync(N, async (i) => signed.push({ cheque: cheques[i], signature: await signer.sign(cheques[i]) }))
   const M = Math.max(100, N / 5)
   out.signViemPerSec = await rateAsync(M, (i) => signCheque(account, { domain, cheque: cheques[i] }))
-  // the known-signer fast path on both backends, same cheques, runs interleaved (best of 3 each)
+  // The known-signer fast path on both backends, same cheques. Each round is timed in CPU time
+  // (user + system: less sensitive to a loaded box than wall time) and in wall time; the figure is
+  // the median round, with the spread beside it, and the load average before and after is
+  // recorded (a busy neighbour inflates even CPU time through shared caches). The native fast
+  // path's rounds interleave with rounds of the bare curve operation through the same binding
+  // (the recovery it does, and `ecdsaVerify`, cheaper but blind to v: see verify.ts), so "what the
+  // fast path adds to the curve" is measured under the same conditions; the pure-JS backend runs
+  // after them (its bigint work evicts libsecp256k1's precomputed tables).
   const fast = { native: createChequeVerifier(domain, { backend: 'native' }), js: createChequeVerifier(domain, { backend: 'js' }) }
-  const best = { native: 0, js: 0 }
-  // CPU time (user + system) per verification: less sensitive to a loaded box than wall time
-  const cpuUs = { native: Infinity, js: Infinity }
-  for (const v of Object.values(fast)) v.verify(signed[0], account.address)
-  for (let run = 0; run < 3; run++) {
-    for (const [name, v] of Object.entries(fast)) {
-      const n = name === 'js' ? M : N
-      const c0 = process.cpuUsage()
-      best[name] = Math.max(best[name], rate(n, (i) => v.verify(signed[i], account.address)))
-      const c = process.cpuUsage(c0)
-      cpuUs[name] = Math.min(cpuUs[name], (c.user + c.system) / n)
-    }
+  const rounds = quick ? 3 : 9
+  const check = (v) => (i) => {
+    if (!v.verify(signed[i], account.address)) throw new Error('bad cheque')
   }
-  out.verifyFastCpuMicrosPerVerify = cpuUs.native
-  out.verifyFastJsCpuMicrosPerVerify = cpuUs.js
-  out.verifyFastPerCpuSec = 1e6 / cpuUs.native
-  out.verifyFastPerSec = best.native
-  out.verifyFastJsPerSec = best.js
-  out.verifyFastNativeOverJs = best.native / best.js
+  const loadBefore = loadavg()[0]
+  const native = interleavedRounds({ fastPath: check(fast.native), ...curveOps(signed, digester) }, N, rounds)
+  const js = interleavedRounds({ fastPath: check(fast.js) }, M, rounds)
+  const loadAfter = loadavg()[0]
+  const cpuUs = spread(native.fastPath.map((r) => r.cpuUs))
+  out.verifyFastRounds = { rounds, perRound: N, loadAverage1mBefore: loadBefore, loadAverage1mAfter: loadAfter }
+  out.verifyFastCpuMicrosPerVerify = cpuUs.median
+  out.verifyFastCpuMicrosSpread = cpuUs
+  out.verifyFastJsCpuMicrosPerVerify = median(js.fastPath.map((r) => r.cpuUs))
+  out.verifyFastPerCpuSec = 1e6 / cpuUs.median
+  out.verifyFastPerSec = median(native.fastPath.map((r) => r.perSec))
+  out.verifyFastJsPerSec = median(js.fastPath.map((r) => r.perSec))
+  out.verifyFastNativeOverJs = out.verifyFastPerSec / out.verifyFastJsPerSec
+  out.curveOp = {
+    recoverCpuMicros: median(native.recover.map((r) => r.cpuUs)),
+    ecdsaVerifyCpuMicros: median(native.ecdsaVerify.map((r) => r.cpuUs)),
+  }
   const uncached = createChequeVerifier(domain, { backend: 'js', maxCachedSigners: 0 })
   out.verifyRecoverNoblePerSec = rate(M, (i) => uncached.recoverSigner(signed[i]))
   out.verifyRecoverViemPerSec = await rateAsync(M, (i) => verifyCheque({ domain, signedCheque: signed[i], signer: account.address }))
@@ -96,6 +106,50 @@ async function cpuBench(quick) {
   // 1 GiB/s with one cheque per MiB = 1024 verifications per second
   out.verifyCpuPercentAt1GiBps = { fastPath: (1024 / out.verifyFastPerSec) * 100, fullRecovery: (1024 / out.verifyRecoverNoblePerSec) * 100 }
   return out
+}
+
+const median = (xs) => {
+  const a = [...xs].sort((x, y) => x - y)
+  return a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2
+}
+const spread = (xs) => ({ min: Math.min(...xs), median: median(xs), max: Math.max(...xs) })
+
+/**
+ * `rounds` rounds of each op over items 0..n−1, the ops interleaved within each round (one warm-up
+ * round first, untimed): per op, each round's CPU µs per item and wall rate.
+ */
+function interleavedRounds(ops, n, rounds) {
+  const res = Object.fromEntries(Object.keys(ops).map((k) => [k, []]))
+  for (let k = -1; k < rounds; k++) {
+    for (const [name, op] of Object.entries(ops)) {
+      const c0 = process.cpuUsage()
+      const perSec = rate(n, op)
+      const c = process.cpuUsage(c0)
+      if (k >= 0) res[name].push({ cpuUs: (c.user + c.system) / n, perSec })
+    }
+  }
+  return res
+}
+
+/**
+ * The curve operation alone through the fast path's libsecp256k1 binding, on pre-parsed inputs:
+ * the recovery the fast path does (into a reused buffer, as it does) and `ecdsaVerify` against the
+ * parsed key.
+ */
+function curveOps(signed, digester) {
+  const secp = createRequire(createRequire(import.meta.url).resolve('@bitcdn/pay'))('secp256k1/bindings')
+  const rows = signed.map((c) => {
+    const b = Buffer.from(c.signature.slice(2), 'hex')
+    return { rs: b.subarray(0, 64), recid: b[64] - 27, digest: digester.digest(c.cheque) }
+  })
+  const pub = secp.ecdsaRecover(rows[0].rs, rows[0].recid, rows[0].digest, false)
+  const out65 = new Uint8Array(65)
+  return {
+    recover: (i) => secp.ecdsaRecover(rows[i].rs, rows[i].recid, rows[i].digest, false, out65),
+    ecdsaVerify: (i) => {
+      if (!secp.ecdsaVerify(rows[i].rs, rows[i].digest, pub)) throw new Error('bad signature')
+    },
+  }
 }
 
 /** CPU time (user + system) of `fn`, in seconds. */
@@ -286,8 +340,15 @@ export default async function run({ args, resultsDir }) {
     'verify — full recovery (noble)': { 'per second': f(cpu.verifyRecoverNoblePerSec) },
     'verify — full recovery (viem recoverTypedDataAddress)': { 'per second': f(cpu.verifyRecoverViemPerSec) },
   })
-  console.log(`fast path: libsecp256k1 ${cpu.verifyFastNativeOverJs.toFixed(1)}× pure JS (target ≥ 10,000/s: ${cpu.verifyFastPerSec >= 10_000 ? 'met' : 'NOT met'})`)
-  console.log(`fast path CPU time: ${cpu.verifyFastCpuMicrosPerVerify.toFixed(1)} µs per verification (${f(cpu.verifyFastPerCpuSec)} per CPU second; pure JS ${cpu.verifyFastJsCpuMicrosPerVerify.toFixed(1)} µs)`)
+  console.log(`fast path: libsecp256k1 ${cpu.verifyFastNativeOverJs.toFixed(1)}× pure JS (wall, median round)`)
+  const sp = cpu.verifyFastCpuMicrosSpread
+  const fr = cpu.verifyFastRounds
+  console.log(
+    `fast path CPU time: ${sp.median.toFixed(1)} µs per verification, median of ${fr.rounds} rounds of ${f(fr.perRound)} (min ${sp.min.toFixed(1)}, max ${sp.max.toFixed(1)}) = ${f(cpu.verifyFastPerCpuSec)} per CPU second (target ≥ 10,000: ${cpu.verifyFastPerCpuSec >= 10_000 ? 'met' : 'NOT met'}); pure JS ${cpu.verifyFastJsCpuMicrosPerVerify.toFixed(1)} µs; load average ${fr.loadAverage1mBefore.toFixed(2)} before, ${fr.loadAverage1mAfter.toFixed(2)} after${fr.loadAverage1mBefore > 0.5 ? ' (WARNING: above 0.5, figures inflated)' : ''}`,
+  )
+  console.log(
+    `curve op alone (libsecp256k1, median CPU per call): recovery ${cpu.curveOp.recoverCpuMicros.toFixed(1)} µs, ecdsaVerify vs the cached key ${cpu.curveOp.ecdsaVerifyCpuMicros.toFixed(1)} µs (blind to v, not used); rounds interleaved with the fast path's`,
+  )
   console.log(`wire: ${cpu.wire.fullBytes} B/cheque full form, ${cpu.wire.sessionBytes} B in a session (payer/payee/token implied), ${cpu.wire.jsonBytes} B as JSON`)
   console.log(
     `verification CPU at 1 GiB/s, 1 cheque/MiB (1,024 verifications/s): fast path ${cpu.verifyCpuPercentAt1GiBps.fastPath.toFixed(1)}% of one core, full recovery ${cpu.verifyCpuPercentAt1GiBps.fullRecovery.toFixed(1)}% (target < 1%, i.e. ≥ 102,400/s)`,
@@ -353,7 +414,8 @@ export default async function run({ args, resultsDir }) {
     cost,
     targets: {
       // the seller path (newest per burst), measured; per-cheque verification is reported for contrast
-      verifyFastPathAtLeast10kPerSec: cpu.verifyFastPerSec >= 10_000,
+      // per CPU second, median round: the figure a loaded box disturbs least
+      verifyFastPathAtLeast10kPerSec: cpu.verifyFastPerCpuSec >= 10_000,
       verifyUnder1PercentCoreAt1GiBps: cpu.stream.newestPerBurst.verifyCpuPercent < 1,
       verifyAndCommitUnder1PercentCoreAt1GiBps: cpu.stream.newestPerBurst.ledgerCpuPercent < 1,
       verifyEveryChequeUnder1PercentCoreAt1GiBps: cpu.stream.everyCheque.verifyCpuPercent < 1,

@@ -94,7 +94,10 @@ describe('bitcdn wallet', () => {
     const wrongPass = await cli('wallet', 'deposit', '1', '--key', 'payer', '--passphrase-env', 'WRONG_PASS_VAR')
     expect(wrongPass.code).toBe(1) // no such variable and no TTY
     process.env.WRONG_PASS_VAR = 'nope'
-    expect((await cli('wallet', 'deposit', '1', '--key', 'payer', '--passphrase-env', 'WRONG_PASS_VAR')).stderr).toMatch(/wrong passphrase/)
+    const wrong = (await cli('wallet', 'deposit', '1', '--key', 'payer', '--passphrase-env', 'WRONG_PASS_VAR')).stderr
+    // names the key file and where the passphrase came from, never the passphrase
+    expect(wrong).toMatch(/wrong passphrase for keystore \S*keys\/payer\.json \(passphrase from environment variable WRONG_PASS_VAR\)/)
+    expect(wrong).not.toContain('nope')
     delete process.env.WRONG_PASS_VAR
     expect((await cli('wallet', 'deposit', '1', '--token', 'DAI', '--key', 'payer')).stderr).toMatch(/token 'DAI' is not in the deployment/)
 

@@ -109,7 +109,9 @@ describe('attack: idle sockets and garbage against a downloader', () => {
   it('a downloader mid-download, flooded by 50 then 500 idle peers, 500 silent sockets, a non-BitTorrent socket and garbage, completes verified', async () => {
     const port = await freePort()
     const out = join(f.dir, 'dl-attacked')
-    const get = startCli(['get', f.torrent, '-o', out, '--peer', `127.0.0.1:${f.seeder.port}`, '--port', String(port), '--download-limit', '256KiB'])
+    // rate-limited so the attack lands mid-download: 8 MiB at 512 KiB/s is 16 s, the attack takes
+    // 3–5 s at load 7 (asserted below); 256 KiB/s made this test 35 s of the file's 70
+    const get = startCli(['get', f.torrent, '-o', out, '--peer', `127.0.0.1:${f.seeder.port}`, '--port', String(port), '--download-limit', '512KiB'])
     await get.waitFor(/^progress (?!0\.0%)\d+\.\d%/m)
     const before = sampleRss(get.child.pid!).stop()
     const rss = sampleRss(get.child.pid!)
@@ -124,6 +126,7 @@ describe('attack: idle sockets and garbage against a downloader', () => {
     await garbage.open(f.infoHash).catch(() => {}) // the downloader may be full: then it refused us, fine
     garbage.write(Buffer.alloc(4096, 0xff))
     await garbage.whenClosed
+    expect(get.child.exitCode, 'the whole attack ran while the download was under way').toBeNull()
     const exit = await get.exited
     const max = rss.stop()
     console.log(`downloader RSS before ${(before / MiB).toFixed(0)} MiB, peak ${(max / MiB).toFixed(0)} MiB`)

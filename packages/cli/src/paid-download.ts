@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { createWalletClient, getAddress, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { BitcdnError, tokenUnits, type TokenUnits } from '@bitcdn/core'
-import { bitcdnHome, createEscrowAccount, createPayerWallet, escrowAbi, findKeystore, formatTokenAmount, parseTokenAmount, readKeystoreFile, resolvePassphrase } from '@bitcdn/pay'
+import { bitcdnHome, createEscrowAccount, createPayerWallet, escrowAbi, findKeystore, formatTokenAmount, parseTokenAmount, unlockKeystoreFile } from '@bitcdn/pay'
 import { bytesValue, createPaidBuyer, MarketErrorCode, type PaidBuyer } from '@bitcdn/market'
 import type { Torrent } from '@bitcdn/swarm'
 import { connectCliChain, TOKEN_DECIMALS, type ChainFlags } from './chain-context.js'
@@ -78,7 +78,7 @@ export async function openPaidDownload(f: PaidGetFlags, note: (line: string) => 
   const file = await findKeystore(bitcdnHome(), name)
   // the chain before the passphrase: an unreachable RPC fails at once, not after scrypt
   const ctx = await connectCliChain(f)
-  const key = await readKeystoreFile(file, await resolvePassphrase({ envVar: f.passphraseEnv }))
+  const key = await unlockKeystoreFile(file, { envVar: f.passphraseEnv })
   const payer = getAddress(key.address)
   const usd = (u: bigint) => `${formatTokenAmount(u, TOKEN_DECIMALS)} ${ctx.symbol}`
 

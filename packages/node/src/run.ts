@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino'
 import { BitcdnError, type Logger } from '@bitcdn/core'
-import { keystorePath, readKeystoreFile } from '@bitcdn/pay'
+import { keystorePath, readKeystoreFile, type ResolvedPassphrase } from '@bitcdn/pay'
 import { loadConfig } from './config/load.js'
 import { nodePaths, NODE_KEY_NAME, type NodePaths } from './paths.js'
 import { readNodeDeployment, connectChain, type NodeChain } from './chain.js'
@@ -19,8 +19,11 @@ import { createRequire } from 'node:module'
 
 export interface RunNodeOptions {
   paths?: NodePaths
-  /** Asked only when the node has a chain (its key signs claims). */
-  passphrase: () => Promise<string>
+  /**
+   * Asked only when the node has a chain (its key signs claims). With `from` (as
+   * `resolvePassphraseFrom` gives it) a wrong passphrase is reported with its source.
+   */
+  passphrase: () => Promise<string | ResolvedPassphrase>
   /** @default marketPaidServing (the `bitcdn_pay` extension) */
   paidServing?: PaidServingFactory
   /** pino level. @default $BITCDN_LOG_LEVEL or 'info' */
@@ -55,7 +58,8 @@ export async function runNode(opts: RunNodeOptions): Promise<RunningNode> {
   const found = await readNodeDeployment(config)
   let chain: NodeChain | undefined
   if (found) {
-    const key = await readKeystoreFile(keystorePath(paths.home, NODE_KEY_NAME), await opts.passphrase())
+    const p = await opts.passphrase()
+    const key = typeof p === 'string' ? await readKeystoreFile(keystorePath(paths.home, NODE_KEY_NAME), p) : await readKeystoreFile(keystorePath(paths.home, NODE_KEY_NAME), p.passphrase, p.from)
     chain = connectChain(found, key.privateKey)
   }
   const metrics = createNodeMetrics({ defaults: true })

@@ -1,6 +1,6 @@
 /**
  * The programs the interop tests drive: the built `bitcdn` CLI, the libtorrent reference peer
- * (bench/swarm/lt-client.py, python3-libtorrent), aria2c and mktorrent. `requireTools()` fails
+ * (bench/swarm/lt-client.py, python3-libtorrent, also its torrent creator), aria2c and mktorrent. `requireTools()` fails
  * loudly when one is missing, naming `.ci/run` as the installer; interop tests never skip.
  */
 import { execFileSync } from 'node:child_process'
@@ -90,6 +90,32 @@ export async function startLibtorrent(
   const proc = startProcess(systemPython, args, { name: `libtorrent ${mode}` })
   const m = await proc.waitFor(/"event": "listening", "port": (\d+)/)
   return { proc, port: Number(m[1]) }
+}
+
+// libtorrent's creator as a script for the system Python: argv = source path, output, piece length
+const LT_CREATE = `
+import os, sys
+import libtorrent as lt
+src, out, piece_length = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fs = lt.file_storage()
+lt.add_files(fs, src)
+ct = lt.create_torrent(fs, piece_size=piece_length, flags=lt.create_torrent.v1_only)
+lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(src)))
+with open(out, 'wb') as f:
+    f.write(lt.bencode(ct.generate()))
+`
+
+/**
+ * Makes a v1 .torrent of `path` (a file or directory) with libtorrent's own creator: an
+ * implementation independent of BitCDN's, and linear in the file count where mktorrent is not
+ * (it keeps its file list sorted by insertion: 20,000 files 1.4 s, 60,000 files 48 s here;
+ * libtorrent 2.3 s for 60,000).
+ * @example await createTorrentWithLibtorrent(root, join(dir, 'many.torrent'), 32 * 1024)
+ */
+export async function createTorrentWithLibtorrent(path: string, out: string, pieceLength: number): Promise<void> {
+  const p = startProcess(systemPython, ['-c', LT_CREATE, path, out, String(pieceLength)], { name: 'libtorrent create' })
+  const e = await p.exited
+  if (e.code !== 0) throw new Error(`libtorrent could not create ${out}: ${p.stderr().trim()}`)
 }
 
 /**

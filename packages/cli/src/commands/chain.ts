@@ -30,8 +30,7 @@ import {
   testTokenAbi,
   defaultDeploymentPath,
   keystorePath,
-  readKeystoreFile,
-  resolvePassphrase,
+  unlockKeystoreFile,
   deploy,
   deployLocal,
   getPreset,
@@ -338,6 +337,5 @@ async function deployerKey(opts: ChainDeployOptions, env: NodeJS.ProcessEnv): Pr
     return key as `0x${string}`
   }
   const file = await findKeystore(bitcdnHome(env), opts.account ?? opts.key ?? 'default', env)
-  const passphrase = await resolvePassphrase({ envVar: opts.passphraseEnv ?? 'BITCDN_PASSPHRASE', env })
-  return (await readKeystoreFile(file, passphrase)).privateKey
+  return (await unlockKeystoreFile(file, { envVar: opts.passphraseEnv ?? 'BITCDN_PASSPHRASE', env })).privateKey
 }

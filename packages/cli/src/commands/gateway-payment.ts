@@ -22,8 +22,7 @@ import {
   loadDeployment,
   parseTokenAmount,
   presetRpcUrl,
-  readKeystoreFile,
-  resolvePassphrase,
+  unlockKeystoreFile,
   type Deployment,
 } from '@bitcdn/pay'
 import { signCatalogueEntry } from '@bitcdn/hub'
@@ -79,7 +78,7 @@ export async function openGatewayPayment(opts: GatewayPaymentOptions, logger: Lo
     }
     rpcUrl = presetRpcUrl(preset, opts.rpcUrl)
   }
-  const key = await readKeystoreFile(await findKeystore(bitcdnHome(), opts.account), await resolvePassphrase({ envVar: opts.passphraseEnv }))
+  const key = await unlockKeystoreFile(await findKeystore(bitcdnHome(), opts.account), { envVar: opts.passphraseEnv })
   const account = privateKeyToAccount(key.privateKey)
   const chain = defineChain({ id: deployment.chainId, name: deployment.network, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } })
   const transport = http(rpcUrl)

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { Command, Option } from 'commander'
 import type { Address } from 'viem'
 import { BitcdnError, formatBytes, hasCode } from '@bitcdn/core'
-import { bitcdnHome, createCashout, createPayeeLedger, formatTokenAmount, keystorePath, readKeystoreAddress, readKeystoreFile, resolvePassphrase } from '@bitcdn/pay'
+import { bitcdnHome, createCashout, createPayeeLedger, formatTokenAmount, keystorePath, readKeystoreAddress, resolvePassphrase, resolvePassphraseFrom, unlockKeystoreFile } from '@bitcdn/pay'
 import {
   acquireNodeLock,
   connectChain,
@@ -179,7 +179,7 @@ export function registerNode(program: Command): void {
     .description('run the node in the foreground (JSON-line logs on stdout); Ctrl-C or SIGTERM stops it cleanly')
     .addOption(passOpt())
     .action(async (o: PassOpts) => {
-      const r = await runNode({ passphrase: () => resolvePassphrase({ envVar: o.passphraseEnv }) })
+      const r = await runNode({ passphrase: () => resolvePassphraseFrom({ envVar: o.passphraseEnv }) })
       const signal = await untilInterrupted()
       r.logger.info({ signal }, 'stopping')
       await r.stop()
@@ -291,7 +291,7 @@ async function offlineCashout(config: NodeConfig, o: PassOpts) {
   if (!found) throw new BitcdnError('BITCDN_ERR_NODE_NO_CHAIN', 'this node has no chain (no deployment file): nothing to cash out')
   const release = await acquireNodeLock(paths.lock)
   try {
-    const key = await readKeystoreFile(keystorePath(paths.home, NODE_KEY_NAME), await resolvePassphrase({ envVar: o.passphraseEnv }))
+    const key = await unlockKeystoreFile(keystorePath(paths.home, NODE_KEY_NAME), { envVar: o.passphraseEnv })
     const chain = connectChain(found, key.privateKey)
     const ledger = createPayeeLedger({ dbPath: paths.ledger, payee: key.address as Address, domain: { chainId: found.deployment.chainId, verifyingContract: found.deployment.escrow } })
     try {

@@ -80,6 +80,20 @@ export function registerAllocationCommands<O>(wallet: Command, kit: WalletComman
     }
   }
 
+  /**
+   * What every escrow write here starts with, once its arguments are checked (before the
+   * passphrase is asked): the unlocked key's chain, the payer's allocation to `payee` as the escrow
+   * reports it now, and one escrow call sent.
+   */
+  const unlocked = async (payee: Address, opts: O) => {
+    const ctx = await kit.signerContext(opts)
+    const fmt = fmtOf(ctx)
+    const state = () => read(ctx, ctx.account.address, payee)
+    const call = (what: string, functionName: 'allocate' | 'requestDeallocate' | 'finalizeDeallocate' | 'cancelDeallocate', args: readonly unknown[]) =>
+      ctx.send(what, { account: ctx.account, chain: ctx.chain, address: ctx.deployment.escrow, abi: escrowAbi, functionName, args } as never)
+    return { ctx, fmt, state, call }
+  }
+
   addCommon(
     wallet
       .command('allocate')
@@ -89,10 +103,10 @@ export function registerAllocationCommands<O>(wallet: Command, kit: WalletComman
   ).action(async (payeeText: string, amountText: string, opts: O) => {
     const payee = payeeArg(payeeText)
     const amount = parseTokenAmount(amountText, kit.decimals)
-    const ctx = await kit.signerContext(opts)
-    const tx = await ctx.send('allocation', { account: ctx.account, chain: ctx.chain, address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'allocate', args: [payee, ctx.token, amount] } as never)
-    const a = await read(ctx, ctx.account.address, payee)
-    out(`allocated ${fmtOf(ctx)(amount)} to ${payee}; now ${fmtOf(ctx)(a.allocated)} in all (tx ${tx})`)
+    const { ctx, fmt, state, call } = await unlocked(payee, opts)
+    const tx = await call('allocation', 'allocate', [payee, ctx.token, amount])
+    const a = await state()
+    out(`allocated ${fmt(amount)} to ${payee}; now ${fmt(a.allocated)} in all (tx ${tx})`)
   })
 
   addCommon(
@@ -120,14 +134,14 @@ export function registerAllocationCommands<O>(wallet: Command, kit: WalletComman
   ).action(async (payeeText: string, amountText: string, opts: O) => {
     const payee = payeeArg(payeeText)
     const amount = parseTokenAmount(amountText, kit.decimals)
-    const ctx = await kit.signerContext(opts)
+    const { ctx, fmt, state, call } = await unlocked(payee, opts)
     // the escrow would refuse it as InsufficientBalance, which reads as the free balance: say it plainly
-    const now = await read(ctx, ctx.account.address, payee)
-    if (amount > now.allocated) throw new BitcdnError('BITCDN_ERR_AMOUNT_INVALID', `a decrease of ${fmtOf(ctx)(amount)} is more than the ${fmtOf(ctx)(now.allocated)} allocated to ${payee}`)
-    const tx = await ctx.send('deallocation request', { account: ctx.account, chain: ctx.chain, address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'requestDeallocate', args: [payee, ctx.token, amount] } as never)
-    const a = await read(ctx, ctx.account.address, payee)
-    out(`deallocation of ${fmtOf(ctx)(amount)} from ${payee} requested (tx ${tx})`)
-    for (const line of describeAllocation(a, { ...a, fmt: fmtOf(ctx) })) out(line)
+    const now = await state()
+    if (amount > now.allocated) throw new BitcdnError('BITCDN_ERR_AMOUNT_INVALID', `a decrease of ${fmt(amount)} is more than the ${fmt(now.allocated)} allocated to ${payee}`)
+    const tx = await call('deallocation request', 'requestDeallocate', [payee, ctx.token, amount])
+    const a = await state()
+    out(`deallocation of ${fmt(amount)} from ${payee} requested (tx ${tx})`)
+    for (const line of describeAllocation(a, { ...a, fmt })) out(line)
     out(`finalize with: bitcdn wallet deallocate finalize ${payee}`)
   })
 
@@ -138,18 +152,18 @@ export function registerAllocationCommands<O>(wallet: Command, kit: WalletComman
       .argument('<payee>', "the seller's payee address"),
   ).action(async (payeeText: string, opts: O) => {
     const payee = payeeArg(payeeText)
-    const ctx = await kit.signerContext(opts)
-    const before = await read(ctx, ctx.account.address, payee)
-    const tx = await ctx.send('deallocation finalization', { account: ctx.account, chain: ctx.chain, address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'finalizeDeallocate', args: [payee, ctx.token] } as never)
-    const after = await read(ctx, ctx.account.address, payee)
+    const { ctx, fmt, state, call } = await unlocked(payee, opts)
+    const before = await state()
+    const tx = await call('deallocation finalization', 'finalizeDeallocate', [payee, ctx.token])
+    const after = await state()
     // claims that landed during the notice may have drawn on it: what moved is what the escrow says now
-    out(`deallocated ${fmtOf(ctx)(before.allocated - after.allocated)} from ${payee} back to your free balance; ${fmtOf(ctx)(after.allocated)} stays allocated (tx ${tx})`)
+    out(`deallocated ${fmt(before.allocated - after.allocated)} from ${payee} back to your free balance; ${fmt(after.allocated)} stays allocated (tx ${tx})`)
   })
 
   addCommon(dealloc.command('cancel').description('drop a requested decrease').argument('<payee>', "the seller's payee address")).action(async (payeeText: string, opts: O) => {
     const payee = payeeArg(payeeText)
-    const ctx = await kit.signerContext(opts)
-    const tx = await ctx.send('deallocation cancellation', { account: ctx.account, chain: ctx.chain, address: ctx.deployment.escrow, abi: escrowAbi, functionName: 'cancelDeallocate', args: [payee, ctx.token] } as never)
+    const { ctx, call } = await unlocked(payee, opts)
+    const tx = await call('deallocation cancellation', 'cancelDeallocate', [payee, ctx.token])
     out(`deallocation from ${payee} cancelled (tx ${tx})`)
   })
 }

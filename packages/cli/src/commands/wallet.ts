@@ -29,7 +29,7 @@ import {
   keystorePath,
   parseTokenAmount,
   readKeystoreAddress,
-  readKeystoreFile,
+  unlockKeystoreFile,
   resolvePassphrase,
   testTokenAbi,
   writeKeystoreFile,
@@ -73,8 +73,7 @@ async function keyFile(opts: WalletOptions): Promise<string> {
 
 async function unlock(opts: WalletOptions): Promise<{ privateKey: Hex; address: Address }> {
   const file = await keyFile(opts)
-  const passphrase = await resolvePassphrase({ envVar: opts.passphraseEnv })
-  return readKeystoreFile(file, passphrase)
+  return unlockKeystoreFile(file, { envVar: opts.passphraseEnv })
 }
 
 async function signerContext(opts: WalletOptions) {

@@ -53,13 +53,6 @@ const SYNC_SPANS_PER_TURN = 1024
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-/** What the store knows of a file on disk (per file index). */
-const enum Known {
-  unknown = 0,
-  /** It exists: we opened or created it. */
-  exists = 1,
-}
-
 /** syncfs(2) of the file system holding `path` (Linux coreutils); false where unavailable. */
 function syncFileSystem(path: string): Promise<boolean> {
   if (process.platform !== 'linux') return Promise.resolve(false)
@@ -110,7 +103,6 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
   let clock = 0
   // Per-file and per-directory facts, learnt once (sized by the torrent's own file list).
   const paths: Array<string | undefined> = new Array<string | undefined>(files.length)
-  const known = new Uint8Array(files.length)
   /** Directories below the root that exist as real directories (every parent lstat'ed, or made by us). */
   const checkedDirs = new Set<string>()
 
@@ -144,15 +136,12 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
       if (!checkedDirs.has(dir) && (await assertNoSymlinkedParent(root, path))) checkedDirs.add(dir)
       try {
         const fh = await open(path, constants.O_RDWR | constants.O_NOFOLLOW)
-        known[fileIndex] = Known.exists
         return { fh, writable: true }
       } catch (err) {
         const code = errnoCode(err)
         if (code === 'ELOOP') throw unsafePath(path, path)
         if (code === 'ENOENT' && forWrite) {
-          const h = await createFile(path)
-          known[fileIndex] = Known.exists
-          return h
+          return await createFile(path)
         }
         // A file we may only read (another owner, a read-only mount) can still be seeded.
         if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw toIoError(err, 'open', path)
@@ -374,7 +363,6 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
     // 3–4× the system time of a failed open followed by the create (100,000 files: 36–39 s vs 8 s)
     const fd = openExistingSync(path) ?? createSync(path, dir) ?? openExistingSync(path)
     if (fd === undefined) throw new BitcdnError(ContentErrorCode.storageIo, `storage error: ${path} vanished while it was opened`, { details: { path } })
-    known[fileIndex] = Known.exists
     return fd
   }
 

@@ -31,12 +31,14 @@ export const nativeSecp256k1Available = binding !== undefined
 /**
  * Recovers the uncompressed (65-byte, 0x04 ‖ x ‖ y) public key from a 64-byte r ‖ s signature,
  * recovery id 0/1 and a 32-byte digest; undefined when no key recovers (as `ecrecover` returns 0).
+ * With `output` (65 bytes) the key is written there and `output` returned — no allocation, for the
+ * fast path that only compares it with a cached key.
  * @example const pub = recoverPublicKeyNative(rs, 1, digest)
  */
-export function recoverPublicKeyNative(rs: Uint8Array, recid: 0 | 1, digest: Uint8Array): Uint8Array | undefined {
+export function recoverPublicKeyNative(rs: Uint8Array, recid: 0 | 1, digest: Uint8Array, output?: Uint8Array): Uint8Array | undefined {
   if (!binding) throw new Error('libsecp256k1 binding not loaded')
   try {
-    return binding.ecdsaRecover(rs, recid, digest, false)
+    return binding.ecdsaRecover(rs, recid, digest, false, output)
   } catch {
     return undefined
   }

@@ -3,7 +3,7 @@ import { bytesToHex, getAddress, hexToBytes, recoverTypedDataAddress, type Addre
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { randomBytes } from 'node:crypto'
 import { tokenUnits } from '@bitcdn/core'
-import { chequeTypes, createChequeVerifier, signCheque, typedDomain, verifyCheque, type Cheque, type SignedCheque } from './index.js'
+import { chequeTypes, createChequeVerifier, createPrivateKeyChequeSigner, MAX_CUMULATIVE, signCheque, typedDomain, verifyCheque, type Cheque, type SignedCheque } from './index.js'
 import { nativeSecp256k1Available } from './secp256k1-native.js'
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
@@ -138,5 +138,63 @@ describe('cheque fast verification agrees with the escrow rule (differential)', 
     await expect(verifyCheque({ domain, signedCheque: good, signer: account.address })).resolves.toBe(account.address)
     await expect(verifyCheque({ domain, signedCheque: otherChain, signer: account.address })).rejects.toMatchObject({ code: 'BITCDN_ERR_CHEQUE_SIGNATURE' })
     await expect(verifyCheque({ domain, signedCheque: otherEscrow, signer: account.address })).rejects.toMatchObject({ code: 'BITCDN_ERR_CHEQUE_SIGNATURE' })
+  })
+})
+
+describe('cheque fast path for a known signer (cached key)', () => {
+  const payee = getAddress(bytesToHex(randomBytes(20)))
+  const token = getAddress(bytesToHex(randomBytes(20)))
+
+  it('refuses a cheque in the cached signer\'s name signed by another key, and caches nothing for it', async () => {
+    const payer = privateKeyToAccount(generatePrivateKey())
+    const intruder = privateKeyToAccount(generatePrivateKey())
+    const cheque: Cheque = { payer: payer.address, payee, token, cumulativeAmount: tokenUnits(1_000n) }
+    const good = await signCheque(payer, { domain, cheque })
+    const forged = await signCheque(intruder, { domain, cheque: { ...cheque, cumulativeAmount: tokenUnits(2_000n) } })
+    for (const backend of backends) {
+      const v = createChequeVerifier(domain, { backend })
+      expect(v.verify(good, payer.address)).toBe(true)
+      expect(v.cachedSigners).toBe(1) // the next checks run against the cached key
+      expect(v.verify(forged, payer.address), backend).toBe(false)
+      expect(v.recoverSigner(forged, [payer.address]), backend).toBe(intruder.address) // it is a valid signature, of someone else
+      expect(v.cachedSigners).toBe(1)
+      expect(v.verify(good, payer.address)).toBe(true)
+    }
+  })
+
+  it('treats the high-s twin of a good signature as the slow path does: refused (the escrow refuses it too)', async () => {
+    const payer = privateKeyToAccount(generatePrivateKey())
+    const cheque: Cheque = { payer: payer.address, payee, token, cumulativeAmount: tokenUnits(77n) }
+    const good = await signCheque(payer, { domain, cheque })
+    const b = hexToBytes(good.signature)
+    const s = BigInt(bytesToHex(b.subarray(32, 64)))
+    // (r, n − s, other v) recovers the same key through a bare ecrecover: only the low-s rule refuses it
+    const twin: SignedCheque = { ...good, signature: `${bytesToHex(b.subarray(0, 32))}${hex32(N - s)}${b[64] === 27 ? '1c' : '1b'}` as Hex }
+    expect(await recoverTypedDataAddress({ domain: typedDomain(domain), types: chequeTypes, primaryType: 'Cheque', message: cheque, signature: twin.signature })).toBe(payer.address)
+    await expect(verifyCheque({ domain, signedCheque: twin, signer: payer.address })).rejects.toMatchObject({ code: 'BITCDN_ERR_CHEQUE_INVALID' })
+    for (const backend of backends) {
+      const v = createChequeVerifier(domain, { backend })
+      expect(v.verify(good, payer.address)).toBe(true) // cached: the twin meets the fast path
+      expect(v.verify(twin, payer.address), backend).toBe(false)
+      expect(v.recoverSigner(twin), backend).toBeUndefined()
+    }
+  })
+
+  it('refuses an amount outside uint128 even when its digest is validly signed (the escrow cannot pay it)', async () => {
+    const pk = generatePrivateKey()
+    const payer = privateKeyToAccount(pk)
+    const signer = createPrivateKeyChequeSigner(pk, domain)
+    const good: Cheque = { payer: payer.address, payee, token, cumulativeAmount: tokenUnits(5n) }
+    for (const amount of [MAX_CUMULATIVE + 1n, -1n]) {
+      // the fast signer hashes the low 256 bits as the digester does: a payer could sign this
+      const cheque = { ...good, cumulativeAmount: tokenUnits(amount) }
+      const signed = { cheque, signature: await signer.sign(cheque) }
+      for (const backend of backends) {
+        const v = createChequeVerifier(domain, { backend })
+        expect(v.verify({ cheque: good, signature: await signer.sign(good) }, payer.address)).toBe(true)
+        expect(v.verify(signed, payer.address), `${backend} ${amount}`).toBe(false)
+        expect(v.recoverSigner(signed), `${backend} ${amount}`).toBeUndefined()
+      }
+    }
   })
 })

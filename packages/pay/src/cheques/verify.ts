@@ -12,16 +12,20 @@
  *   for the key but carrying the other v recovers a different address on-chain, so it is refused).
  *   The bench (`npm run bench -- pay`) reports both rates.
  *
- * Measured on the fast path (CPU per verification, 2-core EPYC, `--cpu-prof`): libsecp256k1's
- * recovery is ~100 µs of the ~115 µs; the digest (two js-sha3 keccaks) ~13 µs; parsing the
- * signature from hex without bigints ~1 µs. Verifying against the cached key instead of recovering
- * was measured too and not taken: libsecp256k1's `ecdsaVerify` is only ~9% cheaper than its
- * recovery and cannot check `v`; `node:crypto`'s `verify` hashes its input (a raw EIP-712 digest
- * cannot be checked with it; `verify(null, digest, key, der)` returns false for a good signature)
- * and cannot check `v` either. Rechecked (session 3, load ~4, CPU per call): a KeyObject from the
- * cached key as a JWK, `verify(null, …, { dsaEncoding: 'ieee-p1363' })` verifies only a signature
- * of SHA-256(digest) — it hashes — and costs 689 µs against libsecp256k1's 86 µs recovery and 81 µs
- * `ecdsaVerify`: OpenSSL's generic secp256k1 code is 8× slower, so it cannot be the fast path.
+ * Measured on the fast path (CPU per verification, 2-core EPYC, session 5, load 5–6, median of 7
+ * rounds of 3,000): libsecp256k1's recovery 88–100 µs of 95–110 µs; the digest (two hash-wasm
+ * keccaks) 3–6 µs; parsing the signature from hex without bigints 1.5–3 µs; the rest (key compare,
+ * map look-ups) < 1 µs. The recovery writes into a reused buffer and a known signer skips the
+ * address derivation (`verifyCached`).
+ *
+ * Verifying against the cached key instead of recovering was measured again and not taken:
+ * libsecp256k1's `ecdsaVerify` costs 68–84 µs against 80–92 µs for the recovery (10–18% less) but
+ * cannot check `v`. ECDSA verification compares only the x of R = u1·G + u2·Q, and R and −R share
+ * it; `v` names R's y parity, and a signature whose `v` is flipped still verifies while the
+ * escrow's `ecrecover` yields another address (the cheque is unclaimable). Learning R's parity
+ * needs R itself — the square root and inversions that recovery already does — so recovery is the
+ * cheapest check that keeps the escrow's rule. `node:crypto`'s `verify` hashes its input and is 8×
+ * slower (689 µs; session 3). tiny-secp256k1 2.2 (WebAssembly) measured 370–420 µs per recovery.
  */
 import { getAddress, hexToBytes, keccak256, recoverTypedDataAddress, type Address, type Hex } from 'viem'
 import { publicKeyToAddress } from 'viem/accounts'
@@ -31,7 +35,7 @@ import { createChequeDigester } from './digest.js'
 import { PayError } from './errors.js'
 import { nativeSecp256k1Available, recoverPublicKeyNative } from './secp256k1-native.js'
 import { parseSignatureBytes, parseSignatureFast, type SignatureParts } from './signature.js'
-import { chequeTypes, typedDomain, type ChequeDomain, type SignedCheque } from './types.js'
+import { chequeTypes, MAX_CUMULATIVE, typedDomain, type ChequeDomain, type SignedCheque } from './types.js'
 
 type Point = InstanceType<typeof secp256k1.ProjectivePoint>
 const G = secp256k1.ProjectivePoint.BASE
@@ -130,10 +134,14 @@ export function createChequeVerifier(domain: ChequeDomain, init: ChequeVerifierI
     return c
   }
   return {
-    recoverSigner: recoverSigner.recover,
+    recoverSigner(signed, candidates) {
+      return amountInRange(signed) ? recoverSigner.recover(signed, candidates) : undefined
+    },
     verify(signed, signer) {
+      if (!amountInRange(signed)) return false
       const s = checksum(signer)
-      return recoverSigner.recover(signed, [s]) === s
+      // a known signer: one check against its cached key; else recover once (and cache the key)
+      return recoverSigner.verifyCached(signed, s) ?? recoverSigner.recover(signed, [s]) === s
     },
     get cachedSigners() {
       return recoverSigner.cached()
@@ -144,7 +152,18 @@ export function createChequeVerifier(domain: ChequeDomain, init: ChequeVerifierI
 
 interface Recoverer {
   recover(signed: SignedCheque, candidates?: readonly Address[]): Address | undefined
+  /** Whether `signer`'s cached key signed `signed`; undefined when `signer` has no cached key. */
+  verifyCached(signed: SignedCheque, signer: Address): boolean | undefined
   cached(): number
+}
+
+/**
+ * The escrow's `Cheque.cumulativeAmount` is a uint128: an amount outside it can never be claimed
+ * (and the digest writes only the low 256 bits), so such a cheque verifies for nobody.
+ */
+function amountInRange(signed: SignedCheque): boolean {
+  const a = signed.cheque.cumulativeAmount
+  return typeof a === 'bigint' && a >= 0n && a <= MAX_CUMULATIVE
 }
 
 function parse(signed: SignedCheque): SignatureParts | undefined {
@@ -165,7 +184,16 @@ function remember<K, V>(map: Map<K, V>, max: number, key: K, value: V): void {
 /** libsecp256k1: one native recovery, then a 65-byte compare with each candidate's cached key. */
 function nativeRecoverer(digester: ReturnType<typeof createChequeDigester>, maxCached: number): Recoverer {
   const keys = new Map<Address, Buffer>()
+  // the fast path recovers into this and compares: no allocation per cheque
+  const scratch = Buffer.alloc(65)
   return {
+    verifyCached(signed, signer) {
+      const key = keys.get(signer)
+      if (!key) return undefined
+      const sig = parseSignatureFast(signed.signature)
+      if (!sig) return false
+      return recoverPublicKeyNative(sig.rs, sig.yParity, digester.digest(signed.cheque), scratch) !== undefined && key.equals(scratch)
+    },
     recover(signed, candidates = []) {
       const sig = parseSignatureFast(signed.signature)
       if (!sig) return undefined
@@ -195,6 +223,12 @@ function jsRecoverer(digester: ReturnType<typeof createChequeDigester>, maxCache
     }
   }
   return {
+    verifyCached(signed, signer) {
+      const point = keys.get(signer)
+      if (!point) return undefined
+      const sig = parse(signed)
+      return sig !== undefined && verifyWithPoint(point, digester.digest(signed.cheque), sig)
+    },
     recover(signed, candidates = []) {
       const sig = parse(signed)
       if (!sig) return undefined

@@ -7,6 +7,7 @@ import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { PayError } from '../cheques/errors.js'
+import { resolvePassphraseFrom, type PassphraseSource } from './passphrase.js'
 import { decryptKeystore, encryptKeystore, type EncryptKeystoreOptions, type KeystoreV3 } from './web3-keystore.js'
 
 /**
@@ -116,12 +117,31 @@ export async function readKeystoreAddress(file: string): Promise<Address> {
 }
 
 /**
- * Reads and decrypts a keystore file.
+ * Reads and decrypts a keystore file. A wrong passphrase is reported with the file and, when
+ * `passphraseFrom` says it, where the passphrase came from (never the passphrase).
  * @throws {PayError} BITCDN_ERR_KEYSTORE_NOT_FOUND, BITCDN_ERR_KEYSTORE_INVALID, BITCDN_ERR_KEYSTORE_PASSPHRASE
- * @example const { privateKey } = await readKeystoreFile(path, passphrase)
+ * @example const { privateKey } = await readKeystoreFile(path, passphrase, 'environment variable BITCDN_PASSPHRASE')
  */
-export async function readKeystoreFile(file: string, passphrase: string): Promise<{ privateKey: Hex; address: Address }> {
-  return decryptKeystore(await readJson(file), passphrase)
+export async function readKeystoreFile(file: string, passphrase: string, passphraseFrom?: string): Promise<{ privateKey: Hex; address: Address }> {
+  const json = await readJson(file)
+  try {
+    return await decryptKeystore(json, passphrase)
+  } catch (err) {
+    if ((err as PayError).code !== 'BITCDN_ERR_KEYSTORE_PASSPHRASE') throw err
+    const from = passphraseFrom ? ` (passphrase from ${passphraseFrom})` : ''
+    throw new PayError('BITCDN_ERR_KEYSTORE_PASSPHRASE', `wrong passphrase for keystore ${file}${from}`, { cause: err, details: { file, passphraseFrom } })
+  }
+}
+
+/**
+ * Resolves the passphrase (`resolvePassphraseFrom`: env var, else the terminal prompt) and
+ * decrypts `file` with it: the one way the CLI unlocks a key.
+ * @throws {PayError} BITCDN_ERR_KEYSTORE_NOT_FOUND, BITCDN_ERR_KEYSTORE_INVALID, BITCDN_ERR_KEYSTORE_PASSPHRASE
+ * @example const { privateKey } = await unlockKeystoreFile(path, { envVar: 'BITCDN_PASSPHRASE' })
+ */
+export async function unlockKeystoreFile(file: string, src: PassphraseSource = {}): Promise<{ privateKey: Hex; address: Address }> {
+  const { passphrase, from } = await resolvePassphraseFrom(src)
+  return readKeystoreFile(file, passphrase, from)
 }
 
 async function readJson(file: string): Promise<unknown> {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { decryptKeystoreJson, encryptKeystoreJson } from 'ethers'
-import { decryptKeystore, encryptKeystore, findKeystore, parsePrivateKey, keystorePath, readKeystoreFile, resolvePassphrase, writeKeystoreFile } from './index.js'
+import { decryptKeystore, encryptKeystore, findKeystore, parsePrivateKey, keystorePath, readKeystoreFile, resolvePassphrase, resolvePassphraseFrom, unlockKeystoreFile, writeKeystoreFile } from './index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'bitcdn-ks-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -45,6 +45,18 @@ describe('keystore', () => {
     expect(await resolvePassphrase({ envVar: 'X_PASS', env: { X_PASS: 's3cret' } })).toBe('s3cret')
     const notTty = Object.assign(process.stdin, {}) as NodeJS.ReadStream
     if (!notTty.isTTY) await expect(resolvePassphrase({ env: {} })).rejects.toMatchObject({ code: 'BITCDN_ERR_KEYSTORE_PASSPHRASE' })
+  })
+
+  it('a wrong passphrase names the key file and where the passphrase came from, not the passphrase', async () => {
+    const file = keystorePath(dir, 'bob')
+    await writeKeystoreFile(file, generatePrivateKey(), 'right', { scryptN: 1024 })
+    const err = await unlockKeystoreFile(file, { envVar: 'BOB_PASS', env: { BOB_PASS: 'hunter2-wrong' } }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'BITCDN_ERR_KEYSTORE_PASSPHRASE', details: { file, passphraseFrom: 'environment variable BOB_PASS' } })
+    expect((err as Error).message).toBe(`wrong passphrase for keystore ${file} (passphrase from environment variable BOB_PASS)`)
+    expect((err as Error).message).not.toContain('hunter2')
+    expect((await unlockKeystoreFile(file, { envVar: 'BOB_PASS', env: { BOB_PASS: 'right' } })).privateKey).toMatch(/^0x[0-9a-f]{64}$/)
+    await expect(readKeystoreFile(file, 'wrong')).rejects.toThrow(`wrong passphrase for keystore ${file}`)
+    expect(await resolvePassphraseFrom({ envVar: 'X', env: { X: 'p' } })).toEqual({ passphrase: 'p', from: 'environment variable X' })
   })
 
   it('parsePrivateKey takes 64 hex digits (0x optional, whitespace trimmed), refuses 0 and ≥ n, and never echoes its input', () => {

@@ -15,15 +15,32 @@ export interface PassphraseSource {
   output?: NodeJS.WriteStream
 }
 
+/** A passphrase and, for messages, where it came from (never the passphrase itself). */
+export interface ResolvedPassphrase {
+  passphrase: string
+  /** e.g. "environment variable BITCDN_PASSPHRASE" or "the terminal prompt". */
+  from: string
+}
+
 /**
  * Gets the passphrase from the env var, else prompts on a TTY.
  * @throws {PayError} BITCDN_ERR_KEYSTORE_PASSPHRASE when neither is available, or confirmation differs
  * @example const pass = await resolvePassphrase({ envVar: 'MY_PASS' })
  */
 export async function resolvePassphrase(src: PassphraseSource = {}): Promise<string> {
+  return (await resolvePassphraseFrom(src)).passphrase
+}
+
+/**
+ * `resolvePassphrase`, also saying where the passphrase came from, so that a wrong one can be
+ * reported with its source.
+ * @throws {PayError} BITCDN_ERR_KEYSTORE_PASSPHRASE when neither is available, or confirmation differs
+ * @example const { passphrase, from } = await resolvePassphraseFrom({ envVar: 'MY_PASS' })
+ */
+export async function resolvePassphraseFrom(src: PassphraseSource = {}): Promise<ResolvedPassphrase> {
   const envVar = src.envVar ?? 'BITCDN_PASSPHRASE'
   const fromEnv = (src.env ?? process.env)[envVar]
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv
+  if (fromEnv !== undefined && fromEnv !== '') return { passphrase: fromEnv, from: `environment variable ${envVar}` }
   const input = src.input ?? process.stdin
   const output = src.output ?? process.stderr
   if (!input.isTTY) {
@@ -34,7 +51,7 @@ export async function resolvePassphrase(src: PassphraseSource = {}): Promise<str
     const again = await prompt('Repeat passphrase: ', input, output)
     if (again !== first) throw new PayError('BITCDN_ERR_KEYSTORE_PASSPHRASE', 'passphrases do not match')
   }
-  return first
+  return { passphrase: first, from: 'the terminal prompt' }
 }
 
 /**
