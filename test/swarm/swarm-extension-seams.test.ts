@@ -129,7 +129,7 @@ describe('swarm extension seams', () => {
     }
   })
 
-  it('the piece event names each connection that delivered bytes of a verified piece', async () => {
+  it('the verified and piece events name each connection that delivered bytes of a verified piece, verified before the store', async () => {
     const data = testData(1024 * 1024, 'prov')
     const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
     const a = await h.client()
@@ -139,9 +139,17 @@ describe('swarm extension seams', () => {
     await b.add(m, { store: await filledStore(m, data) })
     const t = await leecher.add(m, { store: createMemoryStore(m), peers: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`] })
     const seen = new Map<number, PieceSource[]>()
+    const verified = new Map<number, { sources: PieceSource[]; stored: boolean }>()
+    // 'verified' first, before the store has the piece (payers count there), with the same sources
+    t.on('verified', (i, sources) => verified.set(i, { sources, stored: t.hasPiece(i) || seen.has(i) }))
     t.on('piece', (i, sources) => seen.set(i, sources))
     await t.whenDone()
     expect(seen.size).toBe(m.pieceCount)
+    expect([...verified.keys()].sort((x, y) => x - y)).toEqual([...seen.keys()].sort((x, y) => x - y))
+    for (const [i, v] of verified) {
+      expect(v.stored).toBe(false)
+      expect(v.sources).toEqual(seen.get(i))
+    }
     const ids = new Set<string>()
     for (const [i, sources] of seen) {
       const size = i === m.pieceCount - 1 ? m.length - i * m.pieceLength : m.pieceLength

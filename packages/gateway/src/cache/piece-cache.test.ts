@@ -68,4 +68,24 @@ describe('piece cache', () => {
     expect((await cache.get(IH, 0, 1000))!.equals(Buffer.alloc(1000, 1))).toBe(true)
     cache.close()
   })
+
+  it('hands a piece to its watchers as its store begins, before the file exists, and serves it while it is written', async () => {
+    const d = await dir()
+    const cache = openPieceCache({ dir: d, memoryBytes: 0 })
+    const seen: Array<{ bytes: number; fileExists: boolean }> = []
+    const { existsSync } = await import('node:fs')
+    const off = cache.whenPut(IH, 3, (data) => seen.push({ bytes: data.length, fileExists: existsSync(join(d, 'pieces', IH, '3')) }))
+    const source = Buffer.alloc(1000, 5)
+    const storing = cache.put(IH, 3, source)
+    // the caller may reuse its buffer: the watcher and readers hold the cache's copy
+    source.fill(0)
+    expect(seen).toEqual([{ bytes: 1000, fileExists: false }])
+    expect((await cache.get(IH, 3, 1000))!.equals(Buffer.alloc(1000, 5))).toBe(true)
+    await storing
+    off()
+    await cache.put(IH, 3, Buffer.alloc(1000, 6))
+    expect(seen).toHaveLength(1)
+    expect((await cache.get(IH, 3, 1000))!.equals(Buffer.alloc(1000, 6))).toBe(true)
+    cache.close()
+  })
 })

@@ -47,6 +47,12 @@ export interface PieceCache {
   /** Store a verified piece; evicts the least recently used pieces beyond the limit. */
   put(infoHash: string, index: number, data: Buffer): Promise<void>
   /**
+   * Call `fn` with the piece (a copy the cache owns) the moment a `put` of it starts, before its
+   * file is written: a response waiting on a verified piece need not wait for the disk (writing
+   * the file took 40% of a cold piece's time to first byte, measured). Returns the unsubscribe.
+   */
+  whenPut(infoHash: string, index: number, fn: (data: Buffer) => void): () => void
+  /**
    * Give back the buffer of a piece `get` read from its file, once nothing uses it any more (the
    * socket took its bytes). Optional; anything else passed is ignored. Never call it for a
    * buffer someone else may still hold.
@@ -219,7 +225,8 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
 
   // buffers of pieces read from their files, reused (a fresh one each is the collector's work)
   const pool = new BufferPool(32 * 2 ** 20)
-  // pieces whose file is being written (a reader meanwhile gets the copy)
+  // responses waiting for a piece to arrive, and pieces whose file is being written
+  const watchers = new Map<string, Set<(data: Buffer) => void>>()
   const writing = new Map<string, Buffer>()
 
   async function store(infoHash: string, index: number, data: Buffer): Promise<void> {
@@ -296,11 +303,22 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
     release(data) {
       pool.release(data)
     },
+    whenPut(infoHash, index, fn) {
+      const key = keyOf(infoHash, index)
+      let set = watchers.get(key)
+      if (set === undefined) watchers.set(key, (set = new Set()))
+      set.add(fn)
+      return () => {
+        set.delete(fn)
+        if (set.size === 0 && watchers.get(key) === set) watchers.delete(key)
+      }
+    },
     async put(infoHash, index, data) {
       const key = keyOf(infoHash, index)
       // a copy: the caller (the swarm's assembler) reuses its buffer once the put resolves
       const copy = Buffer.from(data)
       writing.set(key, copy)
+      for (const fn of [...(watchers.get(key) ?? [])]) fn(copy)
       try {
         await store(infoHash, index, copy)
       } finally {

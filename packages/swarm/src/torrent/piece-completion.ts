@@ -39,6 +39,11 @@ export interface PieceCompletionComponents {
   fillAll: () => void
   /** Two seeds have nothing to say to each other. */
   maybeDropSeed: (conn: PeerConnection) => void
+  /**
+   * A piece from the swarm passed its hash check, before its store begins; `sources` says who
+   * delivered its bytes. Credit happens here: a store may hand the piece on before it ends.
+   */
+  onVerified: (index: number, sources: PieceSource[]) => void
   /** A piece is verified and stored (not yet committed); `sources` says who delivered its bytes. */
   onStored: (index: number, sources: PieceSource[]) => void
 }
@@ -150,6 +155,7 @@ export class PieceCompletion {
     }
     // provenance before the buffer goes back to the pool: who delivered the verified bytes
     const sources = pieceSources(piece, picker.blockSize)
+    this.#c.onVerified(index, sources)
     this.#state.store!.put(index, piece.data).then(
       () => {
         this.#settle(piece.data.length)
