@@ -2,7 +2,8 @@
  * The seams the paid protocol plugs into, over real TCP: a BEP 10 extension sees the handshake on
  * incoming and outgoing connections and exchanges real extension messages; a custom ChokePolicy
  * decides the quick unchoke too and `rechoke()` applies it at once; the `piece` event names who
- * delivered each verified piece's bytes; `requestLimit` steers requests between peers.
+ * delivered each verified piece's bytes; `requestLimit` steers requests between peers; a burst after
+ * a pause asks for a whole piece at once.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { WireExtensionInstance } from 'bittorrent-protocol'
@@ -178,5 +179,29 @@ describe('swarm extension seams', () => {
     expect(wires).toContain(blocked) // connected, unchoked by b, and still asked for nothing
     expect(from.get(blocked) ?? 0).toBe(0)
     expect(from.get(`127.0.0.1:${a.port}`)).toBe(m.length)
+  })
+
+  it('a burst after a pause asks for a whole piece at once: the idle time does not shrink the pipeline', async () => {
+    const data = testData(2 * 1024 * 1024, 'burst')
+    const m = await makeTorrent(data, { pieceLength: 256 * 1024 })
+    const seeder = await h.client()
+    await seeder.add(m, { store: await filledStore(m, data) })
+    let conn: { outstanding: number } | undefined
+    const leecher = await client({ requestLimit: (c) => ((conn = c), undefined) })
+    const t = await leecher.add(m, { store: createMemoryStore(m), peers: [`127.0.0.1:${seeder.port}`], onDemand: true })
+    const piece = (i: number) => new Promise<void>((resolve) => t.on('piece', (j) => j === i && resolve()))
+    // connected and idle for longer than a rate window, then one piece, then idle again
+    await new Promise((r) => setTimeout(r, 600))
+    let got = piece(0)
+    let release = t.prioritize(new Map([[0, 7]]))
+    await got
+    release()
+    await new Promise((r) => setTimeout(r, 600))
+    got = piece(1)
+    release = t.prioritize(new Map([[1, 7]]))
+    // all 16 blocks of the piece requested at once (the idle windows measured ~0 B/s: 4 at a time)
+    expect(conn?.outstanding).toBe(16)
+    await got
+    release()
   })
 })
