@@ -318,8 +318,15 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
       // a copy: the caller (the swarm's assembler) reuses its buffer once the put resolves
       const copy = Buffer.from(data)
       writing.set(key, copy)
-      for (const fn of [...(watchers.get(key) ?? [])]) fn(copy)
       try {
+        const waiting = watchers.get(key)
+        if (waiting !== undefined) {
+          for (const fn of [...waiting]) fn(copy)
+          // the waiting responses write their bytes first (ticks and microtasks run before
+          // setImmediate); each file operation wakes a threadpool thread, which on a busy box
+          // can take the loop's core just before its first byte
+          await new Promise<void>((resolve) => setImmediate(resolve))
+        }
         await store(infoHash, index, copy)
       } finally {
         if (writing.get(key) === copy) writing.delete(key)

@@ -29,6 +29,12 @@ export interface PieceSourceInit {
 }
 
 const FIND_PEERS_EVERY_MS = 5_000
+/**
+ * Abort reasons, one instance each: a settled fetch aborts its origin requests on the path to the
+ * first byte, and `abort()` with no reason builds a DOMException with a stack each time.
+ */
+const SETTLED = new Error('piece settled')
+const NO_READER = new Error('no reader left')
 
 export interface PieceSourceComponents {
   cache: PieceCache
@@ -100,7 +106,7 @@ export function createPieceSource(init: PieceSourceInit, c: PieceSourceComponent
         unwatch()
         torrent.off('piece', onPiece)
         release()
-        abort.abort()
+        abort.abort(SETTLED)
         if (err !== undefined) reject(err)
         else resolve(piece!)
       }
@@ -188,7 +194,7 @@ export function createPieceSource(init: PieceSourceInit, c: PieceSourceComponent
         })
       } finally {
         // the last waiter gone: stop fetching a piece nobody wants any more
-        if (--shared.waiters === 0 && fetches.get(key) === shared) shared.abort.abort(new Error('no reader left'))
+        if (--shared.waiters === 0 && fetches.get(key) === shared) shared.abort.abort(NO_READER)
       }
     },
   }
