@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { WireExtensionInstance } from 'bittorrent-protocol'
 import { createSwarmClient, rateChokePolicy, type ChokePolicy, type HardenedWire, type PieceSource, type SwarmClient, type SwarmClientComponents } from '@bitcdn/swarm'
-import { createMemoryStore } from '@bitcdn/content'
+import { createMemoryStore, type PieceStore } from '@bitcdn/content'
 import { filledStore, harness, makeTorrent, readAll, testData } from './swarm-helpers.js'
 import { frame, HostilePeer } from './hostile-peer.js'
 
@@ -203,5 +203,30 @@ describe('swarm extension seams', () => {
     expect(conn?.outstanding).toBe(16)
     await got
     release()
+  })
+
+  it('a store that keeps the buffers it is given gets each piece in a buffer of its own, never reused', async () => {
+    // many small pieces: buffers of stored pieces would be reused for later ones
+    const data = testData(4 * 1024 * 1024, 'keeps')
+    const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
+    const seeder = await h.client()
+    await seeder.add(m, { store: await filledStore(m, data) })
+    const kept = new Map<number, Buffer>()
+    const store: PieceStore = {
+      pieceLength: m.pieceLength,
+      pieceCount: m.pieceCount,
+      length: m.length,
+      keepsData: true,
+      put: async (i, d) => void kept.set(i, d),
+      get: async (i, o, l) => kept.get(i)!.subarray(o, o + l),
+      flush: async () => {},
+      close: async () => {},
+    }
+    const leecher = await h.client()
+    const t = await leecher.add(m, { store, have: [], peers: [`127.0.0.1:${seeder.port}`] })
+    await t.whenDone()
+    // had a buffer gone back to the assembler's pool, a later piece would have overwritten it
+    for (let i = 0; i < m.pieceCount; i++) expect(kept.get(i)!.equals(data.subarray(i * m.pieceLength, (i + 1) * m.pieceLength))).toBe(true)
+    expect(new Set(kept.values()).size).toBe(m.pieceCount)
   })
 })

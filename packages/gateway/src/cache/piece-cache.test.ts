@@ -88,4 +88,22 @@ describe('piece cache', () => {
     expect((await cache.get(IH, 3, 1000))!.equals(Buffer.alloc(1000, 6))).toBe(true)
     cache.close()
   })
+
+  it('keeps a buffer handed over (owned) without a copy: watchers and readers get that buffer', async () => {
+    const d = await dir()
+    const cache = openPieceCache({ dir: d, memoryBytes: 4000 })
+    const given = Buffer.alloc(1000, 7)
+    let watched: Buffer | undefined
+    const off = cache.whenPut(IH, 4, (data) => (watched = data))
+    const storing = cache.put(IH, 4, given, { owned: true })
+    expect(watched).toBe(given)
+    expect(await cache.get(IH, 4, 1000)).toBe(given)
+    await storing
+    off()
+    // from the memory tier, and the file holds the same bytes
+    expect(await cache.get(IH, 4, 1000)).toBe(given)
+    const { readFile } = await import('node:fs/promises')
+    expect((await readFile(join(d, 'pieces', IH, '4'))).equals(Buffer.alloc(1000, 7))).toBe(true)
+    cache.close()
+  })
 })

@@ -165,10 +165,12 @@ export class PieceCompletion {
     // provenance before the buffer goes back to the pool: who delivered the verified bytes
     const sources = pieceSources(piece, picker.blockSize)
     this.#c.onVerified(index, sources)
-    this.#state.store!.put(index, piece.data).then(
+    const store = this.#state.store!
+    store.put(index, piece.data).then(
       () => {
         this.#settle(piece.data.length)
-        this.#assembler?.release(piece.data)
+        // a store that keeps the buffer owns it now: not back to the assembler's pool
+        if (store.keepsData !== true) this.#assembler?.release(piece.data)
         if (!picker.has(index)) this.#stored(index, sources)
       },
       (err: unknown) => {
