@@ -112,7 +112,7 @@ export function market(chain: PayChain) {
       const torrent = await client.add(m, { store: createMemoryStore(m), peers })
       buyer.track(torrent)
       const verifiedFrom = new Map<string, number>()
-      torrent.on('piece', (_i, sources) => sources.forEach((s) => verifiedFrom.set(s.id, (verifiedFrom.get(s.id) ?? 0) + s.bytes)))
+      torrent.on('verified', (_i, sources) => sources.forEach((s) => verifiedFrom.set(s.id, (verifiedFrom.get(s.id) ?? 0) + s.bytes)))
       stops.push(async () => {
         buyer.close()
         await client.stop()

@@ -2,12 +2,13 @@
  * The seams the paid protocol plugs into, over real TCP: a BEP 10 extension sees the handshake on
  * incoming and outgoing connections and exchanges real extension messages; a custom ChokePolicy
  * decides the quick unchoke too and `rechoke()` applies it at once; the `piece` event names who
- * delivered each verified piece's bytes; `requestLimit` steers requests between peers.
+ * delivered each verified piece's bytes; `requestLimit` steers requests between peers; a burst after
+ * a pause asks for a whole piece at once.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { WireExtensionInstance } from 'bittorrent-protocol'
 import { createSwarmClient, rateChokePolicy, type ChokePolicy, type HardenedWire, type PieceSource, type SwarmClient, type SwarmClientComponents } from '@bitcdn/swarm'
-import { createMemoryStore } from '@bitcdn/content'
+import { createMemoryStore, type PieceStore } from '@bitcdn/content'
 import { filledStore, harness, makeTorrent, readAll, testData } from './swarm-helpers.js'
 import { frame, HostilePeer } from './hostile-peer.js'
 
@@ -129,7 +130,7 @@ describe('swarm extension seams', () => {
     }
   })
 
-  it('the piece event names each connection that delivered bytes of a verified piece', async () => {
+  it('the verified and piece events name each connection that delivered bytes of a verified piece, verified before the store', async () => {
     const data = testData(1024 * 1024, 'prov')
     const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
     const a = await h.client()
@@ -139,9 +140,17 @@ describe('swarm extension seams', () => {
     await b.add(m, { store: await filledStore(m, data) })
     const t = await leecher.add(m, { store: createMemoryStore(m), peers: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`] })
     const seen = new Map<number, PieceSource[]>()
+    const verified = new Map<number, { sources: PieceSource[]; stored: boolean }>()
+    // 'verified' first, before the store has the piece (payers count there), with the same sources
+    t.on('verified', (i, sources) => verified.set(i, { sources, stored: t.hasPiece(i) || seen.has(i) }))
     t.on('piece', (i, sources) => seen.set(i, sources))
     await t.whenDone()
     expect(seen.size).toBe(m.pieceCount)
+    expect([...verified.keys()].sort((x, y) => x - y)).toEqual([...seen.keys()].sort((x, y) => x - y))
+    for (const [i, v] of verified) {
+      expect(v.stored).toBe(false)
+      expect(v.sources).toEqual(seen.get(i))
+    }
     const ids = new Set<string>()
     for (const [i, sources] of seen) {
       const size = i === m.pieceCount - 1 ? m.length - i * m.pieceLength : m.pieceLength
@@ -170,5 +179,54 @@ describe('swarm extension seams', () => {
     expect(wires).toContain(blocked) // connected, unchoked by b, and still asked for nothing
     expect(from.get(blocked) ?? 0).toBe(0)
     expect(from.get(`127.0.0.1:${a.port}`)).toBe(m.length)
+  })
+
+  it('a burst after a pause asks for a whole piece at once: the idle time does not shrink the pipeline', async () => {
+    const data = testData(2 * 1024 * 1024, 'burst')
+    const m = await makeTorrent(data, { pieceLength: 256 * 1024 })
+    const seeder = await h.client()
+    await seeder.add(m, { store: await filledStore(m, data) })
+    let conn: { outstanding: number } | undefined
+    const leecher = await client({ requestLimit: (c) => ((conn = c), undefined) })
+    const t = await leecher.add(m, { store: createMemoryStore(m), peers: [`127.0.0.1:${seeder.port}`], onDemand: true })
+    const piece = (i: number) => new Promise<void>((resolve) => t.on('piece', (j) => j === i && resolve()))
+    // connected and idle for longer than a rate window, then one piece, then idle again
+    await new Promise((r) => setTimeout(r, 600))
+    let got = piece(0)
+    let release = t.prioritize(new Map([[0, 7]]))
+    await got
+    release()
+    await new Promise((r) => setTimeout(r, 600))
+    got = piece(1)
+    release = t.prioritize(new Map([[1, 7]]))
+    // all 16 blocks of the piece requested at once (the idle windows measured ~0 B/s: 4 at a time)
+    expect(conn?.outstanding).toBe(16)
+    await got
+    release()
+  })
+
+  it('a store that keeps the buffers it is given gets each piece in a buffer of its own, never reused', async () => {
+    // many small pieces: buffers of stored pieces would be reused for later ones
+    const data = testData(4 * 1024 * 1024, 'keeps')
+    const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
+    const seeder = await h.client()
+    await seeder.add(m, { store: await filledStore(m, data) })
+    const kept = new Map<number, Buffer>()
+    const store: PieceStore = {
+      pieceLength: m.pieceLength,
+      pieceCount: m.pieceCount,
+      length: m.length,
+      keepsData: true,
+      put: async (i, d) => void kept.set(i, d),
+      get: async (i, o, l) => kept.get(i)!.subarray(o, o + l),
+      flush: async () => {},
+      close: async () => {},
+    }
+    const leecher = await h.client()
+    const t = await leecher.add(m, { store, have: [], peers: [`127.0.0.1:${seeder.port}`] })
+    await t.whenDone()
+    // had a buffer gone back to the assembler's pool, a later piece would have overwritten it
+    for (let i = 0; i < m.pieceCount; i++) expect(kept.get(i)!.equals(data.subarray(i * m.pieceLength, (i + 1) * m.pieceLength))).toBe(true)
+    expect(new Set(kept.values()).size).toBe(m.pieceCount)
   })
 })

@@ -62,8 +62,13 @@ async function rawPeer(m: Metainfo, behave: (wire: Wire, socket: Socket) => void
 const codes = (warnings: { code?: string }[]) => warnings.map((w) => w.code)
 
 describe('swarm faults', () => {
-  // 64 KiB pieces are hashed on the loop, 256 KiB ones on the hash worker (piece-hasher.ts)
-  it.each([64 * 1024, 256 * 1024])('bans a peer that serves corrupt blocks and still completes with correct bytes (%i-byte pieces)', async (pieceLength) => {
+  // 64 KiB pieces are hashed on the loop, 256 KiB ones on the hash worker (piece-hasher.ts),
+  // pieces at the top priority (a reader waits) as their blocks arrive (piece-assembler.ts)
+  it.each([
+    [64 * 1024, 'normal'],
+    [256 * 1024, 'normal'],
+    [256 * 1024, 'top'],
+  ] as const)('bans a peer that serves corrupt blocks and still completes with correct bytes (%i-byte pieces, %s priority)', async (pieceLength, priority) => {
     const data = testData(2 * 1024 * 1024)
     const m = await makeTorrent(data, { pieceLength })
     const good = await h.client({ uploadRateLimit: 1024 * 1024 })
@@ -74,6 +79,7 @@ describe('swarm faults', () => {
     lying.armed = true
     const leecher = await h.client()
     const t = await leecher.add(m, { peers: [addr(bad), addr(good)] })
+    if (priority === 'top') t.prioritize(new Map(Array.from({ length: m.pieceCount }, (_, i) => [i, 7])))
     const warnings: { code?: string }[] = []
     t.on('warning', (w) => warnings.push(w))
     await t.whenDone()

@@ -17,6 +17,12 @@ export interface PieceStore {
   /** Write one whole verified piece (may span files). */
   put(index: number, data: Buffer): Promise<void>
   /**
+   * True when `put` keeps `data` (a cache that serves it from memory): the caller hands the
+   * buffer over and never writes to it again. Otherwise the caller may reuse it once `put`
+   * resolved. A store wrapping another forwards it with `put`. @default false
+   */
+  readonly keepsData?: boolean
+  /**
    * Read `length` bytes at `offset` within piece `index`. With `into` (at least `length` bytes)
    * the bytes are read into it and a view of it is returned: a caller that reuses its buffers
    * (an upload cache, a recheck) allocates nothing per read. A store may ignore `into`; callers

@@ -15,7 +15,9 @@ export function cacheStore(cache: PieceCache, m: Metainfo): PieceStore {
     pieceLength: m.pieceLength,
     pieceCount: m.pieceCount,
     length: m.length,
-    put: (index, data) => cache.put(m.infoHash, index, data),
+    // the swarm hands its verified piece buffer over: no copy on the way to a waiting response
+    keepsData: true,
+    put: (index, data) => cache.put(m.infoHash, index, data, { owned: true }),
     async get(index, offset, length) {
       const piece = await cache.get(m.infoHash, index, pieceSize(m, index))
       if (piece === undefined) throw new BitcdnError(ContentErrorCode.pieceMissing, `piece ${index} is not in the cache`, { details: { index } })

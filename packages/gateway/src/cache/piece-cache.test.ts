@@ -68,4 +68,42 @@ describe('piece cache', () => {
     expect((await cache.get(IH, 0, 1000))!.equals(Buffer.alloc(1000, 1))).toBe(true)
     cache.close()
   })
+
+  it('hands a piece to its watchers as its store begins, before the file exists, and serves it while it is written', async () => {
+    const d = await dir()
+    const cache = openPieceCache({ dir: d, memoryBytes: 0 })
+    const seen: Array<{ bytes: number; fileExists: boolean }> = []
+    const { existsSync } = await import('node:fs')
+    const off = cache.whenPut(IH, 3, (data) => seen.push({ bytes: data.length, fileExists: existsSync(join(d, 'pieces', IH, '3')) }))
+    const source = Buffer.alloc(1000, 5)
+    const storing = cache.put(IH, 3, source)
+    // the caller may reuse its buffer: the watcher and readers hold the cache's copy
+    source.fill(0)
+    expect(seen).toEqual([{ bytes: 1000, fileExists: false }])
+    expect((await cache.get(IH, 3, 1000))!.equals(Buffer.alloc(1000, 5))).toBe(true)
+    await storing
+    off()
+    await cache.put(IH, 3, Buffer.alloc(1000, 6))
+    expect(seen).toHaveLength(1)
+    expect((await cache.get(IH, 3, 1000))!.equals(Buffer.alloc(1000, 6))).toBe(true)
+    cache.close()
+  })
+
+  it('keeps a buffer handed over (owned) without a copy: watchers and readers get that buffer', async () => {
+    const d = await dir()
+    const cache = openPieceCache({ dir: d, memoryBytes: 4000 })
+    const given = Buffer.alloc(1000, 7)
+    let watched: Buffer | undefined
+    const off = cache.whenPut(IH, 4, (data) => (watched = data))
+    const storing = cache.put(IH, 4, given, { owned: true })
+    expect(watched).toBe(given)
+    expect(await cache.get(IH, 4, 1000)).toBe(given)
+    await storing
+    off()
+    // from the memory tier, and the file holds the same bytes
+    expect(await cache.get(IH, 4, 1000)).toBe(given)
+    const { readFile } = await import('node:fs/promises')
+    expect((await readFile(join(d, 'pieces', IH, '4'))).equals(Buffer.alloc(1000, 7))).toBe(true)
+    cache.close()
+  })
 })

@@ -10,6 +10,9 @@ import type { ContentEntry } from '../content-entry.js'
 import type { ByteBudget } from './byte-budget.js'
 import type { Piece, PieceSource } from './piece-source.js'
 
+/** Every response that ends destroys its stream: one reason, not an Error (and its stack) each. */
+const CLOSED = new Error('response closed')
+
 export interface BodyStreamInit {
   entry: ContentEntry
   /** First and last byte, inclusive, in torrent offsets. */
@@ -108,7 +111,7 @@ export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents):
       )
     },
     destroy(err, cb) {
-      abort.abort(err ?? new Error('response closed'))
+      abort.abort(err ?? CLOSED)
       releasePrefetch?.()
       // budgets of pieces still queued: given back whether they arrived or not
       for (const q of queue.splice(0)) {

@@ -3,7 +3,8 @@
  * not cached is asked of the swarm at the top priority; when the swarm has not delivered it
  * within `hedgeDelayMs` of a response starting to wait on it, it is also fetched from the origin
  * with range requests (BEP 19 URL rules) and hash-verified, and the first verified copy wins.
- * When neither delivers within `pieceTimeoutMs` the wait fails with `BITCDN_ERR_GATEWAY_TIMEOUT`:
+ * A piece is handed over the moment it verified, as the cache begins to store it, not once its
+ * file is written. When neither delivers within `pieceTimeoutMs` the wait fails with `BITCDN_ERR_GATEWAY_TIMEOUT`:
  * no response ever waits forever. Concurrent waits for one piece share one fetch.
  *
  * Paid buying plugs in below this seam: the swarm client the torrents live in carries the
@@ -28,6 +29,12 @@ export interface PieceSourceInit {
 }
 
 const FIND_PEERS_EVERY_MS = 5_000
+/**
+ * Abort reasons, one instance each: a settled fetch aborts its origin requests on the path to the
+ * first byte, and `abort()` with no reason builds a DOMException with a stack each time.
+ */
+const SETTLED = new Error('piece settled')
+const NO_READER = new Error('no reader left')
 
 export interface PieceSourceComponents {
   cache: PieceCache
@@ -96,9 +103,10 @@ export function createPieceSource(init: PieceSourceInit, c: PieceSourceComponent
         clearTimeout(hedgeTimer)
         clearTimeout(deadline)
         clearInterval(finder)
+        unwatch()
         torrent.off('piece', onPiece)
         release()
-        abort.abort()
+        abort.abort(SETTLED)
         if (err !== undefined) reject(err)
         else resolve(piece!)
       }
@@ -110,6 +118,8 @@ export function createPieceSource(init: PieceSourceInit, c: PieceSourceComponent
         )
       }
       torrent.on('piece', onPiece)
+      // the verified piece as its store begins: the response does not wait for the disk write
+      const unwatch = c.cache.whenPut(entry.infoHash, index, (data) => (originStoring ? undefined : finish(undefined, { data, source: 'swarm' })))
       const hedge = async () => {
         for (const url of entry.origins) {
           if (settled) return
@@ -184,7 +194,7 @@ export function createPieceSource(init: PieceSourceInit, c: PieceSourceComponent
         })
       } finally {
         // the last waiter gone: stop fetching a piece nobody wants any more
-        if (--shared.waiters === 0 && fetches.get(key) === shared) shared.abort.abort(new Error('no reader left'))
+        if (--shared.waiters === 0 && fetches.get(key) === shared) shared.abort.abort(NO_READER)
       }
     },
   }

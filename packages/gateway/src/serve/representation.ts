@@ -17,6 +17,9 @@ import { parseRange } from '../http/range.js'
 import type { GatewayMetrics } from '../metrics.js'
 import type { SequentialReaders } from './sequential-readers.js'
 
+/** Every response's socket side closes, finished or not: one abort reason for all. */
+const CLIENT_GONE = new Error('client went away')
+
 export interface Representation {
   entry: ContentEntry
   /** Where the representation starts in the torrent's byte space, and its length. */
@@ -73,7 +76,7 @@ export async function serveRepresentation(req: FastifyRequest, reply: FastifyRep
   const first = rep.offset + start
   const last = rep.offset + end
   const abort = new AbortController()
-  reply.raw.once('close', () => abort.abort(new Error('client went away')))
+  reply.raw.once('close', () => abort.abort(CLIENT_GONE))
   let firstPiece
   try {
     firstPiece = await c.pieces.get(rep.entry, Math.floor(first / m.pieceLength), abort.signal)

@@ -1,6 +1,6 @@
 /**
  * The buyer side of `bitcdn_pay`: downloads from priced sellers and pays each one for exactly the
- * bytes it delivered into pieces that verified — the torrent's `piece` event names who delivered
+ * bytes it delivered into pieces that verified — the torrent's `verified` event names who delivered
  * each verified piece's bytes; a piece that fails its hash never appears there, so it is never paid.
  *
  * Per seller (payee): the terms are checked (our chain and escrow, our token, price ≤ the maximum)
@@ -433,7 +433,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         .finally(() => (a.allocating = false))
     }
 
-    const onPiece = (infoHash: string, sources: PieceSource[]) => {
+    const onVerified = (infoHash: string, sources: PieceSource[]) => {
       for (const src of sources) {
         const k = key(infoHash, src.id)
         const s = sessions.get(k)
@@ -611,7 +611,8 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           }
           for (const s of sessions.values()) if (s.infoHash === torrent.infoHash) closeIfSettled(s)
         })
-        torrent.on('piece', (_i, sources) => onPiece(torrent.infoHash, sources))
+        // at the hash check, not the store's end: a gateway serves a verified piece while it is written
+        torrent.on('verified', (_i, sources) => onVerified(torrent.infoHash, sources))
         torrent.on('warning', (err) => {
           if (err.code !== 'BITCDN_ERR_PIECE_HASH_FAILED') return
           const peers = (err as BitcdnError & { details?: { peers?: string[] } }).details?.peers ?? []

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { PieceAssembler, corruptSources } from './piece-assembler.js'
 import { BanList, splitAddress } from './ban-list.js'
@@ -11,6 +12,18 @@ describe('PieceAssembler', () => {
     expect(piece.sources).toEqual(['p1', 'p2'])
     expect(a.take(0)).toBe(piece)
     expect(a.size).toBe(0)
+  })
+
+  it('hashes on arrival only the bytes contiguous from the start, out-of-order blocks once the gap fills', () => {
+    const a = new PieceAssembler(4, 10)
+    a.add(3, 4, Buffer.from('efgh'), 'p1', 10, true)
+    const piece = a.add(3, 8, Buffer.from('ij'), 'p1', 10)
+    expect(piece.hashed).toBe(0)
+    a.add(3, 0, Buffer.from('abcd'), 'p2', 10)
+    expect(piece.hashed).toBe(10)
+    expect(piece.hash!.digest().equals(createHash('sha1').update('abcdefghij').digest())).toBe(true)
+    // not asked for: the worker hashes it
+    expect(a.add(4, 0, Buffer.from('abcd'), 'p1', 10).hash).toBeUndefined()
   })
 
   it('names exactly the senders whose blocks differ from the good version', () => {

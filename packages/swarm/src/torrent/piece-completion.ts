@@ -1,6 +1,6 @@
 /**
  * From blocks to durable pieces: assemble a piece's blocks, verify its SHA-1 (BEP 3) on the hash
- * worker, store it,
+ * worker (a top-priority piece, which a reader waits on, as its blocks arrive instead), store it,
  * tell peers (batched `have`s) and commit it to the resume journal — flush first, then record
  * (`commitPieces`), every `COMMIT_INTERVAL_MS` or `COMMIT_BYTES` and when the torrent completes. A failed piece is
  * fetched again; its sender is banned when it is certain (one BitTorrent sender, or the blocks that
@@ -10,6 +10,7 @@ import { commitPieces, verifyPiece, type ResumeJournal } from '@bitcdn/content'
 import type { PeerConnection } from '../peer-connection.js'
 import { swarmError } from '../errors.js'
 import { sharedPieceHasher } from './piece-hasher.js'
+import { PRIORITY_NOW } from '../picker/piece-picker.js'
 import { PieceAssembler, corruptSources, pieceSources, type AssemblingPiece } from './piece-assembler.js'
 import type { PieceSource } from './types.js'
 import type { SessionState } from './session-state.js'
@@ -46,6 +47,11 @@ export interface PieceCompletionComponents {
   fillAll: () => void
   /** Two seeds have nothing to say to each other. */
   maybeDropSeed: (conn: PeerConnection) => void
+  /**
+   * A piece from the swarm passed its hash check, before its store begins; `sources` says who
+   * delivered its bytes. Credit happens here: a store may hand the piece on before it ends.
+   */
+  onVerified: (index: number, sources: PieceSource[]) => void
   /** A piece is verified and stored (not yet committed); `sources` says who delivered its bytes. */
   onStored: (index: number, sources: PieceSource[]) => void
 }
@@ -96,7 +102,9 @@ export class PieceCompletion {
     }
     if (r.others.length > 0) this.#c.fillAll()
     if (!r.accepted) return
-    const piece = assembler.add(index, begin, data, conn.id, picker.pieceSize(index))
+    // a piece a reader waits on (top priority) is hashed as it arrives: its verification is then
+    // done with its last block (a cold gateway range waits on exactly that)
+    const piece = assembler.add(index, begin, data, conn.id, picker.pieceSize(index), picker.priority(index) === PRIORITY_NOW)
     if (r.pieceComplete) {
       assembler.take(index)
       this.#backlog += piece.data.length
@@ -109,6 +117,12 @@ export class PieceCompletion {
     const m = this.#state.metainfo!
     const expected = m.pieceHashes[piece.index]
     if (expected === undefined || piece.data.length !== this.#state.picker!.pieceSize(piece.index)) return this.#failedHash(piece)
+    if (piece.hash !== undefined && piece.hashed === piece.data.length) {
+      const digest = piece.hash.digest()
+      piece.hash = undefined
+      return digest.equals(expected) ? this.#verified(piece) : this.#failedHash(piece)
+    }
+    piece.hash = undefined
     void sharedPieceHasher()
       .sha1(piece.data)
       .then((r) => {
@@ -160,10 +174,13 @@ export class PieceCompletion {
     }
     // provenance before the buffer goes back to the pool: who delivered the verified bytes
     const sources = pieceSources(piece, picker.blockSize)
-    this.#state.store!.put(index, piece.data).then(
+    this.#c.onVerified(index, sources)
+    const store = this.#state.store!
+    store.put(index, piece.data).then(
       () => {
         this.#settle(piece.data.length)
-        this.#assembler?.release(piece.data)
+        // a store that keeps the buffer owns it now: not back to the assembler's pool
+        if (store.keepsData !== true) this.#assembler?.release(piece.data)
         if (!picker.has(index)) this.#stored(index, sources)
       },
       (err: unknown) => {

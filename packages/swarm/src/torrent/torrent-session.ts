@@ -146,6 +146,7 @@ export class TorrentSession extends EventEmitter<TorrentEvents> implements Torre
       ban: (id, index) => this.#peers.ban(id, index),
       fillAll: () => this.#downloads.fillAll(),
       maybeDropSeed,
+      onVerified: (index, sources) => this.emit('verified', index, sources),
       onStored: (index, sources) => {
         this.#streams.stored(index)
         this.emit('piece', index, sources)

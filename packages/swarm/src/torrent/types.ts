@@ -52,6 +52,12 @@ export interface TorrentEvents {
    * and how many (they sum to the piece's size). A piece that failed its hash never appears.
    */
   piece: [index: number, sources: PieceSource[]]
+  /**
+   * A piece from peers or web seeds passed its hash check; its store has not begun (a store may
+   * hand the piece to a reader before it ends, so whoever pays for bytes counts them here).
+   * Precedes its `piece` event; a piece stored from outside the swarm (`putPiece`) has none.
+   */
+  verified: [index: number, sources: PieceSource[]]
   /** Every wanted piece is verified and stored (and flushed). */
   done: []
   /** Something recoverable: a peer misbehaved, a piece failed, a source failed. */

@@ -138,6 +138,12 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
   readonly #up = new RateMeter({ windowMs: RATE_WINDOW_MS })
   /** Mean time from request to block, ms (EWMA; 0 until a block arrived). */
   #latencyMs = 0
+  /**
+   * The rate window now open holds time with nothing requested (from the connect, or between
+   * bursts): its rate says how much we asked, not what the peer can do, so it must not size the
+   * pipeline — an on-demand reader's first burst after a pause went out 4 blocks at a time.
+   */
+  #idleInWindow = true
   #lastUploadAt = 0
   #pexTimer: NodeJS.Timeout | undefined
   /** index, begin, length triples not yet written. */
@@ -247,7 +253,11 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
     if (this.#closed) return
     const key = blockKey(ref.index, ref.begin)
     if (this.#outstanding.has(key)) return
-    if (this.#outstanding.size === 0) this.lastRequestAt = Date.now()
+    if (this.#outstanding.size === 0) {
+      const now = Date.now()
+      if (now > this.lastBlockAt) this.#idleInWindow = true
+      this.lastRequestAt = now
+    }
     this.#outstanding.set(key, { ref, at: Date.now() })
     // a pipeline refill asks for dozens of blocks at once: one buffer and one write for all
     this.#requestQueue.push(ref.index, ref.begin, ref.length)
@@ -583,6 +593,9 @@ export class BitTorrentConnection extends EventEmitter<PeerConnectionEvents> imp
 
   #sample(now: number, n: number): void {
     if (!this.#down.add(n, now)) return
+    const idle = this.#idleInWindow
+    this.#idleInWindow = false
+    if (idle) return
     const want = Math.ceil((this.#down.rate(now) * REQUEST_QUEUE_SECONDS) / 16384)
     this.#maxOutstanding = Math.max(MIN_OUTSTANDING, Math.min(MAX_OUTSTANDING, want))
   }
