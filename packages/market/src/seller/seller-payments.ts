@@ -167,17 +167,9 @@ export function settlementPayments(settlement: SellerSettlement, opts: Settlemen
     },
     async receive(signed, peer) {
       const r = await settlement.receive([signed], { peer })
+      // a cheque from a payer whose funds are leaving is claimed at once, on the notice's
+      // deadline, by the settlement itself (seller-settlement.ts, receive)
       const ok = r.accepted[0]
-      if (ok !== undefined) {
-        // a cheque from a payer whose funds are leaving (a withdrawal or a decrease of our
-        // allocation announced) is claimed at once, like the ones held when the notice came:
-        // the notice's deadline applies to it too
-        const f = watcher.funds(getAddress(signed.cheque.payer), getAddress(signed.cheque.token))
-        if (f !== undefined && (f.pendingWithdrawal > 0n || f.pendingDeallocation > 0n)) {
-          settlement.cashout.urgent(getAddress(signed.cheque.payer))
-          settlement.cashout.tick().catch(() => {}) // a failed pass is retried by the next one; the cash-out logs it
-        }
-      }
       const unbacked = r.unbacked[0]
       const err = (r.rejected[0]?.error ?? unbacked?.error) as BitcdnError | undefined
       return {
