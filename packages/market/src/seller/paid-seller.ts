@@ -568,15 +568,20 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       for (const a of live) if (!a.banned) enforce(a)
       // a credit that changed (an allocation seen, a cheque claimed, a withdrawal notice) reaches the
       // buyer now: a buyer capped by its credit sends no cheque, so it would wait for an ack forever
+      let look: BuyerAccount | undefined
       for (const s of sessions.values()) {
         const a = s.account
         if (s.state !== 'admitted' || a === undefined || a.banned || s.ch.closed) continue
+        // a proven buyer with less than a piece of credit left waits for collateral (its allocation
+        // is on its way, or it stopped paying): read the chain now, not at the watcher's next poll
+        if (s.proven && look === undefined && honoured(s) < bytesValue(pieceBytes(s.infoHash, 0, MIB), price)) look = a
         const credit = payments.credit(a.payer, token)
         if (credit === s.creditSent) continue
         s.creditSent = credit
         s.ch.send({ type: 'ack', cumulative: a.accepted, credit: honoured(s) })
         rechoke(s.infoHash)
       }
+      if (look !== undefined) payments.lookAgain?.(look.payer, token)
     }, init.checkIntervalMs ?? 250)
     timer.unref()
 
