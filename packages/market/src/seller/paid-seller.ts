@@ -248,6 +248,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
 
     /** Cut off a payer whose debt reached the disconnect threshold; true when it did. */
     const enforce = (a: BuyerAccount): boolean => {
+      // once: requests its connections still send before they close are refused without a second ban
+      if (a.banned) return true
       const owed = owedOf(a)
       if (owed <= 0n) return false
       const credit = payments.credit(a.payer, token)
