@@ -5,8 +5,8 @@
  * corrupt data is paid nothing for it and banned.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { getAddress } from 'viem'
-import { tokenUnits } from '@bitcdn/core'
+import { getAddress, type Address } from 'viem'
+import { tokenUnits, type TokenUnits } from '@bitcdn/core'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { filledStore, makeTorrent, readAll, testData } from '../swarm/swarm-helpers.js'
 import { market, MiB, valueOf } from './market-helpers.js'
@@ -96,10 +96,17 @@ describe('paid swarm on anvil', () => {
     const s = await mk.seller(chain.accounts[3]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(1_000_000n) })
     const buyerAccount = chain.accounts[7]!
     const allocator = mk.allocator(buyerAccount)
-    const b = await mk.buyer(buyerAccount, m, [s.addr], { allocation: { after: tokenUnits(200n), amount: tokenUnits(50_000n) }, allocator })
+    // what the buyer had paid when it asked for the allocation
+    const spentAtCall: bigint[] = []
+    let b: Awaited<ReturnType<typeof mk.buyer>> | undefined
+    const watched = { ensureAllocation: (payee: Address, token: Address, amount: TokenUnits) => (spentAtCall.push(b?.buyer.spent() ?? 0n), allocator.ensureAllocation(payee, token, amount)) }
+    b = await mk.buyer(buyerAccount, m, [s.addr], { allocation: { after: tokenUnits(200n), amount: tokenUnits(50_000n) }, allocator: watched })
     await b.torrent.whenDone()
     await expect.poll(() => allocator.calls.length, { timeout: 10_000 }).toBeGreaterThan(0)
     expect(getAddress(allocator.calls[0]!.payee)).toBe(getAddress(s.payee))
+    // the torrent (2 MiB ≈ 1,953 units) was worth more than `after` from the start: allocated at the
+    // first connection, before 200 units were paid (waiting for them let the soft allowance run out)
+    expect(spentAtCall[0]).toBeLessThan(200n)
     await expect
       .poll(async () => ((await chain.publicClient.readContract({ address: chain.deployment.escrow, abi: (await import('@bitcdn/pay')).escrowAbi, functionName: 'allocation', args: [buyerAccount.address, s.payee, mk.usdc] })) as readonly bigint[])[0], { timeout: 10_000 })
       .toBe(50_000n)
