@@ -9,10 +9,16 @@
 // paid one including its last cheque's acknowledgement), the paid/free ratio (target: the payment
 // layer costs < 3%, i.e. ≥ 0.97), cheques and cheque bytes per GiB (bitcdn_pay cheque and ack
 // messages with their BEP 10 framing, from the node's accepted-cheque counter), and the node's CPU
-// seconds per GiB served (from /proc) for both; records the load average; writes
+// seconds per GiB served (from /proc) and the buyer's (the get process's CPU, start to exit: a paid
+// get also loads viem, pay, market and SQLite, ~1 CPU s under load, before its timer starts) for
+// both; records the load average; writes
 // bench/results/paid.json. Measures; asserts nothing.
 //
-//   npm run bench -- paid [--size=MiB] [--runs=N]
+// Both kinds are timed alike: `get`'s own figure (hundredths of a second), from adding the torrent
+// to done — after its wallet and chain are open, so paid start-up is not in it.
+//
+//   npm run bench -- paid [--size=MiB] [--runs=N] [--kinds=free,paid] [--cpu-prof=DIR]
+//   (--kinds=paid --cpu-prof=/tmp/p: V8 profiles of the node and of every get, for one side alone)
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
