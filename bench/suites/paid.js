@@ -9,10 +9,16 @@
 // paid one including its last cheque's acknowledgement), the paid/free ratio (target: the payment
 // layer costs < 3%, i.e. ≥ 0.97), cheques and cheque bytes per GiB (bitcdn_pay cheque and ack
 // messages with their BEP 10 framing, from the node's accepted-cheque counter), and the node's CPU
-// seconds per GiB served (from /proc) for both; records the load average; writes
+// seconds per GiB served (from /proc) and the buyer's (the get process's CPU, start to exit: a paid
+// get also loads viem, pay, market and SQLite, ~1 CPU s under load, before its timer starts) for
+// both; records the load average; writes
 // bench/results/paid.json. Measures; asserts nothing.
 //
-//   npm run bench -- paid [--size=MiB] [--runs=N]
+// Both kinds are timed alike: `get`'s own figure (hundredths of a second), from adding the torrent
+// to done — after its wallet and chain are open, so paid start-up is not in it.
+//
+//   npm run bench -- paid [--size=MiB] [--runs=N] [--kinds=free,paid] [--cpu-prof=DIR]
+//   (--kinds=paid --cpu-prof=/tmp/p: V8 profiles of the node and of every get, for one side alone)
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
@@ -24,7 +30,7 @@ import { foundry } from 'viem/chains'
 import { ensureRandomFile } from '../lib/data.js'
 import { freePort, gitCommit, startProcess } from '../lib/process.js'
 import { median } from '../lib/stats.js'
-import { cpuSeconds } from '../swarm/proc-stats.js'
+import { childrenCpuSeconds, cpuSeconds } from '../swarm/proc-stats.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
@@ -36,12 +42,23 @@ const PASSPHRASE = 'bench-paid'
 export default async function run({ args, resultsDir }) {
   const { values } = parseArgs({
     args,
-    options: { size: { type: 'string', default: '256' }, runs: { type: 'string', default: '3' }, cache: { type: 'string', default: join(tmpdir(), 'bitcdn-bench-paid') } },
+    options: {
+      size: { type: 'string', default: '512' },
+      runs: { type: 'string', default: '4' },
+      cache: { type: 'string', default: join(tmpdir(), 'bitcdn-bench-paid') },
+      // only these kinds (profiling one side: --kinds=paid)
+      kinds: { type: 'string', default: 'free,paid' },
+      // write V8 CPU profiles of the node and of each get here (node --cpu-prof)
+      'cpu-prof': { type: 'string' },
+    },
     strict: false,
   })
   const sizeMiB = Number(values.size)
   const runs = Number(values.runs)
   const work = String(values.cache)
+  const kinds = String(values.kinds).split(',').filter((k) => k === 'free' || k === 'paid')
+  const profDir = values['cpu-prof'] === undefined ? undefined : String(values['cpu-prof'])
+  const prof = (name) => (profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${name}.cpuprofile`])
   const loadBefore = loadavg()
   const { dir, torrentPath } = prepareData(work, sizeMiB)
   const { startAnvil, deployLocal, anvilAccounts, writeDeployment, CHEQUE_SESSION_WIRE_BYTES } = await import('@bitcdn/pay')
@@ -66,7 +83,7 @@ export default async function run({ args, resultsDir }) {
     writeFileSync(configFile, readFileSync(configFile, 'utf8').replace('threshold = "5"', 'threshold = "1000000"'))
     await createTestClient({ chain: foundry, mode: 'anvil', transport: http(anvil.rpcUrl) }).setBalance({ address: payee, value: 10n ** 20n })
     cliSync(nodeHome, ['node', 'pin', torrentPath, '--dir', dir])
-    const node = await startProcess(process.execPath, [cli, 'node', 'start'], (l) => l.includes('"adminUrl"'), { BITCDN_HOME: nodeHome, BITCDN_PASSPHRASE: PASSPHRASE })
+    const node = await startProcess(process.execPath, [...prof(`node-${kinds.join('-')}`), cli, 'node', 'start'], (l) => l.includes('"adminUrl"'), { BITCDN_HOME: nodeHome, BITCDN_PASSPHRASE: PASSPHRASE })
     stops.unshift(() => node.stop())
     const started = JSON.parse(node.matched)
     const peer = `127.0.0.1:${started.listen.port}`
@@ -79,22 +96,24 @@ export default async function run({ args, resultsDir }) {
 
     const rows = { free: [], paid: [] }
     for (let r = 0; r < runs; r++) {
-      for (const kind of ['free', 'paid']) {
+      for (const kind of kinds) {
         const out = join(work, `dl-${kind}`)
         rmSync(out, { recursive: true, force: true })
         rmSync(join(buyerHome, 'resume'), { recursive: true, force: true })
         const cpu0 = cpuSeconds(node.pid)
+        const buyerCpu0 = childrenCpuSeconds()
         const cheques0 = await metric(adminUrl, token, 'bitcdn_cheques_accepted_total')
         const extra = kind === 'paid' ? ['--wallet', 'buyer', '--max-price', '5', '--budget', '100'] : []
-        const stdout = cliSync(buyerHome, ['get', torrentPath, '-o', out, '--peer', peer, '--timeout', '120', ...extra])
+        const stdout = cliSync(buyerHome, ['get', torrentPath, '-o', out, '--peer', peer, '--timeout', '120', ...extra], prof(`get-${kind}-${r + 1}`))
         const cpu1 = cpuSeconds(node.pid)
+        const buyerCpu = childrenCpuSeconds() - buyerCpu0
         const cheques = (await metric(adminUrl, token, 'bitcdn_cheques_accepted_total')) - cheques0
         const m = /\(([\d.]+) (MiB|GiB) fetched in ([\d.]+) s/.exec(stdout)
         if (!m) throw new Error(`bench paid: no "fetched in" line from get:\n${stdout}`)
         const seconds = Number(m[3])
-        const row = { run: r + 1, seconds, MiBps: sizeMiB / seconds, sellerCpuSeconds: cpu1 - cpu0, cheques }
+        const row = { run: r + 1, seconds, MiBps: sizeMiB / seconds, sellerCpuSeconds: cpu1 - cpu0, buyerCpuSeconds: buyerCpu, cheques, load1: loadavg()[0] }
         rows[kind].push(row)
-        console.log(`run ${r + 1}/${runs} ${kind.padEnd(4)} ${row.MiBps.toFixed(1).padStart(7)} MiB/s  node cpu ${row.sellerCpuSeconds.toFixed(2)} s${kind === 'paid' ? `  cheques ${cheques}` : ''}`)
+        console.log(`run ${r + 1}/${runs} ${kind.padEnd(4)} ${row.MiBps.toFixed(1).padStart(7)} MiB/s  node cpu ${row.sellerCpuSeconds.toFixed(2)} s  get cpu ${row.buyerCpuSeconds.toFixed(2)} s  load ${row.load1.toFixed(2)}${kind === 'paid' ? `  cheques ${cheques}` : ''}`)
       }
     }
     // bytes of one cheque message and its ack on the wire: BEP 10 framing (length, id 20,
@@ -103,19 +122,23 @@ export default async function run({ args, resultsDir }) {
     const ackBytes = 6 + encodePayMessage({ type: 'ack', cumulative: 1n, credit: 1n }).length
     const gibs = sizeMiB / 1024
     const med = median
+    const perGiB = (rs, f) => (rs.length === 0 ? undefined : med(rs.map(f)) / gibs)
     const summary = {
       freeMiBps: med(rows.free.map((x) => x.MiBps)),
       paidMiBps: med(rows.paid.map((x) => x.MiBps)),
       chequesPerGiB: med(rows.paid.map((x) => x.cheques)) / gibs,
       chequeBytesPerGiB: (med(rows.paid.map((x) => x.cheques)) * (chequeBytes + ackBytes)) / gibs,
-      sellerCpuSecondsPerGiB: { free: med(rows.free.map((x) => x.sellerCpuSeconds)) / gibs, paid: med(rows.paid.map((x) => x.sellerCpuSeconds)) / gibs },
+      sellerCpuSecondsPerGiB: { free: perGiB(rows.free, (x) => x.sellerCpuSeconds), paid: perGiB(rows.paid, (x) => x.sellerCpuSeconds) },
+      buyerCpuSecondsPerGiB: { free: perGiB(rows.free, (x) => x.buyerCpuSeconds), paid: perGiB(rows.paid, (x) => x.buyerCpuSeconds) },
     }
     summary.paidOverFree = summary.paidMiBps / summary.freeMiBps
     summary.paymentCostPercent = (1 - summary.paidOverFree) * 100
     const loadAfter = loadavg()
     console.log(`\n  free ${summary.freeMiBps.toFixed(1)} MiB/s, paid ${summary.paidMiBps.toFixed(1)} MiB/s: paid/free ${summary.paidOverFree.toFixed(3)}x (payment layer ${summary.paymentCostPercent.toFixed(1)}% of throughput; target < 3%)`)
     console.log(`  cheques ${summary.chequesPerGiB.toFixed(0)}/GiB, cheque bytes ${summary.chequeBytesPerGiB.toFixed(0)} B/GiB (cheque ${chequeBytes} B + ack ${ackBytes} B each)`)
-    console.log(`  node CPU per GiB served: free ${summary.sellerCpuSecondsPerGiB.free.toFixed(2)} s, paid ${summary.sellerCpuSecondsPerGiB.paid.toFixed(2)} s`)
+    const f2 = (x) => (x === undefined ? '-' : x.toFixed(2))
+    console.log(`  node CPU per GiB served: free ${f2(summary.sellerCpuSecondsPerGiB.free)} s, paid ${f2(summary.sellerCpuSecondsPerGiB.paid)} s`)
+    console.log(`  get CPU per GiB fetched: free ${f2(summary.buyerCpuSecondsPerGiB.free)} s, paid ${f2(summary.buyerCpuSecondsPerGiB.paid)} s`)
     console.log(`  load average: before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`)
     const record = {
       suite: 'paid',
@@ -131,6 +154,8 @@ export default async function run({ args, resultsDir }) {
       note: 'one bitcdn node on loopback (free policy on) and one bitcdn get per run, alternating free (no wallet) and paid (--wallet); throughput is get\'s own "fetched in" figure',
       results: rows,
     }
+    // a partial run (one kind, or profiled) is not the suite's result
+    if (kinds.length < 2 || profDir !== undefined) return
     mkdirSync(resultsDir, { recursive: true })
     writeFileSync(join(resultsDir, 'paid.json'), `${JSON.stringify(record, null, 2)}\n`)
     console.log(`\nwrote ${join(resultsDir, 'paid.json')}`)
@@ -140,8 +165,8 @@ export default async function run({ args, resultsDir }) {
 }
 
 /** `bitcdn <args>` on `home`, to completion; its stdout, or a thrown error with its stderr. */
-function cliSync(home, args) {
-  const r = spawnSync(process.execPath, [cli, ...args], { env: { ...process.env, BITCDN_HOME: home, BITCDN_PASSPHRASE: PASSPHRASE, FORCE_COLOR: '0' }, encoding: 'utf8', maxBuffer: 64 * MiB })
+function cliSync(home, args, nodeArgs = []) {
+  const r = spawnSync(process.execPath, [...nodeArgs, cli, ...args], { env: { ...process.env, BITCDN_HOME: home, BITCDN_PASSPHRASE: PASSPHRASE, FORCE_COLOR: '0' }, encoding: 'utf8', maxBuffer: 64 * MiB })
   if (r.status !== 0) throw new Error(`bitcdn ${args.slice(0, 2).join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`)
   return r.stdout
 }

@@ -20,6 +20,17 @@ export function cpuSeconds(pid) {
 }
 
 /**
+ * CPU seconds (user + system) of this process's children that have exited and been waited for
+ * (cutime + cstime): the difference around a `spawnSync` is that child's CPU.
+ * @example const before = childrenCpuSeconds(); spawnSync(...); const cpu = childrenCpuSeconds() - before
+ */
+export function childrenCpuSeconds() {
+  const stat = readFileSync('/proc/self/stat', 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS
+}
+
+/**
  * Resident memory now, in bytes: `rss` (VmRSS) and `anon` (RssAnon, the heap and buffers rather
  * than page-cache-backed file mappings).
  * @example const { rss, anon } = memory(pid)

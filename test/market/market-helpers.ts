@@ -57,19 +57,19 @@ export function market(chain: PayChain) {
       m: Metainfo,
       /** The data: in memory, or files in a folder (read from disk, so uploads wait on real reads). */
       store: PieceStore | { dir: string },
-      opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits; creditInit?: (payer: Address, token: Address) => BuyerCreditInit; logger?: Logger; payeeKey?: PayeeKey },
+      opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits; creditInit?: (payer: Address, token: Address) => BuyerCreditInit; logger?: Logger; payeeKey?: PayeeKey; watcherPollMs?: number },
     ): Promise<TestSeller> {
       const dir = await tempDir('bitcdn-seller-')
       const softAllowance = opts.softAllowance ?? tokenUnits(1_000_000n)
       // as the node does: the first window is worth the largest piece served (at least 1 MiB)
       let client: ReturnType<typeof createSwarmClient> | undefined
       const largestPiece = () => Math.max(0, ...(client?.torrents ?? []).map((t) => t.metainfo?.pieceLength ?? 0))
-      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: 100, softAllowance, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 } }, opts.creditInit ?? sellerCreditInit(opts.pricePerGiB, largestPiece))({
+      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: opts.watcherPollMs ?? 100, softAllowance, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 } }, opts.creditInit ?? sellerCreditInit(opts.pricePerGiB, largestPiece))({
         publicClient: chain.publicClient as never,
         walletClient: chain.wallet(account.privateKey) as never,
       })
       await settlement.start()
-      const { creditInit: _ci, logger, payeeKey, ...sellerOpts } = opts
+      const { creditInit: _ci, logger, payeeKey, watcherPollMs: _wp, ...sellerOpts } = opts
       const seller = createPaidSeller({ payee: account.address, domain, token: usdc, softAllowance, ...sellerOpts })({
         payments: settlementPayments(settlement),
         // a test may hand an attacker's key (one that signs something else, or claims another address)

@@ -5,8 +5,8 @@
  * corrupt data is paid nothing for it and banned.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { getAddress } from 'viem'
-import { tokenUnits } from '@bitcdn/core'
+import { getAddress, type Address } from 'viem'
+import { tokenUnits, type TokenUnits } from '@bitcdn/core'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { filledStore, makeTorrent, readAll, testData } from '../swarm/swarm-helpers.js'
 import { market, MiB, valueOf } from './market-helpers.js'
@@ -96,12 +96,39 @@ describe('paid swarm on anvil', () => {
     const s = await mk.seller(chain.accounts[3]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(1_000_000n) })
     const buyerAccount = chain.accounts[7]!
     const allocator = mk.allocator(buyerAccount)
-    const b = await mk.buyer(buyerAccount, m, [s.addr], { allocation: { after: tokenUnits(200n), amount: tokenUnits(50_000n) }, allocator })
+    // what the buyer had paid when it asked for the allocation
+    const spentAtCall: bigint[] = []
+    let b: Awaited<ReturnType<typeof mk.buyer>> | undefined
+    const watched = { ensureAllocation: (payee: Address, token: Address, amount: TokenUnits) => (spentAtCall.push(b?.buyer.spent() ?? 0n), allocator.ensureAllocation(payee, token, amount)) }
+    b = await mk.buyer(buyerAccount, m, [s.addr], { allocation: { after: tokenUnits(200n), amount: tokenUnits(50_000n) }, allocator: watched })
     await b.torrent.whenDone()
     await expect.poll(() => allocator.calls.length, { timeout: 10_000 }).toBeGreaterThan(0)
     expect(getAddress(allocator.calls[0]!.payee)).toBe(getAddress(s.payee))
+    // the torrent (2 MiB ≈ 1,953 units) was worth more than `after` from the start: allocated at the
+    // first connection, before 200 units were paid (waiting for them let the soft allowance run out)
+    expect(spentAtCall[0]).toBeLessThan(200n)
     await expect
       .poll(async () => ((await chain.publicClient.readContract({ address: chain.deployment.escrow, abi: (await import('@bitcdn/pay')).escrowAbi, functionName: 'allocation', args: [buyerAccount.address, s.payee, mk.usdc] })) as readonly bigint[])[0], { timeout: 10_000 })
       .toBe(50_000n)
   })
+
+  it('a seller sees an allocation made mid-download while the buyer waits on its credit, without waiting for its next chain poll', async () => {
+    const data = testData(16 * MiB, 'alloc-seen')
+    const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
+    const price = 1_000_000n
+    // the soft allowance buys 2 MiB; the watcher polls the chain only every 10 minutes on its own
+    const s = await mk.seller(chain.accounts[3]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(price), softAllowance: tokenUnits(valueOf(2 * MiB, price)), watcherPollMs: 600_000 })
+    const buyerAccount = chain.accounts[8]!
+    const allocator = mk.allocator(buyerAccount)
+    // a slow chain: the allocation lands after the seller's first look at the payer (its first
+    // cheque) and after the soft allowance ran out, so only a fresh read of the chain finds it
+    const slow = { ensureAllocation: (payee: Address, token: Address, amount: TokenUnits) => new Promise((r) => setTimeout(r, 1_000)).then(() => allocator.ensureAllocation(payee, token, amount)) }
+    const b = await mk.buyer(buyerAccount, m, [s.addr], { allocation: { after: tokenUnits(1_000n), amount: tokenUnits(5_000_000n) }, allocator: slow })
+    // 16 MiB is 8 soft allowances: done only once the seller counted the allocation as collateral
+    // (its own re-read of every payer comes after 60 s, past this test's timeout)
+    await b.torrent.whenDone()
+    expect((await readAll(b.torrent.store!, m)).equals(data)).toBe(true)
+    expect(allocator.calls.length).toBeGreaterThan(0)
+    expect(s.settlement.watcher.funds(buyerAccount.address, mk.usdc)?.allocatedToUs).toBe(5_000_000n)
+  }, 30_000)
 })

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { createWalletClient, getAddress, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { BitcdnError, tokenUnits, type TokenUnits } from '@bitcdn/core'
-import { bitcdnHome, createEscrowAccount, createPayerWallet, escrowAbi, findKeystore, formatTokenAmount, parseTokenAmount, unlockKeystoreFile } from '@bitcdn/pay'
+import { bitcdnHome, createEscrowAccount, createPayerWallet, createPrivateKeyChequeSigner, escrowAbi, findKeystore, formatTokenAmount, parseTokenAmount, unlockKeystoreFile } from '@bitcdn/pay'
 import { bytesValue, createPaidBuyer, MarketErrorCode, type PaidBuyer } from '@bitcdn/market'
 import type { Torrent } from '@bitcdn/swarm'
 import { connectCliChain, TOKEN_DECIMALS, type ChainFlags } from './chain-context.js'
@@ -98,7 +98,8 @@ export async function openPaidDownload(f: PaidGetFlags, note: (line: string) => 
   await mkdir(join(bitcdnHome(), 'payer'), { recursive: true, mode: 0o700 })
   const domain = { chainId: ctx.deployment.chainId, verifyingContract: ctx.deployment.escrow }
   const account = privateKeyToAccount(key.privateKey as Hex)
-  const wallet = createPayerWallet({ dbPath, signer: account, payer, domain })
+  // the digest signer (libsecp256k1): viem's typed-data path cost milliseconds per cheque
+  const wallet = createPayerWallet({ dbPath, signer: createPrivateKeyChequeSigner(key.privateKey as Hex, domain), payer, domain })
   const walletClient = createWalletClient({ chain: ctx.chain, transport: ctx.transport, account })
   const escrowAccount = createEscrowAccount({ escrow: ctx.deployment.escrow, token: ctx.token })({ walletClient, publicClient: ctx.publicClient })
   const allocations: AllocationSpend[] = []

@@ -16,6 +16,7 @@ import {
   bitcdnHome,
   createEscrowAccount,
   createPayerWallet,
+  createPrivateKeyChequeSigner,
   defaultDeploymentPath,
   findKeystore,
   getPreset,
@@ -91,7 +92,8 @@ export async function openGatewayPayment(opts: GatewayPaymentOptions, logger: Lo
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
   const dbPath = opts.wallet ?? join(bitcdnHome(), 'gateway', 'wallet.db')
   await mkdir(dirname(dbPath), { recursive: true, mode: 0o700 })
-  const wallet = createPayerWallet({ dbPath, signer: account, payer: account.address, domain })
+  // the digest signer (libsecp256k1): viem's typed-data path cost milliseconds per cheque
+  const wallet = createPayerWallet({ dbPath, signer: createPrivateKeyChequeSigner(key.privateKey, domain), payer: account.address, domain })
   const escrow = createEscrowAccount({ escrow: deployment.escrow, token })({ walletClient, publicClient })
   const allocator = budgetedAllocator(budget, (payee, amount) => escrow.ensureAllocation(payee, amount, { token }), logger)
   const buyer = createPaidBuyer({

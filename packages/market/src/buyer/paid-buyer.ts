@@ -24,7 +24,7 @@ import { bytesValue } from '../price.js'
 import { RefuseReason, type PayMessage, type TermsMessage } from '../wire/codec.js'
 import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
 import { verifyPayeeProof } from '../wire/payee-proof.js'
-import { overShare, sellerWeights, type BuyerPolicyOptions } from './buyer-policy.js'
+import { overShare, sellerWeights, type BuyerPolicyOptions, type ShareStanding } from './buyer-policy.js'
 
 /** Issues cheques, durably before signing (pay's `PayerWallet` is one). */
 export interface BuyerPayments {
@@ -159,7 +159,8 @@ interface SellerAccount {
   /** It accepted a cheque of ours: its window reserves whole pieces, so requests keep a piece of margin. */
   proven: boolean
   lastCheque?: SignedCheque
-  allocatedAt: bigint
+  /** `paid` when its allocation was last topped up (undefined: never). */
+  allocatedAt?: bigint
   channels: Set<Session>
   flushTimer?: NodeJS.Timeout
   allocating?: boolean
@@ -301,7 +302,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       if (s.ch.closed) return
       let a = sellers.get(t.payee)
       if (a === undefined) {
-        a = { payee: t.payee, price: t.pricePerGiB, softAllowance: t.softAllowance, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, share: 0, receivedBytes: 0, lastBlockAt: 0, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, receivedSinceAck: 0, proven: false, allocatedAt: 0n, channels: new Set() }
+        a = { payee: t.payee, price: t.pricePerGiB, softAllowance: t.softAllowance, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, share: 0, receivedBytes: 0, lastBlockAt: 0, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, receivedSinceAck: 0, proven: false, channels: new Set() }
         sellers.set(t.payee, a)
       } else if (a.price !== t.pricePerGiB) {
         // a seller that changed its price: pay what is due at the old price first
@@ -311,6 +312,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       s.state = 'paying'
       s.terms = undefined
       a.channels.add(s)
+      topUp(a, s.infoHash)
       rebalance()
       torrents.get(s.infoHash)?.requestMore()
     }
@@ -414,16 +416,25 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       for (const s of a.channels) closeIfSettled(s)
     }
 
-    const topUp = (a: SellerAccount) => {
+    /**
+     * Top up `a`'s allocation once it was paid `after`, or at once (`infoHash`: a new connection) when
+     * what is left of that torrent at its price is worth `after` or more — that download is steady
+     * business from its first byte, and an allocation made only once `after` was paid reached the
+     * seller (its escrow watcher's poll) after the soft allowance had run out: a stall of a second
+     * or two on a fast link.
+     */
+    const topUp = (a: SellerAccount, infoHash?: string) => {
       const rule = init.allocation
       const allocator = components.allocator
       if (rule === undefined || allocator === undefined) return
       // unclaimed cheques use up the seller's soft allowance: by half of it, the seller is one we
       // buy from steadily, and without collateral it would soon stop serving us
       const after = a.softAllowance > 0n && a.softAllowance / 2n < rule.after ? a.softAllowance / 2n : rule.after
-      if (a.paid < after) return
+      if (a.allocatedAt === undefined && infoHash !== undefined) {
+        if (bytesValue(leftToFetch(infoHash), a.price) < after) return
+      } else if (a.paid < after) return
       // once per `after` paid: steady business keeps its allocation, a one-off never ties funds up
-      if (a.paid - a.allocatedAt < after && a.allocatedAt !== 0n) return
+      if (a.allocatedAt !== undefined && a.paid - a.allocatedAt < after) return
       if (a.allocating) return
       a.allocatedAt = a.paid
       a.allocating = true
@@ -431,6 +442,13 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         .ensureAllocation(a.payee, token, rule.amount)
         .catch((err: unknown) => log.warn({ err: (err as Error).message, payee: a.payee }, 'allocation top-up failed'))
         .finally(() => (a.allocating = false))
+    }
+
+    /** Bytes of the torrent not verified yet (0 while its metadata is unknown). */
+    const leftToFetch = (infoHash: string): number => {
+      const t = torrents.get(infoHash)
+      const length = t?.metainfo?.length ?? 0
+      return length === 0 ? 0 : Math.max(0, Math.round(length * (1 - t!.stats().progress)))
     }
 
     const onVerified = (infoHash: string, sources: PieceSource[]) => {
@@ -479,23 +497,45 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
      * The price preference (buyer-policy.ts): a seller ahead of its share of the bytes, while a
      * seller behind its own is delivering, gets no new requests until that one catches up.
      */
+    // asked on every requestLimit call (per block received): the standings live in one reused
+    // array and the slack per torrent, so the check allocates nothing
+    const standings: ShareStanding[] = []
+    const slacks = new Map<string, number>()
+    const slackOf = (infoHash: string): number => {
+      const hit = slacks.get(infoHash)
+      if (hit !== undefined) return hit
+      const meta = torrents.get(infoHash)?.metainfo
+      if (meta === undefined) return init.policy?.shareSlackBytes ?? 0
+      // a torrent smaller than the slack would never see the preference: an eighth of it then
+      const slack = init.policy?.shareSlackBytes ?? Math.max(2 * meta.pieceLength, Math.min(4 * MIB, Math.floor(meta.length / 8)))
+      slacks.set(infoHash, slack)
+      return slack
+    }
     const heldBack = (a: SellerAccount, infoHash: string): boolean => {
       if (a.share >= 1 || a.share <= 0) return false
       const now = Date.now()
-      const standings = []
+      let n = 0
       for (const x of sellers.values()) {
-        if (x.share <= 0 || ![...x.channels].some((c) => !c.ch.closed)) continue
+        if (x.share <= 0) continue
         // bytes asked for count with bytes received: a fresh connection's first pipeline (several
         // MiB) would otherwise commit a small torrent evenly before any standing existed
         let asked = 0
-        for (const c of x.channels) asked += c.conn.outstanding * BLOCK
-        standings.push({ id: x.payee, share: x.share, receivedBytes: x.receivedBytes + asked, delivering: now - x.lastBlockAt < DELIVERING_MS })
+        let open = false
+        for (const c of x.channels) {
+          if (c.ch.closed) continue
+          open = true
+          asked += c.conn.outstanding * BLOCK
+        }
+        if (!open) continue
+        const st = standings[n] ?? (standings[n] = { id: '', share: 0, receivedBytes: 0, delivering: false })
+        st.id = x.payee
+        st.share = x.share
+        st.receivedBytes = x.receivedBytes + asked
+        st.delivering = now - x.lastBlockAt < DELIVERING_MS
+        n++
       }
-      const meta = torrents.get(infoHash)?.metainfo
-      const piece = meta?.pieceLength ?? 0
-      // a torrent smaller than the slack would never see the preference: an eighth of it then
-      const slack = Math.max(2 * piece, Math.min(4 * MIB, Math.floor((meta?.length ?? 0) / 8)))
-      return overShare(a.payee, standings, init.policy?.shareSlackBytes ?? slack)
+      standings.length = n
+      return overShare(a.payee, standings, slackOf(infoHash))
     }
 
     const markExhausted = () => {

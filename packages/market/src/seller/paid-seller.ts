@@ -15,7 +15,8 @@
  *
  * Debt is the value of bytes *sent* (the swarm's `uploadSettled`: a block granted and then dropped
  * by a choke, a cancel or a close is never charged) minus the cheques accepted; it is also
- * recorded durably in pay's credit (`payments.delivered`), whose window (`payments.mayDeliver`:
+ * recorded durably in pay's credit (`payments.delivered`, in batches of at most 1 MiB or 100 ms
+ * per payer — bytes sent and not recorded yet count in every window check), whose window (`payments.mayDeliver`:
  * one piece's worth, doubling per window's worth paid) bounds a payer with a large allocation that
  * stops paying, across restarts. A grant is checked with the blocks granted and not yet sent
  * counted as debt, so what is on its way never takes the buyer past its bound. Every ack announces
@@ -102,6 +103,8 @@ export interface BuyerAccount {
   reservedBytes: number
   /** Bytes granted on its connections and not yet sent: counted as debt by every check. */
   inflightBytes: number
+  /** Of `servedBytes` (proven), how many are recorded in pay's credit (`payments.delivered`); the rest count in window checks. */
+  recordedBytes: number
   banned: boolean
 }
 
@@ -178,6 +181,14 @@ interface Session {
 
 const MIB = 1024 * 1024
 const GIB = 1n << 30n
+/**
+ * Deliveries reach pay's credit — a SQLite write each — in batches: at most this many bytes or
+ * `RECORD_DELAY_MS` behind (a call per block cost more than the rest of the block's accounting).
+ * The node's window piece is at least one MiB (`sellerCreditInit`), so a crash forgets at most
+ * one piece's worth or 100 ms of deliveries, as SELLER-BOUND.md states.
+ */
+const RECORD_BYTES = 1024 * 1024
+const RECORD_DELAY_MS = 100
 /** Pieces one connection may have started at once (bounds the per-connection map). */
 const MAX_OPEN_PIECES = 1024
 
@@ -201,6 +212,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     const prepay = init.prepayAllowance ?? bytesValue(16 * MIB, price)
     const freeFor = (infoHash: string) => (typeof init.free === 'function' ? init.free(infoHash) : init.free === true)
     const sessions = new Map<string, Session>()
+    /** The same sessions by connection: the per-block slots find theirs without building a key. */
+    const byConn = new WeakMap<SellerConnection, Session>()
     const accounts = new Map<Address, BuyerAccount>()
     const stats: SellerStats = { paidBytes: 0, freeBytes: 0, chequesAccepted: 0, chequesRefused: {}, closed: {}, requestsRefused: 0 }
     let client: Pick<SwarmClient, 'get'> | undefined
@@ -235,6 +248,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
 
     /** Cut off a payer whose debt reached the disconnect threshold; true when it did. */
     const enforce = (a: BuyerAccount): boolean => {
+      // once: requests its connections still send before they close are refused without a second ban
+      if (a.banned) return true
       const owed = owedOf(a)
       if (owed <= 0n) return false
       const credit = payments.credit(a.payer, token)
@@ -279,7 +294,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
      * buyer can always finish, verify and pay it (a refused block keeps that piece off the peer
      * until it unchokes us anew).
      */
-    const windowAllows = (a: BuyerAccount, bytes: number): boolean => payments.mayDeliver?.(a.payer, token, blockValue(a.reservedBytes + a.inflightBytes + bytes)) ?? true
+    const windowAllows = (a: BuyerAccount, bytes: number): boolean =>
+      payments.mayDeliver?.(a.payer, token, blockValue(a.servedBytes - a.recordedBytes + a.reservedBytes + a.inflightBytes + bytes)) ?? true
 
     /**
      * What the seller will still honour for `s`, announced in every ack: the window and collateral
@@ -293,7 +309,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       let left = (credit * chokePct) / 100n - owedOf(a, a.inflightBytes)
       const windowLeft = payments.remaining?.(a.payer, token)
       if (windowLeft !== undefined) {
-        const w = windowLeft - blockValue(a.reservedBytes + a.inflightBytes)
+        const w = windowLeft - blockValue(a.servedBytes - a.recordedBytes + a.reservedBytes + a.inflightBytes)
         if (w < left) left = w
       }
       if (!s.proven) {
@@ -358,14 +374,31 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     }
 
     /**
-     * Charge `bytes` to `a`: in memory and, durably, to pay's credit — at the step of the cumulative
+     * Record what `a` was charged and pay's credit not told yet — at the step of the cumulative
      * value, so the recorded debt rounds exactly as the buyer's cheques do (no drift).
      */
-    const charge = (a: BuyerAccount, bytes: number): void => {
-      const before = bytesValue(a.servedBytes, price)
-      a.servedBytes += bytes
-      const step = bytesValue(a.servedBytes, price) - before
+    const record = (a: BuyerAccount): void => {
+      if (a.recordedBytes === a.servedBytes) return
+      const step = bytesValue(a.servedBytes, price) - bytesValue(a.recordedBytes, price)
+      a.recordedBytes = a.servedBytes
       if (step > 0n) payments.delivered?.(a.payer, token, tokenUnits(step))
+    }
+    const recordTimers = new Map<BuyerAccount, NodeJS.Timeout>()
+    const recordLater = (a: BuyerAccount): void => {
+      if (recordTimers.has(a)) return
+      const t = setTimeout(() => {
+        recordTimers.delete(a)
+        record(a)
+      }, RECORD_DELAY_MS)
+      t.unref()
+      recordTimers.set(a, t)
+    }
+
+    /** Charge `bytes` to `a`: in memory now, in pay's credit within `RECORD_BYTES` or `RECORD_DELAY_MS`. */
+    const charge = (a: BuyerAccount, bytes: number): void => {
+      a.servedBytes += bytes
+      if (a.servedBytes - a.recordedBytes >= RECORD_BYTES) record(a)
+      else recordLater(a)
     }
 
     const refuse = (s: Session, err: BitcdnError, close: boolean) => {
@@ -449,7 +482,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           s.ch.send({ type: 'proof', signature })
           let a = accounts.get(payer)
           if (a === undefined) {
-            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), reservedBytes: 0, inflightBytes: 0, banned: false }
+            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), reservedBytes: 0, inflightBytes: 0, recordedBytes: 0, banned: false }
             accounts.set(payer, a)
           }
           s.account = a
@@ -537,15 +570,20 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       for (const a of live) if (!a.banned) enforce(a)
       // a credit that changed (an allocation seen, a cheque claimed, a withdrawal notice) reaches the
       // buyer now: a buyer capped by its credit sends no cheque, so it would wait for an ack forever
+      let look: BuyerAccount | undefined
       for (const s of sessions.values()) {
         const a = s.account
         if (s.state !== 'admitted' || a === undefined || a.banned || s.ch.closed) continue
+        // a proven buyer with less than a piece of credit left waits for collateral (its allocation
+        // is on its way, or it stopped paying): read the chain now, not at the watcher's next poll
+        if (s.proven && look === undefined && honoured(s) < bytesValue(pieceBytes(s.infoHash, 0, MIB), price)) look = a
         const credit = payments.credit(a.payer, token)
         if (credit === s.creditSent) continue
         s.creditSent = credit
         s.ch.send({ type: 'ack', cumulative: a.accepted, credit: honoured(s) })
         rechoke(s.infoHash)
       }
+      if (look !== undefined) payments.lookAgain?.(look.payer, token)
     }, init.checkIntervalMs ?? 250)
     timer.unref()
 
@@ -584,8 +622,10 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             log,
           )
           sessions.set(k, s)
+          byConn.set(conn, s)
           conn.once('close', () => {
             if (sessions.get(k) === s) sessions.delete(k)
+            if (byConn.get(conn) === s) byConn.delete(conn)
             // its started pieces will not be finished here: release what they held in the window
             if (s.account !== undefined) {
               for (const left of s.open.values()) s.account.reservedBytes -= left
@@ -596,6 +636,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             s.inflight = 0
             const a = s.account
             if (a !== undefined) {
+              // pay's credit decides from the debt whether the payer is still followed
+              record(a)
               payments.released?.(a.payer, token, conn.id)
               // an account nothing was charged to and no connection uses is forgotten (a hello naming a payer costs no memory)
               if (!a.banned && a.servedBytes === 0 && a.paid === 0n && a.reservedBytes === 0 && a.inflightBytes === 0 && ![...sessions.values()].some((x) => x.account === a)) accounts.delete(a.payer)
@@ -604,7 +646,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           })
         },
         uploadGate(conn: SellerConnection, ref: BlockRef, infoHash: string): boolean {
-          const s = sessions.get(key(infoHash, conn.id))
+          const s = byConn.get(conn)
           if (s?.state === 'admitted') {
             const a = s.account!
             if (!s.proven) {
@@ -625,12 +667,12 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           return freeFor(infoHash)
         },
         uploadSettled(conn: SellerConnection, ref: BlockRef, infoHash: string, sent: boolean): void {
-          const s = sessions.get(key(infoHash, conn.id))
+          const s = byConn.get(conn)
           const k = ref.index * 0x1_0000_0000 + ref.begin
-          const n = s?.conn === conn ? s.granted.get(k) : undefined
+          const n = s?.granted.get(k)
           if (n === undefined) {
             // not a paid grant: a free block (or one of a session that ended, released at its close)
-            if (sent && (s === undefined || s.conn === conn)) {
+            if (sent) {
               stats.freeBytes += ref.length
               components.onServed?.(infoHash, ref.length, false)
             }
@@ -668,7 +710,15 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         const a = accounts.get(getAddress(payer))
         return a === undefined ? 0n : owedOf(a)
       },
-      close: () => clearInterval(timer),
+      close: () => {
+        clearInterval(timer)
+        // what was sent and not recorded yet goes to pay's credit (the node closes its settlement after)
+        for (const [a, t] of recordTimers) {
+          clearTimeout(t)
+          record(a)
+        }
+        recordTimers.clear()
+      },
     })
     return this_ as PaidSeller
   }

@@ -51,6 +51,13 @@ export interface SellerPayments {
   delivered?(payer: Address, token: Address, value: TokenUnits): void
   /** Value `mayDeliver` still allows `payer` now: its credit limit (window capped by collateral) minus its unpaid debt. */
   remaining?(payer: Address, token: Address): TokenUnits
+  /**
+   * `payer`'s credit is nearly used up: look for new collateral on chain now (an allocation it just
+   * made) rather than at the next poll. Bounded (at most one chain poll per 250 ms in all), so a
+   * buyer that never pays cannot turn it into an RPC flood. Credit still comes only from what the
+   * chain shows.
+   */
+  lookAgain?(payer: Address, token: Address): void
 }
 
 const GIB = 1n << 30n
@@ -102,6 +109,7 @@ const sourceOf = (peer: string): string => {
 
 export function settlementPayments(settlement: SellerSettlement, opts: SettlementPaymentsOptions = {}): SellerPayments {
   const { watcher, ledger, gate } = settlement
+  let lastLookMs = 0
   const perSource = opts.perSource ?? { burst: 4, intervalMs: 10_000 }
   const maxSources = opts.maxSources ?? 4096
   const sources = new Map<string, TokenBucket>() // source → its lookup budget, oldest first
@@ -167,17 +175,9 @@ export function settlementPayments(settlement: SellerSettlement, opts: Settlemen
     },
     async receive(signed, peer) {
       const r = await settlement.receive([signed], { peer })
+      // a cheque from a payer whose funds are leaving is claimed at once, on the notice's
+      // deadline, by the settlement itself (seller-settlement.ts, receive)
       const ok = r.accepted[0]
-      if (ok !== undefined) {
-        // a cheque from a payer whose funds are leaving (a withdrawal or a decrease of our
-        // allocation announced) is claimed at once, like the ones held when the notice came:
-        // the notice's deadline applies to it too
-        const f = watcher.funds(getAddress(signed.cheque.payer), getAddress(signed.cheque.token))
-        if (f !== undefined && (f.pendingWithdrawal > 0n || f.pendingDeallocation > 0n)) {
-          settlement.cashout.urgent(getAddress(signed.cheque.payer))
-          settlement.cashout.tick().catch(() => {}) // a failed pass is retried by the next one; the cash-out logs it
-        }
-      }
       const unbacked = r.unbacked[0]
       const err = (r.rejected[0]?.error ?? unbacked?.error) as BitcdnError | undefined
       return {
@@ -193,6 +193,13 @@ export function settlementPayments(settlement: SellerSettlement, opts: Settlemen
       const c = settlement.credit(payer, token)
       const r = c.limit(settlement.collateral(payer, token)) + c.prepaid - c.unpaid
       return tokenUnits(r > 0n ? r : 0n)
+    },
+    lookAgain() {
+      const now = Date.now()
+      if (now - lastLookMs < 250) return
+      lastLookMs = now
+      // one poll of the escrow's logs (an Allocated event re-reads that payer); a failure is the watcher's to log and retry
+      watcher.poll().catch(() => {})
     },
   }
 }

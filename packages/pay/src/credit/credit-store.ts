@@ -7,9 +7,10 @@
  * `delivered` changes with every block sent, and an fsync — or even a commit — per block would
  * cost more than the block. `putLazy` is a write-behind: a change of `paid` or of the window is
  * written at once; deliveries are written once `maxLag` more value was delivered since the last
- * write, or 100 ms later. So a process crash loses at most `maxLag` (the seller passes one
- * piece's worth) or 100 ms of deliveries per buyer from the record; a power loss can lose the last
- * few writes besides — counted as unpaid (SELLER-BOUND.md).
+ * write, or 100 ms later. So a process crash loses at most `maxLag` or 100 ms of deliveries per
+ * buyer from the record; a power loss can lose the last few writes besides — counted as unpaid
+ * (SELLER-BOUND.md). The seller settlement writes with `put`: its caller (the market seller)
+ * batches deliveries itself.
  */
 import Database from 'better-sqlite3'
 import { getAddress, type Address } from 'viem'
@@ -61,11 +62,21 @@ export function openCreditStore(dbPath: string): CreditStore {
   const pending = new Map<string, { payer: Address; token: Address; state: BuyerCreditState }>()
   const written = new Map<string, BuyerCreditState>()
   let timer: NodeJS.Timeout | undefined
+  // a write per piece delivered: the checksums (keccak) once per address, not per write
+  const checksums = new Map<string, Address>()
+  const checksum = (a: Address): Address => {
+    let c = checksums.get(a)
+    if (c === undefined) {
+      if (checksums.size >= 4096) checksums.clear()
+      checksums.set(a, (c = getAddress(a)))
+    }
+    return c
+  }
   const write = (payer: Address, token: Address, s: BuyerCreditState): void => {
     if (!open) throw new PayError('BITCDN_ERR_LEDGER_CLOSED', 'credit store is closed')
     put.run({
-      payer: getAddress(payer),
-      token: getAddress(token),
+      payer: checksum(payer),
+      token: checksum(token),
       delivered: s.delivered.toString(),
       paid: s.paid.toString(),
       settledWindows: s.settledWindows,

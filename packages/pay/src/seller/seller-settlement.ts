@@ -37,7 +37,8 @@
  *   notice's deadline, so its claim is repriced as the deadline nears). A
  *   revoked signer's new cheques are refused (`BITCDN_ERR_SIGNER_REVOKED`).
  * - Unpaid credit survives a restart: each buyer's credit state is written to the ledger's SQLite
- *   file (`credit-store.ts`), a payment at once, deliveries within one piece's worth (or 100 ms).
+ *   file (`credit-store.ts`) at every change; `delivered()` is called in batches (the market
+ *   seller: at most 1 MiB or 100 ms behind), so the debt on disk lags one piece's worth at most.
  * - `collateral()` and `credit()` are asked on every block served, so they are cached: collateral
  *   against the watcher's `version`, the ledger's `version` and the cheques awaiting their fsync,
  *   so it is exactly as fresh as the watcher (its event poll, `pollingIntervalMs`, 1 s by default,
@@ -203,8 +204,17 @@ export function createSellerSettlement(
     // the watcher is the one subscriber to WithdrawRequested; it hands the payer to the cash-out
     const cashout = createCashout({ ...init.cashout, escrow, watchWithdrawals: false })({ ...components, ledger })
     const credits = new Map<string, BuyerCredit>()
-    const creditsByRaw = new Map<string, BuyerCredit>()
-    const collateralCache = new Map<string, { watcher: number; ledger: number; awaiting: number; value: TokenUnits }>()
+    // by the caller's spelling, payer then token: a per-block lookup builds no key string
+    const creditsByRaw = new Map<string, Map<string, BuyerCredit>>()
+    const collateralCache = new Map<string, Map<string, { watcher: number; ledger: number; awaiting: number; value: TokenUnits }>>()
+    const rawCached = <T>(cache: Map<string, Map<string, T>>, payer: string, token: string, v: T): void => {
+      let m = cache.get(payer)
+      if (m === undefined) {
+        if (cache.size >= 4096) cache.clear()
+        cache.set(payer, (m = new Map()))
+      }
+      m.set(token, v)
+    }
     /** Increments of cheques committed but not yet on disk, by payer:token. */
     const awaiting = new Map<string, bigint>()
     let awaitingVersion = 0
@@ -220,9 +230,11 @@ export function createSellerSettlement(
     const leavingDeadline = (payer: Address, token: Address): Pick<UrgentClaim, 'reason' | 'deadlineS'> | undefined => {
       const f = watcher.funds(payer, token)
       if (!f) return undefined
-      const w = f.pendingWithdrawal > 0n && f.withdrawReadyAt > 0n ? f.withdrawReadyAt : undefined
-      const d = f.pendingDeallocation > 0n && f.deallocationReadyAt > 0n ? f.deallocationReadyAt : undefined
-      if (w !== undefined && (d === undefined || w <= d)) return { reason: 'withdraw-requested', deadlineS: w }
+      // a notice whose ready time is unknown (0) is still claimed at once, without a deadline
+      const w = f.pendingWithdrawal > 0n ? f.withdrawReadyAt : undefined
+      const d = f.pendingDeallocation > 0n ? f.deallocationReadyAt : undefined
+      const sooner = (x: bigint, y: bigint) => x > 0n && (y === 0n || x <= y)
+      if (w !== undefined && (d === undefined || sooner(w, d) || d === 0n)) return { reason: 'withdraw-requested', deadlineS: w }
       if (d !== undefined) return { reason: 'deallocation-requested', deadlineS: d }
       return undefined
     }
@@ -451,8 +463,7 @@ export function createSellerSettlement(
       },
       credit(payerIn, tokenIn) {
         // asked on every block served: the caller's spelling first, no checksum per call
-        const raw = `${payerIn}:${tokenIn}`
-        const hit = creditsByRaw.get(raw)
+        const hit = creditsByRaw.get(payerIn)?.get(tokenIn)
         if (hit !== undefined) return hit
         const payer = getAddress(payerIn)
         const token = getAddress(tokenIn)
@@ -460,19 +471,18 @@ export function createSellerSettlement(
         let c = credits.get(k)
         if (!c) {
           const ci = creditInit(payer, token)
-          // the debt reaches the disk within one piece's worth of deliveries (or 100 ms); a payment at once
-          c = new BuyerCredit({ ...ci, state: creditStore.get(payer, token), onChange: (st) => creditStore.putLazy(payer, token, st, ci.pieceValue) })
+          // every change is written at once (synchronous = NORMAL): the caller batches deliveries —
+          // the market seller records at most 1 MiB (never above one window piece) or 100 ms late
+          c = new BuyerCredit({ ...ci, state: creditStore.get(payer, token), onChange: (st) => creditStore.put(payer, token, st) })
           credits.set(k, c)
         }
-        if (creditsByRaw.size >= 4096) creditsByRaw.clear()
-        creditsByRaw.set(raw, c)
+        rawCached(creditsByRaw, payerIn, tokenIn, c)
         return c
       },
       collateral(payer, token) {
         // asked on every block served: cached against the watcher's funds, the ledger's records
         // and the cheques awaiting their fsync — never staler than the uncached value would be
-        const raw = `${payer}:${token}`
-        const c = collateralCache.get(raw)
+        const c = collateralCache.get(payer)?.get(token)
         if (c !== undefined && c.watcher === watcher.version && c.ledger === ledger.version && c.awaiting === awaitingVersion) return c.value
         const entry = { watcher: watcher.version, ledger: ledger.version, awaiting: awaitingVersion, value: tokenUnits(0n) }
         const f = watcher.funds(payer, token)
@@ -482,8 +492,7 @@ export function createSellerSettlement(
           const exposure = ledger.exposure(t, p) - (awaiting.get(`${p}:${t}`) ?? 0n)
           entry.value = collateralAvailable({ ...f, softAllowance: soft(p, t), ourExposure: exposure > 0n ? exposure : 0n })
         } // unknown funds: no credit
-        if (collateralCache.size >= 4096) collateralCache.clear()
-        collateralCache.set(raw, entry)
+        rawCached(collateralCache, payer, token, entry)
         return entry.value
       },
       async follow(payerIn, tokenIn) {
