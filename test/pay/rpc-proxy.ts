@@ -13,13 +13,15 @@ export interface RpcProxy {
   /** eth_getLogs ranges forwarded (from, to) and how many were refused as too large. */
   logRanges: { from: bigint; to: bigint }[]
   refusedRanges: number
+  /** When each request arrived (Date.now()), every method. */
+  requestTimes: number[]
   close(): Promise<void>
 }
 
-export async function startRpcProxy(target: string, opts: { maxLogRange?: number } = {}): Promise<RpcProxy> {
+export async function startRpcProxy(target: string, opts: { maxLogRange?: number; /** Each request is answered this much later (a slow RPC). */ delayMs?: number } = {}): Promise<RpcProxy> {
   const t = new URL(target)
   let isDown = false
-  const proxy: Partial<RpcProxy> = { logRanges: [], refusedRanges: 0 }
+  const proxy: Partial<RpcProxy> = { logRanges: [], refusedRanges: 0, requestTimes: [] }
   const server: Server = createServer((req, res) => {
     if (isDown) {
       req.socket.destroy()
@@ -27,7 +29,9 @@ export async function startRpcProxy(target: string, opts: { maxLogRange?: number
     }
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
+    req.on('end', () => (opts.delayMs ? setTimeout(forward, opts.delayMs) : forward()))
+    proxy.requestTimes!.push(Date.now())
+    const forward = () => {
       const body = Buffer.concat(chunks)
       const msg = JSON.parse(body.toString()) as { id: number; method: string; params?: [{ fromBlock?: string; toBlock?: string }] }
       if (!Array.isArray(msg) && msg.method === 'eth_getLogs' && msg.params?.[0]?.fromBlock && msg.params[0].toBlock) {
@@ -47,7 +51,7 @@ export async function startRpcProxy(target: string, opts: { maxLogRange?: number
       })
       up.on('error', () => res.destroy())
       up.end(body)
-    })
+    }
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const { port } = server.address() as AddressInfo

@@ -53,7 +53,7 @@ export interface SellerPayments {
   remaining?(payer: Address, token: Address): TokenUnits
   /**
    * `payer`'s credit is nearly used up: look for new collateral on chain now (an allocation it just
-   * made) rather than at the next poll. Bounded (at most one chain poll per 250 ms in all), so a
+   * made) rather than at the next poll. Bounded (at most one chain poll per 250 ms in all, and one at a time), so a
    * buyer that never pays cannot turn it into an RPC flood. Credit still comes only from what the
    * chain shows.
    */
@@ -110,6 +110,7 @@ const sourceOf = (peer: string): string => {
 export function settlementPayments(settlement: SellerSettlement, opts: SettlementPaymentsOptions = {}): SellerPayments {
   const { watcher, ledger, gate } = settlement
   let lastLookMs = 0
+  let looking = false
   const perSource = opts.perSource ?? { burst: 4, intervalMs: 10_000 }
   const maxSources = opts.maxSources ?? 4096
   const sources = new Map<string, TokenBucket>() // source → its lookup budget, oldest first
@@ -196,10 +197,17 @@ export function settlementPayments(settlement: SellerSettlement, opts: Settlemen
     },
     lookAgain() {
       const now = Date.now()
-      if (now - lastLookMs < 250) return
+      // one on-demand poll at a time: the watcher queues every poll() behind the running one, so
+      // while the RPC answers slower than 250 ms each check would add one and the backlog would
+      // run back to back once it recovers
+      if (looking || now - lastLookMs < 250) return
       lastLookMs = now
+      looking = true
       // one poll of the escrow's logs (an Allocated event re-reads that payer); a failure is the watcher's to log and retry
-      watcher.poll().catch(() => {})
+      watcher
+        .poll()
+        .catch(() => {})
+        .finally(() => (looking = false))
     },
   }
 }
