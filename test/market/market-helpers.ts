@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
+import { expect } from 'vitest'
 import { privateKeyToAccount } from 'viem/accounts'
 import { tokenUnits, type Logger, type TokenUnits } from '@bitcdn/core'
 import { createMemoryStore, type Metainfo, type PieceStore } from '@bitcdn/content'
@@ -146,3 +147,24 @@ type PaidBuyerComponentsWallet = Parameters<ReturnType<typeof createPaidBuyer>>[
 
 /** The value the seller is owed for `bytes` at `price`, rounded down (the documented rounding). */
 export const valueOf = (bytes: number, price: bigint) => (BigInt(bytes) * price) / GiB
+
+/**
+ * Waits until the seller's sent bytes stop growing: two reads `stepMs` apart are equal (it serves
+ * nothing more). Fails after `timeoutMs`.
+ * @example await untilSellerStill(s.seller, 1000, 30_000)
+ */
+export async function untilSellerStill(seller: Pick<PaidSeller, 'stats'>, stepMs: number, timeoutMs: number): Promise<void> {
+  let last = -1
+  await expect
+    .poll(
+      async () => {
+        const now = seller.stats().paidBytes
+        const still = now === last
+        last = now
+        await new Promise((r) => setTimeout(r, stepMs))
+        return still
+      },
+      { timeout: timeoutMs, interval: 10 },
+    )
+    .toBe(true)
+}

@@ -14,7 +14,7 @@ import { createSwarmClient, type HardenedWire, type SwarmClient } from '@bitcdn/
 import { attachPayChannel, bytesValue, PAY_EXTENSION_NAME, PROTOCOL_VERSION, type PayChannel, type PayMessage } from '@bitcdn/market'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { filledStore, makeTorrent, readAll, testData } from '../swarm/swarm-helpers.js'
-import { market, MiB, type TestSeller } from './market-helpers.js'
+import { market, MiB, type TestSeller, untilSellerStill } from './market-helpers.js'
 
 let chain: PayChain
 let mk: ReturnType<typeof market>
@@ -101,19 +101,7 @@ describe('paid seller under attack', () => {
     const real = b.wallet
     await expect.poll(() => s.seller.stats().paidBytes, { timeout: 20_000 }).toBeGreaterThan(0)
     // served until the debt reached the credit, then nothing more
-    let last = -1
-    await expect
-      .poll(
-        async () => {
-          const now = s.seller.stats().paidBytes
-          const still = now === last
-          last = now
-          await new Promise((r) => setTimeout(r, 1000))
-          return still
-        },
-        { timeout: 30_000, interval: 10 },
-      )
-      .toBe(true)
+    await untilSellerStill(s.seller, 1000, 30_000)
     const served = s.seller.stats().paidBytes
     const paid = s.settlement.ledger.best(stingy.address, mk.usdc)?.cheque.cumulativeAmount ?? 0n
     expect(paid).toBeGreaterThan(0n) // its one cheque
@@ -151,19 +139,7 @@ describe('paid seller under attack', () => {
     })
     const real = b.wallet
     await expect.poll(() => s.seller.stats().paidBytes, { timeout: 20_000 }).toBeGreaterThan(0)
-    let last = -1
-    await expect
-      .poll(
-        async () => {
-          const now = s.seller.stats().paidBytes
-          const still = now === last
-          last = now
-          await new Promise((r) => setTimeout(r, 1000))
-          return still
-        },
-        { timeout: 30_000, interval: 10 },
-      )
-      .toBe(true)
+    await untilSellerStill(s.seller, 1000, 30_000)
     // the collateral alone would have let it take everything
     expect(s.settlement.collateral(rich.address, mk.usdc)).toBeGreaterThan(bytesValue(data.length, price))
     const served = s.seller.stats().paidBytes

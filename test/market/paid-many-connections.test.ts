@@ -13,7 +13,7 @@ import type { PayerWallet } from '@bitcdn/pay'
 import { bytesValue } from '@bitcdn/market'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { filledStore, makeTorrent, testData } from '../swarm/swarm-helpers.js'
-import { market, MiB, type TestBuyer } from './market-helpers.js'
+import { market, MiB, type TestBuyer, untilSellerStill } from './market-helpers.js'
 
 let chain: PayChain
 let mk: ReturnType<typeof market>
@@ -64,19 +64,7 @@ async function fourConnectionsPayOnce(unprovenBytes: number | undefined): Promis
       await expect.poll(() => s.seller.stats().chequesAccepted, { timeout: 30_000 }).toBeGreaterThanOrEqual(i + 1)
     }
     // served until the payer's debt met its window, then nothing more on any connection
-    let last = -1
-    await expect
-      .poll(
-        async () => {
-          const now = s.seller.stats().paidBytes
-          const still = now === last
-          last = now
-          await sleep(1000)
-          return still
-        },
-        { timeout: 40_000, interval: 10 },
-      )
-      .toBe(true)
+    await untilSellerStill(s.seller, 1000, 40_000)
     expect(s.seller.stats().chequesAccepted).toBe(4)
     // the collateral alone would have let it take everything
     expect(s.settlement.collateral(rich.address, mk.usdc)).toBeGreaterThan(bytesValue(data.length, price))

@@ -14,7 +14,7 @@ import { escrowAbi } from '@bitcdn/pay'
 import { bytesValue } from '@bitcdn/market'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { filledStore, makeTorrent, testData } from '../swarm/swarm-helpers.js'
-import { market, MiB } from './market-helpers.js'
+import { market, MiB, untilSellerStill } from './market-helpers.js'
 
 let chain: PayChain
 let mk: ReturnType<typeof market>
@@ -71,19 +71,7 @@ for (const request of ['deallocation', 'withdrawal'] as const) {
     const bestAtCutoff = s.settlement.ledger.best(acct.address, mk.usdc)!.cheque.cumulativeAmount
 
     // the seller grants nothing more: its sent bytes stop growing
-    let last = -1
-    await expect
-      .poll(
-        async () => {
-          const now = s.seller.stats().paidBytes
-          const still = now === last
-          last = now
-          await new Promise((r) => setTimeout(r, 1500))
-          return still
-        },
-        { timeout: 40_000, interval: 10 },
-      )
-      .toBe(true)
+    await untilSellerStill(s.seller, 1500, 40_000)
     expect(b.torrent.done).toBe(false)
     // the debt it ran up is within the credit the seller had when the request landed (one window,
     // never more than the collateral then), plus the blocks already granted when it was seen
