@@ -73,7 +73,7 @@ async function payingGateway(opts: { maxPricePerGiB: bigint; budget: bigint; pee
     maxPricePerGiB: tokenUnits(opts.maxPricePerGiB),
     budget: tokenUnits(opts.budget),
     allowFree: false,
-  })({ wallet })
+  })({ wallet, signerKey: account })
   stops.push(() => buyer.close())
   const gw = createGateway({ cacheDir: await h.tempDir(), port: 0, swarm: { stateDir: await h.stateDir() }, defaults: { peers: opts.peers }, hedgeDelayMs: opts.hedgeDelayMs ?? 2000 })({ buyer })
   await gw.start()

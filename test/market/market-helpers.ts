@@ -107,7 +107,7 @@ export function market(chain: PayChain) {
         maxPricePerGiB: tokenUnits(10_000_000n),
         budget: tokenUnits(10_000_000n),
         ...init,
-      })({ wallet: payWith ?? wallet, allocator })
+      })({ wallet: payWith ?? wallet, signerKey: signer, allocator })
       const client = createSwarmClient({ stateDir: dir, snubTimeoutMs: 3000 }, swarm ? swarm(buyer) : buyer.swarm)
       await client.start()
       const torrent = await client.add(m, { store: createMemoryStore(m), peers })

@@ -11,7 +11,7 @@ import { silentLogger, tokenUnits } from '@bitcdn/core'
 import { createMemoryStore, type Metainfo } from '@bitcdn/content'
 import { encodeSessionCheque, signCheque, type ChequeDomain } from '@bitcdn/pay'
 import { createSwarmClient, type HardenedWire, type SwarmClient } from '@bitcdn/swarm'
-import { attachPayChannel, bytesValue, PAY_EXTENSION_NAME, PROTOCOL_VERSION, type PayChannel, type PayMessage } from '@bitcdn/market'
+import { attachPayChannel, bytesValue, PAY_EXTENSION_NAME, PROTOCOL_VERSION, signPayerProof, type PayChannel, type PayMessage } from '@bitcdn/market'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { filledStore, makeTorrent, readAll, testData } from '../swarm/swarm-helpers.js'
 import { market, MiB, type TestSeller, untilSellerStill } from './market-helpers.js'
@@ -33,8 +33,11 @@ afterAll(async () => {
   await chain?.anvil.stop()
 })
 
-/** A hand-driven buyer: says hello as `payer`, then sends whatever the test tells it. */
-async function manualBuyer(seller: TestSeller, m: Metainfo, payer: Address, opts: { hello?: boolean; download?: boolean } = {}) {
+/**
+ * A hand-driven buyer: says hello as `payer` (its payer proof signed by `payer`'s key, or by
+ * `signWith` — an impersonator's own key), then sends whatever the test tells it.
+ */
+async function manualBuyer(seller: TestSeller, m: Metainfo, payer: { address: Address; privateKey: Hex }, opts: { hello?: boolean; download?: boolean; signWith?: Hex } = {}) {
   const got: PayMessage[] = []
   let ch: PayChannel | undefined
   let wire: HardenedWire | undefined
@@ -50,7 +53,10 @@ async function manualBuyer(seller: TestSeller, m: Metainfo, payer: Address, opts
         wire = w
         ch = attachPayChannel(w, conn, { onOpen() {}, onMessage(msg, c) {
           got.push(msg)
-          if (msg.type === 'terms' && opts.hello !== false) c.send({ type: 'hello', payer, signer: payer, nonce: randomBytes(32) })
+          if (msg.type === 'terms' && opts.hello !== false) {
+            const fields = { domain: mk.domain, payer: payer.address, signer: payer.address, payee: msg.payee, token: msg.token, pricePerGiB: msg.pricePerGiB, infoHash: m.infoHash, nonce: msg.nonce }
+            void signPayerProof(privateKeyToAccount(opts.signWith ?? payer.privateKey), fields).then((signature) => c.send({ type: 'hello', payer: payer.address, signer: payer.address, nonce: randomBytes(32), signature }))
+          }
         } }, silentLogger)
         conn.once('close', () => (closed = true))
       },
@@ -60,7 +66,7 @@ async function manualBuyer(seller: TestSeller, m: Metainfo, payer: Address, opts
   await client.start()
   const torrent = await client.add(m, { store: createMemoryStore(m), peers: [seller.addr] })
   await expect.poll(() => got.some((g) => g.type === 'terms'), { timeout: 10_000 }).toBe(true)
-  if (opts.hello !== false) await expect.poll(() => got.some((g) => g.type === 'ack'), { timeout: 10_000 }).toBe(true)
+  if (opts.hello !== false && opts.signWith === undefined) await expect.poll(() => got.some((g) => g.type === 'ack'), { timeout: 10_000 }).toBe(true)
   return {
     got,
     send: (msg: PayMessage) => ch!.send(msg),
@@ -159,18 +165,20 @@ describe('paid seller under attack', () => {
     expect(b.torrent.stats().downloaded).toBeLessThanOrEqual(served)
   })
 
-  it('a hello naming someone else\'s payer (no key to sign with) gets only the unproven allowance and runs up no debt for that payer', async () => {
+  it("a hello naming someone else's payer (signed with the impersonator's own key) is refused unserved: no data, no lookup, no debt for that payer", async () => {
     const data = testData(2 * MiB, 'impersonate')
     const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
-    const unproven = 256 * 1024
-    const s = await mk.seller(chain.accounts[4]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(1_000_000n), unprovenBytes: unproven })
+    const s = await mk.seller(chain.accounts[4]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(1_000_000n) })
     const victim = chain.accounts[8]!
-    const imp = await manualBuyer(s, m, victim.address, { download: true })
-    await expect.poll(() => s.seller.stats().paidBytes, { timeout: 10_000 }).toBeGreaterThan(0)
-    await new Promise((r) => setTimeout(r, 2000))
-    expect(s.seller.stats().paidBytes).toBeLessThanOrEqual(unproven)
-    expect(imp.torrent.stats().downloaded).toBeLessThanOrEqual(unproven)
-    expect(imp.torrent.done).toBe(false)
+    const imp = await manualBuyer(s, m, victim, { download: true, signWith: chain.accounts[9]!.privateKey })
+    await expect.poll(() => imp.closed(), { timeout: 10_000 }).toBe(true)
+    expect(imp.got.find((g) => g.type === 'refuse')).toMatchObject({ type: 'refuse', text: expect.stringMatching(/not the signer/) })
+    expect(s.seller.stats().closed.BITCDN_ERR_PAY_PAYER_UNPROVEN).toBe(1)
+    expect(s.seller.stats().paidBytes).toBe(0)
+    expect(imp.torrent.stats().downloaded).toBe(0)
+    // the seller looked nothing up for the named payer and opened no account for it
+    expect(s.settlement.watcher.isTracked(victim.address)).toBe(false)
+    expect(s.seller.account(victim.address)).toBeUndefined()
     // nothing was charged to the victim, who is not banned and downloads everything, paying for it
     expect(s.seller.owed(victim.address)).toBe(0n)
     const b = await mk.buyer(victim, m, [s.addr])
@@ -188,7 +196,7 @@ describe('paid seller under attack', () => {
     const refusedWith = (code: string) => s.seller.stats().chequesRefused[code] ?? 0
 
     // a good cheque (a small prepayment, within the seller's allowance) is stored and acknowledged
-    const good = await manualBuyer(s, m, payer.address)
+    const good = await manualBuyer(s, m, payer)
     good.send({ type: 'cheque', cheque: await sign(10n) })
     await expect.poll(() => good.got.some((g) => g.type === 'ack' && g.cumulative === 10n), { timeout: 10_000 }).toBe(true)
     expect(s.settlement.ledger.best(payer.address, mk.usdc)?.cheque.cumulativeAmount).toBe(10n)
@@ -206,7 +214,7 @@ describe('paid seller under attack', () => {
     ]
     for (const a of attacks) {
       const before = refusedWith(a.code)
-      const atk = await manualBuyer(s, m, payer.address)
+      const atk = await manualBuyer(s, m, payer)
       atk.send({ type: 'cheque', cheque: await a.cheque() })
       await expect.poll(() => atk.closed(), { timeout: 10_000, message: a.name }).toBe(true)
       expect(refusedWith(a.code), a.name).toBe(before + 1)
@@ -223,7 +231,7 @@ describe('paid seller under attack', () => {
     const s = await mk.seller(chain.accounts[3]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(1_000_000n) })
     const honest = chain.accounts[7]!
     const b = await mk.buyer(honest, m, [s.addr])
-    const attacker = chain.accounts[8]!.address
+    const attacker = chain.accounts[8]!
     const wrongVersion = Buffer.from([PROTOCOL_VERSION + 1, 2, ...randomBytes(40)])
     const attacks: { name: string; payload: () => Uint8Array; hello?: boolean }[] = [
       { name: 'random body', payload: () => Buffer.concat([Buffer.from([PROTOCOL_VERSION, 0xee]), randomBytes(55)]) },

@@ -10,7 +10,8 @@ import bencode from 'bencode'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { tokenUnits } from '@bitcdn/core'
-import { encodePayMessage } from '@bitcdn/market'
+import type { Hex } from 'viem'
+import { decodePayMessage, encodePayMessage, signPayerProof } from '@bitcdn/market'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { frame, HostilePeer } from '../swarm/hostile-peer.js'
 import { filledStore, makeTorrent, readAll, testData } from '../swarm/swarm-helpers.js'
@@ -31,8 +32,9 @@ afterAll(async () => {
   await chain?.anvil.stop()
 })
 
-/** One raw connection from 127.0.0.2 that says hello as `payer` over `bitcdn_pay`, then waits to be closed. */
-async function hello(s: TestSeller, infoHash: string, payer: `0x${string}`): Promise<void> {
+/** One raw connection from 127.0.0.2 that says a signed hello as `payer` over `bitcdn_pay`, then waits to be closed. */
+async function hello(s: TestSeller, infoHash: string, payerKey: Hex): Promise<void> {
+  const payer = privateKeyToAccount(payerKey)
   const p = new HostilePeer(Number(s.addr.split(':')[1]), { localAddress: '127.0.0.2' })
   try {
     await p.open(infoHash, false)
@@ -40,7 +42,13 @@ async function hello(s: TestSeller, infoHash: string, payer: `0x${string}`): Pro
     await p.until(() => p.messages.some((m) => m.id === 20 && m.payload[0] === 0), 'the extended handshake')
     const ext = p.messages.find((m) => m.id === 20 && m.payload[0] === 0)!
     const id = (bencode.decode(ext.payload.subarray(1)) as { m: Record<string, number> }).m.bitcdn_pay!
-    p.write(frame(20, Buffer.concat([Buffer.from([id]), encodePayMessage({ type: 'hello', payer, signer: payer, nonce: randomBytes(32) })])))
+    // the seller's terms (on our id 7): the hello signs their nonce, as an honest buyer's does, so
+    // each flooding hello passes the payer proof and reaches the lookups it means to exhaust
+    await p.until(() => p.messages.some((x) => x.id === 20 && x.payload[0] === 7), 'the terms')
+    const terms = decodePayMessage(p.messages.find((x) => x.id === 20 && x.payload[0] === 7)!.payload.subarray(1))
+    if (terms.type !== 'terms') throw new Error(`expected terms, got ${terms.type}`)
+    const signature = await signPayerProof(payer, { domain: { chainId: terms.chainId, verifyingContract: terms.escrow }, payer: payer.address, signer: payer.address, payee: terms.payee, token: terms.token, pricePerGiB: terms.pricePerGiB, infoHash, nonce: terms.nonce })
+    p.write(frame(20, Buffer.concat([Buffer.from([id]), encodePayMessage({ type: 'hello', payer: payer.address, signer: payer.address, nonce: randomBytes(32), signature })])))
     await p.until(() => p.closed, 'the seller to close the flooding connection', 20_000).catch(() => {})
   } finally {
     p.destroy()
@@ -52,10 +60,11 @@ describe('attack: hello flood naming random payers', () => {
     const data = testData(2 * MiB, 'flood')
     const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
     const s = await mk.seller(chain.accounts[1]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(1_000_000n) })
-    const random = Array.from({ length: 60 }, () => privateKeyToAccount(generatePrivateKey()).address)
+    const randomKeys = Array.from({ length: 60 }, () => generatePrivateKey())
+    const random = randomKeys.map((k) => privateKeyToAccount(k).address)
     // the flood: 60 hellos, 10 at a time — past the seller-wide lookup burst (16) many times over
     const flooding = (async () => {
-      for (let i = 0; i < random.length; i += 10) await Promise.all(random.slice(i, i + 10).map((a) => hello(s, m.infoHash, a)))
+      for (let i = 0; i < random.length; i += 10) await Promise.all(randomKeys.slice(i, i + 10).map((k) => hello(s, m.infoHash, k)))
     })()
     await new Promise((r) => setTimeout(r, 500))
     // the honest new buyer arrives mid-flood and is admitted on its first hello

@@ -15,7 +15,7 @@ import type { Hex, LocalAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { tokenUnits } from '@bitcdn/core'
 import type { Metainfo } from '@bitcdn/content'
-import type { PayeeKey } from '@bitcdn/market'
+import { PROTOCOL_VERSION, type PayeeKey } from '@bitcdn/market'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { frame, HostilePeer } from '../swarm/hostile-peer.js'
 import { filledStore, makeTorrent, readAll, testData } from '../swarm/swarm-helpers.js'
@@ -139,7 +139,10 @@ describe('attack: payee binding', () => {
     await onlyHonestPaid(b, honest, [wrongChain, wrongEscrow], m, data, w)
   }, 120_000)
 
-  it('a version 1 peer (no payee binding) gets a refuse in version 1 saying which version we speak', async () => {
+  it.each([
+    { v: 1, what: 'no payee binding', hello: (payer: Buffer) => [payer, payer] },
+    { v: 2, what: 'no payer proof in its hello', hello: (payer: Buffer) => [payer, payer, Buffer.alloc(32, 7)] },
+  ])('a version $v peer ($what) gets a refuse in version $v saying which version we speak', async ({ v, hello }) => {
     const data = testData(256 * 1024, 'old-peer')
     const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
     const s = await mk.seller(chain.accounts[1]!, m, await filledStore(m, data), { pricePerGiB: price })
@@ -150,18 +153,18 @@ describe('attack: payee binding', () => {
       await p.until(() => p.messages.some((x) => x.id === 20 && x.payload[0] === 0), 'the extended handshake')
       const ext = p.messages.find((x) => x.id === 20 && x.payload[0] === 0)!
       const id = (bencode.decode(ext.payload.subarray(1)) as { m: Record<string, number> }).m.bitcdn_pay!
-      // a version 1 hello: version 1 | type 2 | payer 20 | signer 20
+      // a version 1 hello: version 1 | type 2 | payer 20 | signer 20 (version 2: and a nonce 32)
       const payer = Buffer.from(chain.accounts[5]!.address.slice(2), 'hex')
-      p.write(frame(20, Buffer.concat([Buffer.from([id, 1, 2]), payer, payer])))
+      p.write(frame(20, Buffer.concat([Buffer.from([id, v, 2]), ...hello(payer)])))
       await p.until(() => p.closed, 'the seller to close the old peer', 15_000).catch(() => {})
-      // what reached us on our bitcdn_pay id: the terms (version 2), then a refuse in version 1
+      // what reached us on our bitcdn_pay id: the terms (our version), then a refuse in the peer's
       const ours = p.messages.filter((x) => x.id === 20 && x.payload[0] === 7).map((x) => x.payload.subarray(1))
       const refuse = ours.find((x) => x[1] === 5)
       expect(refuse).toBeDefined()
-      expect(refuse![0]).toBe(1)
-      expect(refuse![2]).toBe(5) // reason `protocol`, which version 1 knows
+      expect(refuse![0]).toBe(v)
+      expect(refuse![2]).toBe(5) // reason `protocol`, which every version knows
       expect(refuse![3]).toBe(refuse!.length - 4)
-      expect(refuse!.subarray(4).toString('utf8')).toMatch(/version 1 is not supported \(this node speaks 2\)/)
+      expect(refuse!.subarray(4).toString('utf8')).toMatch(new RegExp(`version ${v} is not supported \\(this node speaks ${PROTOCOL_VERSION}\\)`))
       expect(p.closed).toBe(true)
       expect(s.seller.stats().closed['BITCDN_ERR_PAY_VERSION']).toBe(1)
     } finally {

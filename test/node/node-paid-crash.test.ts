@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Address } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { tokenUnits } from '@bitcdn/core'
 import { parseTorrentFile } from '@bitcdn/content'
 import { createPayerWallet, createPrivateKeyChequeSigner, escrowAbi, writeDeployment } from '@bitcdn/pay'
@@ -81,7 +82,7 @@ describe('bitcdn node: SIGKILL during paid transfers', () => {
       maxPricePerGiB: tokenUnits(2_000_000n),
       budget: tokenUnits(1_000_000n),
       allowFree: false,
-    })({ wallet })
+    })({ wallet, signerKey: privateKeyToAccount(buyerKey.privateKey) })
     client = createSwarmClient({ downloadRateLimit: 2 * MiB }, buyer.swarm)
     await client.start()
     const t = await client.add(metainfo, { dir: join(dir, 'dl'), peers: [`127.0.0.1:${node.port}`] })

@@ -122,6 +122,7 @@ export async function openPaidDownload(f: PaidGetFlags, note: (line: string) => 
     ...(allocationAmount > 0n ? { allocation: { after: tokenUnits(allocationAmount / 4n), amount: tokenUnits(allocationAmount) } } : {}),
   })({
     wallet,
+    signerKey: account,
     allocator: {
       async ensureAllocation(payee, token, amount) {
         try {

@@ -17,6 +17,8 @@ export const MarketErrorCode = {
   termsRefused: 'BITCDN_ERR_PAY_TERMS_REFUSED',
   /** The seller's payee proof does not recover to the payee its terms name (F9 payee binding). */
   payeeUnproven: 'BITCDN_ERR_PAY_PAYEE_UNPROVEN',
+  /** The buyer's hello is not signed by the signer it names over this connection's terms and nonce (v3 payer binding). */
+  payerUnproven: 'BITCDN_ERR_PAY_PAYER_UNPROVEN',
   /** The seller will not serve this payer (no escrow funds, signer not authorized, banned). */
   payerRefused: 'BITCDN_ERR_PAY_PAYER_REFUSED',
   /** A cheque raises the total by more than the buyer owes (plus the allowed prepayment). */

@@ -11,6 +11,7 @@ export { createPaidBuyer, type PaidBuyer, type PaidBuyerInit, type PaidBuyerComp
 export { sellerWeights, type SellerScoreInput, type BuyerPolicyOptions } from './buyer/buyer-policy.js'
 export { encodePayMessage, decodePayMessage, PAY_EXTENSION_NAME, PROTOCOL_VERSION, MAX_PAY_MESSAGE_BYTES, HELLO_NONCE_BYTES, encodeRefuse, RefuseReason, type PayMessage, type TermsMessage, type HelloMessage, type ProofMessage, type ChequeMessage, type AckMessage, type RefuseMessage } from './wire/codec.js'
 export { signPayeeProof, verifyPayeeProof, payeeProofTypes, type PayeeKey, type PayeeProofFields } from './wire/payee-proof.js'
+export { signPayerProof, verifyPayerProof, payerProofTypes, type PayerKey, type PayerProofFields } from './wire/payer-proof.js'
 export { attachPayChannel, type PayChannel, type PayChannelHandler, type PayConnection } from './wire/pay-channel.js'
 export { bytesValue } from './price.js'
 export { MarketErrorCode } from './errors.js'

@@ -105,7 +105,7 @@ export async function openGatewayPayment(opts: GatewayPaymentOptions, logger: Lo
     budget: tokenUnits(budget),
     allowFree: true,
     ...(allocation > 0n ? { allocation: { after: tokenUnits(allocation / 10n > 0n ? allocation / 10n : 1n), amount: tokenUnits(allocation) } } : {}),
-  })({ wallet, allocator, logger })
+  })({ wallet, signerKey: account, allocator, logger })
   logger.info({ payer: account.address, chainId, escrow: deployment.escrow, token: symbol, maxPricePerGiB: opts.maxPrice, budget: opts.budget, allocation: opts.allocation }, 'gateway pays nodes')
   return {
     buyer,

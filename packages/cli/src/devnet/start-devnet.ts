@@ -205,9 +205,10 @@ export async function startDevnet(opts: DevnetOptions): Promise<Devnet> {
     await mkdir(dirname(walletDb), { recursive: true })
     for (const suffix of ['', '-wal', '-shm']) await rm(`${walletDb}${suffix}`, { force: true })
     const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
-    const wallet: PayerWallet = createPayerWallet({ dbPath: walletDb, signer: privateKeyToAccount(payer.privateKey), payer: payer.address, domain })
+    const payerKey = privateKeyToAccount(payer.privateKey)
+    const wallet: PayerWallet = createPayerWallet({ dbPath: walletDb, signer: payerKey, payer: payer.address, domain })
     stops.push(async () => wallet.close())
-    const buyer = createPaidBuyer({ payer: payer.address, signer: payer.address, domain, token: deployment.tokens.USDC, maxPricePerGiB: usdc(5n), budget: usdc(50n), allowFree: false })({ wallet })
+    const buyer = createPaidBuyer({ payer: payer.address, signer: payer.address, domain, token: deployment.tokens.USDC, maxPricePerGiB: usdc(5n), budget: usdc(50n), allowFree: false })({ wallet, signerKey: payerKey })
     stops.push(async () => buyer.close())
     // the piece cache is for this chain's run too: an old cache would serve without paying anyone
     await rm(join(opts.dir, 'gateway', 'cache'), { recursive: true, force: true })

@@ -4,7 +4,8 @@
  * each verified piece's bytes; a piece that fails its hash never appears there, so it is never paid.
  *
  * Per seller (payee): the terms are checked (our chain and escrow, our token, price ≤ the maximum)
- * or the buyer leaves; then hello (payer, signer, a fresh nonce), and the seller's payee proof
+ * or the buyer leaves; then hello (payer, signer, a fresh nonce, and the signer's signature over
+ * the terms and their nonce: wire/payer-proof.ts), and the seller's payee proof
  * must verify (wire/payee-proof.ts) before the connection downloads or joins that payee's account
  * — so nothing is requested from, or paid to, a payee a peer only claims. As pieces verify, the unpaid value is paid with
  * one cumulative cheque (coalesced: a cheque covers every piece verified since the last one, at
@@ -24,6 +25,7 @@ import { bytesValue } from '../price.js'
 import { RefuseReason, type PayMessage, type TermsMessage } from '../wire/codec.js'
 import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
 import { verifyPayeeProof } from '../wire/payee-proof.js'
+import { signPayerProof, type PayerKey } from '../wire/payer-proof.js'
 import { overShare, sellerWeights, type BuyerPolicyOptions, type ShareStanding } from './buyer-policy.js'
 
 /** Issues cheques, durably before signing (pay's `PayerWallet` is one). */
@@ -82,6 +84,8 @@ export interface PaidBuyerInit {
 
 export interface PaidBuyerComponents {
   wallet: BuyerPayments
+  /** The key of `init.signer` (a viem `LocalAccount`): signs each connection's hello (its payer proof). */
+  signerKey: PayerKey
   allocator?: AllocationManager
   logger?: Logger
 }
@@ -196,7 +200,7 @@ const MAX_CLOSED = 1024
 
 /**
  * @example
- * const buyer = createPaidBuyer({ payer, signer, domain, token, maxPricePerGiB, budget })({ wallet })
+ * const buyer = createPaidBuyer({ payer, signer, domain, token, maxPricePerGiB, budget })({ wallet, signerKey: account })
  * const client = createSwarmClient({}, buyer.swarm)
  * const t = await client.add(magnet, { dir }); buyer.track(t); await t.whenDone()
  */
@@ -206,6 +210,8 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     const token = getAddress(init.token)
     const payer = getAddress(init.payer)
     const signer = getAddress(init.signer)
+    // a key that is not the signer would make every seller refuse the hello: say so at once
+    if (getAddress(components.signerKey.address) !== signer) throw marketError('payerUnproven', `the signer key ${components.signerKey.address} is not the signer ${signer}`, { signer })
     const escrow = getAddress(init.domain.verifyingContract)
     const allowFree = init.allowFree ?? true
     const sessions = new Map<string, Session>()
@@ -265,7 +271,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       s.ch.close(err, reason)
     }
 
-    const onTerms = (s: Session, t: TermsMessage) => {
+    const onTerms = async (s: Session, t: TermsMessage): Promise<void> => {
       if (s.state !== 'new') throw marketError('messageUnexpected', 'terms sent twice')
       const why =
         t.chainId !== init.domain.chainId
@@ -286,7 +292,10 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       s.terms = t
       s.nonce = randomBytes(32)
       s.state = 'proving'
-      s.ch.send({ type: 'hello', payer, signer, nonce: s.nonce })
+      // and we sign the seller's nonce: without it the seller serves nothing (wire/payer-proof.ts)
+      const signature = await signPayerProof(components.signerKey, { domain: init.domain, payer, signer, payee: t.payee, token, pricePerGiB: t.pricePerGiB, infoHash: s.infoHash, nonce: t.nonce })
+      if (s.ch.closed) return
+      s.ch.send({ type: 'hello', payer, signer, nonce: s.nonce, signature })
     }
 
     const onProof = async (s: Session, signature: Uint8Array): Promise<void> => {

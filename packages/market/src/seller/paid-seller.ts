@@ -5,13 +5,16 @@
  * credit left; plain peers only when the free policy allows) — and calls `rechoke()` so an
  * admission or a payment unchokes at once.
  *
- * Per connection: announce terms → the buyer's hello (payer, signer, nonce) → `payments.admit`
- * (escrow funds and signer checked) → the payee proof (our payee key signs the terms, the torrent
- * and the nonce: wire/payee-proof.ts) → admitted: serve up to the payer's credit beyond what is paid. Money is
- * keyed by the payer the cheques prove and the connection, never the self-declared peer id; one
- * payer's connections share one account — but a connection is charged to its payer only once a
- * cheque on it was accepted (proof it holds the key); before that it gets `unprovenBytes`, so a
- * hello naming someone else's payer buys little and cannot run up that payer's debt.
+ * Per connection: announce terms (with a fresh nonce) → the buyer's hello (payer, signer, its
+ * nonce, and the signer's signature over the payer, our terms, the torrent and our nonce:
+ * wire/payer-proof.ts — checked before anything is looked up) → `payments.admit` (escrow funds and
+ * signer checked) → the payee proof (our payee key signs the terms, the torrent and the buyer's
+ * nonce: wire/payee-proof.ts) → admitted: serve up to the payer's credit beyond what is paid. Money
+ * is keyed by the payer the hello proves and the connection, never the self-declared peer id; one
+ * payer's connections share one account, and every byte on any of them is that payer's debt from
+ * the first block, under one window — a hello naming someone else's payer is refused unsigned, so
+ * there is no allowance to take per connection or per reconnection (protocol v2's `unprovenBytes`
+ * was: review F2/F3 of session 5).
  *
  * Debt is the value of bytes *sent* (the swarm's `uploadSettled`: a block granted and then dropped
  * by a choke, a cancel or a close is never charged) minus the cheques accepted; it is also
@@ -27,15 +30,17 @@
  * cheques drawing on it) it is disconnected and its payer banned.
  */
 import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
 import { getAddress, type Address } from 'viem'
 import { silentLogger, tokenUnits, type BitcdnError, type Logger, type TokenUnits } from '@bitcdn/core'
 import { decodeSessionCheque, PayError, type ChequeDomain, type SignedCheque } from '@bitcdn/pay'
 import { rateChokePolicy, type BlockRef, type ChokePolicy, type HardenedWire, type SwarmClient } from '@bitcdn/swarm'
 import { marketError } from '../errors.js'
 import { bytesValue } from '../price.js'
-import { RefuseReason, type PayMessage } from '../wire/codec.js'
+import { HELLO_NONCE_BYTES, RefuseReason, type PayMessage } from '../wire/codec.js'
 import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
 import { signPayeeProof, type PayeeKey } from '../wire/payee-proof.js'
+import { verifyPayerProof } from '../wire/payer-proof.js'
 import type { SellerPayments } from './seller-payments.js'
 
 /** A connection as the seller sees it (a `BitTorrentConnection`). */
@@ -69,12 +74,6 @@ export interface PaidSellerInit {
   /** Disconnect and ban at this percent. @default 125 */
   disconnectPercent?: number
   /**
-   * Bytes a connection is served on its hello alone, before a cheque on it proves it holds the
-   * payer's key (anyone can name a rich payer in a hello). Charged to the payer only once proven.
-   * @default max(256 KiB, two pieces)
-   */
-  unprovenBytes?: number
-  /**
    * How often every buyer's debt is checked against its (possibly shrunk) credit, and a changed
    * credit (an allocation seen, a claim, a notice) announced to it, ms. @default 250
    */
@@ -103,7 +102,7 @@ export interface BuyerAccount {
   reservedBytes: number
   /** Bytes granted on its connections and not yet sent: counted as debt by every check. */
   inflightBytes: number
-  /** Of `servedBytes` (proven), how many are recorded in pay's credit (`payments.delivered`); the rest count in window checks. */
+  /** Of `servedBytes`, how many are recorded in pay's credit (`payments.delivered`); the rest count in window checks. */
   recordedBytes: number
   banned: boolean
 }
@@ -118,7 +117,7 @@ export interface SellerStats {
   chequesRefused: Record<string, number>
   /** Connections closed for a bad message, by error code. */
   closed: Record<string, number>
-  /** Requests of admitted buyers refused for credit, window or unproven allowance (each leads to a choke). */
+  /** Requests of admitted buyers refused for credit or window (each leads to a choke). */
   requestsRefused: number
 }
 
@@ -163,10 +162,8 @@ interface Session {
   verifying: boolean
   /** Highest cumulative received on this connection: a cheque not above it is a replay. */
   lastSeen: bigint
-  /** A cheque on this connection was accepted: it speaks for its payer. */
-  proven: boolean
-  /** Bytes served before that, not yet charged to the payer. */
-  unprovenServed: number
+  /** The nonce of our terms on this connection: the buyer's hello must sign it. */
+  nonce: Uint8Array
   /** Pieces this connection was granted part of: index → bytes of it not granted yet (reserved in the window). */
   open: Map<number, number>
   /** Bytes granted and not yet sent or dropped by the swarm: while any are on their way the peer stays unchoked. */
@@ -219,8 +216,6 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     let client: Pick<SwarmClient, 'get'> | undefined
     const pendingRechoke = new Set<string>()
     const key = (infoHash: string, id: string) => `${infoHash}/${id}`
-    const unprovenLimit = (infoHash: string): number =>
-      init.unprovenBytes ?? Math.max(256 * 1024, 2 * (client?.get(infoHash)?.metainfo?.pieceLength ?? 0))
 
     const rechoke = (infoHash: string) => {
       if (pendingRechoke.has(infoHash)) return
@@ -300,7 +295,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
     /**
      * What the seller will still honour for `s`, announced in every ack: the window and collateral
      * left (pay's `remaining`, or the credit threshold without it) minus what is granted or
-     * reserved; for a connection not proven yet, no more than its unproven bytes left.
+     * reserved.
      */
     const honoured = (s: Session): TokenUnits => {
       const a = s.account!
@@ -312,20 +307,12 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         const w = windowLeft - blockValue(a.servedBytes - a.recordedBytes + a.reservedBytes + a.inflightBytes)
         if (w < left) left = w
       }
-      if (!s.proven) {
-        const u = bytesValue(Math.max(0, unprovenLimit(s.infoHash) - s.unprovenServed - s.inflight), price)
-        if (u < left) left = u
-      }
       return tokenUnits(left > 0n ? left : 0n)
     }
 
-    /** Unchoke a proven connection: within credit, and a piece it started to finish or room for a new one. */
-    const mayServe = (s: Session, infoHash: string): boolean =>
-      withinCredit(s.account!, 16 * 1024) && (s.open.size > 0 || windowAllows(s.account!, pieceBytes(infoHash, 0, 16 * 1024)))
-
-    /** An admitted connection may be granted another block. */
+    /** An admitted connection may be granted another block: within credit, and a piece it started to finish or room for a new one. */
     const canServe = (s: Session): boolean =>
-      s.proven ? mayServe(s, s.infoHash) : s.unprovenServed + s.inflight + 16 * 1024 <= unprovenLimit(s.infoHash) && !s.account!.banned
+      withinCredit(s.account!, 16 * 1024) && (s.open.size > 0 || windowAllows(s.account!, pieceBytes(s.infoHash, 0, 16 * 1024)))
 
     /**
      * Whether an admitted buyer holds an upload slot. An unchoked one keeps it until a request of
@@ -347,8 +334,8 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       return true
     }
 
-    /** Grant block `ref` of a proven connection, or refuse it (false). */
-    const grantProven = (s: Session, ref: BlockRef, infoHash: string): boolean => {
+    /** Grant block `ref` of an admitted connection, or refuse it (false). */
+    const grant = (s: Session, ref: BlockRef, infoHash: string): boolean => {
       const a = s.account!
       if (!withinCredit(a, ref.length)) return false
       let left = s.open.get(ref.index)
@@ -417,8 +404,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         // another connection of this payer got a higher one accepted meanwhile: nothing to add
         return
       }
-      // bytes this connection was served on its hello alone count once its cheque proves it
-      const owed = owedOf(a, s.proven ? 0 : s.unprovenServed)
+      const owed = owedOf(a)
       const increment = cum - a.accepted
       const due = owed > 0n ? owed : 0n
       if (increment > due + prepay) {
@@ -431,11 +417,6 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         if (ok.cumulative > a.accepted) a.accepted = ok.cumulative
         // only the collateral-backed part pays the debt; an unbacked excess is stored, not credited
         a.paid = tokenUnits(a.paid + ok.credited)
-        if (!s.proven) {
-          s.proven = true
-          charge(a, s.unprovenServed)
-          s.unprovenServed = 0
-        }
         stats.chequesAccepted++
         this_.emit('cheque', a.payer, ok.cumulative, tokenUnits(increment))
         s.creditSent = payments.credit(a.payer, token)
@@ -457,6 +438,13 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           const payer = msg.payer
           const banned = accounts.get(payer)?.banned
           if (banned) return s.ch.close(marketError('payerRefused', `payer ${payer} is banned`, { payer }), RefuseReason.payer)
+          try {
+            // the signer named must have signed our nonce: before any lookup, so a hello naming
+            // someone else's payer costs one local recovery and is refused
+            verifyPayerProof(msg.signature, { domain: init.domain, payer, signer: msg.signer, payee, token, pricePerGiB: price, infoHash: s.infoHash, nonce: s.nonce })
+          } catch (err) {
+            return s.ch.close(err as BitcdnError, RefuseReason.payer)
+          }
           try {
             await payments.admit(payer, msg.signer, token, s.conn.id)
           } catch (err) {
@@ -541,7 +529,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       // slot is not a free one, and choking it would only cost a round trip when it asks again
       keepsIdle(p, infoHash) {
         const s = sessions.get(key(infoHash ?? '', p.id))
-        return s?.state === 'admitted' && s.proven && s.account !== undefined && !s.account.banned
+        return s?.state === 'admitted' && s.account !== undefined && !s.account.banned
       },
       unchokeSort(peers, opts) {
         const infoHash = opts.infoHash ?? ''
@@ -574,9 +562,9 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       for (const s of sessions.values()) {
         const a = s.account
         if (s.state !== 'admitted' || a === undefined || a.banned || s.ch.closed) continue
-        // a proven buyer with less than a piece of credit left waits for collateral (its allocation
+        // a buyer with less than a piece of credit left waits for collateral (its allocation
         // is on its way, or it stopped paying): read the chain now, not at the watcher's next poll
-        if (s.proven && look === undefined && honoured(s) < bytesValue(pieceBytes(s.infoHash, 0, MIB), price)) look = a
+        if (look === undefined && honoured(s) < bytesValue(pieceBytes(s.infoHash, 0, MIB), price)) look = a
         const credit = payments.credit(a.payer, token)
         if (credit === s.creditSent) continue
         s.creditSent = credit
@@ -598,8 +586,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             state: 'new',
             verifying: false,
             lastSeen: 0n,
-            proven: false,
-            unprovenServed: 0,
+            nonce: randomBytes(HELLO_NONCE_BYTES),
             open: new Map(),
             inflight: 0,
             granted: new Map(),
@@ -616,7 +603,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
               },
             },
             {
-              onOpen: (ch) => ch.send({ type: 'terms', chainId: init.domain.chainId, escrow: getAddress(init.domain.verifyingContract), token, payee, pricePerGiB: price, softAllowance: init.softAllowance }),
+              onOpen: (ch) => ch.send({ type: 'terms', chainId: init.domain.chainId, escrow: getAddress(init.domain.verifyingContract), token, payee, pricePerGiB: price, softAllowance: init.softAllowance, nonce: s.nonce }),
               onMessage: (msg) => onMessage(s, msg),
             },
             log,
@@ -649,15 +636,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           const s = byConn.get(conn)
           if (s?.state === 'admitted') {
             const a = s.account!
-            if (!s.proven) {
-              if (a.banned || s.unprovenServed + s.inflight + ref.length > unprovenLimit(infoHash)) {
-                refused(s)
-                return false
-              }
-              addGrant(s, ref)
-              return true
-            }
-            if (!grantProven(s, ref, infoHash)) {
+            if (!grant(s, ref, infoHash)) {
               if (!enforce(a)) refused(s)
               return false
             }
@@ -684,12 +663,11 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           s!.inflight -= ref.length
           a.inflightBytes -= ref.length
           if (sent) {
-            // charged now it is on the wire (a proven connection to its payer, else held until proven)
-            if (s!.proven) charge(a, ref.length)
-            else s!.unprovenServed += ref.length
+            // charged now it is on the wire
+            charge(a, ref.length)
             stats.paidBytes += ref.length
             components.onServed?.(infoHash, ref.length, true)
-          } else if (s!.proven) {
+          } else {
             // dropped: the piece is not finished on this connection; what it held goes back to it
             s!.open.set(ref.index, (s!.open.get(ref.index) ?? 0) + ref.length)
             a.reservedBytes += ref.length

@@ -7,8 +7,8 @@ const A = '0x1111111111111111111111111111111111111111'
 const B = '0x2222222222222222222222222222222222222222'
 const C = '0x3333333333333333333333333333333333333333'
 const samples: PayMessage[] = [
-  { type: 'terms', chainId: 31337, escrow: A, token: B, payee: C, pricePerGiB: tokenUnits(1_000_000n), softAllowance: tokenUnits((1n << 128n) - 1n) },
-  { type: 'hello', payer: A, signer: B, nonce: new Uint8Array(32).fill(9) },
+  { type: 'terms', chainId: 31337, escrow: A, token: B, payee: C, pricePerGiB: tokenUnits(1_000_000n), softAllowance: tokenUnits((1n << 128n) - 1n), nonce: new Uint8Array(32).fill(4) },
+  { type: 'hello', payer: A, signer: B, nonce: new Uint8Array(32).fill(9), signature: new Uint8Array(64).fill(6) },
   { type: 'proof', signature: new Uint8Array(64).fill(5) },
   { type: 'cheque', cheque: new Uint8Array(80).fill(7) },
   { type: 'ack', cumulative: tokenUnits(123n), credit: tokenUnits(0n) },
@@ -64,8 +64,12 @@ describe('bitcdn_pay codec', () => {
   it('refuses to encode amounts outside uint128 and bad addresses', () => {
     expect(() => encodePayMessage({ type: 'ack', cumulative: tokenUnits(1n << 128n), credit: tokenUnits(0n) })).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_PAY_MESSAGE_INVALID' }))
     expect(() => encodePayMessage({ type: 'ack', cumulative: tokenUnits(-1n), credit: tokenUnits(0n) })).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_PAY_MESSAGE_INVALID' }))
-    expect(() => encodePayMessage({ type: 'hello', payer: '0x12' as never, signer: B, nonce: new Uint8Array(32) })).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_PAY_MESSAGE_INVALID' }))
-    expect(() => encodePayMessage({ type: 'hello', payer: A, signer: B, nonce: new Uint8Array(31) })).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_PAY_MESSAGE_INVALID' }))
+    const sig = new Uint8Array(64)
+    expect(() => encodePayMessage({ type: 'hello', payer: '0x12' as never, signer: B, nonce: new Uint8Array(32), signature: sig })).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_PAY_MESSAGE_INVALID' }))
+    expect(() => encodePayMessage({ type: 'hello', payer: A, signer: B, nonce: new Uint8Array(31), signature: sig })).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_PAY_MESSAGE_INVALID' }))
+    expect(() => encodePayMessage({ type: 'hello', payer: A, signer: B, nonce: new Uint8Array(32), signature: new Uint8Array(65) })).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_PAY_MESSAGE_INVALID' }))
+    const terms = samples[0] as Extract<PayMessage, { type: 'terms' }>
+    expect(() => encodePayMessage({ ...terms, nonce: new Uint8Array(0) })).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_PAY_MESSAGE_INVALID' }))
     expect(() => encodePayMessage({ type: 'proof', signature: new Uint8Array(65) })).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_PAY_MESSAGE_INVALID' }))
   })
 
@@ -94,7 +98,7 @@ describe('bitcdn_pay codec', () => {
     // random bodies with a valid header reach every field parser
     for (let i = 0; i < 20_000; i++) {
       const type = 1 + (i % 7)
-      const b = randomBytes([102, 74, 82, 34, 4 + (i % 200), 66, 10][type - 1]!)
+      const b = randomBytes([134, 138, 82, 34, 4 + (i % 200), 66, 10][type - 1]!)
       b[0] = PROTOCOL_VERSION
       b[1] = type
       decodeOrCode(b)

@@ -7,8 +7,11 @@
  *   1 type     1
  *   2 body
  *
- *   terms   (1, seller → buyer)  chainId u64 | escrow 20 | token 20 | payee 20 | pricePerGiB u128 | softAllowance u128   = 102 bytes
- *   hello   (2, buyer → seller)  payer 20 | signer 20 | nonce 32 (fresh per connection, v2)                         =  74
+ *   terms   (1, seller → buyer)  chainId u64 | escrow 20 | token 20 | payee 20 | pricePerGiB u128 | softAllowance u128
+ *                                | nonce 32 (fresh per connection, v3: the buyer's hello must sign it)                = 134 bytes
+ *   hello   (2, buyer → seller)  payer 20 | signer 20 | nonce 32 (fresh per connection, v2)
+ *                                | signature 64 (EIP-2098) by the signer over the payer, the seller's terms, the
+ *                                  torrent and the terms' nonce (wire/payer-proof.ts, v3)                            = 138
  *   proof   (6, seller → buyer)  signature 64 (EIP-2098) by the payee key over the terms, the torrent and the nonce =  66
  *           (wire/payee-proof.ts; v2 — the buyer pays and downloads on a connection only once it verifies)
  *   cheque  (3, buyer → seller)  cumulativeAmount u128 | signature 64 (pay's session wire form)                       =  82
@@ -16,7 +19,10 @@
  *           (also sent unasked when the payer's credit changes: an allocation seen, a claim, a notice)
  *   refuse  (5, either)          reason u8 | text length u8 | text (UTF-8, ≤ 200 bytes): why the sender leaves        ≤ 204
  *
- * Versions: 1 had a 42-byte hello and no proof (no payee binding). `refuse` keeps one layout in
+ * Versions: 1 had a 42-byte hello and no proof (no payee binding); 2 had no payer proof in the
+ * hello, so a connection was unproven until its first cheque and got a per-connection allowance
+ * that a buyer naming someone else's payer, or reconnecting, could take again and again (review
+ * F2/F3 of session 5). `refuse` keeps one layout in
  * every version, so it is decoded whatever its version byte and a peer of another version is
  * refused in its own version (`encodeRefuse(…, version)`): an old peer gets a clean refusal it can
  * read, not a close without a word.
@@ -29,7 +35,7 @@ import { marketError } from '../errors.js'
 /** The BEP 10 extension name (the key in the `m` dictionary). */
 export const PAY_EXTENSION_NAME = 'bitcdn_pay'
 /** The protocol version this codec speaks. */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 /** Longest message of any type, bytes. */
 export const MAX_PAY_MESSAGE_BYTES = 204
 const MAX_REFUSE_TEXT = 200
@@ -47,15 +53,22 @@ export interface TermsMessage {
   pricePerGiB: TokenUnits
   /** Credit the seller grants against the payer's free escrow balance (beyond allocations). */
   softAllowance: TokenUnits
+  /** 32 random bytes, new for each connection: the buyer's hello must sign them (its payer proof). */
+  nonce: Uint8Array
 }
 
-/** The buyer's answer: the escrow account that pays, the key that signs its cheques, a fresh nonce. */
+/**
+ * The buyer's answer: the escrow account that pays, the key that signs its cheques, a fresh nonce,
+ * and its proof that it holds that key (a signature over the terms' nonce: wire/payer-proof.ts).
+ */
 export interface HelloMessage {
   type: 'hello'
   payer: Address
   signer: Address
   /** 32 random bytes, new for each connection: the seller's payee proof must sign them. */
   nonce: Uint8Array
+  /** 64-byte EIP-2098 compact signature by `signer` over the payer, the terms, the torrent and the terms' nonce. */
+  signature: Uint8Array
 }
 
 /** The seller's proof that it holds the payee key of its terms (wire/payee-proof.ts). */
@@ -78,7 +91,7 @@ export interface AckMessage {
   cumulative: TokenUnits
   /**
    * Value the seller will still serve on credit as of this ack: its window and collateral left,
-   * minus blocks granted or reserved (for a connection not proven yet, its unproven bytes left).
+   * minus blocks granted or reserved.
    * Bytes the buyer receives after the ack, and its requests in flight, count against it.
    */
   credit: TokenUnits
@@ -109,13 +122,13 @@ export const HELLO_NONCE_BYTES = 32
 /** Bytes of the proof's compact signature. */
 export const PROOF_SIGNATURE_BYTES = 64
 const TYPE = { terms: 1, hello: 2, cheque: 3, ack: 4, refuse: 5, proof: 6 } as const
-const SIZE: Record<number, number> = { 1: 102, 2: 42 + HELLO_NONCE_BYTES, 3: 2 + CHEQUE_SESSION_WIRE_BYTES, 4: 34, 6: 2 + PROOF_SIGNATURE_BYTES }
+const SIZE: Record<number, number> = { 1: 102 + HELLO_NONCE_BYTES, 2: 42 + HELLO_NONCE_BYTES + PROOF_SIGNATURE_BYTES, 3: 2 + CHEQUE_SESSION_WIRE_BYTES, 4: 34, 6: 2 + PROOF_SIGNATURE_BYTES }
 const MAX_REASON = 6
 
 /**
  * Encode a message.
  * @throws BitcdnError `BITCDN_ERR_PAY_MESSAGE_INVALID` for a field out of range
- * @example wire.extended('bitcdn_pay', encodePayMessage({ type: 'hello', payer, signer }))
+ * @example wire.extended('bitcdn_pay', encodePayMessage({ type: 'hello', payer, signer, nonce, signature }))
  */
 export function encodePayMessage(msg: PayMessage): Buffer {
   switch (msg.type) {
@@ -128,14 +141,16 @@ export function encodePayMessage(msg: PayMessage): Buffer {
       addr(b, 50, msg.payee)
       u128(b, 70, msg.pricePerGiB)
       u128(b, 86, msg.softAllowance)
+      nonce(b, 102, msg.nonce, 'terms')
       return b
     }
     case 'hello': {
       const b = head(msg.type)
       addr(b, 2, msg.payer)
       addr(b, 22, msg.signer)
-      if (!(msg.nonce instanceof Uint8Array) || msg.nonce.length !== HELLO_NONCE_BYTES) throw invalid(`hello nonce of ${msg.nonce?.length} bytes`)
-      b.set(msg.nonce, 42)
+      nonce(b, 42, msg.nonce, 'hello')
+      if (!(msg.signature instanceof Uint8Array) || msg.signature.length !== PROOF_SIGNATURE_BYTES) throw invalid(`hello signature of ${msg.signature?.length} bytes`)
+      b.set(msg.signature, 42 + HELLO_NONCE_BYTES)
       return b
     }
     case 'proof': {
@@ -207,10 +222,11 @@ export function decodePayMessage(buf: Uint8Array): PayMessage {
         payee: readAddr(b, 50),
         pricePerGiB: readU128(b, 70),
         softAllowance: readU128(b, 86),
+        nonce: Uint8Array.from(b.subarray(102)),
       }
     }
     case TYPE.hello:
-      return { type: 'hello', payer: readAddr(b, 2), signer: readAddr(b, 22), nonce: Uint8Array.from(b.subarray(42)) }
+      return { type: 'hello', payer: readAddr(b, 2), signer: readAddr(b, 22), nonce: Uint8Array.from(b.subarray(42, 74)), signature: Uint8Array.from(b.subarray(74)) }
     case TYPE.proof:
       return { type: 'proof', signature: Uint8Array.from(b.subarray(2)) }
     case TYPE.cheque:
@@ -244,6 +260,11 @@ function addr(b: Buffer, at: number, a: Address): void {
     throw invalid(`address ${String(a)}`)
   }
   b.set(bytes, at)
+}
+
+function nonce(b: Buffer, at: number, n: Uint8Array, what: string): void {
+  if (!(n instanceof Uint8Array) || n.length !== HELLO_NONCE_BYTES) throw invalid(`${what} nonce of ${n?.length} bytes`)
+  b.set(n, at)
 }
 
 function readAddr(b: Buffer, at: number): Address {

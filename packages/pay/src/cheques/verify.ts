@@ -80,6 +80,36 @@ export async function verifyCheque(params: VerifyChequeParameters): Promise<Addr
   return recovered
 }
 
+/**
+ * The address whose key signed a 32-byte digest, from a 64-byte compact (EIP-2098) or 65-byte
+ * signature: libsecp256k1 when its binding loaded (~70 µs), else @noble/curves. For the other
+ * EIP-712 structs the wire signs per connection (market's payer proof in a hello): undefined for a
+ * malformed or high-s signature or one no key recovers from — never a throw, never a guess.
+ * @example const who = recoverDigestSigner(hashTypedData(typed), signature)
+ */
+export function recoverDigestSigner(digest: Uint8Array, signature: Uint8Array): Address | undefined {
+  let sig: SignatureParts
+  try {
+    sig = parseSignatureBytes(signature)
+  } catch {
+    return undefined
+  }
+  if (digest.length !== 32) return undefined
+  if (nativeSecp256k1Available) {
+    const rs = new Uint8Array(64)
+    rs.set(hexToBytes(`0x${sig.r.toString(16).padStart(64, '0')}`), 0)
+    rs.set(hexToBytes(`0x${sig.s.toString(16).padStart(64, '0')}`), 32)
+    const pub = recoverPublicKeyNative(rs, sig.yParity, digest)
+    return pub === undefined ? undefined : getAddress(`0x${keccak256(pub.subarray(1), 'hex').slice(-40)}`)
+  }
+  try {
+    const point = new secp256k1.Signature(sig.r, sig.s).addRecoveryBit(sig.yParity).recoverPublicKey(digest)
+    return publicKeyToAddress(`0x${point.toHex(false)}` as Hex)
+  } catch {
+    return undefined
+  }
+}
+
 export interface ChequeVerifierInit {
   /**
    * Which secp256k1 implementation: libsecp256k1 (`native`) or @noble/curves (`js`).

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getAddress, type Address, type Hex } from 'viem'
-import { privateKeyToAddress } from 'viem/accounts'
+import { privateKeyToAccount, privateKeyToAddress } from 'viem/accounts'
 import { tokenUnits } from '@bitcdn/core'
 import { parseTorrentFile, type Metainfo } from '@bitcdn/content'
 import { bytesValue, createPaidBuyer, type PaidBuyer } from '@bitcdn/market'
@@ -93,7 +93,7 @@ export async function paidDownload(init: PaidDownloadInit): Promise<PaidDownload
     maxPricePerGiB: tokenUnits(init.maxPricePerGiB),
     budget: tokenUnits(init.budget),
     allowFree: init.allowFree ?? false,
-  })({ wallet })
+  })({ wallet, signerKey: privateKeyToAccount(init.privateKey) })
   // resume journals of this download stay out of the user's $BITCDN_HOME
   const stateDir = init.swarm?.stateDir ?? (await mkdtemp(join(tmpdir(), 'bitcdn-sdk-dl-')))
   const client: SwarmClient = createSwarmClient({ host: '127.0.0.1', port: 0, ...init.swarm, stateDir }, buyer.swarm)

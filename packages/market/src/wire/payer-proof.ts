@@ -1,0 +1,105 @@
+/**
+ * Payer binding (v3; review F2/F3 of session 5): the buyer proves, in its hello, that it holds the
+ * key of the signer it names. The seller's terms carry a fresh 32-byte nonce; the hello carries an
+ * EIP-712 signature by that signer over the payer, the seller's terms, the torrent and that nonce,
+ * under the escrow's domain. The seller admits the hello (and looks the payer up on chain) only
+ * once it recovers to the signer; from then on every byte on the connection is the payer's debt,
+ * checked against its credit window like any other.
+ *
+ * What this replaced: in v2 a connection was unproven until its first accepted cheque and took an
+ * allowance (256 KiB or two pieces) on its hello alone. A buyer naming someone else's payer took it
+ * on every reconnection, and a proven payer took it again on every extra connection, beyond its
+ * window (test/market/paid-many-connections.test.ts).
+ *
+ * What it stops: a hello naming a payer whose key the peer lacks (it cannot sign), a hello replayed
+ * from another connection (another nonce) or to another seller (another payee). What it cannot stop
+ * without channel binding: a peer relaying a live connection of the real buyer (the real buyer
+ * signs this nonce) — then the seller serves the relay as that buyer, and the buyer pays only for
+ * what verified on its side; the seller's loss is bounded by the payer's window (docs/security.md).
+ *
+ * Signing a seller-chosen nonce is safe for the signer key: the digest is an EIP-712 struct of its
+ * own type (`PayerHello`), never a cheque (`Cheque`) nor an EIP-191 message.
+ */
+import { bytesToHex, getAddress, hashTypedData, hexToBytes, type Address, type Hex, type LocalAccount } from 'viem'
+import { parseSignatureBytes, recoverDigestSigner, toCompact64, typedDomain, type ChequeDomain } from '@bitcdn/pay'
+import type { TokenUnits } from '@bitcdn/core'
+import { marketError } from '../errors.js'
+import { HELLO_NONCE_BYTES } from './codec.js'
+
+/** EIP-712 type of the payer proof (the domain is the escrow's: name, version, chain id, escrow). */
+export const payerProofTypes = {
+  PayerHello: [
+    { name: 'payer', type: 'address' },
+    { name: 'signer', type: 'address' },
+    { name: 'payee', type: 'address' },
+    { name: 'token', type: 'address' },
+    { name: 'pricePerGiB', type: 'uint128' },
+    { name: 'infoHash', type: 'bytes20' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+} as const
+
+/** What one hello's proof covers. */
+export interface PayerProofFields {
+  /** Chain id and escrow (the EIP-712 domain). */
+  domain: ChequeDomain
+  payer: Address
+  signer: Address
+  /** The seller's payee, token and price, from its terms. */
+  payee: Address
+  token: Address
+  pricePerGiB: TokenUnits
+  /** The torrent of this connection, 40 hex characters. */
+  infoHash: string
+  /** The seller's nonce from its terms. */
+  nonce: Uint8Array
+}
+
+/** The signer key as the buyer holds it (a viem `LocalAccount` is one). */
+export type PayerKey = Pick<LocalAccount, 'address' | 'signTypedData'>
+
+function typed(f: PayerProofFields) {
+  if (!/^[0-9a-fA-F]{40}$/.test(f.infoHash)) throw marketError('messageInvalid', `info hash ${f.infoHash} is not 40 hex characters`)
+  if (f.nonce.length !== HELLO_NONCE_BYTES) throw marketError('messageInvalid', `nonce of ${f.nonce.length} bytes`)
+  return {
+    domain: typedDomain({ chainId: f.domain.chainId, verifyingContract: getAddress(f.domain.verifyingContract) }),
+    types: payerProofTypes,
+    primaryType: 'PayerHello' as const,
+    message: {
+      payer: getAddress(f.payer),
+      signer: getAddress(f.signer),
+      payee: getAddress(f.payee),
+      token: getAddress(f.token),
+      pricePerGiB: f.pricePerGiB,
+      infoHash: `0x${f.infoHash.toLowerCase()}` as Hex,
+      nonce: bytesToHex(f.nonce),
+    },
+  }
+}
+
+/**
+ * Sign one hello's proof with the signer key: the 64-byte compact signature the hello carries.
+ * @example ch.send({ type: 'hello', payer, signer, nonce, signature: await signPayerProof(key, { domain, payer, signer, payee, token, pricePerGiB, infoHash, nonce: terms.nonce }) })
+ */
+export async function signPayerProof(key: PayerKey, fields: PayerProofFields): Promise<Uint8Array> {
+  const sig = await key.signTypedData(typed(fields))
+  return toCompact64(parseSignatureBytes(hexToBytes(sig)))
+}
+
+/**
+ * Check a hello's proof: it must recover to `fields.signer` for exactly this payer, these terms,
+ * torrent and nonce, on the seller's own chain and escrow. Synchronous and native where
+ * libsecp256k1 loaded (~70 µs): it runs before any chain lookup, so unsigned hellos cost little.
+ * @throws BitcdnError `BITCDN_ERR_PAY_PAYER_UNPROVEN` for a malformed signature or another signer
+ * @example verifyPayerProof(hello.signature, { domain, payer: hello.payer, signer: hello.signer, payee, token, pricePerGiB, infoHash, nonce })
+ */
+export function verifyPayerProof(signature: Uint8Array, fields: PayerProofFields): void {
+  const who = recoverDigestSigner(hexToBytes(hashTypedData(typed(fields))), signature)
+  if (who === undefined) throw marketError('payerUnproven', `the hello of payer ${fields.payer} carries no valid signature`, { payer: fields.payer })
+  if (who !== getAddress(fields.signer)) {
+    throw marketError('payerUnproven', `the hello of payer ${fields.payer} is signed by ${who}, not the signer ${fields.signer} it names (a payer it holds no key of, or a hello replayed from another connection or seller)`, {
+      payer: fields.payer,
+      signer: fields.signer,
+    })
+  }
+}
