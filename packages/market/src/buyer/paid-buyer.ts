@@ -191,6 +191,8 @@ interface Session {
 }
 
 const BLOCK = 16 * 1024
+/** With the budget committed, how long no piece may verify before the buyer is exhausted, ms. */
+const SETTLE_MS = 500
 const MIB = 1024 * 1024
 const GIB = 1n << 30n
 /** A seller whose last block is older than this is not delivering (it holds no other seller back). */
@@ -554,7 +556,18 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       this_.emit('exhausted')
     }
 
-    /** The budget left cannot buy a block from any seller we are connected to. */
+    /** Bytes verified from paid sellers so far, and when that last grew while the budget was low. */
+    let lowVerified = -1
+    let lowSince = 0
+    let recheck: NodeJS.Timeout | undefined
+    /**
+     * The budget left cannot buy a block from any seller we are connected to — and nothing
+     * received is still on its way to verifying. Received pieces are hashed asynchronously: the
+     * moment the budget is committed, whole pieces may still be waiting for their hash, and
+     * stopping then would pay for none of them. So it is exhausted once no piece verified for
+     * `SETTLE_MS` while it was low (what is left unverified then are pieces the budget cannot
+     * finish); until then it looks again.
+     */
     const checkBudget = () => {
       if (exhausted) return
       let cheapest: bigint | undefined
@@ -563,7 +576,33 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         const perBlock = bytesValue(BLOCK, a.price) + 1n
         if (cheapest === undefined || perBlock < cheapest) cheapest = perBlock
       }
-      if (cheapest !== undefined && init.budget - committed() < cheapest) markExhausted()
+      if (cheapest === undefined || init.budget - committed() >= cheapest) {
+        lowVerified = -1
+        return
+      }
+      let verified = 0
+      let unverified = 0
+      for (const s of sessions.values()) {
+        if (s.state !== 'paying') continue
+        verified += s.verified
+        unverified += Math.max(0, s.conn.downloaded - s.verified) + s.conn.outstanding
+      }
+      const now = Date.now()
+      if (verified !== lowVerified) {
+        lowVerified = verified
+        lowSince = now
+      }
+      if (unverified === 0 || now - lowSince >= SETTLE_MS) {
+        markExhausted()
+        return
+      }
+      if (recheck === undefined) {
+        recheck = setTimeout(() => {
+          recheck = undefined
+          checkBudget()
+        }, SETTLE_MS / 2)
+        recheck.unref()
+      }
     }
 
     const intervalMs = init.rebalanceIntervalMs ?? 1000
@@ -688,6 +727,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
         })),
       close: () => {
         clearInterval(timer)
+        if (recheck !== undefined) clearTimeout(recheck)
         for (const a of sellers.values()) clearTimeout(a.flushTimer)
       },
     })
