@@ -71,6 +71,13 @@ export interface FileStoreOptions {
 interface Handle {
   fh: FileHandle
   writable: boolean
+  /**
+   * The last write queued on this file: writes to one file go one at a time. Linux takes the
+   * inode's lock for every buffered write, so concurrent pwrites to one file only wait for each
+   * other — spinning on that lock (perf: 5% of a 1 GiB download's CPU) and holding thread-pool
+   * threads that SHA-1 and other files' writes could use.
+   */
+  writing?: Promise<void>
 }
 
 interface Slot {
@@ -415,12 +422,22 @@ export function createFileStore(metainfo: Metainfo, opts: FileStoreOptions): Pie
       await eachLimited(large, SPAN_CONCURRENCY, (span) =>
         withHandle(span.fileIndex, true, async (h, path) => {
           if (!h.writable) throw new BitcdnError(ContentErrorCode.storageIo, `storage error: cannot write ${path}: file is read-only`, { details: { path } })
-          let done = 0
-          while (done < span.length) {
-            const { bytesWritten } = await h.fh
-              .write(data, span.bufferOffset + done, span.length - done, span.fileOffset + done)
-              .catch((err: unknown) => { throw toIoError(err, 'write', path) })
-            done += bytesWritten
+          const write = async (): Promise<void> => {
+            let done = 0
+            while (done < span.length) {
+              const { bytesWritten } = await h.fh
+                .write(data, span.bufferOffset + done, span.length - done, span.fileOffset + done)
+                .catch((err: unknown) => { throw toIoError(err, 'write', path) })
+              done += bytesWritten
+            }
+          }
+          const mine = h.writing === undefined ? write() : h.writing.then(write)
+          const tail = mine.catch(() => {})
+          h.writing = tail
+          try {
+            await mine
+          } finally {
+            if (h.writing === tail) h.writing = undefined
           }
           dirty.add(span.fileIndex)
         }),
