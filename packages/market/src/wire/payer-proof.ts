@@ -88,8 +88,9 @@ export async function signPayerProof(key: PayerKey, fields: PayerProofFields): P
 
 /**
  * Check a hello's proof: it must recover to `fields.signer` for exactly this payer, these terms,
- * torrent and nonce, on the seller's own chain and escrow. Synchronous and native where
- * libsecp256k1 loaded (~70 µs): it runs before any chain lookup, so unsigned hellos cost little.
+ * torrent and nonce, on the seller's own chain and escrow. Synchronous: viem's EIP-712 encoding
+ * and a libsecp256k1 recovery, ~0.35 ms (measured under load; the recovery is ~70 µs of it). It runs
+ * before any chain lookup, so a hello its peer cannot sign costs that and nothing more.
  * @throws BitcdnError `BITCDN_ERR_PAY_PAYER_UNPROVEN` for a malformed signature or another signer
  * @example verifyPayerProof(hello.signature, { domain, payer: hello.payer, signer: hello.signer, payee, token, pricePerGiB, infoHash, nonce })
  */
