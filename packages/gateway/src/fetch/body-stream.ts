@@ -22,8 +22,6 @@ export interface BodyStreamInit {
   parallel?: number
   /** Pieces beyond `last` prefetched for a sequential reader. @default 0 */
   readAheadPieces?: number
-  /** The first piece, already fetched (so a 504 could still be sent before the headers). */
-  firstPiece?: Piece
 }
 
 export interface BodyStreamComponents {
@@ -36,11 +34,19 @@ export interface BodyStreamComponents {
 /** The body, and the hook its writer calls once the socket took a chunk (pooled buffers return). */
 export interface BodyStream extends Readable {
   written(chunk: unknown): void
+  /**
+   * Start fetching the first `parallel` pieces now and wait for the first: the response sends its
+   * headers only once that arrived (a swarm and origin that both fail still get a clean 504),
+   * while the pieces after it are already on their way — not asked for only once the first is in.
+   */
+  head(): Promise<void>
 }
 
 /**
  * @example
- * createBodyStream({ entry, first: 0, last: 1023 }, { pieces, budget }).pipe(reply.raw)
+ * const body = createBodyStream({ entry, first: 0, last: 1023 }, { pieces, budget })
+ * await body.head() // 504 if it throws; else send the headers
+ * body.pipe(reply.raw)
  */
 export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents): BodyStream {
   const { entry, first, last } = init
@@ -65,7 +71,7 @@ export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents):
       const item = { index, bytes, granted: false, piece: undefined as unknown as Promise<Piece> }
       item.piece = c.budget.take(bytes, abort.signal).then(() => {
         item.granted = true
-        return index === firstIndex && init.firstPiece !== undefined ? init.firstPiece : c.pieces.get(entry, index, abort.signal)
+        return c.pieces.get(entry, index, abort.signal)
       })
       item.piece.catch(() => {})
       queue.push(item)
@@ -122,6 +128,10 @@ export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents):
     },
   })
   const body = stream as BodyStream
+  body.head = async () => {
+    enqueue()
+    await queue[0]?.piece
+  }
   body.written = (chunk) => {
     const piece = Buffer.isBuffer(chunk) ? pooled.get(chunk) : undefined
     if (piece === undefined) return

@@ -17,8 +17,6 @@ import { parseRange } from '../http/range.js'
 import type { GatewayMetrics } from '../metrics.js'
 import type { SequentialReaders } from './sequential-readers.js'
 
-/** Every response's socket side closes, finished or not: one abort reason for all. */
-const CLIENT_GONE = new Error('client went away')
 
 export interface Representation {
   entry: ContentEntry
@@ -72,27 +70,40 @@ export async function serveRepresentation(req: FastifyRequest, reply: FastifyRep
   if (range.kind === 'partial') reply.header('content-range', `bytes ${start}-${end}/${rep.length}`)
   if (req.method === 'HEAD' || bytes === 0) return reply.send()
 
-  const m = rep.entry.metainfo
   const first = rep.offset + start
   const last = rep.offset + end
-  const abort = new AbortController()
-  reply.raw.once('close', () => abort.abort(CLIENT_GONE))
-  let firstPiece
+  const readAhead = c.sequential.seen(rep.entry.infoHash, first, last) ? c.readAheadPieces : 0
+  let firstSource: string | undefined
+  const body = createBodyStream(
+    { entry: rep.entry, first, last, parallel: c.parallelPieces, readAheadPieces: readAhead },
+    {
+      pieces: c.pieces,
+      budget: c.budget,
+      onPiece: (p, n) => {
+        if (firstSource === undefined) {
+          firstSource = p.source
+          c.metrics.ttfb.observe({ route, source: p.source }, Number(process.hrtime.bigint() - started) / 1e9)
+        }
+        c.metrics.servedBytes.inc({ route }, n)
+      },
+    },
+  )
+  let gone = false
+  reply.raw.once('close', () => {
+    gone = true
+    body.destroy()
+  })
   try {
-    firstPiece = await c.pieces.get(rep.entry, Math.floor(first / m.pieceLength), abort.signal)
+    // the first piece before the headers (a 504 is still possible); the next ones are on their way
+    await body.head()
   } catch (err) {
-    if (abort.signal.aborted) return reply
+    body.destroy()
+    if (gone) return reply
     throw err
   }
-  c.metrics.ttfb.observe({ route, source: firstPiece.source }, Number(process.hrtime.bigint() - started) / 1e9)
-  const readAhead = c.sequential.seen(rep.entry.infoHash, first, last) ? c.readAheadPieces : 0
-  const body = createBodyStream(
-    { entry: rep.entry, first, last, firstPiece, parallel: c.parallelPieces, readAheadPieces: readAhead },
-    { pieces: c.pieces, budget: c.budget, onPiece: (_p, n) => c.metrics.servedBytes.inc({ route }, n) },
-  )
   body.once('error', (err) => {
     const kind = hasCode(err, GatewayErrorCode.timeout) ? 'timeout_after_headers' : 'body_aborted'
-    if (!abort.signal.aborted) {
+    if (!gone) {
       c.metrics.errors.inc({ kind })
       c.logger.warn({ infoHash: rep.entry.infoHash, code: (err as { code?: string }).code, err: err.message }, 'response body aborted')
     }
