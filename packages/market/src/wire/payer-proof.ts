@@ -15,7 +15,9 @@
  * from another connection (another nonce) or to another seller (another payee). What it cannot stop
  * without channel binding: a peer relaying a live connection of the real buyer (the real buyer
  * signs this nonce) — then the seller serves the relay as that buyer, and the buyer pays only for
- * what verified on its side; the seller's loss is bounded by the payer's window (docs/security.md).
+ * what verified on its side; the seller's loss is bounded by the payer's window. A relay that keeps
+ * the blocks takes that window and leaves it as the buyer's unpaid debt, which locks the buyer out
+ * of that seller (docs/security.md, test/market/paid-relay.test.ts).
  *
  * Signing a seller-chosen nonce is safe for the signer key: the digest is an EIP-712 struct of its
  * own type (`PayerHello`), never a cheque (`Cheque`) nor an EIP-191 message.
