@@ -174,4 +174,43 @@ describe('attack: odd hellos (protocol v3)', () => {
     expect((await readAll(b.torrent.store!, m)).equals(data)).toBe(true)
     expect(s.seller.account(victim.address)?.banned).toBe(false)
   }, 90_000)
+
+  it('a peer churning connections to a buyer with copied terms gets at most its source\'s hello budget of signatures; an honest seller is still answered', async () => {
+    const data = testData(1 * MiB, 'hello-churn')
+    const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
+    const s = await mk.seller(chain.accounts[3]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(1_000_000n) })
+    const b = await mk.buyer(chain.accounts[7]!, m, [s.addr])
+    const port = b.client.port
+    // terms anyone can copy from the honest seller: they pass the buyer's checks, so each
+    // connection asks it for a signature
+    const terms = (): TermsMessage => ({ type: 'terms', chainId: mk.domain.chainId, escrow: mk.domain.verifyingContract, token: mk.usdc, payee: s.payee, pricePerGiB: s.price, softAllowance: tokenUnits(1_000_000n), nonce: randomBytes(32) })
+    const answers: string[] = []
+    const started = Date.now()
+    for (let i = 0; i < 40; i++) {
+      const p = new HostilePeer(port, { localAddress: '127.0.0.2' })
+      try {
+        await p.open(m.infoHash, false)
+        p.write(frame(20, Buffer.concat([Buffer.from([0]), Buffer.from(bencode.encode({ m: { bitcdn_pay: 7 } }))])))
+        await p.until(() => p.messages.some((x) => x.id === 20 && x.payload[0] === 0), 'the buyer\'s extended handshake')
+        const ext = p.messages.find((x) => x.id === 20 && x.payload[0] === 0)!
+        const id = (bencode.decode(ext.payload.subarray(1)) as { m: Record<string, number> }).m.bitcdn_pay!
+        p.write(frame(20, Buffer.concat([Buffer.from([id]), encodePayMessage(terms())])))
+        await p.until(() => p.messages.some((x) => x.id === 20 && x.payload[0] === 7), 'the buyer\'s answer')
+        const answer = decodePayMessage(p.messages.find((x) => x.id === 20 && x.payload[0] === 7)!.payload.subarray(1))
+        answers.push(answer.type === 'refuse' ? `refuse: ${answer.text}` : answer.type)
+      } finally {
+        p.destroy()
+      }
+    }
+    const seconds = (Date.now() - started) / 1000
+    const signed = answers.filter((a) => a === 'hello').length
+    console.log(`40 connections in ${seconds.toFixed(1)} s from one source: ${signed} hellos signed, ${answers.length - signed} left unsigned`)
+    // the burst, and what the budget refilled meanwhile; every other connection left unsigned
+    expect(signed).toBeGreaterThanOrEqual(16)
+    expect(signed).toBeLessThanOrEqual(16 + Math.ceil(seconds * 2) + 1)
+    expect(answers.filter((a) => a !== 'hello').every((a) => /too many hellos asked of us from 127\.0\.0\.2/.test(a))).toBe(true)
+    // the honest seller, from another source, was answered: the buyer downloaded everything
+    await b.torrent.whenDone()
+    expect((await readAll(b.torrent.store!, m)).equals(data)).toBe(true)
+  }, 90_000)
 })
