@@ -11,7 +11,7 @@ import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { tokenUnits } from '@bitcdn/core'
 import type { Hex } from 'viem'
-import { decodePayMessage, encodePayMessage, signPayerProof } from '@bitcdn/market'
+import { decodePayMessage, encodePayMessage, settlementPayments, signPayerProof } from '@bitcdn/market'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { frame, HostilePeer } from '../swarm/hostile-peer.js'
 import { filledStore, makeTorrent, readAll, testData } from '../swarm/swarm-helpers.js'
@@ -83,4 +83,29 @@ describe('attack: hello flood naming random payers', () => {
       expect(s.seller.account(a)).toBeUndefined()
     }
   }, 120_000)
+
+  it('hellos from many IPv6 addresses of one /64 share one lookup budget; another /64 is still looked up', async () => {
+    const data = testData(256 * 1024, 'flood-v6')
+    const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
+    const s = await mk.seller(chain.accounts[2]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(1_000_000n) })
+    // the seller's own admission path over its real settlement, with the connection ids an IPv6
+    // listener would see (this box has one IPv6 address; an attacker's /64 has 2^64)
+    const payments = settlementPayments(s.settlement)
+    const outcome = (peer: string) => {
+      const payer = privateKeyToAccount(generatePrivateKey()).address
+      return payments.admit(payer, payer, mk.usdc, peer).then(
+        () => 'admitted',
+        (err: { code: string; message: string }) => `${err.code}${err.message.includes('/64') ? ' /64' : ''}`,
+      )
+    }
+    const fromOnePrefix: string[] = []
+    // a new address of the prefix for every hello, as a rotating attacker would use
+    for (let i = 1; i <= 8; i++) fromOnePrefix.push(await outcome(`2001:db8:1:2:${i.toString(16)}::${i}:6881`))
+    // the burst of 4 is looked up (no funds: refused); then the prefix is out of lookups
+    expect(fromOnePrefix.slice(0, 4)).toEqual(Array(4).fill('BITCDN_ERR_PAY_PAYER_REFUSED'))
+    expect(fromOnePrefix.slice(4)).toEqual(Array(4).fill('BITCDN_ERR_LOOKUP_RATE_LIMITED /64'))
+    // another subscriber's prefix, and an IPv4 peer, still get their lookups
+    expect(await outcome('2001:db8:1:3::1:6881')).toBe('BITCDN_ERR_PAY_PAYER_REFUSED')
+    expect(await outcome('::ffff:203.0.113.7:6881')).toBe('BITCDN_ERR_PAY_PAYER_REFUSED')
+  }, 60_000)
 })

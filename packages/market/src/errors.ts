@@ -19,6 +19,8 @@ export const MarketErrorCode = {
   payeeUnproven: 'BITCDN_ERR_PAY_PAYEE_UNPROVEN',
   /** The buyer's hello is not signed by the signer it names over this connection's terms and nonce (v3 payer binding). */
   payerUnproven: 'BITCDN_ERR_PAY_PAYER_UNPROVEN',
+  /** The buyer left a connection whose source asked it to sign more hellos than its budget (each costs a signature). */
+  helloRateLimited: 'BITCDN_ERR_PAY_HELLO_RATE_LIMITED',
   /** The seller will not serve this payer (no escrow funds, signer not authorized, banned). */
   payerRefused: 'BITCDN_ERR_PAY_PAYER_REFUSED',
   /** A cheque raises the total by more than the buyer owes (plus the allowed prepayment). */

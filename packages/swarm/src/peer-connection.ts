@@ -44,6 +44,8 @@ export interface PeerConnection extends EventEmitter<PeerConnectionEvents> {
   /** Stable key for this source: `host:port` for peers, the URL for web seeds. */
   readonly id: string
   readonly kind: PeerKind
+  /** True when we dialed it (a BitTorrent peer); false or absent when it connected to us. */
+  readonly outgoing?: boolean
   /** True once it carries requests (a BitTorrent peer: its handshake checked out; a web seed: at once). */
   readonly ready: boolean
   /** True once closed. */

@@ -16,7 +16,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { getAddress, type Address } from 'viem'
-import { silentLogger, tokenUnits, type BitcdnError, type Logger, type TokenUnits } from '@bitcdn/core'
+import { silentLogger, TokenBucket, tokenUnits, type BitcdnError, type Logger, type TokenUnits } from '@bitcdn/core'
 import { randomBytes } from 'node:crypto'
 import { encodeSessionCheque, type ChequeDomain, type SignedCheque } from '@bitcdn/pay'
 import type { HardenedWire, PeerConnection, PieceSource, Torrent } from '@bitcdn/swarm'
@@ -26,6 +26,7 @@ import { RefuseReason, type PayMessage, type TermsMessage } from '../wire/codec.
 import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
 import { verifyPayeeProof } from '../wire/payee-proof.js'
 import { signPayerProof, type PayerKey } from '../wire/payer-proof.js'
+import { lookupSourceOf } from '../seller/seller-payments.js'
 import { overShare, sellerWeights, type BuyerPolicyOptions, type ShareStanding } from './buyer-policy.js'
 
 /** Issues cheques, durably before signing (pay's `PayerWallet` is one). */
@@ -80,6 +81,15 @@ export interface PaidBuyerInit {
   allocation?: { after: TokenUnits; amount: TokenUnits }
   /** How often seller weights and throughput are recomputed, ms. @default 1000 */
   rebalanceIntervalMs?: number
+  /**
+   * Hellos one source (an IPv4 address, an IPv6 /64) may have us sign on connections it opens to
+   * us: a burst, then a steady rate. Each costs a signature (~1 ms of CPU) asked for by nothing
+   * more than a connection and copied terms, so a peer churning connections would otherwise make
+   * us sign without end; a connection over the budget is left (`BITCDN_ERR_PAY_HELLO_RATE_LIMITED`).
+   * Connections we dial are not counted: we pace those.
+   * @default { burst: 16, perSecond: 2 }
+   */
+  helloBudget?: { burst: number; perSecond: number }
 }
 
 export interface PaidBuyerComponents {
@@ -199,6 +209,8 @@ const GIB = 1n << 30n
 const DELIVERING_MS = 500
 /** Closed connections remembered so pieces they delivered that verify later are still paid for. */
 const MAX_CLOSED = 1024
+/** Sources whose hello budget is remembered (oldest forgotten first). */
+const MAX_SOURCES = 4096
 
 /**
  * @example
@@ -221,6 +233,19 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     const closed = new Map<string, SellerAccount>()
     const torrents = new Map<string, Torrent>()
     const sellers = new Map<Address, SellerAccount>()
+    const helloBudget = init.helloBudget ?? { burst: 16, perSecond: 2 }
+    /** Source → its hello-signature budget, oldest first (at most MAX_SOURCES kept). */
+    const helloSources = new Map<string, TokenBucket>()
+    const mayHello = (id: string): boolean => {
+      const src = lookupSourceOf(id)
+      let b = helloSources.get(src)
+      if (b === undefined) {
+        if (helloSources.size >= MAX_SOURCES) helloSources.delete(helloSources.keys().next().value!)
+        b = new TokenBucket({ ratePerSecond: helloBudget.perSecond, burst: helloBudget.burst })
+        helloSources.set(src, b)
+      }
+      return b.take()
+    }
     let spent = 0n
     let exhausted = false
     const key = (infoHash: string, id: string) => `${infoHash}/${id}`
@@ -290,6 +315,9 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       // the price goes with the refusal: a buyer that found no seller under its maximum says what it saw
       const overPrice = t.pricePerGiB > init.maxPricePerGiB ? { pricePerGiB: t.pricePerGiB } : {}
       if (why !== undefined) return leave(s, marketError('termsRefused', `seller ${s.conn.id} terms refused: ${why}`, { peer: s.conn.id, ...overPrice }), RefuseReason.terms)
+      // a signature per connection it opens to us is ours to spend, not the peer's: bounded per
+      // source (the connections we dial are ours to pace, a gateway opens many to one node)
+      if (s.conn.outgoing !== true && !mayHello(s.conn.id)) return leave(s, marketError('helloRateLimited', `too many hellos asked of us from ${lookupSourceOf(s.conn.id)}; ${s.conn.id} left unsigned (try again later)`, { peer: s.conn.id }), RefuseReason.terms)
       // anyone can name any payee: it must sign this connection's nonce before we download or pay
       s.terms = t
       s.nonce = randomBytes(32)

@@ -450,7 +450,10 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           } catch (err) {
             return s.ch.close(err as BitcdnError, RefuseReason.payer)
           }
-          if (s.ch.closed) {
+          // the peer may have left while the lookup ran (its close handler found no account to
+          // release): release the admission here, or the payer stays followed and its account kept
+          const gone = () => s.ch.closed || s.conn.closed
+          if (gone()) {
             payments.released?.(payer, token, s.conn.id)
             return
           }
@@ -463,7 +466,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
             payments.released?.(payer, token, s.conn.id)
             throw err
           }
-          if (s.ch.closed) {
+          if (gone()) {
             payments.released?.(payer, token, s.conn.id)
             return
           }

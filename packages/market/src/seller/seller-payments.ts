@@ -9,6 +9,7 @@
  * of a payer's free balance — which other sellers and a withdrawal may take first — this seller
  * lends against; it is set on the settlement (`createSellerSettlement({ softAllowance })`).
  */
+import { isIP } from 'node:net'
 import { getAddress, type Address } from 'viem'
 import { TokenBucket, tokenUnits, type BitcdnError, type TokenUnits } from '@bitcdn/core'
 import { PayError, type BuyerCreditInit, type SellerSettlement, type SignedCheque } from '@bitcdn/pay'
@@ -92,19 +93,43 @@ export interface SettlementPaymentsOptions {
   /** Kept for callers of the first version; the soft allowance is the settlement's (`createSellerSettlement({ softAllowance })`). */
   softAllowance?: TokenUnits
   /**
-   * New-payer lookups one source address may start: a burst, then one per `lookupIntervalMs`.
-   * Hellos naming random payers from one address then spend that address's budget, not the
-   * seller-wide one honest new buyers need. @default { burst: 4, intervalMs: 10000 }
+   * New-payer lookups one source (an IPv4 address, an IPv6 /64: `lookupSourceOf`) may start: a
+   * burst, then one per `intervalMs`. Hellos naming random payers from one source then spend
+   * that source's budget, not the seller-wide one honest new buyers need. @default { burst: 4, intervalMs: 10000 }
    */
   perSource?: { burst: number; intervalMs: number }
-  /** Source addresses remembered (oldest forgotten first). @default 4096 */
+  /** Sources remembered (oldest forgotten first). @default 4096 */
   maxSources?: number
 }
 
-/** The source address of a connection id ("ip:port", "[v6]:port"). */
-const sourceOf = (peer: string): string => {
+/**
+ * The source a connection id ("ip:port", "v6:port", "[v6]:port") spends new-payer lookups from: its
+ * IPv4 address (also when it arrives mapped into IPv6, `::ffff:a.b.c.d`), or its IPv6 /64 — one
+ * subscriber's prefix (RFC 6177), so an attacker rotating through the 2^64 addresses it holds gets
+ * one budget, not one per address.
+ * @example lookupSourceOf('2001:db8:1:2:aaaa::1:6881') // '2001:db8:1:2::/64'
+ */
+export const lookupSourceOf = (peer: string): string => {
   const i = peer.lastIndexOf(':')
-  return i > 0 ? peer.slice(0, i) : peer
+  let host = i > 0 ? peer.slice(0, i) : peer
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1)
+  const zone = host.indexOf('%')
+  if (zone >= 0) host = host.slice(0, zone)
+  if (isIP(host) !== 6) return host
+  const halves = host.split('::')
+  const groups = (part: string | undefined): number[] =>
+    part === undefined || part === ''
+      ? []
+      : part.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [parseInt(g, 16)]
+          const [a, b, c, d] = g.split('.').map(Number) as [number, number, number, number]
+          return [(a << 8) | b, (c << 8) | d]
+        })
+  const left = groups(halves[0])
+  const right = groups(halves[1])
+  const all = [...left, ...new Array<number>(Math.max(0, 8 - left.length - right.length)).fill(0), ...right]
+  if (all.slice(0, 5).every((g) => g === 0) && all[5] === 0xffff) return `${all[6]! >> 8}.${all[6]! & 0xff}.${all[7]! >> 8}.${all[7]! & 0xff}`
+  return `${all.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`
 }
 
 export function settlementPayments(settlement: SellerSettlement, opts: SettlementPaymentsOptions = {}): SellerPayments {
@@ -117,7 +142,7 @@ export function settlementPayments(settlement: SellerSettlement, opts: Settlemen
   /** Connections admitted per payer (to stop following a payer once none is left and nothing is owed). */
   const live = new Map<Address, Set<string>>()
   const sourceBudget = (peer: string): TokenBucket => {
-    const src = sourceOf(peer)
+    const src = lookupSourceOf(peer)
     let b = sources.get(src)
     if (b !== undefined) return b
     if (sources.size >= maxSources) sources.delete(sources.keys().next().value!)
@@ -140,7 +165,7 @@ export function settlementPayments(settlement: SellerSettlement, opts: Settlemen
       if (!watcher.isTracked(payer, token)) {
         if (gate.isRejected(`${payer}:${token}`)) throw marketError('payerRefused', `payer ${payer} has no escrow funds in ${token} (looked up recently)`, { payer })
         if (peer !== undefined && !sourceBudget(peer).take()) {
-          throw new PayError('BITCDN_ERR_LOOKUP_RATE_LIMITED', `too many lookups of new payers from ${sourceOf(peer)}; ${payer} not looked up (try again later)`, { details: { payer } })
+          throw new PayError('BITCDN_ERR_LOOKUP_RATE_LIMITED', `too many lookups of new payers from ${lookupSourceOf(peer)}; ${payer} not looked up (try again later)`, { details: { payer } })
         }
         if (!gate.tryLookup()) {
           throw new PayError('BITCDN_ERR_LOOKUP_RATE_LIMITED', `too many lookups of new payers; ${payer} not looked up (try again later)`, { details: { payer } })

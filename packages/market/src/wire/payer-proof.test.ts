@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { recoverTypedDataAddress, bytesToHex } from 'viem'
+import { recoverTypedDataAddress, bytesToHex, hashTypedData, getAddress } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { tokenUnits } from '@bitcdn/core'
 import { toSignature65, parseSignatureBytes } from '@bitcdn/pay'
-import { payerProofTypes, signPayerProof, verifyPayerProof, type PayerProofFields } from './payer-proof.js'
+import { payerProofDigest, payerProofTypes, signPayerProof, verifyPayerProof, type PayerProofFields } from './payer-proof.js'
 
 const signer = privateKeyToAccount(generatePrivateKey())
 const other = privateKeyToAccount(generatePrivateKey())
@@ -65,6 +65,33 @@ describe('payer proof (the hello signature)', () => {
     flipped[5] = flipped[5]! ^ 0xff
     for (const bad of [new Uint8Array(64), flipped, new Uint8Array(64).fill(0xff), randomBytes(64), new Uint8Array(0), new Uint8Array(63)]) {
       expect(() => verifyPayerProof(bad, fields)).toThrow(unproven)
+    }
+  })
+
+  it("the fixed-layout digest the seller checks equals viem's EIP-712 hashTypedData, for any fields", () => {
+    const addr = () => getAddress(bytesToHex(randomBytes(20)))
+    for (let i = 0; i < 50; i++) {
+      const f: PayerProofFields = {
+        domain: { chainId: 1 + (randomBytes(4).readUInt32BE(0) % 1_000_000), verifyingContract: i % 2 === 0 ? addr() : addr().toLowerCase() as `0x${string}` },
+        payer: addr(),
+        signer: addr(),
+        payee: addr(),
+        token: addr(),
+        pricePerGiB: tokenUnits([0n, 1n, (1n << 128n) - 1n, BigInt(`0x${randomBytes(16).toString('hex')}`)][i % 4]!),
+        infoHash: i % 3 === 0 ? randomBytes(20).toString('hex').toUpperCase() : randomBytes(20).toString('hex'),
+        nonce: i === 0 ? new Uint8Array(32) : randomBytes(32),
+      }
+      const viem = hashTypedData({
+        domain: { name: 'BitCDNEscrow', version: '1', chainId: f.domain.chainId, verifyingContract: getAddress(f.domain.verifyingContract) },
+        types: payerProofTypes,
+        primaryType: 'PayerHello',
+        message: { payer: f.payer, signer: f.signer, payee: f.payee, token: f.token, pricePerGiB: f.pricePerGiB, infoHash: `0x${f.infoHash.toLowerCase()}`, nonce: bytesToHex(f.nonce) },
+      })
+      expect(bytesToHex(payerProofDigest(f))).toBe(viem)
+    }
+    // fields no codec would produce are refused, never hashed into something else
+    for (const bad of [{ payer: '0x12' }, { token: `0x${'zz'.repeat(20)}` }, { pricePerGiB: 1n << 128n }, { pricePerGiB: -1n }, { infoHash: 'ab' }, { nonce: new Uint8Array(31) }] as Partial<PayerProofFields>[]) {
+      expect(() => payerProofDigest({ ...fields, ...bad }), JSON.stringify(bad, (_k, x) => (typeof x === 'bigint' ? x.toString() : x))).toThrow(expect.objectContaining({ code: 'BITCDN_ERR_PAY_MESSAGE_INVALID' }))
     }
   })
 })

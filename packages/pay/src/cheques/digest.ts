@@ -23,6 +23,15 @@ const CHEQUE_TYPEHASH = keccak256(
 const hasher = await createKeccak(256)
 const keccak = (bytes: Uint8Array): Uint8Array => hasher.init().update(bytes).digest('binary')
 
+/**
+ * Keccak-256 of `bytes`, synchronous (the same hash-wasm instance): for the wire's other
+ * fixed-layout EIP-712 structs (market's payer proof), hashed per connection before any lookup.
+ * @example keccak256Bytes(new Uint8Array(0)) // c5d246…a470
+ */
+export function keccak256Bytes(bytes: Uint8Array): Uint8Array {
+  return keccak(bytes)
+}
+
 /** Computes cheque digests for one domain. */
 export interface ChequeDigester {
   /** The 32-byte digest the payer signs. */
