@@ -4,6 +4,7 @@
  * piece cache across a restart, and the limits an edge needs (slow loris, oversized headers,
  * concurrency, signed URLs).
  */
+import type { EventEmitter } from 'node:events'
 import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import http from 'node:http'
@@ -85,6 +86,17 @@ describe('gateway fetching', () => {
     while (gw.cache.pieces(m.infoHash).length < want.length && Date.now() < until) await new Promise((res) => setTimeout(res, 50))
     expect(gw.cache.pieces(m.infoHash).sort((a, b) => a - b)).toEqual(want)
     expect(seed.stats().uploaded).toBe(want.length * MiB)
+    // a video's stream of sequential ranges: no response leaves a listener on the torrent for its
+    // read-ahead (each one used to wait there for its pieces, up to 30 s)
+    const pieceListeners = () => (entry.torrent as unknown as EventEmitter).listenerCount('piece')
+    const before = pieceListeners()
+    let at = 303 * MiB + 21
+    for (let k = 0; k < 6; k++) {
+      const r2 = await request(`${gw.url}/t/${m.infoHash}`, { range: `bytes=${at}-${at + 256 * 1024 - 1}` })
+      expect(r2.status).toBe(206)
+      at += 256 * 1024
+      expect(pieceListeners()).toBeLessThanOrEqual(before)
+    }
   })
 
   it('completes a response from the origin when every seeder is killed mid-response', async () => {

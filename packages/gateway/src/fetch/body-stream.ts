@@ -10,6 +10,9 @@ import type { ContentEntry } from '../content-entry.js'
 import type { ByteBudget } from './byte-budget.js'
 import type { Piece, PieceSource } from './piece-source.js'
 
+/** How long a finished response's read-ahead stays prioritized at most, ms. */
+const PREFETCH_HOLD_MS = 30_000
+
 /** Every response that ends destroys its stream: one reason, not an Error (and its stack) each. */
 const CLOSED = new Error('response closed')
 
@@ -138,26 +141,21 @@ export function createBodyStream(init: BodyStreamInit, c: BodyStreamComponents):
     pooled.delete(chunk as Buffer)
     c.pieces.release(piece)
   }
-  // a prefetch outlives the response only until the pieces are cached or the torrent stops
+  // a prefetch outlives the response for a while (the reader's next range wants those pieces);
+  // its priorities are dropped when they are all in, looked at once a second — a 'piece'
+  // listener per response piled up on the torrent for a video's stream of ranges
   stream.once('end', () => {
     if (releasePrefetch === undefined) return
     const r = releasePrefetch
     releasePrefetch = undefined
-    const pending = new Set<number>()
-    for (let i = lastIndex + 1; i <= aheadEnd; i++) if (!entry.torrent.hasPiece(i)) pending.add(i)
-    if (pending.size === 0) return r()
-    const onPiece = (i: number) => {
-      pending.delete(i)
-      if (pending.size === 0) done()
+    const until = Date.now() + PREFETCH_HOLD_MS
+    const check = () => {
+      let pending = false
+      for (let i = lastIndex + 1; i <= aheadEnd && !pending; i++) pending = !entry.torrent.hasPiece(i)
+      if (!pending || Date.now() >= until) return r()
+      setTimeout(check, 1000).unref()
     }
-    const timer = setTimeout(() => done(), 30_000)
-    timer.unref()
-    const done = () => {
-      clearTimeout(timer)
-      entry.torrent.off('piece', onPiece)
-      r()
-    }
-    entry.torrent.on('piece', onPiece)
+    check()
   })
   return body
 }
