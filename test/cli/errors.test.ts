@@ -97,6 +97,20 @@ describe('create and seed', () => {
     }
   })
 
+  it('gateway or hub on a port already taken → names the port and the flag that moves it, exits at once, exit 1', async () => {
+    const taken = createServer().listen(0, '127.0.0.1')
+    await new Promise((resolve) => taken.once('listening', resolve))
+    const port = String((taken.address() as { port: number }).port)
+    try {
+      // a half-started gateway (its swarm listening) used to keep the process alive after the error
+      expectOneLineError(await runCli(['gateway', '--port', port], dir, 20_000), new RegExp(`port ${port} is already in use; pick another with --port$`, 'm'))
+      expectOneLineError(await runCli(['gateway', '--port', '0', '--swarm-port', port], dir, 20_000), new RegExp(`port ${port} is already in use; pick another with --swarm-port`))
+      expectOneLineError(await runCli(['hub', '--port', '0', '--tracker-port', port, '--no-web'], dir, 20_000), new RegExp(`port ${port} is already in use; pick another with --tracker-port`))
+    } finally {
+      taken.close()
+    }
+  })
+
   it('seed of a .torrent whose data is missing → names the data and --dir, exit 1', async () => {
     const made = await runCli(['create', 'content', '-o', 'content.torrent'], dir)
     expect(made.code).toBe(0)

@@ -13,6 +13,8 @@ import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { createGateway, createGatewayLogger } from '@bitcdn/gateway'
 import { bitcdnHome } from '@bitcdn/pay'
+import { SwarmErrorCode } from '@bitcdn/swarm'
+import { listenError } from '../errors.js'
 import { untilInterrupted } from '../interrupt.js'
 import { openGatewayPayment, type GatewayPayment } from './gateway-payment.js'
 import { parseBytes, parsePeer, parsePort, parseSecondsToMs, parseUrl, repeatable } from '../option-parsers.js'
@@ -72,7 +74,7 @@ export function registerGateway(program: Command): void {
     .command('gateway')
     .description('serve torrents over HTTP (/t/<infohash>/<path>) and, with --origin, a pull zone; Ctrl-C stops it')
     .argument('[torrent...]', '.torrent files to serve (more can be remembered in the cache)')
-    .addOption(new Option('--port <n>', 'HTTP port').argParser(parsePort).default(8080))
+    .addOption(new Option('--port <n>', 'HTTP port').argParser(parsePort).default(8088))
     .option('--host <address>', 'HTTP address to listen on', '127.0.0.1')
     .addOption(new Option('--origin <url>', 'pull zone: map every other path to this origin').argParser(parseUrl))
     .option('--cache-dir <dir>', 'piece cache directory (default $BITCDN_HOME/gateway/cache)')
@@ -173,7 +175,13 @@ async function runGateway(torrents: string[], opts: GatewayOptions): Promise<voi
     warmCache: opts.warmCache,
     pinRequests: opts.hub !== undefined || pinNodes.length > 0 ? { hubs: opts.hub, nodes: pinNodes, publicUrl: opts.publicUrl } : undefined,
   })({ logger, buyer: payment?.buyer, publisher: payment?.payer, signCatalogue: payment?.signCatalogue })
-  await gw.start()
+  await gw.start().catch(async (err: unknown) => {
+    // a half-started gateway (swarm listening, HTTP refused) would keep the process alive
+    await gw.stop().catch(() => undefined)
+    await payment?.close()
+    const swarmPort = (err as { code?: unknown } | null)?.code === SwarmErrorCode.listen
+    throw swarmPort ? listenError(err, opts.swarmPort, '--swarm-port') : listenError(err, opts.port)
+  })
   for (const file of torrents) {
     const entry = await gw.content.add(await readFile(file))
     logger.info({ infoHash: entry.infoHash, name: entry.metainfo.name, url: `${gw.url}/t/${entry.infoHash}` }, 'serving torrent')
