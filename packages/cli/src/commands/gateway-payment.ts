@@ -6,6 +6,7 @@
  * capped so all allocations together never exceed the budget. The same key signs the hub
  * catalogue entries of pull-zone torrents.
  */
+import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { createPublicClient, createWalletClient, defineChain, getAddress, http, type Address, type PublicClient } from 'viem'
@@ -28,6 +29,7 @@ import {
 } from '@bitcdn/pay'
 import { signCatalogueEntry } from '@bitcdn/hub'
 import type { CatalogueEntryInput } from '@bitcdn/gateway'
+import { payerWalletPath } from '../paid-download.js'
 
 export interface GatewayPaymentOptions {
   /** Key name or keystore file (`--account`/`--key`). */
@@ -43,7 +45,7 @@ export interface GatewayPaymentOptions {
   budget: string
   /** Tokens kept allocated to each node bought from steadily; "0": none. */
   allocation: string
-  /** Payer wallet database (default `$BITCDN_HOME/gateway/wallet.db`). */
+  /** Payer wallet database (default: the key's own, `$BITCDN_HOME/payer/<address>.db`, as `get --wallet`). */
   wallet?: string
 }
 
@@ -90,7 +92,7 @@ export async function openGatewayPayment(opts: GatewayPaymentOptions, logger: Lo
   if (chainId !== deployment.chainId) throw new BitcdnError('BITCDN_ERR_CHAIN_MISMATCH', `the RPC at ${rpcUrl} serves chain ${chainId}, but ${deploymentFile} is for chain ${deployment.chainId}`)
   const walletClient = createWalletClient({ chain, transport, account })
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
-  const dbPath = opts.wallet ?? join(bitcdnHome(), 'gateway', 'wallet.db')
+  const dbPath = opts.wallet ?? defaultGatewayWallet(account.address, logger)
   await mkdir(dirname(dbPath), { recursive: true, mode: 0o700 })
   // the digest signer (libsecp256k1): viem's typed-data path cost milliseconds per cheque
   const wallet = createPayerWallet({ dbPath, signer: createPrivateKeyChequeSigner(key.privateKey, domain), payer: account.address, domain })
@@ -116,6 +118,22 @@ export async function openGatewayPayment(opts: GatewayPaymentOptions, logger: Lo
       wallet.close()
     },
   }
+}
+
+/**
+ * The key's own cheque ledger, the one `bitcdn get --wallet` uses: a second ledger for the same key
+ * starts from zero and every node that holds a cheque from the other refuses it ("not above").
+ * A gateway that already kept `$BITCDN_HOME/gateway/wallet.db` (the old default) goes on with it,
+ * warned, so its totals are not lost.
+ */
+function defaultGatewayWallet(payer: Address, logger: Logger): string {
+  const legacy = join(bitcdnHome(), 'gateway', 'wallet.db')
+  if (!existsSync(legacy)) return payerWalletPath(payer)
+  logger.warn(
+    { wallet: legacy, shared: payerWalletPath(payer) },
+    'using the old gateway cheque ledger: `bitcdn get --wallet` with this key keeps another, and nodes refuse whichever is behind; pay from a key get does not use',
+  )
+  return legacy
 }
 
 /**

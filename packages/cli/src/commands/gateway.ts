@@ -99,7 +99,7 @@ export function registerGateway(program: Command): void {
     .option('--max-price <tokens>', 'leave nodes priced above this per GiB (with --account)')
     .option('--budget <tokens>', 'the most this run pays nodes in total (with --account)')
     .option('--allocation <tokens>', 'hard allocation kept for each node bought from steadily (0: none); all together stay within the budget', '1')
-    .option('--wallet <file>', 'payer wallet: cheque totals (default: $BITCDN_HOME/gateway/wallet.db)')
+    .option('--wallet <file>', 'payer wallet: cheque totals (default: $BITCDN_HOME/payer/<address>.db, the one `bitcdn get --wallet` uses with that key)')
     .addOption(new Option('--hub <url>', 'announce pull-zone torrents to this hub\'s catalogue, signed by --account (repeatable)').argParser(repeatable(parseUrl)))
     .addOption(new Option('--public-url <url>', 'this gateway\'s URL as nodes reach it (its .torrent files, for the catalogue)').argParser(parseUrl))
     .addOption(new Option('--pin-node <url=token-file>', 'pin pull-zone torrents on this node of yours via its admin API (repeatable)').argParser(repeatable(parsePinNode)))
