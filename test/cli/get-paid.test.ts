@@ -130,6 +130,10 @@ describe('bitcdn get --wallet', () => {
     const bytes = Number(r.stderr.match(/\((\d+) B\) at 0\.5 USDC\/GiB/)![1])
     expect(bytes % (256 * 1024)).toBe(0)
     expect(paidNow).toBe(valueOf(bytes, 500_000n))
+    // the blocks in flight when the budget was all committed landed and were paid before it stopped,
+    // and the percentage it names is what it kept (it once quit first: nothing bought, "spent at 0.0%")
+    const pct = r.stderr.match(/is spent at (\d+\.\d)%/)![1]
+    expect(pct).toBe(((bytes / SIZE) * 100).toFixed(1))
   }, 60_000)
 
   it('an unreachable RPC fails at once in one line naming the URL', async () => {
