@@ -9,27 +9,23 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { createPublicClient, createWalletClient, defineChain, getAddress, http, type Address, type PublicClient } from 'viem'
+import { createPublicClient, createWalletClient, getAddress, http, type Address, type PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { BitcdnError, silentLogger, tokenUnits, type Logger, type TokenUnits } from '@bitcdn/core'
+import { silentLogger, tokenUnits, type Logger, type TokenUnits } from '@bitcdn/core'
 import { createPaidBuyer, type PaidBuyer } from '@bitcdn/market'
 import {
   bitcdnHome,
   createEscrowAccount,
   createPayerWallet,
   createPrivateKeyChequeSigner,
-  defaultDeploymentPath,
   findKeystore,
-  getPreset,
-  loadDeployment,
   parseTokenAmount,
-  presetRpcUrl,
   unlockKeystoreFile,
-  type Deployment,
 } from '@bitcdn/pay'
 import { signCatalogueEntry } from '@bitcdn/hub'
 import type { CatalogueEntryInput } from '@bitcdn/gateway'
 import { payerWalletPath } from '../paid-download.js'
+import { connectCliChain } from '../chain-context.js'
 
 export interface GatewayPaymentOptions {
   /** Key name or keystore file (`--account`/`--key`). */
@@ -60,7 +56,8 @@ const DECIMALS = 6
 
 /**
  * Opens the key, chain, wallet and buyer.
- * @throws BitcdnError keystore/passphrase errors, BITCDN_ERR_DEPLOYMENT_*, BITCDN_ERR_TOKEN_UNKNOWN,
+ * @throws BitcdnError keystore/passphrase errors, BITCDN_ERR_DEPLOYMENT_* (also _STALE), BITCDN_ERR_TOKEN_UNKNOWN,
+ *   BITCDN_ERR_RPC_UNREACHABLE,
  *   BITCDN_ERR_AMOUNT_INVALID, BITCDN_ERR_PRESET_*, BITCDN_ERR_CHAIN_MISMATCH
  * @example const pay = await openGatewayPayment({ account: 'gateway', maxPrice: '1', budget: '10', ... })
  */
@@ -68,28 +65,16 @@ export async function openGatewayPayment(opts: GatewayPaymentOptions, logger: Lo
   const maxPricePerGiB = parseTokenAmount(opts.maxPrice, DECIMALS, { allowZero: true })
   const budget = parseTokenAmount(opts.budget, DECIMALS)
   const allocation = parseTokenAmount(opts.allocation, DECIMALS, { allowZero: true })
-  const deploymentFile = opts.deployment ?? defaultDeploymentPath()
-  const deployment: Deployment = await loadDeployment(deploymentFile)
-  const symbol = opts.token.toUpperCase()
-  const token = deployment.tokens[symbol as keyof Deployment['tokens']]
-  if (!token) throw new BitcdnError('BITCDN_ERR_TOKEN_UNKNOWN', `token '${opts.token}' is not in ${deploymentFile} (has: ${Object.keys(deployment.tokens).join(', ')})`)
-  let rpcUrl = opts.rpcUrl ?? deployment.rpcUrl
-  if (opts.preset !== undefined) {
-    const preset = getPreset(opts.preset)
-    if (preset.chainId !== deployment.chainId) {
-      throw new BitcdnError('BITCDN_ERR_CHAIN_MISMATCH', `--preset ${preset.name} is chain ${preset.chainId}, but ${deploymentFile} is chain ${deployment.chainId}`)
-    }
-    rpcUrl = presetRpcUrl(preset, opts.rpcUrl)
-  }
+  // the same checks as `get --wallet` (deployment, token, preset, an RPC that answers with the
+  // deployment's chain and escrow), the same one-line errors (BITCDN_ERR_RPC_UNREACHABLE, …)
+  const ctx = await connectCliChain({ deployment: opts.deployment, rpcUrl: opts.rpcUrl, preset: opts.preset, token: opts.token })
+  const { deployment, token, symbol, chain, rpcUrl } = ctx
+  const chainId = deployment.chainId
   const key = await unlockKeystoreFile(await findKeystore(bitcdnHome(), opts.account), { envVar: opts.passphraseEnv })
   const account = privateKeyToAccount(key.privateKey)
-  const chain = defineChain({ id: deployment.chainId, name: deployment.network, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } })
+  // a long-running gateway retries a flaky RPC (viem's default), unlike the CLI's one quick try
   const transport = http(rpcUrl)
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 500 }) as PublicClient
-  const chainId = await publicClient.getChainId().catch((err: unknown) => {
-    throw new BitcdnError('BITCDN_ERR_RPC_FAILED', `cannot reach the RPC at ${rpcUrl}: ${(err as Error).message.split('\n')[0]}`, { cause: err })
-  })
-  if (chainId !== deployment.chainId) throw new BitcdnError('BITCDN_ERR_CHAIN_MISMATCH', `the RPC at ${rpcUrl} serves chain ${chainId}, but ${deploymentFile} is for chain ${deployment.chainId}`)
   const walletClient = createWalletClient({ chain, transport, account })
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
   const dbPath = opts.wallet ?? defaultGatewayWallet(account.address, logger)
