@@ -97,6 +97,32 @@ describe('create and seed', () => {
     }
   })
 
+  it('gateway or hub on a port already taken → names the port and the flag that moves it, exits at once, exit 1', async () => {
+    const taken = createServer().listen(0, '127.0.0.1')
+    await new Promise((resolve) => taken.once('listening', resolve))
+    const port = String((taken.address() as { port: number }).port)
+    try {
+      // a half-started gateway (its swarm listening) used to keep the process alive after the error
+      expectOneLineError(await runCli(['gateway', '--port', port], dir, 20_000), new RegExp(`port ${port} is already in use; pick another with --port$`, 'm'))
+      expectOneLineError(await runCli(['gateway', '--port', '0', '--swarm-port', port], dir, 20_000), new RegExp(`port ${port} is already in use; pick another with --swarm-port`))
+      expectOneLineError(await runCli(['hub', '--port', '0', '--tracker-port', port, '--no-web'], dir, 20_000), new RegExp(`port ${port} is already in use; pick another with --tracker-port`))
+    } finally {
+      taken.close()
+    }
+  })
+
+  it('gateway --account with an unreachable RPC → the same coded line as get --wallet, naming the URL, exit 1', async () => {
+    const port = await freePort()
+    const deployment = join(dir, 'dead-chain.json')
+    writeFileSync(deployment, JSON.stringify({
+      chainId: 31337, rpcUrl: `http://127.0.0.1:${port}`, escrow: '0xA51c1fc2f0D1a1b8494Ed1FE312d7C3a78Ed91C0',
+      tokens: { USDC: '0x5FbDB2315678afecb367f032d93F642f64180aa3', USDT: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512' },
+      withdrawDelaySeconds: 60, deployedAtBlock: 1, network: 'local',
+    }))
+    const r = await runCli(['gateway', '--port', '0', '--account', 'default', '--max-price', '1', '--budget', '1', '--deployment', deployment], dir, 30_000)
+    expectOneLineError(r, new RegExp(`^bitcdn: BITCDN_ERR_RPC_UNREACHABLE: cannot reach the chain RPC at http://127\\.0\\.0\\.1:${port} \\(connection refused\\)`))
+  })
+
   it('seed of a .torrent whose data is missing → names the data and --dir, exit 1', async () => {
     const made = await runCli(['create', 'content', '-o', 'content.torrent'], dir)
     expect(made.code).toBe(0)

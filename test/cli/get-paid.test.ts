@@ -4,7 +4,7 @@
 // It pays each seller exactly ⌊verified bytes × price / 2^30⌋, leaves sellers above --max-price,
 // stops at --budget, prints what it spent and to whom, and fails in one coded line when no
 // seller is cheap enough, the budget is spent, or the RPC is down.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tokenUnits } from '@bitcdn/core'
@@ -15,7 +15,7 @@ import { removeDir, sha256Tree, tempDir, writeRandomFiles } from '../interop/hel
 import { stopAll } from '../interop/helpers/processes.js'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { market, valueOf, type TestSeller } from '../market/market-helpers.js'
-import { freePort, runBitcdn } from '../node/helpers.js'
+import { freePort, runBitcdn, startBitcdn, until } from '../node/helpers.js'
 
 const MiB = 1024 * 1024
 const SIZE = 6 * MiB
@@ -90,6 +90,24 @@ describe('bitcdn get --wallet', () => {
     expect(r.stdout).not.toMatch(/not acknowledged/)
   }, 180_000)
 
+  it('a gateway paying from the same key continues the same cumulative (one ledger per key), not a second one the seller refuses', async () => {
+    const before = cheap.settlement.ledger.best(payer as `0x${string}`, mk.usdc)!.cheque.cumulativeAmount
+    expect(before).toBeGreaterThan(0n)
+    const gw = startBitcdn(home, ['gateway', torrentFile, '--port', '0', '--peer', cheap.addr, '--account', 'buyer', '--max-price', '1', '--budget', '1', '--allocation', '0', '--piece-timeout', '10'])
+    const url = (await gw.waitFor(/^gateway listening on (http:\S+)$/m, 60_000))[1]!
+    const res = await fetch(`${url}/t/${m.infoHash}`)
+    expect(res.status).toBe(200)
+    const body = Buffer.from(await res.arrayBuffer())
+    expect(body.length).toBe(SIZE)
+    expect(body.equals(readFileSync(join(dir, 'src', 'movie.bin')))).toBe(true)
+    // the seller took the gateway's cheques on top of get's: each verified byte paid once, at 0.5 USDC/GiB
+    await until('the gateway paid the seller', () => cheap.settlement.ledger.best(payer as `0x${string}`, mk.usdc)!.cheque.cumulativeAmount >= before + valueOf(SIZE, 500_000n), 20_000)
+    expect(cheap.settlement.ledger.best(payer as `0x${string}`, mk.usdc)!.cheque.cumulativeAmount).toBe(before + valueOf(SIZE, 500_000n))
+    await gw.stop()
+    expect(gw.stderr()).not.toMatch(/not above/)
+    expect(existsSync(join(home, 'gateway', 'wallet.db'))).toBe(false)
+  }, 180_000)
+
   it('no seller under --max-price: one coded line naming the prices seen, nothing paid', async () => {
     const r = await get('dl3', ['--wallet', 'buyer', '--max-price', '0.1', '--budget', '1'])
     expect(r.code).toBe(1)
@@ -112,6 +130,10 @@ describe('bitcdn get --wallet', () => {
     const bytes = Number(r.stderr.match(/\((\d+) B\) at 0\.5 USDC\/GiB/)![1])
     expect(bytes % (256 * 1024)).toBe(0)
     expect(paidNow).toBe(valueOf(bytes, 500_000n))
+    // the blocks in flight when the budget was all committed landed and were paid before it stopped,
+    // and the percentage it names is what it kept (it once quit first: nothing bought, "spent at 0.0%")
+    const pct = r.stderr.match(/is spent at (\d+\.\d)%/)![1]
+    expect(pct).toBe(((bytes / SIZE) * 100).toFixed(1))
   }, 60_000)
 
   it('an unreachable RPC fails at once in one line naming the URL', async () => {

@@ -42,4 +42,15 @@ describe('usage errors', () => {
     expect(r.stderr).toMatch(message)
     expect(r.stderr).not.toMatch(/\n\s+at /) // no stack
   })
+
+  it.each([
+    [['get', '--walet', 'default', 'x.torrent'], "unknown option '--walet' (did you mean --wallet?)"],
+    [['node', 'statsu'], "unknown command 'statsu' (did you mean status?)"],
+    [['wallet', 'deposit'], "missing required argument 'amount'"],
+    [['seed', '.', '--port', 'abc'], "option '--port <n>' argument 'abc' is invalid. expected a port number 0-65535"],
+  ])('a mistyped command line %j is one coded line with the suggestion and the pointer to --help, exit 2', async (args, message) => {
+    const r = await runCli(args)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(`bitcdn: BITCDN_ERR_USAGE: ${message}; run with --help for usage\n`)
+  })
 })

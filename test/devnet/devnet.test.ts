@@ -7,9 +7,10 @@
  * must cover the video's bytes; the nodes registered themselves, and the bytes they report and the
  * gateway's offload ratio (every byte from the paid swarm) account for the video too. Ctrl-C stops
  * every process, even with a live statistics stream open; a second start on the same directory
- * comes up without warnings.
+ * comes up without warnings, and the wallet commands it prints, run as printed on a fresh
+ * BITCDN_HOME, end in a paid `get --wallet` from its nodes.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { readFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -202,6 +203,21 @@ describe('bitcdn devnet', () => {
     const second = await startDevnet()
     expect(/curl -o clip\.webm (\S+)/.exec(second.out())?.[1]?.split('/t/')[1]).toBe(video!.split('/t/')[1])
     expect(second.err()).toBe('')
+
+    // a newcomer's own wallet on the devnet's chain, with the commands it prints: a paid download
+    const pay = second.out().split('\n').filter((l) => /^ {12}bitcdn /.test(l)).flatMap((l) => l.trim().split(' && '))
+    expect(pay).toHaveLength(4)
+    const home = await mkdtemp(join(tmpdir(), 'bitcdn-devnet-user-'))
+    try {
+      const env = { ...process.env, BITCDN_HOME: home, BITCDN_PASSPHRASE: 'devnet user passphrase', FORCE_COLOR: '0' }
+      for (const command of pay) {
+        const r = spawnSync(process.execPath, [cli, ...command.split(' ').slice(1)], { cwd: home, env, encoding: 'utf8', timeout: 120_000 })
+        expect(r.status, `${command}\n${r.stdout}\n${r.stderr}`).toBe(0)
+        if (command.startsWith('bitcdn get')) expect(r.stdout).toMatch(/^paid 0\.\d+ USDC of a 1 USDC budget to [1-9] seller\(s\):$/m)
+      }
+    } finally {
+      await rm(home, { recursive: true, force: true })
+    }
     second.child.kill('SIGINT')
     expect(await stopped(second.child), `${second.out()}\n${second.err()}`).toBe(0)
   }, 300_000)

@@ -6,6 +6,7 @@
  * errors are one line naming the field; SIGTERM exits cleanly and a restart resumes seeding.
  */
 import { readFileSync, statSync, writeFileSync, mkdirSync, existsSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { requireTools } from '../interop/helpers/clients.js'
@@ -153,6 +154,26 @@ describe('bitcdn node (free policy, no chain)', () => {
       expect(r.stdout).toBe('')
       expect(r.stderr).toMatch(new RegExp(`^bitcdn: BITCDN_ERR_CONFIG_${code}: config \\S+config\\.toml.*\\n$`))
       expect(r.stderr).toMatch(field)
+    }
+  })
+
+  it('a peer port or admin port already taken is one coded line naming the config setting that moves it', async () => {
+    const taken = createServer().listen(0, '127.0.0.1')
+    await new Promise((resolve) => taken.once('listening', resolve))
+    const port = (taken.address() as { port: number }).port
+    try {
+      for (const [flag, setting] of [['--port', 'listen.port'], ['--admin-port', 'admin.port']] as const) {
+        const h = join(dir, `busy-${setting}`)
+        mkdirSync(h)
+        const other = flag === '--port' ? ['--admin-port', String(await freePort())] : ['--port', '0']
+        expect((await runBitcdn(h, ['node', 'init', '--scrypt-n', '1024', flag, String(port), ...other])).code).toBe(0)
+        const r = await runBitcdn(h, ['node', 'start'], 30_000)
+        expect(r.code).toBe(1)
+        expect(r.stderr).toMatch(new RegExp(`^bitcdn: BITCDN_ERR_PORT_IN_USE: (peer|admin) port ${port} on 127\\.0\\.0\\.1 is in use; change ${setting.replace('.', '\\.')} in \\S+config\\.toml\\n$`, 'm'))
+        expect(r.stderr).not.toMatch(/\n\s+at /)
+      }
+    } finally {
+      taken.close()
     }
   })
 })

@@ -58,13 +58,14 @@ export function nothingToAsk(): BitcdnError {
  * is.
  * @example
  * await server.start().catch((err) => { throw listenError(err, 8000) })
+ * await hub.start().catch((err) => { throw listenError(err, 8000, '--tracker-port') })
  */
-export function listenError(err: unknown, port: number): unknown {
+export function listenError(err: unknown, port: number, flag = '--port'): unknown {
   const codeOf = (e: unknown): unknown => (e as { code?: unknown } | null)?.code
   const inUse =
     codeOf(err) === 'EADDRINUSE' || codeOf(err) === CliErrorCode.portInUse || codeOf((err as { cause?: unknown } | null)?.cause) === 'EADDRINUSE'
   if (!inUse) return err
-  return new BitcdnError(CliErrorCode.portInUse, `port ${port} is already in use; pick another with --port`, {
+  return new BitcdnError(CliErrorCode.portInUse, `port ${port} is already in use; pick another with ${flag}`, {
     details: { port },
     cause: err,
   })

@@ -22,7 +22,6 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
   const program = new Command('bitcdn')
     .description('BitCDN: content delivery over BitTorrent, paid per verified byte in stablecoin cheques.')
     .version('0.1.0', '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
       '\nStart here: `bitcdn devnet` (npm start) runs the whole network on this machine; every command has --help.\n' +
@@ -34,8 +33,9 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
     )
     .exitOverride()
     .configureOutput({
-      // commander's own usage errors ("error: unknown option '--x'") get the code like every other
-      outputError: (text, write) => write(text.replace(/^error: /, `bitcdn: ${CliErrorCode.usage}: `)),
+      // commander's own usage errors ("error: unknown option '--x'") get the code like every other,
+      // and stay one line: its "(Did you mean …?)" and the pointer to --help join the message
+      outputError: (text, write) => write(usageLine(text)),
     })
   const words = argv?.slice(2).filter((a) => !a.startsWith('-')) ?? []
   const name = words[0] === 'help' ? words[1] : words[0]
@@ -62,6 +62,21 @@ export async function main(argv: string[]): Promise<number> {
     // a usage error found by a command (flags that need each other) exits as commander's do
     return (err as { code?: unknown } | null)?.code === CliErrorCode.usage ? EXIT_USAGE : 1
   }
+}
+
+/**
+ * Commander's usage error as the one line every error is.
+ * @example usageLine("error: unknown option '--walet'\n(Did you mean --wallet?)\n")
+ * // "bitcdn: BITCDN_ERR_USAGE: unknown option '--walet' (did you mean --wallet?); run with --help for usage\n"
+ */
+export function usageLine(text: string): string {
+  const message = text
+    .replace(/^error: /, '')
+    .trim()
+    .replace(/\s*\n\(Did you mean ([^)]*)\)/, ' (did you mean $1)')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\.$/, '')
+  return `bitcdn: ${CliErrorCode.usage}: ${message}; run with --help for usage\n`
 }
 
 /**

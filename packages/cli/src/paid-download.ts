@@ -9,7 +9,7 @@
  * budget each, so the allocations of the four sellers the buyer uses at once stay within it.
  */
 import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createWalletClient, getAddress, type Address, type Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { BitcdnError, tokenUnits, type TokenUnits } from '@bitcdn/core'
@@ -58,6 +58,16 @@ export interface PaidDownload {
   close(): void
 }
 
+/**
+ * The cheque ledger of one payer key: cumulative totals per payee, shared by `get --wallet` and
+ * `gateway --account`. One file per key, since a node refuses a cheque below the best one it holds
+ * from that payer: two ledgers for one key would each start from zero and be refused.
+ * @example payerWalletPath('0x70997970C51812dc3A010C7d01b50e0d17dc79C8') // ~/.bitcdn/payer/0x7099….db
+ */
+export function payerWalletPath(payer: Address): string {
+  return join(bitcdnHome(), 'payer', `${getAddress(payer)}.db`)
+}
+
 /** Whether any paying flag was given (then `--wallet` must be too). */
 export function wantsPayment(f: PaidGetFlags): boolean {
   return f.wallet !== undefined || f.account !== undefined || f.budget !== undefined || f.maxPrice !== undefined
@@ -94,8 +104,8 @@ export async function openPaidDownload(f: PaidGetFlags, note: (line: string) => 
   }
   if (free < budget) note(`warning: the budget (${usd(budget)}) is more than the ${usd(free)} free in the escrow; nodes give credit only against what is there`)
 
-  const dbPath = join(bitcdnHome(), 'payer', `${payer}.db`)
-  await mkdir(join(bitcdnHome(), 'payer'), { recursive: true, mode: 0o700 })
+  const dbPath = payerWalletPath(payer)
+  await mkdir(dirname(dbPath), { recursive: true, mode: 0o700 })
   const domain = { chainId: ctx.deployment.chainId, verifyingContract: ctx.deployment.escrow }
   const account = privateKeyToAccount(key.privateKey as Hex)
   // the digest signer (libsecp256k1): viem's typed-data path cost milliseconds per cheque

@@ -64,7 +64,14 @@ export async function runNode(opts: RunNodeOptions): Promise<RunningNode> {
   }
   const metrics = createNodeMetrics({ defaults: true })
   const node = createNode({ config, paths })({ logger, metrics, chain, paidServing: opts.paidServing ?? marketPaidServing })
-  await node.start()
+  await node.start().catch((err: unknown) => {
+    // the peer port taken (another node, a BitTorrent client): say which setting moves it
+    const e = err as { code?: string; cause?: { code?: string } }
+    if (e.code === 'BITCDN_ERR_SWARM_LISTEN' && e.cause?.code === 'EADDRINUSE') {
+      throw new BitcdnError('BITCDN_ERR_PORT_IN_USE', `peer port ${config.listen.port} on ${config.listen.host} is in use; change listen.port in ${paths.config}`, { details: { port: config.listen.port }, cause: err })
+    }
+    throw err
+  })
   const app = await build({ node, token, logger })
   try {
     await app.listen({ host: config.admin.host, port: config.admin.port })

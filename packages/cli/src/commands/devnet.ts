@@ -3,7 +3,7 @@
  * with the escrow, the hub and its website, paid nodes, a paying gateway, sample content and a
  * little traffic — until Ctrl-C. State lives in `.devnet/` (or `--dir`); a second start reuses it.
  */
-import { isAbsolute, relative, resolve } from 'node:path'
+import { isAbsolute, join, relative, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { startDevnet, type DevnetOptions } from '../devnet/start-devnet.js'
 import { untilInterrupted } from '../interrupt.js'
@@ -60,6 +60,8 @@ export function registerDevnet(program: Command): void {
         return say('stopped')
       }
       const video = `${net.gateway.url}/t/${net.content.infoHash}/video/clip.webm`
+      // the devnet's chain is not $BITCDN_HOME's: a user's own wallet reaches it with --deployment
+      const dep = `--deployment ${show(join(dir, 'deployment.json'))}`
       process.stdout.write(
         [
           '',
@@ -71,6 +73,9 @@ export function registerDevnet(program: Command): void {
           `  chain     ${net.deployment.rpcUrl}  escrow ${net.deployment.escrow}`,
           `  nodes     ${net.nodes.map((x) => `${x.endpoint} (${x.pricePerGiB} USDC/GiB)`).join(', ')}`,
           `  data      ${show(dir)}  (logs in ${show(dir)}/logs, torrent ${show(net.content.torrentFile)})`,
+          `  pay       your own wallet on this chain (bitcdn wallet, chain fund and get --wallet take ${dep}):`,
+          `            bitcdn wallet new && bitcdn chain fund default ${dep} && bitcdn wallet deposit 10 ${dep}`,
+          `            bitcdn get ${show(net.content.torrentFile)} -o dl --wallet default --budget 1 ${dep}`,
           '',
           'Ctrl-C stops everything.',
           '',

@@ -6,28 +6,26 @@
  * capped so all allocations together never exceed the budget. The same key signs the hub
  * catalogue entries of pull-zone torrents.
  */
+import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { createPublicClient, createWalletClient, defineChain, getAddress, http, type Address, type PublicClient } from 'viem'
+import { createPublicClient, createWalletClient, getAddress, http, type Address, type PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { BitcdnError, silentLogger, tokenUnits, type Logger, type TokenUnits } from '@bitcdn/core'
+import { silentLogger, tokenUnits, type Logger, type TokenUnits } from '@bitcdn/core'
 import { createPaidBuyer, type PaidBuyer } from '@bitcdn/market'
 import {
   bitcdnHome,
   createEscrowAccount,
   createPayerWallet,
   createPrivateKeyChequeSigner,
-  defaultDeploymentPath,
   findKeystore,
-  getPreset,
-  loadDeployment,
   parseTokenAmount,
-  presetRpcUrl,
   unlockKeystoreFile,
-  type Deployment,
 } from '@bitcdn/pay'
 import { signCatalogueEntry } from '@bitcdn/hub'
 import type { CatalogueEntryInput } from '@bitcdn/gateway'
+import { payerWalletPath } from '../paid-download.js'
+import { connectCliChain } from '../chain-context.js'
 
 export interface GatewayPaymentOptions {
   /** Key name or keystore file (`--account`/`--key`). */
@@ -43,7 +41,7 @@ export interface GatewayPaymentOptions {
   budget: string
   /** Tokens kept allocated to each node bought from steadily; "0": none. */
   allocation: string
-  /** Payer wallet database (default `$BITCDN_HOME/gateway/wallet.db`). */
+  /** Payer wallet database (default: the key's own, `$BITCDN_HOME/payer/<address>.db`, as `get --wallet`). */
   wallet?: string
 }
 
@@ -58,7 +56,8 @@ const DECIMALS = 6
 
 /**
  * Opens the key, chain, wallet and buyer.
- * @throws BitcdnError keystore/passphrase errors, BITCDN_ERR_DEPLOYMENT_*, BITCDN_ERR_TOKEN_UNKNOWN,
+ * @throws BitcdnError keystore/passphrase errors, BITCDN_ERR_DEPLOYMENT_* (also _STALE), BITCDN_ERR_TOKEN_UNKNOWN,
+ *   BITCDN_ERR_RPC_UNREACHABLE,
  *   BITCDN_ERR_AMOUNT_INVALID, BITCDN_ERR_PRESET_*, BITCDN_ERR_CHAIN_MISMATCH
  * @example const pay = await openGatewayPayment({ account: 'gateway', maxPrice: '1', budget: '10', ... })
  */
@@ -66,31 +65,19 @@ export async function openGatewayPayment(opts: GatewayPaymentOptions, logger: Lo
   const maxPricePerGiB = parseTokenAmount(opts.maxPrice, DECIMALS, { allowZero: true })
   const budget = parseTokenAmount(opts.budget, DECIMALS)
   const allocation = parseTokenAmount(opts.allocation, DECIMALS, { allowZero: true })
-  const deploymentFile = opts.deployment ?? defaultDeploymentPath()
-  const deployment: Deployment = await loadDeployment(deploymentFile)
-  const symbol = opts.token.toUpperCase()
-  const token = deployment.tokens[symbol as keyof Deployment['tokens']]
-  if (!token) throw new BitcdnError('BITCDN_ERR_TOKEN_UNKNOWN', `token '${opts.token}' is not in ${deploymentFile} (has: ${Object.keys(deployment.tokens).join(', ')})`)
-  let rpcUrl = opts.rpcUrl ?? deployment.rpcUrl
-  if (opts.preset !== undefined) {
-    const preset = getPreset(opts.preset)
-    if (preset.chainId !== deployment.chainId) {
-      throw new BitcdnError('BITCDN_ERR_CHAIN_MISMATCH', `--preset ${preset.name} is chain ${preset.chainId}, but ${deploymentFile} is chain ${deployment.chainId}`)
-    }
-    rpcUrl = presetRpcUrl(preset, opts.rpcUrl)
-  }
+  // the same checks as `get --wallet` (deployment, token, preset, an RPC that answers with the
+  // deployment's chain and escrow), the same one-line errors (BITCDN_ERR_RPC_UNREACHABLE, …)
+  const ctx = await connectCliChain({ deployment: opts.deployment, rpcUrl: opts.rpcUrl, preset: opts.preset, token: opts.token })
+  const { deployment, token, symbol, chain, rpcUrl } = ctx
+  const chainId = deployment.chainId
   const key = await unlockKeystoreFile(await findKeystore(bitcdnHome(), opts.account), { envVar: opts.passphraseEnv })
   const account = privateKeyToAccount(key.privateKey)
-  const chain = defineChain({ id: deployment.chainId, name: deployment.network, nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } })
+  // a long-running gateway retries a flaky RPC (viem's default), unlike the CLI's one quick try
   const transport = http(rpcUrl)
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 500 }) as PublicClient
-  const chainId = await publicClient.getChainId().catch((err: unknown) => {
-    throw new BitcdnError('BITCDN_ERR_RPC_FAILED', `cannot reach the RPC at ${rpcUrl}: ${(err as Error).message.split('\n')[0]}`, { cause: err })
-  })
-  if (chainId !== deployment.chainId) throw new BitcdnError('BITCDN_ERR_CHAIN_MISMATCH', `the RPC at ${rpcUrl} serves chain ${chainId}, but ${deploymentFile} is for chain ${deployment.chainId}`)
   const walletClient = createWalletClient({ chain, transport, account })
   const domain = { chainId: deployment.chainId, verifyingContract: deployment.escrow }
-  const dbPath = opts.wallet ?? join(bitcdnHome(), 'gateway', 'wallet.db')
+  const dbPath = opts.wallet ?? defaultGatewayWallet(account.address, logger)
   await mkdir(dirname(dbPath), { recursive: true, mode: 0o700 })
   // the digest signer (libsecp256k1): viem's typed-data path cost milliseconds per cheque
   const wallet = createPayerWallet({ dbPath, signer: createPrivateKeyChequeSigner(key.privateKey, domain), payer: account.address, domain })
@@ -116,6 +103,22 @@ export async function openGatewayPayment(opts: GatewayPaymentOptions, logger: Lo
       wallet.close()
     },
   }
+}
+
+/**
+ * The key's own cheque ledger, the one `bitcdn get --wallet` uses: a second ledger for the same key
+ * starts from zero and every node that holds a cheque from the other refuses it ("not above").
+ * A gateway that already kept `$BITCDN_HOME/gateway/wallet.db` (the old default) goes on with it,
+ * warned, so its totals are not lost.
+ */
+function defaultGatewayWallet(payer: Address, logger: Logger): string {
+  const legacy = join(bitcdnHome(), 'gateway', 'wallet.db')
+  if (!existsSync(legacy)) return payerWalletPath(payer)
+  logger.warn(
+    { wallet: legacy, shared: payerWalletPath(payer) },
+    'using the old gateway cheque ledger: `bitcdn get --wallet` with this key keeps another, and nodes refuse whichever is behind; pay from a key get does not use',
+  )
+  return legacy
 }
 
 /**

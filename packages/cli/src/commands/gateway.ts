@@ -13,6 +13,8 @@ import { join } from 'node:path'
 import { Command, Option } from 'commander'
 import { createGateway, createGatewayLogger } from '@bitcdn/gateway'
 import { bitcdnHome } from '@bitcdn/pay'
+import { SwarmErrorCode } from '@bitcdn/swarm'
+import { listenError } from '../errors.js'
 import { untilInterrupted } from '../interrupt.js'
 import { openGatewayPayment, type GatewayPayment } from './gateway-payment.js'
 import { parseBytes, parsePeer, parsePort, parseSecondsToMs, parseUrl, repeatable } from '../option-parsers.js'
@@ -72,7 +74,7 @@ export function registerGateway(program: Command): void {
     .command('gateway')
     .description('serve torrents over HTTP (/t/<infohash>/<path>) and, with --origin, a pull zone; Ctrl-C stops it')
     .argument('[torrent...]', '.torrent files to serve (more can be remembered in the cache)')
-    .addOption(new Option('--port <n>', 'HTTP port').argParser(parsePort).default(8080))
+    .addOption(new Option('--port <n>', 'HTTP port').argParser(parsePort).default(8088))
     .option('--host <address>', 'HTTP address to listen on', '127.0.0.1')
     .addOption(new Option('--origin <url>', 'pull zone: map every other path to this origin').argParser(parseUrl))
     .option('--cache-dir <dir>', 'piece cache directory (default $BITCDN_HOME/gateway/cache)')
@@ -97,7 +99,7 @@ export function registerGateway(program: Command): void {
     .option('--max-price <tokens>', 'leave nodes priced above this per GiB (with --account)')
     .option('--budget <tokens>', 'the most this run pays nodes in total (with --account)')
     .option('--allocation <tokens>', 'hard allocation kept for each node bought from steadily (0: none); all together stay within the budget', '1')
-    .option('--wallet <file>', 'payer wallet: cheque totals (default: $BITCDN_HOME/gateway/wallet.db)')
+    .option('--wallet <file>', 'payer wallet: cheque totals (default: $BITCDN_HOME/payer/<address>.db, the one `bitcdn get --wallet` uses with that key)')
     .addOption(new Option('--hub <url>', 'announce pull-zone torrents to this hub\'s catalogue, signed by --account (repeatable)').argParser(repeatable(parseUrl)))
     .addOption(new Option('--public-url <url>', 'this gateway\'s URL as nodes reach it (its .torrent files, for the catalogue)').argParser(parseUrl))
     .addOption(new Option('--pin-node <url=token-file>', 'pin pull-zone torrents on this node of yours via its admin API (repeatable)').argParser(repeatable(parsePinNode)))
@@ -173,7 +175,13 @@ async function runGateway(torrents: string[], opts: GatewayOptions): Promise<voi
     warmCache: opts.warmCache,
     pinRequests: opts.hub !== undefined || pinNodes.length > 0 ? { hubs: opts.hub, nodes: pinNodes, publicUrl: opts.publicUrl } : undefined,
   })({ logger, buyer: payment?.buyer, publisher: payment?.payer, signCatalogue: payment?.signCatalogue })
-  await gw.start()
+  await gw.start().catch(async (err: unknown) => {
+    // a half-started gateway (swarm listening, HTTP refused) would keep the process alive
+    await gw.stop().catch(() => undefined)
+    await payment?.close()
+    const swarmPort = (err as { code?: unknown } | null)?.code === SwarmErrorCode.listen
+    throw swarmPort ? listenError(err, opts.swarmPort, '--swarm-port') : listenError(err, opts.port)
+  })
   for (const file of torrents) {
     const entry = await gw.content.add(await readFile(file))
     logger.info({ infoHash: entry.infoHash, name: entry.metainfo.name, url: `${gw.url}/t/${entry.infoHash}` }, 'serving torrent')

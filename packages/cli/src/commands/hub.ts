@@ -73,7 +73,8 @@ async function runHub(opts: HubOptions): Promise<void> {
   )
   await hub.start().catch((err: unknown) => {
     const port = (err as { details?: { port?: number } }).details?.port ?? opts.port
-    throw listenError(err, port)
+    // the tracker's port has its own flag
+    throw listenError(err, port, port === opts.trackerPort && port !== opts.port ? '--tracker-port' : '--port')
   })
   const out = process.stdout
   out.write(`hub "${opts.hubId}" on ${hub.url} (${store.engine}${deployment ? `, escrow ${deployment.escrow} on chain ${deployment.chainId}` : ', no chain'})\n`)

@@ -124,7 +124,9 @@ export function createPayerWallet(init: PayerWalletInit): PayerWallet {
       throw new PayError('BITCDN_ERR_AMOUNT_INVALID', 'payMany takes each (payee, token) pair at most once')
     }
     // durable before signing: committed here, on disk once the group commit resolves
-    const reserved = reserve(items)
+    // IMMEDIATE: the write lock before the read, so two processes on one ledger (`get` and a
+    // gateway paying from the same key) wait for each other instead of failing SQLITE_BUSY
+    const reserved = reserve.immediate(items)
     try {
       await durable.sync()
     } catch (err) {
