@@ -150,10 +150,8 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
       return noSource(opts.timeout, sources, paid === undefined ? sellers.size : 0)
     }
     const exhausted = new Promise<never>((_, reject) => {
-      void paid?.exhausted.then(async () => {
-        // exhausted = the whole budget committed, much of it still in flight: let those blocks land
-        // and verify (and be paid) before stopping, or the budget buys nothing
-        await untilQuiet(() => torrent.stats().downloaded)
+      // the buyer says exhausted only once what the budget bought has verified (paid-buyer's checkBudget)
+      void paid?.exhausted.then(() => {
         const pct = (torrent.stats().progress * 100).toFixed(1)
         const budget = `${formatTokenAmount(paid.budget, 6)} ${paid.symbol}`
         reject(new BitcdnError(MarketErrorCode.budgetExhausted, `the budget of ${budget} is spent at ${pct}%: run the same command again with a higher --budget to fetch the rest`, { details: { budget: paid.budget } }))
@@ -221,20 +219,3 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
   }
 }
 
-/**
- * Resolves once `count()` has not moved for `quietMs` (or after `limitMs` in all).
- * @example await untilQuiet(() => torrent.stats().downloaded)
- */
-async function untilQuiet(count: () => number, quietMs = 1_000, limitMs = 15_000): Promise<void> {
-  const end = Date.now() + limitMs
-  let last = count()
-  let since = Date.now()
-  while (Date.now() < end && Date.now() - since < quietMs) {
-    await new Promise((r) => setTimeout(r, 100))
-    const now = count()
-    if (now !== last) {
-      last = now
-      since = Date.now()
-    }
-  }
-}
