@@ -45,9 +45,17 @@ describe('paid throughput under the credit window', () => {
       swarm: (buyer) => ({
         ...buyer.swarm,
         extendWire(wire, conn, infoHash) {
-          // a choke while it still wants data (the one after it finished, uninterested, does not count)
+          // a choke while it still wants data: not the one after it asked for its last blocks and
+          // said it is not interested any more (its last pieces being hashed and written, before
+          // done), nor after it finished
+          let interested = false
+          const setInterested = conn.setInterested.bind(conn)
+          conn.setInterested = (v: boolean) => {
+            interested = v
+            setInterested(v)
+          }
           conn.on('choke', () => {
-            if (b0?.torrent.done !== true) chokes++
+            if (interested && b0?.torrent.done !== true) chokes++
           })
           buyer.swarm.extendWire(wire, conn, infoHash)
         },

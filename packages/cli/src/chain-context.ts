@@ -7,7 +7,7 @@
  * `bitcdn get --wallet`.
  */
 import { Option, type Command } from 'commander'
-import { createPublicClient, defineChain, http, type Address, type Chain, type HttpTransport, type PublicClient } from 'viem'
+import { createPublicClient, defineChain, http, type Address, type Chain, type Hex, type HttpTransport, type PublicClient } from 'viem'
 import { BitcdnError } from '@bitcdn/core'
 import { chainFailure, ChainError, defaultDeploymentPath, getPreset, loadDeployment, presetNames, presetRpcUrl, type Deployment } from '@bitcdn/pay'
 
@@ -80,7 +80,11 @@ export async function connectCliChain(opts: ChainFlags): Promise<CliChain> {
     })
   // the RPC answers, serves the deployment's chain, and the escrow is there (a restarted anvil
   // keeps no state, so an old deployment file points at nothing)
-  const [chainId, code] = await Promise.all([publicClient.getChainId(), publicClient.getCode({ address: deployment.escrow })]).catch((err) => {
+  const [chainId, code, deployBlock] = await Promise.all([
+    publicClient.getChainId(),
+    publicClient.getCode({ address: deployment.escrow }),
+    publicClient.getBlock({ blockNumber: BigInt(deployment.deployedAtBlock) }).catch(() => undefined),
+  ]).catch((err) => {
     throw failure(err, 'reading the chain')
   })
   if (chainId !== deployment.chainId) {
@@ -92,7 +96,7 @@ export async function connectCliChain(opts: ChainFlags): Promise<CliChain> {
       `no escrow contract at ${deployment.escrow} on ${rpcUrl}: ${local ? 'the local chain was restarted since the deployment file was written (it keeps no state); restart `bitcdn chain` in the background and run again' : 'the deployment file does not match this chain'}`,
     )
   }
-  return { deployment, token, symbol, chain, rpcUrl, transport, publicClient, failure }
+  return { deployment, token, symbol, chain, rpcUrl, transport, publicClient, failure, ...(deployBlock?.hash ? { instance: deployBlock.hash } : {}) }
 }
 
 /** A checked chain: deployment, token, clients, and the one-line failure mapper. */
@@ -107,4 +111,10 @@ export interface CliChain {
   publicClient: PublicClient<HttpTransport, Chain>
   /** Any chain failure as one coded line (unreachable RPC, revert in words, no gas). */
   failure: (err: unknown, what: string, account?: Address) => BitcdnError
+  /**
+   * The hash of the escrow's deployment block: which chain instance this is (a local chain
+   * restarted from nothing deploys the same escrow address again, in another block). Payer
+   * wallets keep their totals per instance (pay's `PayerWalletInit.instance`).
+   */
+  instance?: Hex
 }

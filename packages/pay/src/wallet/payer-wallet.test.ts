@@ -30,6 +30,40 @@ describe('payer wallet', () => {
     w.close()
   })
 
+  it('keeps totals per chain instance: a local chain replaced under the same chain id and escrow address starts from zero (no old cumulative for the new chain to claim)', async () => {
+    const signer = createPrivateKeyChequeSigner(generatePrivateKey(), domain)
+    const payee = privateKeyToAccount(generatePrivateKey()).address
+    const dbPath = join(dir, 'w-instance.db')
+    const A = `0x${'a1'.repeat(32)}` as const
+    const B = `0x${'b2'.repeat(32)}` as const
+    // made before instances were recorded: the first instance given adopts these totals
+    const old = createPayerWallet({ dbPath, signer, payer: signer.address, domain })
+    await old.pay(payee, token, tokenUnits(100n))
+    old.close()
+    const a = createPayerWallet({ dbPath, signer, payer: signer.address, domain, instance: A })
+    expect(a.replacedInstance).toBeUndefined()
+    expect(a.cumulative(payee, token)).toBe(100n)
+    expect((await a.pay(payee, token, tokenUnits(5n))).cheque.cumulativeAmount).toBe(105n)
+    a.close()
+    // the chain restarted: same chain id and escrow, another deployment block
+    const b = createPayerWallet({ dbPath, signer, payer: signer.address, domain, instance: B })
+    expect(b.replacedInstance).toBe(A)
+    expect(b.cumulative(payee, token)).toBe(0n)
+    expect(b.lastCheque(payee, token)).toBeUndefined()
+    expect((await b.pay(payee, token, tokenUnits(7n))).cheque.cumulativeAmount).toBe(7n)
+    b.close()
+    // reopened on the same instance: its own totals, nothing replaced
+    const b2 = createPayerWallet({ dbPath, signer, payer: signer.address, domain, instance: B.toUpperCase().replace('0X', '0x') as `0x${string}` })
+    expect(b2.replacedInstance).toBeUndefined()
+    expect(b2.cumulative(payee, token)).toBe(7n)
+    b2.close()
+    // back on A (an RPC switched back): its own totals return, B's are set aside in turn
+    const a2 = createPayerWallet({ dbPath, signer, payer: signer.address, domain, instance: A })
+    expect(a2.replacedInstance).toBe(B)
+    expect(a2.cumulative(payee, token)).toBe(105n)
+    a2.close()
+  })
+
   it('refuses a cumulative beyond uint128', async () => {
     const key = generatePrivateKey()
     const signer = createPrivateKeyChequeSigner(key, domain)

@@ -8,6 +8,15 @@
  * total and signs above it. The last signature is persisted lazily (with the next commit or on
  * close) so a wallet can resend its newest cheque after a clean restart without a second fsync
  * per cheque.
+ *
+ * Chain instance: totals are kept per (chain id, escrow address) — and, given `instance` (the hash
+ * of the escrow's deployment block), per chain *instance*. A local chain restarted from nothing
+ * deploys the escrow at the same address on the same chain id; its sellers start with empty
+ * ledgers, so a cumulative carried over from the dead chain would be claimed in full from the new
+ * deposit (seen: a devnet restart made a 0.0015 USDC download cost 0.0054). When the instance
+ * changes, the old totals are set aside (kept, under the old instance's name) and new ones start
+ * from zero (or from that instance's own, set aside earlier); a wallet opened without `instance`
+ * adopts the first one it is given.
  */
 import Database from 'better-sqlite3'
 import { getAddress, type Address, type Hex, type LocalAccount } from 'viem'
@@ -26,6 +35,12 @@ export interface PayerWalletInit {
   payer: Address
   /** The escrow the cheques are drawn on. */
   domain: ChequeDomain
+  /**
+   * Which chain instance behind `domain`: the hash of the escrow's deployment block. Another one
+   * than recorded means the chain was replaced (a local chain restarted): totals start from zero.
+   * @default none — one set of totals per (chain id, escrow), whatever chain answers
+   */
+  instance?: Hex
 }
 
 /** Issues cheques for one payer on one escrow. */
@@ -44,6 +59,8 @@ export interface PayerWallet {
   payMany(payments: readonly { payee: Address; token: Address; amount: TokenUnits }[]): Promise<SignedCheque[]>
   /** The stored cumulative (≥ every cheque ever signed for the pair). */
   cumulative(payee: Address, token: Address): TokenUnits
+  /** The totals of an earlier chain instance were set aside at this open (see `instance`): the one recorded before, else undefined. */
+  readonly replacedInstance: Hex | undefined
   /** The newest cheque whose signature is on record, if any. */
   lastCheque(payee: Address, token: Address): SignedCheque | undefined
   close(): void
@@ -69,6 +86,8 @@ export function createPayerWallet(init: PayerWalletInit): PayerWallet {
     amount TEXT NOT NULL,            -- decimal: uint128 does not fit SQLite's int64
     signed_amount TEXT, signature TEXT,
     PRIMARY KEY (scope, payer, payee, token))`)
+  db.exec('CREATE TABLE IF NOT EXISTS chain_instance (scope TEXT PRIMARY KEY, instance TEXT NOT NULL)')
+  const replacedInstance = adoptInstance(db, scope, init.instance)
   const get = db.prepare<[string, string, string, string], { amount: string; signed_amount: string | null; signature: string | null }>(
     'SELECT amount, signed_amount, signature FROM cumulative WHERE scope = ? AND payer = ? AND payee = ? AND token = ?',
   )
@@ -167,6 +186,7 @@ export function createPayerWallet(init: PayerWalletInit): PayerWallet {
       return signed!
     },
     payMany: (payments) => payMany(payments),
+    replacedInstance,
     cumulative(payee, token) {
       check()
       const row = get.get(scope, payer, getAddress(payee), getAddress(token))
@@ -193,4 +213,31 @@ export function createPayerWallet(init: PayerWalletInit): PayerWallet {
       void durable.close()
     },
   }
+}
+
+/**
+ * Record `instance` as the chain behind `scope`; when another one was recorded, move that chain's
+ * totals aside (scope `…#<old instance>`) in one transaction, so this scope starts from zero — or
+ * from this instance's own totals, set aside when it was replaced before. Returns the replaced
+ * instance, if any.
+ */
+function adoptInstance(db: Database.Database, scope: string, instance: Hex | undefined): Hex | undefined {
+  if (instance === undefined) return undefined
+  const want = instance.toLowerCase() as Hex
+  const row = db.prepare<[string], { instance: string }>('SELECT instance FROM chain_instance WHERE scope = ?').get(scope)
+  if (row === undefined) {
+    // the first instance given: the totals already here were made on it (or on nothing)
+    db.prepare('INSERT INTO chain_instance (scope, instance) VALUES (?, ?)').run(scope, want)
+    return undefined
+  }
+  if (row.instance === want) return undefined
+  const aside = `${scope}#${row.instance}`
+  db.transaction(() => {
+    db.prepare('DELETE FROM cumulative WHERE scope = ?').run(aside)
+    db.prepare('UPDATE cumulative SET scope = ? WHERE scope = ?').run(aside, scope)
+    // an instance seen before (an RPC switched back to it): its own totals return
+    db.prepare('UPDATE cumulative SET scope = ? WHERE scope = ?').run(scope, `${scope}#${want}`)
+    db.prepare('UPDATE chain_instance SET instance = ? WHERE scope = ?').run(want, scope)
+  }).immediate()
+  return row.instance as Hex
 }
