@@ -15,9 +15,11 @@
 // bench/results/paid.json. Measures; asserts nothing.
 //
 // Both kinds are timed alike: `get`'s own figure (hundredths of a second), from adding the torrent
-// to done — after its wallet and chain are open, so paid start-up is not in it.
+// to done — after its wallet and chain are open, so paid start-up is not in it. And both start on
+// the same memory: each run's download directory is deleted `--settle-ms` (6 s) before its get,
+// so neither reuses pages the previous run just freed (on this VM that made free look 2× faster).
 //
-//   npm run bench -- paid [--size=MiB] [--runs=N] [--kinds=free,paid] [--cpu-prof=DIR]
+//   npm run bench -- paid [--size=MiB] [--runs=N] [--kinds=free,paid] [--cpu-prof=DIR] [--settle-ms=6000]
 //   (--kinds=paid --cpu-prof=/tmp/p: V8 profiles of the node and of every get, for one side alone)
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -46,6 +48,8 @@ export default async function run({ args, resultsDir }) {
       size: { type: 'string', default: '512' },
       runs: { type: 'string', default: '4' },
       cache: { type: 'string', default: join(tmpdir(), 'bitcdn-bench-paid') },
+      // ms between deleting a run's download directory and starting its get (see the loop)
+      'settle-ms': { type: 'string', default: '6000' },
       // only these kinds (profiling one side: --kinds=paid)
       kinds: { type: 'string', default: 'free,paid' },
       // write V8 CPU profiles of the node and of each get here (node --cpu-prof)
@@ -56,6 +60,7 @@ export default async function run({ args, resultsDir }) {
   const sizeMiB = Number(values.size)
   const runs = Number(values.runs)
   const work = String(values.cache)
+  const settleMs = Number(values['settle-ms'])
   const kinds = String(values.kinds).split(',').filter((k) => k === 'free' || k === 'paid')
   const profDir = values['cpu-prof'] === undefined ? undefined : String(values['cpu-prof'])
   const prof = (name) => (profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${name}.cpuprofile`])
@@ -99,6 +104,13 @@ export default async function run({ args, resultsDir }) {
       for (const kind of kinds) {
         const out = join(work, `dl-${kind}`)
         rmSync(out, { recursive: true, force: true })
+        // both kinds start on the same memory: the guest hands pages it freed back to the host
+        // within ~2 s (virtio free page reporting), and touching a page the host took back costs
+        // several times a reused one. A free get starts downloading 0.3 s after the previous
+        // run's files were deleted and reused their pages; a paid get's start-up (viem, keystore,
+        // chain checks) took ~2 s, so its writes went to pages the host had taken back: the page
+        // copy cost 7× (perf), and paid/free read 0.48× where it is ~0.9× (session 6)
+        await new Promise((res) => setTimeout(res, settleMs))
         rmSync(join(buyerHome, 'resume'), { recursive: true, force: true })
         const cpu0 = cpuSeconds(node.pid)
         const buyerCpu0 = childrenCpuSeconds()
@@ -151,7 +163,8 @@ export default async function run({ args, resultsDir }) {
       pricePerGiB: '1 USDC',
       wire: { chequeMessageBytes: chequeBytes, ackMessageBytes: ackBytes },
       summary,
-      note: 'one bitcdn node on loopback (free policy on) and one bitcdn get per run, alternating free (no wallet) and paid (--wallet); throughput is get\'s own "fetched in" figure',
+      settleMs,
+      note: 'one bitcdn node on loopback (free policy on) and one bitcdn get per run, alternating free (no wallet) and paid (--wallet); throughput is get\'s own "fetched in" figure; each download directory deleted settleMs before its get (same memory state for both kinds)',
       results: rows,
     }
     // a partial run (one kind, or profiled) is not the suite's result
