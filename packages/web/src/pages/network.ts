@@ -39,12 +39,17 @@ export function renderNetwork(main: HTMLElement): () => void {
   </div>`
   const $ = (id: string) => main.querySelector<HTMLElement>(`#${id}`)!
   let drawing = false
+  /** A snapshot came while the series were being fetched: fetch them once more after (else the charts lag one snapshot until the next). */
+  let again: Stats | undefined
 
-  const draw = async (s: Stats) => {
+  const draw = async (s: Stats): Promise<void> => {
     for (const f of FIGURES) $(`fig-${f.id}`).textContent = f.fmt(s)
     $('live-state').textContent = `updated ${formatTime(s.at)}`
     $('chart-prices').innerHTML = histogram('Price distribution', s.prices.map(Number), usdc)
-    if (drawing) return
+    if (drawing) {
+      again = s
+      return
+    }
     drawing = true
     try {
       const [nodes, rep, prov, dep, cl, off] = await Promise.all(['nodesOnline', 'bytesServedReported', 'bytesServedProven', 'deposited', 'claimed', 'offloadRatio'].map((m) => num(m as Metric)()))
@@ -58,6 +63,11 @@ export function renderNetwork(main: HTMLElement): () => void {
         : '<p class="muted">This hub watches no gateway yet (bitcdn hub --gateway URL).</p>'
     } finally {
       drawing = false
+    }
+    if (again !== undefined) {
+      const next = again
+      again = undefined
+      await draw(next)
     }
   }
 
