@@ -26,7 +26,7 @@ import { RefuseReason, type PayMessage, type TermsMessage } from '../wire/codec.
 import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
 import { verifyPayeeProof } from '../wire/payee-proof.js'
 import { signPayerProof, type PayerKey } from '../wire/payer-proof.js'
-import { lookupSourceOf } from '../seller/seller-payments.js'
+import { lookupSourceOf } from '../peer-source.js'
 import { overShare, sellerWeights, type BuyerPolicyOptions, type ShareStanding } from './buyer-policy.js'
 
 /** Issues cheques, durably before signing (pay's `PayerWallet` is one). */
