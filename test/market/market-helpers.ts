@@ -93,12 +93,12 @@ export function market(chain: PayChain) {
       account: { address: Address; privateKey: Hex },
       m: Metainfo,
       peers: string[],
-      opts: Partial<PaidBuyerInit> & { wallet?: PaidBuyerComponentsWallet; swarm?: (b: PaidBuyer) => SwarmClientComponents; allocator?: AllocationManager } = {},
+      opts: Partial<PaidBuyerInit> & { wallet?: PaidBuyerComponentsWallet; swarm?: (b: PaidBuyer) => SwarmClientComponents; allocator?: AllocationManager; downloadRateLimit?: number } = {},
     ): Promise<TestBuyer> {
       const dir = await tempDir('bitcdn-buyer-')
       const signer = privateKeyToAccount(account.privateKey)
       const wallet = createPayerWallet({ dbPath: join(dir, 'wallet.sqlite'), signer, payer: account.address, domain })
-      const { wallet: payWith, swarm, allocator, ...init } = opts
+      const { wallet: payWith, swarm, allocator, downloadRateLimit, ...init } = opts
       const buyer = createPaidBuyer({
         payer: account.address,
         signer: account.address,
@@ -108,7 +108,7 @@ export function market(chain: PayChain) {
         budget: tokenUnits(10_000_000n),
         ...init,
       })({ wallet: payWith ?? wallet, signerKey: signer, allocator })
-      const client = createSwarmClient({ stateDir: dir, snubTimeoutMs: 3000 }, swarm ? swarm(buyer) : buyer.swarm)
+      const client = createSwarmClient({ stateDir: dir, snubTimeoutMs: 3000, ...(downloadRateLimit !== undefined ? { downloadRateLimit } : {}) }, swarm ? swarm(buyer) : buyer.swarm)
       await client.start()
       const torrent = await client.add(m, { store: createMemoryStore(m), peers })
       buyer.track(torrent)
