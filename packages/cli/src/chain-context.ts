@@ -80,11 +80,7 @@ export async function connectCliChain(opts: ChainFlags): Promise<CliChain> {
     })
   // the RPC answers, serves the deployment's chain, and the escrow is there (a restarted anvil
   // keeps no state, so an old deployment file points at nothing)
-  const [chainId, code, deployBlock] = await Promise.all([
-    publicClient.getChainId(),
-    publicClient.getCode({ address: deployment.escrow }),
-    publicClient.getBlock({ blockNumber: BigInt(deployment.deployedAtBlock) }).catch(() => undefined),
-  ]).catch((err) => {
+  const [chainId, code] = await Promise.all([publicClient.getChainId(), publicClient.getCode({ address: deployment.escrow })]).catch((err) => {
     throw failure(err, 'reading the chain')
   })
   if (chainId !== deployment.chainId) {
@@ -96,7 +92,10 @@ export async function connectCliChain(opts: ChainFlags): Promise<CliChain> {
       `no escrow contract at ${deployment.escrow} on ${rpcUrl}: ${local ? 'the local chain was restarted since the deployment file was written (it keeps no state); restart `bitcdn chain` in the background and run again' : 'the deployment file does not match this chain'}`,
     )
   }
-  return { deployment, token, symbol, chain, rpcUrl, transport, publicClient, failure, ...(deployBlock?.hash ? { instance: deployBlock.hash } : {}) }
+  // asked only by the commands that keep cheque totals (one more RPC call, not on every wallet command)
+  const instance = async (): Promise<Hex | undefined> =>
+    (await publicClient.getBlock({ blockNumber: BigInt(deployment.deployedAtBlock) }).catch(() => undefined))?.hash ?? undefined
+  return { deployment, token, symbol, chain, rpcUrl, transport, publicClient, failure, instance }
 }
 
 /** A checked chain: deployment, token, clients, and the one-line failure mapper. */
@@ -114,7 +113,8 @@ export interface CliChain {
   /**
    * The hash of the escrow's deployment block: which chain instance this is (a local chain
    * restarted from nothing deploys the same escrow address again, in another block). Payer
-   * wallets keep their totals per instance (pay's `PayerWalletInit.instance`).
+   * wallets keep their totals per instance (pay's `PayerWalletInit.instance`). Undefined when the
+   * RPC has no such block.
    */
-  instance?: Hex
+  instance(): Promise<Hex | undefined>
 }

@@ -109,8 +109,9 @@ export async function openPaidDownload(f: PaidGetFlags, note: (line: string) => 
   const domain = { chainId: ctx.deployment.chainId, verifyingContract: ctx.deployment.escrow }
   const account = privateKeyToAccount(key.privateKey as Hex)
   // the digest signer (libsecp256k1): viem's typed-data path cost milliseconds per cheque
-  const wallet = createPayerWallet({ dbPath, signer: createPrivateKeyChequeSigner(key.privateKey as Hex, domain), payer, domain, ...(ctx.instance ? { instance: ctx.instance } : {}) })
-  if (wallet.replacedInstance !== undefined) note(`note: the chain at ${ctx.rpcUrl} is not the one this wallet paid nodes on before (its escrow's deployment block is ${ctx.instance}, was ${wallet.replacedInstance}: a local chain restarted?); its cheque totals start from zero here, the old ones are kept aside`)
+  const instance = await ctx.instance()
+  const wallet = createPayerWallet({ dbPath, signer: createPrivateKeyChequeSigner(key.privateKey as Hex, domain), payer, domain, ...(instance ? { instance } : {}) })
+  if (wallet.replacedInstance !== undefined) note(`note: the chain at ${ctx.rpcUrl} is not the one this wallet paid nodes on before (its escrow's deployment block is ${instance}, was ${wallet.replacedInstance}: a local chain restarted?); its cheque totals start from zero here, the old ones are kept aside`)
   const walletClient = createWalletClient({ chain: ctx.chain, transport: ctx.transport, account })
   const escrowAccount = createEscrowAccount({ escrow: ctx.deployment.escrow, token: ctx.token })({ walletClient, publicClient: ctx.publicClient })
   const allocations: AllocationSpend[] = []

@@ -6,7 +6,8 @@
  * throughput and reliability under a maximum price and a budget).
  */
 export { createPaidSeller, type PaidSeller, type PaidSellerInit, type PaidSellerComponents, type PaidSellerEvents, type SellerStats, type BuyerAccount, type SellerConnection } from './seller/paid-seller.js'
-export { settlementPayments, sellerCreditInit, lookupSourceOf, type SellerPayments, type ChequeOutcome } from './seller/seller-payments.js'
+export { settlementPayments, sellerCreditInit, type SellerPayments, type ChequeOutcome } from './seller/seller-payments.js'
+export { lookupSourceOf, sourceBudgets, type SourceBudgets } from './peer-source.js'
 export { createPaidBuyer, type PaidBuyer, type PaidBuyerInit, type PaidBuyerComponents, type PaidBuyerEvents, type BuyerPayments, type AllocationManager, type SellerView } from './buyer/paid-buyer.js'
 export { sellerWeights, type SellerScoreInput, type BuyerPolicyOptions } from './buyer/buyer-policy.js'
 export { encodePayMessage, decodePayMessage, PAY_EXTENSION_NAME, PROTOCOL_VERSION, MAX_PAY_MESSAGE_BYTES, HELLO_NONCE_BYTES, encodeRefuse, RefuseReason, type PayMessage, type TermsMessage, type HelloMessage, type ProofMessage, type ChequeMessage, type AckMessage, type RefuseMessage } from './wire/codec.js'

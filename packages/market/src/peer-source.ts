@@ -3,6 +3,7 @@
  * its source — the seller its new-payer lookups, the buyer its hello signatures.
  */
 import { isIP } from 'node:net'
+import { TokenBucket } from '@bitcdn/core'
 
 /**
  * The source a connection id ("ip:port", "v6:port", "[v6]:port") spends new-payer lookups from: its
@@ -32,4 +33,30 @@ export const lookupSourceOf = (peer: string): string => {
   const all = [...left, ...new Array<number>(Math.max(0, 8 - left.length - right.length)).fill(0), ...right]
   if (all.slice(0, 5).every((g) => g === 0) && all[5] === 0xffff) return `${all[6]! >> 8}.${all[6]! & 0xff}.${all[7]! >> 8}.${all[7]! & 0xff}`
   return `${all.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`
+}
+
+/** Token buckets per source, bounded: the oldest source is forgotten past `maxSources`. */
+export interface SourceBudgets {
+  /** Take one from `peer`'s source (a connection id); false when it has none left. */
+  take(peer: string): boolean
+}
+
+/**
+ * One rate budget per source (`lookupSourceOf`): a burst, then `ratePerSecond`.
+ * @example const hellos = sourceBudgets({ burst: 16, ratePerSecond: 2, maxSources: 4096 }); if (!hellos.take(conn.id)) leave()
+ */
+export function sourceBudgets(init: { burst: number; ratePerSecond: number; maxSources: number }): SourceBudgets {
+  const buckets = new Map<string, TokenBucket>() // source → its budget, oldest first
+  return {
+    take(peer) {
+      const src = lookupSourceOf(peer)
+      let b = buckets.get(src)
+      if (b === undefined) {
+        if (buckets.size >= init.maxSources) buckets.delete(buckets.keys().next().value!)
+        b = new TokenBucket({ ratePerSecond: init.ratePerSecond, burst: init.burst })
+        buckets.set(src, b)
+      }
+      return b.take()
+    },
+  }
 }

@@ -80,8 +80,9 @@ export async function openGatewayPayment(opts: GatewayPaymentOptions, logger: Lo
   const dbPath = opts.wallet ?? defaultGatewayWallet(account.address, logger)
   await mkdir(dirname(dbPath), { recursive: true, mode: 0o700 })
   // the digest signer (libsecp256k1): viem's typed-data path cost milliseconds per cheque
-  const wallet = createPayerWallet({ dbPath, signer: createPrivateKeyChequeSigner(key.privateKey, domain), payer: account.address, domain, ...(ctx.instance ? { instance: ctx.instance } : {}) })
-  if (wallet.replacedInstance !== undefined) logger.warn({ rpcUrl, instance: ctx.instance, was: wallet.replacedInstance }, 'another chain instance than this wallet paid on before (a local chain restarted?): cheque totals start from zero, the old ones kept aside')
+  const instance = await ctx.instance()
+  const wallet = createPayerWallet({ dbPath, signer: createPrivateKeyChequeSigner(key.privateKey, domain), payer: account.address, domain, ...(instance ? { instance } : {}) })
+  if (wallet.replacedInstance !== undefined) logger.warn({ rpcUrl, instance, was: wallet.replacedInstance }, 'another chain instance than this wallet paid on before (a local chain restarted?): cheque totals start from zero, the old ones kept aside')
   const escrow = createEscrowAccount({ escrow: deployment.escrow, token })({ walletClient, publicClient })
   const allocator = budgetedAllocator(budget, (payee, amount) => escrow.ensureAllocation(payee, amount, { token }), logger)
   const buyer = createPaidBuyer({

@@ -218,4 +218,3 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
     }
   }
 }
-

@@ -17,7 +17,6 @@ import { parseRange } from '../http/range.js'
 import type { GatewayMetrics } from '../metrics.js'
 import type { SequentialReaders } from './sequential-readers.js'
 
-
 export interface Representation {
   entry: ContentEntry
   /** Where the representation starts in the torrent's byte space, and its length. */

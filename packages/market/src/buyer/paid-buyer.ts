@@ -16,7 +16,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { getAddress, type Address } from 'viem'
-import { silentLogger, TokenBucket, tokenUnits, type BitcdnError, type Logger, type TokenUnits } from '@bitcdn/core'
+import { silentLogger, tokenUnits, type BitcdnError, type Logger, type TokenUnits } from '@bitcdn/core'
 import { randomBytes } from 'node:crypto'
 import { encodeSessionCheque, type ChequeDomain, type SignedCheque } from '@bitcdn/pay'
 import type { HardenedWire, PeerConnection, PieceSource, Torrent } from '@bitcdn/swarm'
@@ -26,7 +26,7 @@ import { RefuseReason, type PayMessage, type TermsMessage } from '../wire/codec.
 import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
 import { verifyPayeeProof } from '../wire/payee-proof.js'
 import { signPayerProof, type PayerKey } from '../wire/payer-proof.js'
-import { lookupSourceOf } from '../peer-source.js'
+import { lookupSourceOf, sourceBudgets } from '../peer-source.js'
 import { overShare, sellerWeights, type BuyerPolicyOptions, type ShareStanding } from './buyer-policy.js'
 
 /** Issues cheques, durably before signing (pay's `PayerWallet` is one). */
@@ -234,18 +234,8 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
     const torrents = new Map<string, Torrent>()
     const sellers = new Map<Address, SellerAccount>()
     const helloBudget = init.helloBudget ?? { burst: 16, perSecond: 2 }
-    /** Source → its hello-signature budget, oldest first (at most MAX_SOURCES kept). */
-    const helloSources = new Map<string, TokenBucket>()
-    const mayHello = (id: string): boolean => {
-      const src = lookupSourceOf(id)
-      let b = helloSources.get(src)
-      if (b === undefined) {
-        if (helloSources.size >= MAX_SOURCES) helloSources.delete(helloSources.keys().next().value!)
-        b = new TokenBucket({ ratePerSecond: helloBudget.perSecond, burst: helloBudget.burst })
-        helloSources.set(src, b)
-      }
-      return b.take()
-    }
+    /** Hello signatures per source of connections opened to us. */
+    const hellos = sourceBudgets({ burst: helloBudget.burst, ratePerSecond: helloBudget.perSecond, maxSources: MAX_SOURCES })
     let spent = 0n
     let exhausted = false
     const key = (infoHash: string, id: string) => `${infoHash}/${id}`
@@ -317,7 +307,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       if (why !== undefined) return leave(s, marketError('termsRefused', `seller ${s.conn.id} terms refused: ${why}`, { peer: s.conn.id, ...overPrice }), RefuseReason.terms)
       // a signature per connection it opens to us is ours to spend, not the peer's: bounded per
       // source (the connections we dial are ours to pace, a gateway opens many to one node)
-      if (s.conn.outgoing !== true && !mayHello(s.conn.id)) return leave(s, marketError('helloRateLimited', `too many hellos asked of us from ${lookupSourceOf(s.conn.id)}; ${s.conn.id} left unsigned (try again later)`, { peer: s.conn.id }), RefuseReason.terms)
+      if (s.conn.outgoing !== true && !hellos.take(s.conn.id)) return leave(s, marketError('helloRateLimited', `too many hellos asked of us from ${lookupSourceOf(s.conn.id)}; ${s.conn.id} left unsigned (try again later)`, { peer: s.conn.id }), RefuseReason.terms)
       // anyone can name any payee: it must sign this connection's nonce before we download or pay
       s.terms = t
       s.nonce = randomBytes(32)

@@ -9,11 +9,11 @@
  * of a payer's free balance — which other sellers and a withdrawal may take first — this seller
  * lends against; it is set on the settlement (`createSellerSettlement({ softAllowance })`).
  */
-import { lookupSourceOf } from '../peer-source.js'
 import { getAddress, type Address } from 'viem'
-import { TokenBucket, tokenUnits, type BitcdnError, type TokenUnits } from '@bitcdn/core'
+import { tokenUnits, type BitcdnError, type TokenUnits } from '@bitcdn/core'
 import { PayError, type BuyerCreditInit, type SellerSettlement, type SignedCheque } from '@bitcdn/pay'
 import { marketError } from '../errors.js'
+import { lookupSourceOf, sourceBudgets } from '../peer-source.js'
 
 /** What became of one cheque. */
 export interface ChequeOutcome {
@@ -102,27 +102,14 @@ export interface SettlementPaymentsOptions {
   maxSources?: number
 }
 
-// the source a connection spends budgets from: shared with the buyer's hello budget
-export { lookupSourceOf }
-
 export function settlementPayments(settlement: SellerSettlement, opts: SettlementPaymentsOptions = {}): SellerPayments {
   const { watcher, ledger, gate } = settlement
   let lastLookMs = 0
   let looking = false
   const perSource = opts.perSource ?? { burst: 4, intervalMs: 10_000 }
-  const maxSources = opts.maxSources ?? 4096
-  const sources = new Map<string, TokenBucket>() // source → its lookup budget, oldest first
+  const sources = sourceBudgets({ burst: perSource.burst, ratePerSecond: 1000 / perSource.intervalMs, maxSources: opts.maxSources ?? 4096 })
   /** Connections admitted per payer (to stop following a payer once none is left and nothing is owed). */
   const live = new Map<Address, Set<string>>()
-  const sourceBudget = (peer: string): TokenBucket => {
-    const src = lookupSourceOf(peer)
-    let b = sources.get(src)
-    if (b !== undefined) return b
-    if (sources.size >= maxSources) sources.delete(sources.keys().next().value!)
-    b = new TokenBucket({ ratePerSecond: 1000 / perSource.intervalMs, burst: perSource.burst })
-    sources.set(src, b)
-    return b
-  }
   /** Stop following `payer` unless a connection, a cheque or a debt still needs its funds. */
   const maybeUntrack = (payer: Address, token: Address): void => {
     if ((live.get(payer)?.size ?? 0) > 0 || ledger.entry(payer, token) !== undefined) return
@@ -137,7 +124,7 @@ export function settlementPayments(settlement: SellerSettlement, opts: Settlemen
       const token = getAddress(tokenIn)
       if (!watcher.isTracked(payer, token)) {
         if (gate.isRejected(`${payer}:${token}`)) throw marketError('payerRefused', `payer ${payer} has no escrow funds in ${token} (looked up recently)`, { payer })
-        if (peer !== undefined && !sourceBudget(peer).take()) {
+        if (peer !== undefined && !sources.take(peer)) {
           throw new PayError('BITCDN_ERR_LOOKUP_RATE_LIMITED', `too many lookups of new payers from ${lookupSourceOf(peer)}; ${payer} not looked up (try again later)`, { details: { payer } })
         }
         if (!gate.tryLookup()) {

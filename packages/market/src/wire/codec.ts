@@ -119,6 +119,16 @@ export type PayMessage = TermsMessage | HelloMessage | ProofMessage | ChequeMess
 
 /** Bytes of the hello's nonce. */
 export const HELLO_NONCE_BYTES = 32
+/**
+ * What both proofs bind a signature to (wire/payee-proof.ts, wire/payer-proof.ts): this
+ * connection's torrent (40 hex characters) and a nonce of `HELLO_NONCE_BYTES`.
+ * @throws BitcdnError `BITCDN_ERR_PAY_MESSAGE_INVALID`
+ */
+export function checkProofBinding(infoHash: string, nonce: Uint8Array): void {
+  if (!/^[0-9a-fA-F]{40}$/.test(infoHash)) throw marketError('messageInvalid', `info hash ${infoHash} is not 40 hex characters`)
+  if (nonce.length !== HELLO_NONCE_BYTES) throw marketError('messageInvalid', `nonce of ${nonce.length} bytes`)
+}
+
 /** Bytes of the proof's compact signature. */
 export const PROOF_SIGNATURE_BYTES = 64
 const TYPE = { terms: 1, hello: 2, cheque: 3, ack: 4, refuse: 5, proof: 6 } as const

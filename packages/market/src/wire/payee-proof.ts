@@ -19,7 +19,7 @@ import { recoverTypedDataAddress, bytesToHex, getAddress, type Address, type Hex
 import { parseSignatureBytes, toCompact64, toSignature65, typedDomain, type ChequeDomain } from '@bitcdn/pay'
 import type { TokenUnits } from '@bitcdn/core'
 import { marketError } from '../errors.js'
-import { HELLO_NONCE_BYTES } from './codec.js'
+import { checkProofBinding } from './codec.js'
 
 /** EIP-712 type of the proof (the domain is the escrow's: name, version, chain id, escrow). */
 export const payeeProofTypes = {
@@ -51,8 +51,7 @@ export interface PayeeProofFields {
 export type PayeeKey = Pick<LocalAccount, 'address' | 'signTypedData'>
 
 function typed(f: PayeeProofFields) {
-  if (!/^[0-9a-fA-F]{40}$/.test(f.infoHash)) throw marketError('messageInvalid', `info hash ${f.infoHash} is not 40 hex characters`)
-  if (f.nonce.length !== HELLO_NONCE_BYTES) throw marketError('messageInvalid', `nonce of ${f.nonce.length} bytes`)
+  checkProofBinding(f.infoHash, f.nonce)
   return {
     domain: typedDomain({ chainId: f.domain.chainId, verifyingContract: getAddress(f.domain.verifyingContract) }),
     types: payeeProofTypes,

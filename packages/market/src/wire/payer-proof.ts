@@ -22,11 +22,11 @@
  * Signing a seller-chosen nonce is safe for the signer key: the digest is an EIP-712 struct of its
  * own type (`PayerHello`), never a cheque (`Cheque`) nor an EIP-191 message.
  */
-import { bytesToHex, getAddress, hashDomain, hexToBytes, keccak256, toBytes, type Address, type Hex, type LocalAccount } from 'viem'
-import { keccak256Bytes, parseSignatureBytes, recoverDigestSigner, toCompact64, typedDomain, type ChequeDomain } from '@bitcdn/pay'
+import { bytesToHex, getAddress, hexToBytes, keccak256, toBytes, type Address, type Hex, type LocalAccount } from 'viem'
+import { domainSeparator, keccak256Bytes, parseSignatureBytes, recoverDigestSigner, toCompact64, typedDomain, type ChequeDomain } from '@bitcdn/pay'
 import type { TokenUnits } from '@bitcdn/core'
 import { marketError } from '../errors.js'
-import { HELLO_NONCE_BYTES } from './codec.js'
+import { checkProofBinding } from './codec.js'
 
 /** EIP-712 type of the payer proof (the domain is the escrow's: name, version, chain id, escrow). */
 export const payerProofTypes = {
@@ -61,8 +61,7 @@ export interface PayerProofFields {
 export type PayerKey = Pick<LocalAccount, 'address' | 'signTypedData'>
 
 function typed(f: PayerProofFields) {
-  if (!/^[0-9a-fA-F]{40}$/.test(f.infoHash)) throw marketError('messageInvalid', `info hash ${f.infoHash} is not 40 hex characters`)
-  if (f.nonce.length !== HELLO_NONCE_BYTES) throw marketError('messageInvalid', `nonce of ${f.nonce.length} bytes`)
+  checkProofBinding(f.infoHash, f.nonce)
   return {
     domain: typedDomain({ chainId: f.domain.chainId, verifyingContract: getAddress(f.domain.verifyingContract) }),
     types: payerProofTypes,
@@ -81,31 +80,6 @@ function typed(f: PayerProofFields) {
 
 const PAYER_HELLO_TYPEHASH = keccak256(toBytes('PayerHello(address payer,address signer,address payee,address token,uint128 pricePerGiB,bytes20 infoHash,bytes32 nonce)'), 'bytes')
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
-/** Domain separators by chain and escrow (a seller has one; a few are kept). */
-const separators = new Map<string, Uint8Array>()
-const separatorOf = (d: ChequeDomain): Uint8Array => {
-  const k = `${d.chainId}/${d.verifyingContract.toLowerCase()}`
-  let sep = separators.get(k)
-  if (sep === undefined) {
-    if (separators.size >= 16) separators.clear()
-    const domain = typedDomain({ chainId: d.chainId, verifyingContract: getAddress(d.verifyingContract) })
-    sep = hexToBytes(
-      hashDomain({
-        domain: { ...domain, chainId: BigInt(domain.chainId) },
-        types: {
-          EIP712Domain: [
-            { name: 'name', type: 'string' },
-            { name: 'version', type: 'string' },
-            { name: 'chainId', type: 'uint256' },
-            { name: 'verifyingContract', type: 'address' },
-          ],
-        },
-      }),
-    )
-    separators.set(k, sep)
-  }
-  return sep
-}
 
 /**
  * The EIP-712 digest of one hello's proof, equal to viem's `hashTypedData` of the same struct (a
@@ -113,8 +87,7 @@ const separatorOf = (d: ChequeDomain): Uint8Array => {
  * any lookup, and the generic path cost ~5× the key recovery.
  */
 export function payerProofDigest(f: PayerProofFields): Uint8Array {
-  if (!/^[0-9a-fA-F]{40}$/.test(f.infoHash)) throw marketError('messageInvalid', `info hash ${f.infoHash} is not 40 hex characters`)
-  if (f.nonce.length !== HELLO_NONCE_BYTES) throw marketError('messageInvalid', `nonce of ${f.nonce.length} bytes`)
+  checkProofBinding(f.infoHash, f.nonce)
   if (typeof f.pricePerGiB !== 'bigint' || f.pricePerGiB < 0n || f.pricePerGiB >> 128n !== 0n) throw marketError('messageInvalid', `price ${String(f.pricePerGiB)} is not a uint128`)
   const struct = Buffer.alloc(8 * 32)
   Buffer.from(PAYER_HELLO_TYPEHASH).copy(struct, 0)
@@ -133,7 +106,7 @@ export function payerProofDigest(f: PayerProofFields): Uint8Array {
   const outer = Buffer.alloc(66)
   outer[0] = 0x19
   outer[1] = 0x01
-  outer.set(separatorOf(f.domain), 2)
+  outer.set(domainSeparator(f.domain), 2)
   outer.set(keccak256Bytes(struct), 34)
   return keccak256Bytes(outer)
 }

@@ -32,6 +32,38 @@ export function keccak256Bytes(bytes: Uint8Array): Uint8Array {
   return keccak(bytes)
 }
 
+/** Separators by chain and escrow: a process signs or verifies under one or a few. */
+const separators = new Map<string, Uint8Array>()
+
+/**
+ * The EIP-712 domain separator of the escrow's domain (name, version, chain id, escrow), computed
+ * once per domain: every fixed-layout digest on the wire — cheques here, market's payer proof —
+ * starts from it.
+ * @example domainSeparator({ chainId: 31337, verifyingContract: escrow }) // Uint8Array(32)
+ */
+export function domainSeparator(domain: ChequeDomain): Uint8Array {
+  const key = `${domain.chainId}/${domain.verifyingContract.toLowerCase()}`
+  let sep = separators.get(key)
+  if (sep === undefined) {
+    if (separators.size >= 16) separators.clear()
+    sep = hexToBytes(
+      hashDomain({
+        domain: { ...typedDomain(domain), chainId: BigInt(domain.chainId) },
+        types: {
+          EIP712Domain: [
+            { name: 'name', type: 'string' },
+            { name: 'version', type: 'string' },
+            { name: 'chainId', type: 'uint256' },
+            { name: 'verifyingContract', type: 'address' },
+          ],
+        },
+      }),
+    )
+    separators.set(key, sep)
+  }
+  return sep
+}
+
 /** Computes cheque digests for one domain. */
 export interface ChequeDigester {
   /** The 32-byte digest the payer signs. */
@@ -45,19 +77,7 @@ export interface ChequeDigester {
  * const h = d.digest(cheque) // Uint8Array(32)
  */
 export function createChequeDigester(domain: ChequeDomain): ChequeDigester {
-  const separator = hexToBytes(
-    hashDomain({
-      domain: { ...typedDomain(domain), chainId: BigInt(domain.chainId) },
-      types: {
-        EIP712Domain: [
-          { name: 'name', type: 'string' },
-          { name: 'version', type: 'string' },
-          { name: 'chainId', type: 'uint256' },
-          { name: 'verifyingContract', type: 'address' },
-        ],
-      },
-    }),
-  )
+  const separator = domainSeparator(domain)
   // reused buffers: one allocation per digester, not per cheque
   const struct = new Uint8Array(160)
   const structView = new DataView(struct.buffer)

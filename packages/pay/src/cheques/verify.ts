@@ -96,9 +96,9 @@ export function recoverDigestSigner(digest: Uint8Array, signature: Uint8Array): 
   }
   if (digest.length !== 32) return undefined
   if (nativeSecp256k1Available) {
-    const rs = new Uint8Array(64)
-    rs.set(hexToBytes(`0x${sig.r.toString(16).padStart(64, '0')}`), 0)
-    rs.set(hexToBytes(`0x${sig.s.toString(16).padStart(64, '0')}`), 32)
+    // r ‖ s as given (checked above); the compact form carries y's parity in the top bit of s
+    const rs = Uint8Array.from(signature.subarray(0, 64))
+    if (signature.length === 64) rs[32]! &= 0x7f
     const pub = recoverPublicKeyNative(rs, sig.yParity, digest)
     return pub === undefined ? undefined : getAddress(`0x${keccak256(pub.subarray(1), 'hex').slice(-40)}`)
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { lookupSourceOf } from './seller-payments.js'
+import { lookupSourceOf, sourceBudgets } from './peer-source.js'
 
 describe('lookupSourceOf (whose new-payer lookup budget a connection spends)', () => {
   it('an IPv4 connection spends its address, however it is written', () => {
@@ -23,5 +23,16 @@ describe('lookupSourceOf (whose new-payer lookup budget a connection spends)', (
     expect(lookupSourceOf('unknown:0')).toBe('unknown')
     expect(lookupSourceOf('')).toBe('')
     expect(lookupSourceOf('::::::::::')).toBe(':::::::::')
+  })
+})
+
+describe('sourceBudgets', () => {
+  it('gives each source its burst (one /64 shares one), and forgets the oldest source past the bound', () => {
+    const b = sourceBudgets({ burst: 2, ratePerSecond: 0.001, maxSources: 2 })
+    expect([b.take('2001:db8:1:2::1:6881'), b.take('2001:db8:1:2::9:6881'), b.take('2001:db8:1:2::7:1')]).toEqual([true, true, false])
+    expect(b.take('203.0.113.7:1')).toBe(true)
+    // a third source pushes out the first, which then starts afresh
+    expect(b.take('198.51.100.1:1')).toBe(true)
+    expect(b.take('2001:db8:1:2::1:6881')).toBe(true)
   })
 })
