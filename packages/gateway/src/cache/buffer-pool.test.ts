@@ -29,4 +29,13 @@ describe('buffer pool', () => {
     expect(pool.take(1000).buffer).toBe(x.buffer)
     expect(pool.take(1000).buffer).not.toBe(y.buffer)
   })
+
+  it('never hands out again a buffer it disowned, even when released', () => {
+    const pool = new BufferPool(1 << 20)
+    const a = pool.take(1000)
+    expect(pool.disown(a.subarray(0, 10))).toBe(true)
+    pool.release(a)
+    expect(pool.take(1000).buffer).not.toBe(a.buffer)
+    expect(pool.disown(Buffer.alloc(10))).toBe(false)
+  })
 })

@@ -36,6 +36,17 @@ export class BufferPool {
     return fresh
   }
 
+  /**
+   * Take a buffer from `take` (or a view of one) out of the pool for good: a later `release` of it
+   * is ignored, so whoever keeps it may hand it out again. False when it is not one of ours.
+   */
+  disown(buf: Buffer): boolean {
+    const whole = this.#ours.get(buf.buffer)
+    if (whole === undefined || this.#isFree.has(whole.buffer)) return false
+    this.#ours.delete(whole.buffer)
+    return true
+  }
+
   /** Give back a buffer from `take`, or a view of one; anything else, or a second release, is ignored. */
   release(buf: Buffer): void {
     const whole = this.#ours.get(buf.buffer)

@@ -69,6 +69,33 @@ describe('piece cache', () => {
     cache.close()
   })
 
+  it('after a restart, keeps pieces read back in memory while the tier has room, and never evicts for them', async () => {
+    const d = await dir()
+    const a = openPieceCache({ dir: d })
+    for (let i = 0; i < 3; i++) await a.put(IH, i, Buffer.alloc(1000, i + 1))
+    a.close()
+    // a fresh process: nothing in memory; room for two pieces
+    const b = openPieceCache({ dir: d, memoryBytes: 2000 })
+    const first = await b.get(IH, 0, 1000)
+    b.release(first!) // a response done with it: it must not go back to the pool (memory holds it)
+    await b.get(IH, 1, 1000)
+    // now served from memory: the same bytes even once the file changed behind the cache's back
+    await writeFile(join(d, 'pieces', IH, '0'), Buffer.alloc(1000, 0xee))
+    const again = await b.get(IH, 0, 1000)
+    expect(again).toBe(first)
+    expect(again!.equals(Buffer.alloc(1000, 1))).toBe(true)
+    // the tier is full: piece 2 is read from its file each time (a pooled copy per read), and
+    // pieces 0 and 1 stay in memory
+    const r1 = await b.get(IH, 2, 1000)
+    expect(r1!.equals(Buffer.alloc(1000, 3))).toBe(true)
+    b.release(r1!)
+    await writeFile(join(d, 'pieces', IH, '2'), Buffer.alloc(1000, 0xdd))
+    const r2 = await b.get(IH, 2, 1000)
+    expect(r2!.equals(Buffer.alloc(1000, 0xdd))).toBe(true)
+    expect(await b.get(IH, 0, 1000)).toBe(first)
+    b.close()
+  })
+
   it('hands a piece to its watchers as its store begins, before the file exists, and serves it while it is written', async () => {
     const d = await dir()
     const cache = openPieceCache({ dir: d, memoryBytes: 0 })

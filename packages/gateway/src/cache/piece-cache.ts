@@ -14,8 +14,10 @@
  * descriptor it was written through — so a cached piece costs one `read` and no `open`/`close`
  * (opening and closing a file per piece cost more CPU than reading it, measured). Pieces just
  * stored are held in memory too (`memoryBytes`), for the responses waiting on them; pieces read
- * back from their files are not (the page cache holds those, and a scan larger than the memory
- * tier would only churn it and the garbage collector).
+ * back from their files join it only while it has room (after a restart it fills with what is
+ * asked for), never by evicting (a scan larger than the memory tier would only churn it and the
+ * garbage collector). A piece served from memory costs no `read` and no copy (a third of a warm
+ * 1 MiB range's time against reading it back, measured).
  */
 import { close, mkdirSync, open, read, write } from 'node:fs'
 import { mkdir, rename, rm, unlink } from 'node:fs/promises'
@@ -300,7 +302,12 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
         await unlink(pieceFile(infoHash, index)).catch(() => {})
         return undefined
       }
-      if (sizes.has(key)) touched.set(key, { infoHash, index, used: ++clock })
+      if (sizes.has(key)) {
+        touched.set(key, { infoHash, index, used: ++clock })
+        // read back while the memory tier has room (after a restart, say): kept there, taken out
+        // of the pool for good. Never by evicting — a scan larger than the tier would only churn it
+        if (inMemory + data.length <= memoryBytes && pool.disown(data)) remember(key, data)
+      }
       return data
     },
     release(data) {
