@@ -25,7 +25,7 @@ export interface GatewayInit extends PieceSourceInit, Pick<GatewayAppOptions, 'm
   cacheDir: string
   /** Piece cache size limit, bytes. @default 10 GiB */
   cacheMaxBytes?: number
-  /** Recently used pieces also held in memory, bytes. @default 64 MiB */
+  /** Recently used pieces also held in memory, bytes. @default `defaultCacheMemoryBytes()` (1/8 of RAM, at most 1 GiB) */
   cacheMemoryBytes?: number
   /** Piece bytes held for responses at once, bytes. @default 256 MiB */
   maxBytesInFlight?: number

@@ -5,7 +5,7 @@
  */
 export { createGateway, type Gateway, type GatewayInit, type GatewayComponents, type PieceBuyer } from './gateway.js'
 export { buildGatewayApp, type GatewayAppOptions } from './app.js'
-export { openPieceCache, type PieceCache, type PieceCacheInit } from './cache/piece-cache.js'
+export { defaultCacheMemoryBytes, openPieceCache, type PieceCache, type PieceCacheInit } from './cache/piece-cache.js'
 export { createContentRegistry, type ContentRegistry, type AddContentOptions } from './content-registry.js'
 export type { ContentEntry } from './content-entry.js'
 export { createGatewayMetrics, type GatewayMetrics } from './metrics.js'

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises'
 import { BitcdnError, type Logger } from '@bitcdn/core'
 import { join } from 'node:path'
 import { Command, Option } from 'commander'
-import { createGateway, createGatewayLogger } from '@bitcdn/gateway'
+import { createGateway, createGatewayLogger, defaultCacheMemoryBytes } from '@bitcdn/gateway'
 import { bitcdnHome } from '@bitcdn/pay'
 import { SwarmErrorCode } from '@bitcdn/swarm'
 import { listenError } from '../errors.js'
@@ -79,7 +79,7 @@ export function registerGateway(program: Command): void {
     .addOption(new Option('--origin <url>', 'pull zone: map every other path to this origin').argParser(parseUrl))
     .option('--cache-dir <dir>', 'piece cache directory (default $BITCDN_HOME/gateway/cache)')
     .addOption(new Option('--cache-size <bytes>', 'piece cache limit').argParser(parseBytes).default(10 * 1024 ** 3, '10GiB'))
-    .addOption(new Option('--cache-memory <bytes>', 'recently used pieces also held in memory').argParser(parseBytes).default(64 * 1024 ** 2, '64MiB'))
+    .addOption(new Option('--cache-memory <bytes>', 'recently used pieces also held in memory').argParser(parseBytes).default(defaultCacheMemoryBytes(), '1/8 of RAM, at most 1GiB'))
     .addOption(new Option('--peer <host:port>', 'a peer for every torrent (repeatable)').argParser(repeatable(parsePeer)))
     .addOption(new Option('--tracker <url>', 'a tracker for every torrent (repeatable)').argParser(repeatable(parseUrl)))
     .addOption(new Option('--web-seed <url>', 'an origin to hedge every torrent to (repeatable)').argParser(repeatable(parseUrl)))

@@ -21,6 +21,7 @@
  */
 import { close, mkdirSync, open, read, write } from 'node:fs'
 import { mkdir, rename, rm, unlink } from 'node:fs/promises'
+import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { gatewayError } from '../errors.js'
@@ -32,7 +33,7 @@ export interface PieceCacheInit {
   dir: string
   /** Most piece bytes kept; the least recently used pieces go first. @default 10 GiB */
   maxBytes?: number
-  /** Most recently used pieces also held in memory, bytes (0: none). @default 64 MiB */
+  /** Most recently used pieces also held in memory, bytes (0: none). @default `defaultCacheMemoryBytes()` */
   memoryBytes?: number
   /** Piece files kept open for reading (each is a descriptor). @default 1024 */
   openFiles?: number
@@ -76,6 +77,15 @@ export interface PieceCache {
   /** The SQLite handle, for the gateway's other tables (pull-zone objects). */
   readonly db: Database.Database
   close(): void
+}
+
+/**
+ * The memory tier's default: an eighth of the machine's RAM, at most 1 GiB (a CDN's hot set is
+ * served from RAM; the page cache still holds much of the rest).
+ * @example defaultCacheMemoryBytes() // 1073741824 on a 24 GiB machine
+ */
+export function defaultCacheMemoryBytes(): number {
+  return Math.min(2 ** 30, Math.floor(totalmem() / 8))
 }
 
 /** Write all of `data` at the start of the file (a short write continues where it stopped). */
@@ -179,7 +189,7 @@ export function openPieceCache(init: PieceCacheInit, components: PieceCacheCompo
     )
   }
   // the memory tier: recently used pieces, least recent first (a Map keeps insertion order)
-  const memoryBytes = init.memoryBytes ?? 64 * 2 ** 20
+  const memoryBytes = init.memoryBytes ?? defaultCacheMemoryBytes()
   const memory = new Map<string, Buffer>()
   let inMemory = 0
   const unremember = (key: string) => {
