@@ -36,11 +36,15 @@ describe('paid swarm on anvil', () => {
     for (let i = 0; i < 3; i++) sellers.push(await mk.seller(chain.accounts[1 + i]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(prices[i]!) }))
     const buyerAccount = chain.accounts[5]!
     const b = await mk.buyer(buyerAccount, m, sellers.map((s) => s.addr))
+    // what the acked events said (a paid get's settle waits on them)
+    const ackedEvents = new Map<string, bigint>()
+    b.buyer.on('acked', (payee, cumulative) => ackedEvents.set(payee, cumulative))
     await b.torrent.whenDone()
     expect((await readAll(b.torrent.store!, m)).equals(data)).toBe(true)
     // every cheque the buyer signed has been stored and acknowledged
     // …and every verified byte is paid (the last cheque may trail completion by a coalescing period)
     await expect.poll(() => b.buyer.sellers().every((v) => v.paid === valueOf(v.verifiedBytes, v.pricePerGiB) && v.acked === v.paid), { timeout: 10_000 }).toBe(true)
+    for (const v of b.buyer.sellers()) expect(ackedEvents.get(v.payee)).toBe(v.acked)
 
     const verified = sellers.map((s) => b.verifiedFrom.get(s.addr) ?? 0)
     expect(verified.reduce((x, y) => x + y, 0)).toBe(m.length)

@@ -166,8 +166,22 @@ export async function openPaidDownload(f: PaidGetFlags, note: (line: string) => 
     refusedPrices: () => [...refused.values()],
     spent: () => buyer.spent(),
     async settle(limitMs) {
+      // woken by each cheque and ack (a poll every 50 ms added up to 50 ms to every paid download),
+      // and looked at once in a while anyway (a seller that left pays nothing more)
       const end = Date.now() + limitMs
-      while (unsettled() && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+      while (unsettled() && Date.now() < end) {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(t)
+            buyer.off('acked', wake)
+            buyer.off('paid', wake)
+            resolve()
+          }
+          const t = setTimeout(wake, Math.max(0, Math.min(250, end - Date.now())))
+          buyer.on('acked', wake)
+          buyer.on('paid', wake)
+        })
+      }
     },
     summary: () =>
       spendSummary({

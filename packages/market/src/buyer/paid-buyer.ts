@@ -125,6 +125,8 @@ export interface SellerView {
 export interface PaidBuyerEvents {
   /** A cheque was signed (durably recorded first) and sent. */
   paid: [payee: Address, cumulative: TokenUnits, increment: TokenUnits]
+  /** A seller acknowledged our cheques up to `cumulative`. */
+  acked: [payee: Address, cumulative: bigint]
   /** The budget cannot pay for more: requests to paid sellers stop. */
   exhausted: []
   /** A seller was left or refused us. */
@@ -373,6 +375,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           if (msg.cumulative > a.acked) {
             a.acked = msg.cumulative
             a.good++
+            this_.emit('acked', a.payee, msg.cumulative)
           }
           // what it will still honour, as of now: bytes received before this ack are inside it
           a.credit = msg.credit
