@@ -158,6 +158,9 @@ interface SellerAccount {
   paid: bigint
   acked: bigint
   credit: bigint
+  /** `credit` in bytes at its price, and one block's value: asked on every request (per block), computed once */
+  creditBytes: number
+  perBlock: bigint
   depth: number
   share: number
   receivedBytes: number
@@ -333,7 +336,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       if (s.ch.closed) return
       let a = sellers.get(t.payee)
       if (a === undefined) {
-        a = { payee: t.payee, price: t.pricePerGiB, softAllowance: t.softAllowance, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, depth: init.policy?.minDepth ?? 2, share: 0, receivedBytes: 0, lastBlockAt: 0, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, receivedSinceAck: 0, proven: false, channels: new Set() }
+        a = { payee: t.payee, price: t.pricePerGiB, softAllowance: t.softAllowance, verifiedBytes: 0, paid: 0n, acked: 0n, credit: 0n, creditBytes: 0, perBlock: bytesValue(BLOCK, t.pricePerGiB), depth: init.policy?.minDepth ?? 2, share: 0, receivedBytes: 0, lastBlockAt: 0, good: 0, bad: 0, sampledBytes: 0, throughput: 0, paying: false, again: false, receivedSinceAck: 0, proven: false, channels: new Set() }
         sellers.set(t.payee, a)
       } else if (a.price !== t.pricePerGiB) {
         // a seller that changed its price: pay what is due at the old price first
@@ -379,6 +382,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
           }
           // what it will still honour, as of now: bytes received before this ack are inside it
           a.credit = msg.credit
+          a.creditBytes = bytesFor(msg.credit, a.price)
           a.receivedSinceAck = 0
           // the ack raised what we may ask for: a connection that had used up its credit has
           // nothing in flight, so no block event would refill it (it would idle while others serve)
@@ -652,13 +656,13 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       const a = s.seller!
       if (exhausted) return 0
       if (heldBack(a, infoHash)) return conn.outstanding
-      const perBlock = bytesValue(BLOCK, a.price)
+      const perBlock = a.perBlock
       // stay within what the seller announced it honours: bytes received since its ack and every
       // request in flight to it count against it (and, once it reserves whole pieces, a piece more)
       let inFlight = 0
       for (const c of a.channels) inFlight += c.conn.outstanding * BLOCK
       const margin = a.proven ? (torrents.get(infoHash)?.metainfo?.pieceLength ?? 0) : 0
-      let room = bytesFor(a.credit, a.price) - a.receivedSinceAck - inFlight - margin
+      let room = a.creditBytes - a.receivedSinceAck - inFlight - margin
       if (init.maxChequeValue !== undefined) {
         // never owe it more than one cheque's worth: unpaid verified value plus what is in flight
         const due = dueOf(a)
