@@ -89,7 +89,7 @@ describe('bitcdn wallet', () => {
     expect(await free()).toBe(12_500_000n)
 
     const bad = await cli('wallet', 'deposit', '1.0000001', '--key', 'payer')
-    expect(bad.code).toBe(1)
+    expect(bad.code).toBe(2) // a malformed argument, as commander's usage errors
     expect(bad.stderr).toMatch(/7 decimals; the token has 6/)
     const wrongPass = await cli('wallet', 'deposit', '1', '--key', 'payer', '--passphrase-env', 'WRONG_PASS_VAR')
     expect(wrongPass.code).toBe(1) // no such variable and no TTY
@@ -158,7 +158,7 @@ describe('bitcdn wallet', () => {
     expect(await free()).toBe(6_000_000n)
     // bad input: one coded line each, nothing sent
     const badPayee = await cli('wallet', 'allocate', '0x1234', '1', '--key', 'allocator')
-    expect(badPayee.code).not.toBe(0)
+    expect(badPayee.code).toBe(2)
     expect(badPayee.stderr).toMatch(/^bitcdn: BITCDN_ERR_ADDRESS_INVALID: '0x1234' is not a valid payee address$/m)
     const tooMuch = await cli('wallet', 'allocate', payee, '100', '--key', 'allocator')
     expect(tooMuch.stderr).toMatch(/^bitcdn: BITCDN_ERR_TX_REVERTED: allocation of 100 USDC exceeds your free escrow balance of 6 USDC$/m)

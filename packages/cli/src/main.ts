@@ -44,6 +44,9 @@ export async function buildProgram(argv?: string[]): Promise<Command> {
   return program
 }
 
+/** Errors that say an argument is malformed: exit code 2, as commander's usage errors. */
+const USAGE_CODES = new Set<string>([CliErrorCode.usage, 'BITCDN_ERR_AMOUNT_INVALID', 'BITCDN_ERR_ADDRESS_INVALID'])
+
 /**
  * Runs the CLI and resolves to the process exit code.
  * @example process.exitCode = await main(process.argv)
@@ -59,8 +62,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`${errorLine(err)}\n`)
     if (process.env.BITCDN_DEBUG) process.stderr.write(debugDump(err))
-    // a usage error found by a command (flags that need each other) exits as commander's do
-    return (err as { code?: unknown } | null)?.code === CliErrorCode.usage ? EXIT_USAGE : 1
+    // a usage error found by a command (flags that need each other, an amount or address that is
+    // not one) exits as commander's do
+    const code = (err as { code?: unknown } | null)?.code
+    return typeof code === 'string' && USAGE_CODES.has(code) ? EXIT_USAGE : 1
   }
 }
 
