@@ -43,6 +43,11 @@ describe('create → seed → get', () => {
     const r = await runCli(['get', join(dir, 'site.torrent'), '-o', join(dir, 'dl'), '--peer', `127.0.0.1:${seederPort}`])
     expect(r.stderr).not.toMatch(/^bitcdn:/m)
     expect(r.code).toBe(0)
+    // the final progress line shows the download's average rate, not the meter's last (0) sample
+    const last = r.stderr.trim().split('\n').filter((l) => l.startsWith('progress ')).pop()
+    expect(last).toMatch(/^progress 100\.0% /)
+    expect(last).not.toMatch(/ 0 B\/s/)
+    expect(last).toMatch(/ [\d.]+ [KMG]?i?B\/s/)
     expect(r.stdout).toMatch(/^done site: .* verified/m)
     expect(sha256Tree(join(dir, 'dl', 'site'))).toEqual(sha256Tree(join(dir, 'src', 'site')))
   })

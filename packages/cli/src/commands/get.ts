@@ -188,7 +188,10 @@ async function runGet(id: string, opts: GetOptions): Promise<void> {
       process.exitCode = EXIT_INTERRUPTED
       return
     }
-    progress.finish(snapshot())
+    // the final line shows the average rate: the meter's last sample, taken after the last
+    // piece, read 0 B/s
+    const elapsed = Math.max((Date.now() - started) / 1000, 0.001)
+    progress.finish({ ...snapshot(), downloadRate: torrent.stats().downloaded / elapsed })
     // the last cheques: every verified byte paid and stored by its seller before we hang up
     await paid?.settle(15_000)
     if (opts.recheck && torrent.metainfo) await recheckOnDisk(torrent.metainfo, dir)
