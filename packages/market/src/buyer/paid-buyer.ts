@@ -598,7 +598,7 @@ export function createPaidBuyer(init: PaidBuyerInit): (components: PaidBuyerComp
       let cheapest: bigint | undefined
       for (const a of sellers.values()) {
         if (![...a.channels].some((s) => !s.ch.closed)) continue
-        const perBlock = bytesValue(BLOCK, a.price) + 1n
+        const perBlock = a.perBlock + 1n
         if (cheapest === undefined || perBlock < cheapest) cheapest = perBlock
       }
       if (cheapest === undefined || init.budget - committed() >= cheapest) {
