@@ -251,22 +251,27 @@ export class PieceCompletion {
     this.#state.picker!.setHave(index)
     this.#uncommitted.push(index)
     this.#uncommittedBytes += this.#state.picker!.pieceSize(index)
-    if (this.#uncommittedBytes >= COMMIT_BYTES && !this.#commitRunning) {
-      this.#commitRunning = true
-      this.#lastCommit = Date.now()
-      this.commit().then(
-        () => {
-          this.#commitRunning = false
-        },
-        (err: unknown) => this.#state.fatal(err),
-      )
-    }
+    this.#commitIfDue()
     this.#pendingHaves.push(index)
     if (this.#haveTimer === undefined) {
       this.#haveTimer = setTimeout(() => this.#flushHaves(), HAVE_BATCH_MS)
       this.#haveTimer.unref()
     }
     this.#c.onStored(index, sources)
+  }
+
+  /** One size-triggered commit at a time; when it ends with another 64 MiB waiting (a disk slower than the swarm), the next starts at once. */
+  #commitIfDue(): void {
+    if (this.#uncommittedBytes < COMMIT_BYTES || this.#commitRunning || this.#state.stopped) return
+    this.#commitRunning = true
+    this.#lastCommit = Date.now()
+    this.commit().then(
+      () => {
+        this.#commitRunning = false
+        this.#commitIfDue()
+      },
+      (err: unknown) => this.#state.fatal(err),
+    )
   }
 
   #flushHaves(): void {
