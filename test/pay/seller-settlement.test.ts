@@ -61,10 +61,17 @@ describe('seller settlement (ledger + watcher + cash-out) on anvil', () => {
       const payeeStart = await publicClient.readContract({ address: usdc, abi: testTokenAbi, functionName: 'balanceOf', args: [payee.address] })
       const burst = []
       for (let i = 0; i < 5; i++) burst.push(await wallet.pay(payee.address, usdc, tokenUnits(800_000n)))
+      // collateralVersion (what the market seller keys its per-block byte limit on) moves with every
+      // change of collateral(): a cheque stored, a request the watcher sees; and holds otherwise
+      seller.collateral(payer.address, usdc)
+      const v0 = seller.collateralVersion()
+      expect(seller.collateralVersion()).toBe(v0)
       const r = await seller.receive(burst)
       expect(r.accepted.map((a) => a.cumulative)).toEqual([4_000_000n])
       expect((await seller.cashout.tick()).waiting).toBe('below-threshold')
       expect(seller.collateral(payer.address, usdc)).toBe(6_000_000n) // 10 free − 4 ours
+      const v1 = seller.collateralVersion()
+      expect(v1).not.toBe(v0)
 
       // the buyer tries to take everything back
       const w = chain.wallet(payer.privateKey)
@@ -78,6 +85,7 @@ describe('seller settlement (ledger + watcher + cash-out) on anvil', () => {
       expect(claimBlock.timestamp).toBeLessThan(BigInt(readyAt)) // landed inside the notice
       // pending withdrawals cut credit at once
       await until('the watcher to see the request', () => seller.collateral(payer.address, usdc) === 0n)
+      expect(seller.collateralVersion()).not.toBe(v1)
 
       // confirm the claim in the ledger
       await testClient.mine({ blocks: 1 })

@@ -36,7 +36,7 @@ import { silentLogger, tokenUnits, type BitcdnError, type Logger, type TokenUnit
 import { decodeSessionCheque, PayError, type ChequeDomain, type SignedCheque } from '@bitcdn/pay'
 import { rateChokePolicy, type BlockRef, type ChokePolicy, type HardenedWire, type SwarmClient } from '@bitcdn/swarm'
 import { marketError } from '../errors.js'
-import { bytesValue } from '../price.js'
+import { bytesValue, bytesWithin } from '../price.js'
 import { HELLO_NONCE_BYTES, RefuseReason, type PayMessage } from '../wire/codec.js'
 import { attachPayChannel, type PayChannel } from '../wire/pay-channel.js'
 import { signPayeeProof, type PayeeKey } from '../wire/payee-proof.js'
@@ -105,6 +105,14 @@ export interface BuyerAccount {
   /** Of `servedBytes`, how many are recorded in pay's credit (`payments.delivered`); the rest count in window checks. */
   recordedBytes: number
   banned: boolean
+  /**
+   * `servedBytes + inflightBytes` may grow to this and the debt stays under the choke threshold
+   * (`bytesWithin(credit · choke% + paid)`): derived while `payments.creditVersion()` equals
+   * `limitVersion` and `paid` is unchanged (an accepted cheque sets `limitVersion` to -1), so the
+   * per-block check is one Number comparison and exactly the BigInt one it replaces.
+   */
+  limitBytes: number
+  limitVersion: number
 }
 
 export interface SellerStats {
@@ -261,12 +269,21 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       return true
     }
 
-    /** True while `a` may be granted `bytes` more (debt stays under the choke threshold). */
+    /**
+     * True while `a` may be granted `bytes` more: the debt, with what is on its way, stays under the
+     * choke threshold (owed ≤ credit · choke%, owed ≤ 0 always allowed). Asked per block, so the
+     * threshold is kept as a byte limit (`a.limitBytes`), re-derived when credit or payment changed.
+     */
     const withinCredit = (a: BuyerAccount, bytes: number): boolean => {
       if (a.banned) return false
-      const owed = owedOf(a, a.inflightBytes + bytes)
-      if (owed <= 0n) return true
-      return owed * 100n <= payments.credit(a.payer, token) * chokePct
+      const v = payments.creditVersion?.()
+      if (v === undefined || v !== a.limitVersion) {
+        // owed = value(total) − paid ≤ floor(credit · choke% / 100)  ⇔  total ≤ bytesWithin(that + paid)
+        const credit = payments.credit(a.payer, token)
+        a.limitBytes = bytesWithin(((credit > 0n ? credit : 0n) * chokePct) / 100n + a.paid, price)
+        a.limitVersion = v ?? -1
+      }
+      return a.servedBytes + a.inflightBytes + bytes <= a.limitBytes
     }
 
     /** Value of one block for pay's window check: rounded up, at least one unit when priced. */
@@ -417,6 +434,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         if (ok.cumulative > a.accepted) a.accepted = ok.cumulative
         // only the collateral-backed part pays the debt; an unbacked excess is stored, not credited
         a.paid = tokenUnits(a.paid + ok.credited)
+        a.limitVersion = -1 // the byte limit counts what is paid
         stats.chequesAccepted++
         this_.emit('cheque', a.payer, ok.cumulative, tokenUnits(increment))
         s.creditSent = payments.credit(a.payer, token)
@@ -473,7 +491,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           s.ch.send({ type: 'proof', signature })
           let a = accounts.get(payer)
           if (a === undefined) {
-            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), reservedBytes: 0, inflightBytes: 0, recordedBytes: 0, banned: false }
+            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), reservedBytes: 0, inflightBytes: 0, recordedBytes: 0, banned: false, limitBytes: 0, limitVersion: -1 }
             accounts.set(payer, a)
           }
           s.account = a

@@ -37,6 +37,12 @@ export interface SellerPayments {
   released?(payer: Address, token: Address, peer: string): void
   /** What `payer` may owe us now beyond the cheques we hold (0 when unknown). */
   credit(payer: Address, token: Address): TokenUnits
+  /**
+   * Changes whenever `credit()` of any payer may have changed. With it the seller keeps a
+   * per-payer byte limit derived from `credit()` and compares Numbers per block; without it
+   * `credit()` is asked on every block.
+   */
+  creditVersion?(): number
   /** The highest cumulative we hold from `payer` (0 when none). */
   accepted(payer: Address, token: Address): TokenUnits
   /** Verify and durably store one cheque that came on connection `peer`; resolves once stored. */
@@ -156,6 +162,7 @@ export function settlementPayments(settlement: SellerSettlement, opts: Settlemen
       maybeUntrack(payer, getAddress(tokenIn))
     },
     credit: (payer, token) => settlement.collateral(payer, token),
+    creditVersion: () => settlement.collateralVersion(),
     accepted(payer, token) {
       return tokenUnits(ledger.best(payer, token)?.cheque.cumulativeAmount ?? 0n)
     },

@@ -154,6 +154,12 @@ export interface SellerSettlement extends Startable {
    * unsettled cheques. 0 for a buyer whose funds are not known.
    */
   collateral(payer: Address, token: Address): TokenUnits
+  /**
+   * A number that changes whenever `collateral()` of any payer may have changed (the watcher's
+   * funds, the ledger's records, the cheques awaiting their fsync): a caller that derives a figure
+   * from `collateral()` (the market seller's per-block byte limit) keeps it while this holds.
+   */
+  collateralVersion(): number
   /** True when delivering `value` more to the buyer keeps its debt within its limit. Ask before each piece. */
   mayDeliver(payer: Address, token: Address, value: TokenUnits): boolean
   /** serve / request-payment / choke / disconnect for a buyer right now. */
@@ -218,6 +224,9 @@ export function createSellerSettlement(
     /** Increments of cheques committed but not yet on disk, by payer:token. */
     const awaiting = new Map<string, bigint>()
     let awaitingVersion = 0
+    // collateralVersion(): one number over the three versions collateral() is cached against
+    let collateralEpoch = 0
+    let seenVersions = { watcher: -1, ledger: -1, awaiting: -1 }
     const creditStore = openCreditStore(init.ledgerPath)
     const tracked = new Set<string>()
     const soft = (payer: Address, token: Address): bigint => {
@@ -478,6 +487,13 @@ export function createSellerSettlement(
         }
         rawCached(creditsByRaw, payerIn, tokenIn, c)
         return c
+      },
+      collateralVersion() {
+        if (watcher.version !== seenVersions.watcher || ledger.version !== seenVersions.ledger || awaitingVersion !== seenVersions.awaiting) {
+          seenVersions = { watcher: watcher.version, ledger: ledger.version, awaiting: awaitingVersion }
+          collateralEpoch++
+        }
+        return collateralEpoch
       },
       collateral(payer, token) {
         // asked on every block served: cached against the watcher's funds, the ledger's records
