@@ -10,7 +10,7 @@ describe('bitcdn --help', () => {
   it('lists the swarm commands', async () => {
     const r = await runCli(['--help'])
     expect(r.code).toBe(0)
-    for (const cmd of ['create', 'seed', 'get', 'tracker']) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'))
+    for (const cmd of ['create', 'publish', 'seed', 'get', 'tracker']) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'))
   })
 
   it.each([
@@ -18,6 +18,7 @@ describe('bitcdn --help', () => {
     ['seed', ['--port', '--dir', '--tracker', '--web-seed']],
     ['get', ['--output', '--peer', '--tracker', '--web-seed', '--timeout']],
     ['tracker', ['--port', '--host', '--no-udp', '--no-http']],
+    ['publish', ['--hub', '--key', '--web-seed', '--pin-node', '--free', '--description', '--output']],
   ])('%s --help shows usage and its options', async (cmd, flags) => {
     const r = await runCli([cmd, '--help'])
     expect(r.code).toBe(0)

@@ -85,3 +85,13 @@ export function parseScryptN(text: string): number {
   if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) throw new BitcdnError('BITCDN_ERR_KEYSTORE_INVALID', '--scrypt-n must be a power of two')
   return n
 }
+
+/**
+ * A node to pin on: its admin API URL and the file holding its admin token, as `URL=TOKEN_FILE`.
+ * @example parsePinNode('http://127.0.0.1:8790=/home/me/.bitcdn/node/admin-token') // { url: 'http://127.0.0.1:8790', tokenFile: '/home/me/.bitcdn/node/admin-token' }
+ */
+export function parsePinNode(value: string): { url: string; tokenFile: string } {
+  const eq = value.indexOf('=')
+  if (eq < 0 || eq === value.length - 1) throw new InvalidArgumentError(`expected ADMIN_URL=TOKEN_FILE (the node's admin URL and its admin-token file).`)
+  return { url: parseUrl(value.slice(0, eq)), tokenFile: value.slice(eq + 1) }
+}

@@ -17,7 +17,7 @@ import { SwarmErrorCode } from '@bitcdn/swarm'
 import { listenError } from '../errors.js'
 import { untilInterrupted } from '../interrupt.js'
 import { openGatewayPayment, type GatewayPayment } from './gateway-payment.js'
-import { parseBytes, parsePeer, parsePort, parseSecondsToMs, parseUrl, repeatable } from '../option-parsers.js'
+import { parseBytes, parsePeer, parsePinNode, parsePort, parseSecondsToMs, parseUrl, repeatable } from '../option-parsers.js'
 
 interface GatewayOptions {
   port: number
@@ -53,11 +53,6 @@ interface GatewayOptions {
 }
 
 /** `URL=TOKEN_FILE`: a node's admin API and the file holding its bearer token. */
-const parsePinNode = (v: string): { url: string; tokenFile: string } => {
-  const eq = v.indexOf('=')
-  if (eq < 0) throw new Error(`expected ADMIN_URL=TOKEN_FILE, got ${v}`)
-  return { url: parseUrl(v.slice(0, eq)), tokenFile: v.slice(eq + 1) }
-}
 
 const parseMs = (v: string): number => {
   const n = Number(v)

@@ -10,6 +10,7 @@ export type RegisterCommand = (program: Command) => void
 /** Subcommand name → its registration, in the order `bitcdn --help` lists them. */
 export const commandLoaders: Record<string, () => Promise<RegisterCommand>> = {
   create: async () => (await import('./create.js')).registerCreate,
+  publish: async () => (await import('./publish.js')).registerPublish,
   seed: async () => (await import('./seed.js')).registerSeed,
   get: async () => (await import('./get.js')).registerGet,
   tracker: async () => (await import('./tracker.js')).registerTracker,
