@@ -7,6 +7,8 @@ import { defineConfig } from 'vitest/config'
 // time waiting on sockets, child processes and chains, so two at a time nearly halves the suite.
 // Files that measure time, flood a process or drive a browser run afterwards, one at a time, so
 // nothing else shares the cores with them. BITCDN_TEST_WORKERS=1 runs everything one at a time.
+// devnet.test.ts runs shared: it measures no time or memory (every wait is a poll with a generous
+// deadline), and it passed run beside node-daemon, paid-many-connections and get-paid.
 const workers = Number(process.env.BITCDN_TEST_WORKERS ?? 2)
 const SERIAL = [
   'test/market/paid-throughput.test.ts',
@@ -18,7 +20,6 @@ const SERIAL = [
   'test/interop/many-files.test.ts',
   'test/gateway/video.test.ts',
   'test/web/site*.test.ts',
-  'test/devnet/devnet.test.ts',
 ]
 
 export default defineConfig({

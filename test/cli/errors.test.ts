@@ -23,13 +23,16 @@ afterAll(async () => {
 })
 
 
+// Every case is its own CLI process on its own inputs and ports (outputs: distinct names, or none
+// written: each fails before it downloads), so the cases run side by side (describe.concurrent):
+// the ones that wait out a --timeout or a port check no longer wait one after the other.
 function expectOneLineError(r: { code: number | null; stderr: string }, message: RegExp): void {
   expect(r.code).toBe(1)
   expect(r.stderr).toMatch(/^bitcdn: BITCDN_ERR_[A-Z0-9_]+: .+\n$/) // one line, with its code
   expect(r.stderr).toMatch(message)
 }
 
-describe('get', () => {
+describe.concurrent('get', () => {
   it('a .torrent that is not bencode → invalid torrent, exit 1', async () => {
     expectOneLineError(await runCli(['get', 'garbage.torrent', '-o', 'dl'], dir), /invalid torrent/)
   })
@@ -60,7 +63,7 @@ describe('get', () => {
   })
 })
 
-describe('get with only a dead tracker', () => {
+describe.concurrent('get with only a dead tracker', () => {
   it('warns that the tracker is unreachable, then fails with no source, exit 1', async () => {
     const port = await freePort()
     const made = await runCli(['create', 'content', '--tracker', `http://127.0.0.1:${port}/announce`, '-o', 'dead-tracker.torrent'], dir)
@@ -72,7 +75,7 @@ describe('get with only a dead tracker', () => {
   })
 })
 
-describe('create and seed', () => {
+describe.concurrent('create and seed', () => {
   it('create of a missing path → not found, exit 1, no .torrent written', async () => {
     expectOneLineError(await runCli(['create', 'nope', '-o', 'nope.torrent'], dir), /not found: nope/)
   })

@@ -38,7 +38,9 @@ describe('BitCDN seeds, others download', () => {
     await seeder.proc.stop()
   })
 
-  it('aria2c downloads from BitCDN, finding it through a BitCDN tracker, and checks integrity', async () => {
+  // the two aria2c downloads have their own tracker, torrent (movie.bin, the album), seeder and
+  // output directory: they run side by side
+  it.concurrent('aria2c downloads from BitCDN, finding it through a BitCDN tracker, and checks integrity', async ({ expect }) => {
     const tracker = startCli(['tracker', '--port', '0', '--no-udp'])
     const announce = (await tracker.waitFor(/^announce\s+(http:\/\/\S+)$/m))[1]!
     const torrent = join(dir, 'movie.torrent')
@@ -52,7 +54,7 @@ describe('BitCDN seeds, others download', () => {
     await tracker.stop()
   })
 
-  it('aria2c downloads a multi-file torrent made by mktorrent and seeded by BitCDN', async () => {
+  it.concurrent('aria2c downloads a multi-file torrent made by mktorrent and seeded by BitCDN', async ({ expect }) => {
     const tracker = startCli(['tracker', '--port', '0', '--no-udp'])
     const announce = (await tracker.waitFor(/^announce\s+(http:\/\/\S+)$/m))[1]!
     const torrent = join(dir, 'mk-album.torrent')

@@ -134,7 +134,8 @@ describe('bitcdn node (free policy, no chain)', () => {
     await node.proc.stop()
   })
 
-  it('a bad config is one line naming the field, and the node does not start', async () => {
+  // the last two use homes of their own (no running node, no shared file), so they run side by side
+  it.concurrent('a bad config is one line naming the field, and the node does not start', async ({ expect }) => {
     const bad = join(dir, 'bad-home')
     mkdirSync(bad)
     const init = await runBitcdn(bad, ['node', 'init', '--scrypt-n', '1024', '--admin-port', String(await freePort())])
@@ -157,7 +158,7 @@ describe('bitcdn node (free policy, no chain)', () => {
     }
   })
 
-  it('a peer port or admin port already taken is one coded line naming the config setting that moves it', async () => {
+  it.concurrent('a peer port or admin port already taken is one coded line naming the config setting that moves it', async ({ expect }) => {
     const taken = createServer().listen(0, '127.0.0.1')
     await new Promise((resolve) => taken.once('listening', resolve))
     const port = (taken.address() as { port: number }).port

@@ -83,7 +83,9 @@ describe('bitcdn node: SIGKILL during paid transfers', () => {
       budget: tokenUnits(1_000_000n),
       allowFree: false,
     })({ wallet, signerKey: privateKeyToAccount(buyerKey.privateKey) })
-    client = createSwarmClient({ downloadRateLimit: 2 * MiB }, buyer.swarm)
+    // rate-limited so the kill lands mid-transfer (asserted: not done at the kill); 24 MiB at 4 MiB/s
+    // is 6 s, the kill comes at 25 % (2 MiB/s made the transfer 12 s)
+    client = createSwarmClient({ downloadRateLimit: 4 * MiB }, buyer.swarm)
     await client.start()
     const t = await client.add(metainfo, { dir: join(dir, 'dl'), peers: [`127.0.0.1:${node.port}`] })
     buyer.track(t)

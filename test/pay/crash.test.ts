@@ -42,7 +42,9 @@ function runUntilKilled(child: ChildProcess, killAfter: (lines: string[]) => boo
 const rand = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo))
 
 describe('crash safety (SIGKILL)', () => {
-  it('a killed payer never signs a lower cumulative after restart; its store covers every emitted cheque', { timeout: 300_000 }, async () => {
+  // the two tests share nothing (their own databases and child processes), so they run side by
+  // side: each spends its time starting its children, one after the other
+  it.concurrent('a killed payer never signs a lower cumulative after restart; its store covers every emitted cheque', { timeout: 300_000 }, async ({ expect }) => {
     const dbPath = join(dir, 'payer.db')
     const cfg = JSON.stringify({ dbPath, payerKey, payer, domain, token, payee })
     const emitted: bigint[] = []
@@ -63,7 +65,7 @@ describe('crash safety (SIGKILL)', () => {
     expect(emitted.length).toBeGreaterThan(ROUNDS)
   })
 
-  it('a killed payee keeps every cheque it acknowledged', { timeout: 300_000 }, async () => {
+  it.concurrent('a killed payee keeps every cheque it acknowledged', { timeout: 300_000 }, async ({ expect }) => {
     const dbPath = join(dir, 'payee.db')
     const cfg = JSON.stringify({ dbPath, payee, domain })
     const wallet = createPayerWallet({ dbPath: join(dir, 'payer2.db'), signer: createPrivateKeyChequeSigner(payerKey, domain), payer, domain })

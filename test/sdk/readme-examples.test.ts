@@ -221,14 +221,16 @@ describe('packages/sdk/README.md examples', () => {
     return { err, accrued }
   }
 
-  it('a node priced above the buyer\'s maximum is never paid: the download stalls with BITCDN_ERR_SDK_DOWNLOAD_STALLED', async () => {
+  // the two buyers below have their own accounts, wallets and directories: they wait out their
+  // 5 s stall side by side
+  it.concurrent('a node priced above the buyer\'s maximum is never paid: the download stalls with BITCDN_ERR_SDK_DOWNLOAD_STALLED', async ({ expect }) => {
     const { err, accrued } = await buyFrom(6, { maxPricePerGiB: 999_999n, budget: 1_000_000n })
     expect(err?.code).toBe('BITCDN_ERR_SDK_DOWNLOAD_STALLED')
     expect(err?.details?.spent).toBe('0')
     expect(accrued).toBe(0n)
   }, 120_000)
 
-  it('a budget below the content\'s price is never exceeded: the download stops short, spent ≤ budget', async () => {
+  it.concurrent('a budget below the content\'s price is never exceeded: the download stops short, spent ≤ budget', async ({ expect }) => {
     const budget = 1_000n // about a third of the 3 MiB at 1 USDC/GiB (2,929 units)
     const { err, accrued } = await buyFrom(7, { maxPricePerGiB: 2_000_000n, budget })
     expect(err?.code).toBe('BITCDN_ERR_SDK_DOWNLOAD_STALLED')

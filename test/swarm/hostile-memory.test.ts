@@ -119,7 +119,10 @@ describe('attack: peers that never read, against a downloader', () => {
   it('a downloader mid-download flooded by 10 non-reading peers stays under the bound and completes verified', async () => {
     const port = await freePort()
     const out = join(f.dir, 'dl-attacked')
-    const get = startCli(['get', f.torrent, '-o', out, '--peer', `127.0.0.1:${f.seeder.port}`, '--port', String(port), '--download-limit', '4MiB'])
+    // rate-limited so the attack lands mid-download: 96 MiB at 8 MiB/s is 12 s, the attack is sent
+    // within ~2 s of the start (asserted below) and the flooding peers stay for the rest; 4 MiB/s
+    // made this test 25 s of the file's 45
+    const get = startCli(['get', f.torrent, '-o', out, '--peer', `127.0.0.1:${f.seeder.port}`, '--port', String(port), '--download-limit', '8MiB'])
     await get.waitFor(/^progress (?!0\.0%)\d+\.\d%/m)
     const pid = get.child.pid!
     const before = sampleRss(pid).stop()
@@ -135,6 +138,7 @@ describe('attack: peers that never read, against a downloader', () => {
       p.write(requests(i === 0 ? 100_000 : 1999, [...p.remoteHas]))
       peers.push(p)
     }
+    expect(get.child.exitCode, 'the whole attack was sent while the download was under way').toBeNull()
     const exit = await get.exited
     const max = rss.stop()
     console.log(`downloader RSS before ${(before / MiB).toFixed(0)} MiB, peak during the attack ${(max / MiB).toFixed(0)} MiB`)

@@ -2,9 +2,10 @@
 // type stripping): `.js` specifiers fall back to the `.ts` file beside them (NodeNext style), and
 // `.ts` files are transpiled with the project's own TypeScript. Used with `--conditions=source`
 // so workspace packages resolve to src/, exactly as vitest does.
+// Transpiled output is cached on disk by a hash of the source (test/pay/fixtures/transpile-cache.mjs).
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import ts from 'typescript'
+import { transpileCached } from '../../pay/fixtures/transpile-cache.mjs'
 
 export async function resolve(specifier, context, next) {
   try {
@@ -20,9 +21,5 @@ export async function resolve(specifier, context, next) {
 export async function load(url, context, next) {
   if (!url.endsWith('.ts')) return next(url, context)
   const fileName = fileURLToPath(url)
-  const { outputText } = ts.transpileModule(await readFile(fileName, 'utf8'), {
-    fileName,
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
-  })
-  return { format: 'module', source: outputText, shortCircuit: true }
+  return { format: 'module', source: await transpileCached(await readFile(fileName, 'utf8'), fileName), shortCircuit: true }
 }
