@@ -78,10 +78,16 @@ describe('swarm faults', () => {
     await bad.add(m, { store: lying })
     lying.armed = true
     const leecher = await h.client()
-    const t = await leecher.add(m, { peers: [addr(bad), addr(good)] })
+    // the liar alone first, the honest seeder once it is banned: with both from the start, a
+    // loaded box let the honest one deliver every even piece before the liar sent one (a full suite
+    // run: no hash failure at all), and the test proved nothing
+    const t = await leecher.add(m, { peers: [addr(bad)] })
     if (priority === 'top') t.prioritize(new Map(Array.from({ length: m.pieceCount }, (_, i) => [i, 7])))
     const warnings: { code?: string }[] = []
-    t.on('warning', (w) => warnings.push(w))
+    t.on('warning', (w) => {
+      warnings.push(w)
+      if (w.code === 'BITCDN_ERR_PEER_BANNED') t.addPeer(addr(good))
+    })
     await t.whenDone()
     expect((await readAll(t.store!, m)).equals(data)).toBe(true)
     const s = t.stats()
