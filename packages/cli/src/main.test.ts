@@ -5,7 +5,7 @@ const names = async (argv?: string[]) => (await buildProgram(argv)).commands.map
 
 describe('buildProgram loads only the subcommand the command line names', () => {
   it('loads every subcommand without a command line, for the overview', async () => {
-    expect(await names()).toEqual(['create', 'seed', 'get', 'tracker', 'chain', 'wallet', 'node', 'gateway', 'hub', 'devnet'])
+    expect(await names()).toEqual(['create', 'publish', 'seed', 'get', 'tracker', 'chain', 'wallet', 'node', 'gateway', 'hub', 'devnet'])
   })
 
   it('loads one subcommand when the line names it, also after `help` and behind options', async () => {
@@ -15,7 +15,7 @@ describe('buildProgram loads only the subcommand the command line names', () => 
   })
 
   it('loads all for `help` alone or a name it does not know, so commander can list or suggest', async () => {
-    expect(await names(['node', 'bitcdn', 'help'])).toHaveLength(10)
-    expect(await names(['node', 'bitcdn', 'craete'])).toHaveLength(10)
+    expect(await names(['node', 'bitcdn', 'help'])).toHaveLength(11)
+    expect(await names(['node', 'bitcdn', 'craete'])).toHaveLength(11)
   })
 })
