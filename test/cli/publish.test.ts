@@ -114,6 +114,20 @@ describe('bitcdn publish', () => {
     expect(r.code).toBe(0)
     expect(r.stderr).toContain('note: no web seed')
     expect(r.stderr).toContain(`bitcdn seed ${join(work, 'no-origin.torrent')} --dir ${work}`)
+    // renamed with --name: seed looks for <dir>/no-origin.bin, and the note says so
+    expect(r.stderr).toContain('seed finds the content as <dir>/no-origin.bin')
+  })
+
+  it('a second hub that is down is reported and skipped: the first still lists it, the node still pins it, exit 1', async () => {
+    const down = `http://127.0.0.1:${await freePort()}`
+    const r = await runBitcdn(home, ['publish', join(work, 'clip.bin'), '--hub', hub.url, '--hub', down, '--web-seed', originUrl, '--key', 'publisher', '--name', 'two-hubs.bin', '-o', join(work, 'two-hubs.torrent'), '--pin-node', `${node!.adminUrl}=${join(nodeHome, 'node', 'admin-token')}`])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(`announced  to the catalogue of ${hub.url}`)
+    expect(r.stdout).toContain(`pinned     on ${node!.adminUrl}`)
+    expect(r.stderr).toMatch(new RegExp(`^bitcdn: BITCDN_ERR_SDK_UNREACHABLE: ${down.replace(/[.]/g, '\\.')} left out: hub unreachable`, 'm'))
+    const m = parseTorrentFile(await readFile(join(work, 'two-hubs.torrent')))
+    const entries = ((await (await fetch(`${hub.url}/api/v1/catalogue`)).json()) as { entries: { infoHash: string }[] }).entries
+    expect(entries.map((x) => x.infoHash)).toContain(m.infoHash)
   })
 
   it('an unreachable hub is one line with its code, and nothing is written', async () => {
@@ -144,6 +158,9 @@ describe('bitcdn publish', () => {
     const badPin = await runBitcdn(home, ['publish', join(work, 'clip.bin'), '--hub', hub.url, '--pin-node', `${node!.adminUrl}`])
     expect(badPin.code).toBe(2)
     expect(badPin.stderr).toContain('--pin-node')
+    const freeAlone = await runBitcdn(home, ['publish', join(work, 'clip.bin'), '--hub', hub.url, '--free'])
+    expect(freeAlone.code).toBe(2)
+    expect(freeAlone.stderr).toMatch(/^bitcdn: BITCDN_ERR_USAGE: --free .*--pin-node/)
     const noToken = await runBitcdn(home, ['publish', join(work, 'clip.bin'), '--hub', hub.url, '--pin-node', `${node!.adminUrl}=${join(home, 'missing-token')}`])
     expect(noToken.code).toBe(2)
     expect(noToken.stderr).toMatch(/^bitcdn: BITCDN_ERR_USAGE: --pin-node .*cannot read its token file/)

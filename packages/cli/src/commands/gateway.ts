@@ -52,8 +52,6 @@ interface GatewayOptions {
   pinNode?: { url: string; tokenFile: string }[]
 }
 
-/** `URL=TOKEN_FILE`: a node's admin API and the file holding its bearer token. */
-
 const parseMs = (v: string): number => {
   const n = Number(v)
   if (!Number.isInteger(n) || n < 0) throw new Error(`expected milliseconds (an integer ≥ 0), got ${v}`)

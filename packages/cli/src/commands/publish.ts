@@ -10,7 +10,7 @@
  * `bitcdn seed` command that serves it from where it lies.
  */
 import { readFile, writeFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { privateKeyToAccount } from 'viem/accounts'
 import { BitcdnError } from '@bitcdn/core'
@@ -53,7 +53,7 @@ export function registerPublish(program: Command): void {
     .option('--key <name>', 'the publisher key that signs the catalogue entry (default: default)')
     .option('--account <name>', 'same as --key (as in cast)')
     .option('--passphrase-env <var>', 'environment variable holding the key passphrase (default: BITCDN_PASSPHRASE, else a prompt)')
-    .addOption(new Option('--web-seed <url>', 'your origin: an HTTP(S) URL serving the same content (repeatable; BEP 19)').argParser(repeatable(parseUrl)))
+    .addOption(new Option('--web-seed <url>', 'your origin, serving the same content (repeatable; BEP 19): a URL ending in / gets the torrent name appended (a folder is fetched as <url><name>/<path>)').argParser(repeatable(parseUrl)))
     .addOption(new Option('--tracker <url>', 'another tracker announce URL beside the hubs\' (repeatable)').argParser(repeatable(parseUrl)))
     .addOption(new Option('--piece-length <bytes>', 'piece size, a power of two such as 262144 or 1MiB (default: chosen from the size)').argParser(parseBytes))
     .option('--name <name>', 'name of the torrent (default: the file or directory name)')
@@ -75,6 +75,8 @@ export function registerPublish(program: Command): void {
 }
 
 async function runPublish(path: string, opts: PublishOptions): Promise<void> {
+  if (opts.free === true && (opts.pinNode ?? []).length === 0) throw new BitcdnError('BITCDN_ERR_USAGE', '--free tells the nodes of --pin-node to serve it free: name at least one --pin-node')
+  if (opts.key !== undefined && opts.account !== undefined && opts.key !== opts.account) throw new BitcdnError('BITCDN_ERR_USAGE', `--key ${opts.key} and --account ${opts.account} name different keys: give one`)
   if (opts.description !== undefined && opts.description.length > MAX_DESCRIPTION) {
     throw new BitcdnError('BITCDN_ERR_USAGE', `--description is ${opts.description.length} characters; at most ${MAX_DESCRIPTION}`)
   }
@@ -88,6 +90,10 @@ async function runPublish(path: string, opts: PublishOptions): Promise<void> {
       } catch (err) {
         throw new BitcdnError('BITCDN_ERR_USAGE', `--pin-node ${n.url}: cannot read its token file ${n.tokenFile}: ${(err as Error).message}`)
       }
+      const host = new URL(n.url).hostname
+      if (new URL(n.url).protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) {
+        process.stderr.write(`warning: --pin-node ${n.url} is plain HTTP to another host: its admin token crosses the network unencrypted (use https, or an SSH tunnel to the node's loopback)\n`)
+      }
       try {
         return createNodeAdminClient({ url: n.url, token })
       } catch (err) {
@@ -99,10 +105,23 @@ async function runPublish(path: string, opts: PublishOptions): Promise<void> {
   const key = await unlockKeystoreFile(await findKeystore(bitcdnHome(), opts.account ?? opts.key ?? 'default'), { envVar: opts.passphraseEnv })
   const account = privateKeyToAccount(key.privateKey)
 
-  const hubs = opts.hub.map((url) => createHubClient({ url }))
-  // every hub's trackers go into the torrent (each hub's catalogue points nodes at its own tracker)
+  // every hub's trackers go into the torrent (each hub's catalogue points nodes at its own tracker).
+  // No hub answering is an error before anything is made; a hub of several that is down is
+  // reported, left out, and makes the exit code 1
+  const asked = opts.hub.map((url) => createHubClient({ url }))
+  const infos = await Promise.allSettled(asked.map((hub) => hub.info()))
+  if (infos.every((i) => i.status === 'rejected')) throw (infos[0] as PromiseRejectedResult).reason
+  let failed = 0
+  const hubs = asked.filter((hub, i) => {
+    const info = infos[i]!
+    if (info.status === 'fulfilled') return true
+    failed++
+    const e = info.reason as Error & { code?: string }
+    process.stderr.write(`bitcdn: ${e.code ?? 'BITCDN_ERR_UNEXPECTED'}: ${hub.url} left out: ${e.message}\n`)
+    return false
+  })
   const trackers: string[] = []
-  for (const hub of hubs) for (const t of (await hub.info()).trackers ?? []) if (!trackers.includes(t)) trackers.push(t)
+  for (const info of infos) if (info.status === 'fulfilled') for (const t of info.value.trackers ?? []) if (!trackers.includes(t)) trackers.push(t)
   for (const t of opts.tracker ?? []) if (!trackers.includes(t)) trackers.push(t)
 
   const metainfo = await createTorrentWithProgress(path, { name: opts.name, pieceLength: opts.pieceLength, announce: trackers, urlList: opts.webSeed })
@@ -110,25 +129,35 @@ async function runPublish(path: string, opts: PublishOptions): Promise<void> {
   await writeFile(output, metainfo.torrentFile)
   printTorrentSummary(process.stdout, metainfo, { torrent: output, publisher: account.address })
 
+  // every hub and every node is tried: one refusal is reported, the others still get the content
   for (const hub of hubs) {
-    await announceToCatalogue(hub, account, { infoHash: metainfo.infoHash, name: metainfo.name, description: opts.description ?? '', length: metainfo.length, magnet: metainfo.magnetURI })
-    process.stdout.write(`announced  to the catalogue of ${hub.url}\n`)
+    try {
+      await announceToCatalogue(hub, account, { infoHash: metainfo.infoHash, name: metainfo.name, description: opts.description ?? '', length: metainfo.length, magnet: metainfo.magnetURI })
+      process.stdout.write(`announced  to the catalogue of ${hub.url}\n`)
+    } catch (err) {
+      failed++
+      const e = err as Error & { code?: string }
+      process.stderr.write(`bitcdn: ${e.code ?? 'BITCDN_ERR_UNEXPECTED'}: ${hub.url} did not list ${metainfo.infoHash}: ${e.message}\n`)
+    }
   }
 
   const pins: PinOutcome[] = await pinOnNodes(pinNodes, { torrent: metainfo.torrentFile }, { free: opts.free === true })
-  let refused = 0
   for (const p of pins) {
     if (p.ok) process.stdout.write(`pinned     on ${p.url}${p.content.free ? ' (free to unpaid peers)' : ''}\n`)
     else {
-      refused++
+      failed++
       process.stderr.write(`bitcdn: ${p.error.code ?? 'BITCDN_ERR_UNEXPECTED'}: ${p.url} did not pin ${metainfo.infoHash}: ${p.error.message}\n`)
     }
   }
   if ((opts.webSeed ?? []).length === 0) {
     const folder = dirname(resolve(path))
+    // `seed` finds the content as <dir>/<name>: a torrent renamed with --name needs it there
+    const renamed = basename(resolve(path)) !== metainfo.name
     process.stderr.write(
-      `note: no web seed: nodes can fetch it only from peers. Seed it until they have it:\n  bitcdn seed ${output} --dir ${folder}${trackers.length > 0 ? '' : ' (and give the torrent a tracker, or --pin-node nodes that can reach you)'}\n`,
+      `note: no web seed: nodes can fetch it only from peers. Seed it until they have it:\n` +
+        (renamed ? `  (the torrent is named ${metainfo.name}: seed finds the content as <dir>/${metainfo.name}, so link or copy ${path} there first)\n` : '') +
+        `  bitcdn seed ${output} --dir ${folder}${trackers.length > 0 ? '' : ' (and give the torrent a tracker, or --pin-node nodes that can reach you)'}\n`,
     )
   }
-  if (refused > 0) process.exitCode = 1
+  if (failed > 0) process.exitCode = 1
 }
