@@ -13,10 +13,11 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { privateKeyToAccount } from 'viem/accounts'
-import { BitcdnError } from '@bitcdn/core'
+import { BitcdnError, describeError } from '@bitcdn/core'
 import { bitcdnHome, findKeystore, unlockKeystoreFile } from '@bitcdn/pay'
 import { announceToCatalogue, createHubClient, createNodeAdminClient, pinOnNodes, type PinOutcome } from '@bitcdn/sdk'
 import { statExisting } from '../content-path.js'
+import { errorLine } from '../main.js'
 import { createTorrentWithProgress } from '../hashing-progress.js'
 import { parseBytes, parsePinNode, parseUrl, repeatable } from '../option-parsers.js'
 import { printTorrentSummary } from '../torrent-summary.js'
@@ -36,6 +37,13 @@ interface PublishOptions {
   free?: boolean
 }
 
+
+/** A hub or node that refused, in the one-line form main prints errors in (its code, or BITCDN_ERR_UNEXPECTED). */
+const failureLine = (what: string, err: unknown): string =>
+  `${errorLine(Object.assign(new Error(`${what}: ${describeError(err)}`), { code: (err as { code?: unknown } | null)?.code }))}\n`
+
+/** Hosts whose admin token never leaves the machine. */
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
 /** The longest description a catalogue entry carries here (the hub checks its own limit too). */
 const MAX_DESCRIPTION = 1000
@@ -90,8 +98,8 @@ async function runPublish(path: string, opts: PublishOptions): Promise<void> {
       } catch (err) {
         throw new BitcdnError('BITCDN_ERR_USAGE', `--pin-node ${n.url}: cannot read its token file ${n.tokenFile}: ${(err as Error).message}`)
       }
-      const host = new URL(n.url).hostname
-      if (new URL(n.url).protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) {
+      const url = new URL(n.url)
+      if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
         process.stderr.write(`warning: --pin-node ${n.url} is plain HTTP to another host: its admin token crosses the network unencrypted (use https, or an SSH tunnel to the node's loopback)\n`)
       }
       try {
@@ -116,13 +124,10 @@ async function runPublish(path: string, opts: PublishOptions): Promise<void> {
     const info = infos[i]!
     if (info.status === 'fulfilled') return true
     failed++
-    const e = info.reason as Error & { code?: string }
-    process.stderr.write(`bitcdn: ${e.code ?? 'BITCDN_ERR_UNEXPECTED'}: ${hub.url} left out: ${e.message}\n`)
+    process.stderr.write(failureLine(`${hub.url} left out`, info.reason))
     return false
   })
-  const trackers: string[] = []
-  for (const info of infos) if (info.status === 'fulfilled') for (const t of info.value.trackers ?? []) if (!trackers.includes(t)) trackers.push(t)
-  for (const t of opts.tracker ?? []) if (!trackers.includes(t)) trackers.push(t)
+  const trackers = [...new Set([...infos.flatMap((i) => (i.status === 'fulfilled' ? (i.value.trackers ?? []) : [])), ...(opts.tracker ?? [])])]
 
   const metainfo = await createTorrentWithProgress(path, { name: opts.name, pieceLength: opts.pieceLength, announce: trackers, urlList: opts.webSeed })
   const output = opts.output ?? `${metainfo.name}.torrent`
@@ -136,8 +141,7 @@ async function runPublish(path: string, opts: PublishOptions): Promise<void> {
       process.stdout.write(`announced  to the catalogue of ${hub.url}\n`)
     } catch (err) {
       failed++
-      const e = err as Error & { code?: string }
-      process.stderr.write(`bitcdn: ${e.code ?? 'BITCDN_ERR_UNEXPECTED'}: ${hub.url} did not list ${metainfo.infoHash}: ${e.message}\n`)
+      process.stderr.write(failureLine(`${hub.url} did not list ${metainfo.infoHash}`, err))
     }
   }
 
@@ -146,7 +150,7 @@ async function runPublish(path: string, opts: PublishOptions): Promise<void> {
     if (p.ok) process.stdout.write(`pinned     on ${p.url}${p.content.free ? ' (free to unpaid peers)' : ''}\n`)
     else {
       failed++
-      process.stderr.write(`bitcdn: ${p.error.code ?? 'BITCDN_ERR_UNEXPECTED'}: ${p.url} did not pin ${metainfo.infoHash}: ${p.error.message}\n`)
+      process.stderr.write(failureLine(`${p.url} did not pin ${metainfo.infoHash}`, p.error))
     }
   }
   if ((opts.webSeed ?? []).length === 0) {
