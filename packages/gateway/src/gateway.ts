@@ -177,7 +177,7 @@ export function createGateway(init: GatewayInit): (components?: GatewayComponent
         await app?.close()
         await swarm?.stop()
         origins.destroy()
-        cache?.close()
+        await cache?.close()
         app = undefined
         swarm = undefined
         cache = undefined

@@ -26,7 +26,7 @@ describe('piece cache', () => {
     expect(cache.bytes).toBe(3000)
     expect(await cache.get(IH, 1, 1000)).toBeUndefined()
     expect(cache.pieces(IH).sort()).toEqual([0, 2, 3])
-    cache.close()
+    await cache.close()
   })
 
   it('keeps pieces, their order and torrents across a reopen', async () => {
@@ -36,14 +36,31 @@ describe('piece cache', () => {
     await a.put(IH, 1, Buffer.alloc(1000, 8))
     await a.get(IH, 0, 1000)
     a.saveTorrent(IH, Buffer.from('torrent'))
-    a.close()
+    await a.close()
     const b = openPieceCache({ dir: d, maxBytes: 2000 })
     expect(b.bytes).toBe(2000)
     expect(b.torrents()).toEqual([{ infoHash: IH, torrent: Buffer.from('torrent') }])
     await b.put(IH, 2, Buffer.alloc(1000, 9))
     // 1 was the least recently used before the restart
     expect(b.pieces(IH).sort()).toEqual([0, 2])
-    b.close()
+    await b.close()
+  })
+
+  it('close waits for a store in flight: a piece handed to a waiting response before its file was written is kept across a restart', async () => {
+    const d = await dir()
+    const a = openPieceCache({ dir: d })
+    const handed: Buffer[] = []
+    a.whenPut(IH, 0, (b) => handed.push(b))
+    const putting = a.put(IH, 0, Buffer.alloc(4000, 5))
+    // the response has its bytes at once; the gateway stops right after answering it
+    expect(handed.length).toBe(1)
+    await a.close()
+    await putting
+    await expect(a.put(IH, 1, Buffer.alloc(10))).rejects.toMatchObject({ code: 'BITCDN_ERR_GATEWAY_CACHE' })
+    const b = openPieceCache({ dir: d })
+    expect(b.pieces(IH)).toEqual([0])
+    expect((await b.get(IH, 0, 4000))?.equals(Buffer.alloc(4000, 5))).toBe(true)
+    await b.close()
   })
 
   it('drops a piece whose file was torn (wrong size) instead of serving it', async () => {
@@ -55,7 +72,7 @@ describe('piece cache', () => {
     expect(await cache.get(IH, 5, 1000)).toBeUndefined()
     expect(cache.pieces(IH)).toEqual([])
     expect(cache.bytes).toBe(0)
-    cache.close()
+    await cache.close()
   })
 
   it('serves recently used pieces from memory, and reads a piece evicted from memory from its file', async () => {
@@ -66,14 +83,14 @@ describe('piece cache', () => {
     await writeFile(join(d, 'pieces', IH, '2'), Buffer.alloc(1000, 0xee))
     expect((await cache.get(IH, 2, 1000))!.equals(Buffer.alloc(1000, 3))).toBe(true)
     expect((await cache.get(IH, 0, 1000))!.equals(Buffer.alloc(1000, 1))).toBe(true)
-    cache.close()
+    await cache.close()
   })
 
   it('after a restart, keeps pieces read back in memory while the tier has room, and never evicts for them', async () => {
     const d = await dir()
     const a = openPieceCache({ dir: d })
     for (let i = 0; i < 3; i++) await a.put(IH, i, Buffer.alloc(1000, i + 1))
-    a.close()
+    await a.close()
     // a fresh process: nothing in memory; room for two pieces
     const b = openPieceCache({ dir: d, memoryBytes: 2000 })
     const first = await b.get(IH, 0, 1000)
@@ -93,7 +110,7 @@ describe('piece cache', () => {
     const r2 = await b.get(IH, 2, 1000)
     expect(r2!.equals(Buffer.alloc(1000, 0xdd))).toBe(true)
     expect(await b.get(IH, 0, 1000)).toBe(first)
-    b.close()
+    await b.close()
   })
 
   it('hands a piece to its watchers as its store begins, before the file exists, and serves it while it is written', async () => {
@@ -113,7 +130,7 @@ describe('piece cache', () => {
     await cache.put(IH, 3, Buffer.alloc(1000, 6))
     expect(seen).toHaveLength(1)
     expect((await cache.get(IH, 3, 1000))!.equals(Buffer.alloc(1000, 6))).toBe(true)
-    cache.close()
+    await cache.close()
   })
 
   it('keeps a buffer handed over (owned) without a copy: watchers and readers get that buffer', async () => {
@@ -131,6 +148,6 @@ describe('piece cache', () => {
     expect(await cache.get(IH, 4, 1000)).toBe(given)
     const { readFile } = await import('node:fs/promises')
     expect((await readFile(join(d, 'pieces', IH, '4'))).equals(Buffer.alloc(1000, 7))).toBe(true)
-    cache.close()
+    await cache.close()
   })
 })
