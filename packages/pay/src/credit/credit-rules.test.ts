@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { tokenUnits as u } from '@bitcdn/core'
-import { BuyerCredit, collateralAvailable, creditAction, creditableIncrement, creditLimit, creditWindow, type BuyerCreditState } from './credit-rules.js'
+import { BuyerCredit, collateralAvailable, creditAction, creditableIncrement, creditLimit, creditWindow, DEFAULT_FORGIVE_UNPAID_AFTER_MS, forgivable, type BuyerCreditState } from './credit-rules.js'
 import { checkUint128, MAX_UINT128 } from './amount-range.js'
 
 const code = (f: () => unknown): string | undefined => {
@@ -116,7 +116,7 @@ describe('credit window', () => {
   })
 
   /** The old per-window loop, as the reference for the closed form. */
-  function reference(p: bigint, max: bigint, ops: ['d' | 'p', bigint][]): BuyerCreditState {
+  function reference(p: bigint, max: bigint, ops: ['d' | 'p', bigint][], lastActivityMs: number): BuyerCreditState {
     let delivered = 0n
     let paid = 0n
     let k = 0
@@ -135,7 +135,7 @@ describe('credit window', () => {
         }
       }
     }
-    return { delivered, paid, settledWindows: Math.min(k, 256), windowStartPaid: start }
+    return { delivered, paid, settledWindows: Math.min(k, 256), windowStartPaid: start, lastActivityMs, writtenOff: 0n }
   }
 
   it('the closed-form window walk matches the per-window loop on random histories', () => {
@@ -149,9 +149,9 @@ describe('credit window', () => {
       const max = p * BigInt(1 + rnd(70))
       const ops: ['d' | 'p', bigint][] = []
       for (let i = 0; i < 30; i++) ops.push([rnd(2) ? 'd' : 'p', BigInt(rnd(Number(max) * 3 + 1))])
-      const c = new BuyerCredit({ pieceValue: u(p), maxWindow: u(max) })
+      const c = new BuyerCredit({ pieceValue: u(p), maxWindow: u(max), now: () => 1_000 + t })
       for (const [op, v] of ops) (op === 'd' ? c.delivered(u(v)) : c.paid(u(v)))
-      const want = reference(p, max, ops)
+      const want = reference(p, max, ops, 1_000 + t)
       expect(c.state, `p=${p} max=${max} ops=${JSON.stringify(ops, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`).toEqual(want)
     }
   })
@@ -187,5 +187,143 @@ describe('credit window', () => {
     const b = new BuyerCredit({ pieceValue: u(10n), state: seen.at(-1) })
     expect(b.unpaid).toBe(15n)
     expect(b.window).toBe(20n)
+  })
+})
+
+describe('forgiveness of a stale unpaid window', () => {
+  const DAY = DEFAULT_FORGIVE_UNPAID_AFTER_MS
+  /** A credit on a clock the test moves (ms). */
+  const onClock = (init: { pieceValue?: bigint; maxWindow?: bigint; forgiveUnpaidAfterMs?: number; state?: BuyerCreditState } = {}) => {
+    const clock = { ms: 1_700_000_000_000 }
+    const seen: BuyerCreditState[] = []
+    const c = new BuyerCredit({
+      pieceValue: u(init.pieceValue ?? 10n),
+      maxWindow: u(init.maxWindow ?? 160n),
+      forgiveUnpaidAfterMs: init.forgiveUnpaidAfterMs,
+      state: init.state,
+      now: () => clock.ms,
+      onChange: (s) => seen.push(s),
+    })
+    return { c, clock, seen }
+  }
+
+  it('the rule: something owed, forgiveness on, and a whole idle period since the last activity', () => {
+    expect(forgivable(1n, 0, DAY, DAY)).toBe(true)
+    expect(forgivable(1n, 0, DAY - 1, DAY)).toBe(false) // a millisecond early
+    expect(forgivable(0n, 0, 10 * DAY, DAY)).toBe(false) // nothing owed
+    expect(forgivable(1n, 0, 10 * DAY, 0)).toBe(false) // off
+    expect(forgivable(1n, 5 * DAY, DAY, DAY)).toBe(false) // the clock went back: not before it caught up
+  })
+
+  it('attack: a payer that never pays is forgiven one period after its last delivery, not a moment before', () => {
+    const { c, clock } = onClock()
+    c.delivered(u(10n))
+    expect(c.allows(u(1n), u(1000n))).toBe(false) // its one window is used up
+    clock.ms += DAY - 1
+    expect(c.forgiveIfIdle()).toBe(0n)
+    expect(c.unpaid).toBe(10n)
+    clock.ms += 1
+    expect(c.forgiveIfIdle()).toBe(10n)
+    expect(c.unpaid).toBe(0n)
+    expect(c.prepaid).toBe(0n)
+    expect(c.writtenOff).toBe(10n)
+    // one first window more, and no more
+    expect(c.allows(u(10n), u(1000n))).toBe(true)
+    expect(c.allows(u(11n), u(1000n))).toBe(false)
+    expect(c.forgiveIfIdle()).toBe(0n) // nothing owed: nothing to forgive twice
+  })
+
+  it('a delivery or a credited cheque restarts the period', () => {
+    const { c, clock } = onClock()
+    c.delivered(u(5n))
+    clock.ms += DAY - 10
+    c.delivered(u(5n)) // activity: the period starts again
+    clock.ms += DAY - 10
+    expect(c.forgiveIfIdle()).toBe(0n)
+    c.paid(u(1n)) // a cheque too (even one that pays little)
+    clock.ms += DAY - 1
+    expect(c.forgiveIfIdle()).toBe(0n)
+    expect(c.lastActivityMs).toBe(clock.ms - (DAY - 1))
+    clock.ms += 1
+    expect(c.forgiveIfIdle()).toBe(9n)
+    // an unbacked cheque (credited 0) is still the payer's activity
+    c.delivered(u(3n))
+    clock.ms += DAY
+    c.paid(u(0n))
+    expect(c.forgiveIfIdle()).toBe(0n)
+  })
+
+  it('attack: a payer that grew its window then stopped paying gets the first window back, not the grown one', () => {
+    const { c, clock } = onClock({ pieceValue: 10n, maxWindow: 160n })
+    for (let i = 0; i < 6; i++) {
+      c.delivered(c.window)
+      c.paid(c.window)
+    }
+    expect(c.window).toBe(160n)
+    c.delivered(u(160n)) // takes a grown window and leaves
+    const paid = c.state.paid
+    clock.ms += DAY
+    expect(c.forgiveIfIdle()).toBe(160n)
+    expect(c.window).toBe(10n)
+    expect(c.settledWindows).toBe(0)
+    expect(c.state).toMatchObject({ delivered: paid, paid, windowStartPaid: paid, writtenOff: 160n })
+    expect(c.allows(u(10n), u(10_000n))).toBe(true)
+    expect(c.allows(u(11n), u(10_000n))).toBe(false)
+    // and it grows again only as the payer pays again
+    c.delivered(u(10n))
+    c.paid(u(10n))
+    expect(c.window).toBe(20n)
+  })
+
+  it('the written-off total accumulates over periods; all delivered = delivered + writtenOff', () => {
+    const { c, clock } = onClock()
+    let all = 0n
+    for (let i = 1; i <= 4; i++) {
+      c.delivered(u(BigInt(i)))
+      all += BigInt(i)
+      clock.ms += DAY
+      expect(c.forgiveIfIdle()).toBe(BigInt(i))
+    }
+    expect(c.writtenOff).toBe(10n)
+    expect(c.state.delivered + c.writtenOff).toBe(all)
+  })
+
+  it('a prepaid or paid-up payer is never forgiven (its window stays)', () => {
+    const { c, clock } = onClock()
+    c.delivered(u(10n))
+    c.paid(u(15n))
+    const window = c.window
+    clock.ms += 10 * DAY
+    expect(c.forgiveIfIdle()).toBe(0n)
+    expect(c.prepaid).toBe(5n)
+    expect(c.window).toBe(window)
+    expect(c.writtenOff).toBe(0n)
+  })
+
+  it('disabled when the period is 0; a bad period is refused', () => {
+    const { c, clock } = onClock({ forgiveUnpaidAfterMs: 0 })
+    c.delivered(u(10n))
+    clock.ms += 1000 * DAY
+    expect(c.forgiveIfIdle()).toBe(0n)
+    expect(c.unpaid).toBe(10n)
+    expect(code(() => new BuyerCredit({ pieceValue: u(1n), forgiveUnpaidAfterMs: -1 }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
+    expect(code(() => new BuyerCredit({ pieceValue: u(1n), forgiveUnpaidAfterMs: Number.NaN }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
+    expect(code(() => new BuyerCredit({ pieceValue: u(1n), forgiveUnpaidAfterMs: Number.POSITIVE_INFINITY }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
+  })
+
+  it('the write-off is one reported state change; a resumed credit keeps the last activity (a restart does not start the period again)', () => {
+    const { c, clock, seen } = onClock()
+    c.delivered(u(10n))
+    const stored = seen.at(-1)!
+    expect(stored.lastActivityMs).toBe(clock.ms)
+    // "restart": a new credit from the stored state, half a period later
+    clock.ms += DAY / 2
+    const r = onClock({ state: stored })
+    r.clock.ms = clock.ms
+    expect(r.c.forgiveIfIdle()).toBe(0n) // not early
+    r.clock.ms += DAY / 2
+    expect(r.c.forgiveIfIdle()).toBe(10n) // and not later than the period since the real last delivery
+    expect(r.seen).toHaveLength(1)
+    expect(r.seen[0]).toMatchObject({ delivered: 0n, paid: 0n, writtenOff: 10n, lastActivityMs: stored.lastActivityMs })
   })
 })

@@ -10,6 +10,12 @@
  * A cheque is credited only up to that collateral (`creditableIncrement`); the excess is refused,
  * never counted. The resulting bound on what a seller can lose is derived in SELLER-BOUND.md.
  *
+ * A debt nobody is paying is written off once the payer has been idle — no delivery and no
+ * accepted cheque — for a forgiveness period (`forgivable`, `BuyerCredit.forgiveIfIdle`): the
+ * unpaid value is forgiven and the window starts again at one piece, so a payer that never pays
+ * gets at most one first window per period, and a payer charged for blocks it never received (a
+ * relay that keeps them: docs/security.md) is not locked out for ever.
+ *
  * Every amount is range-checked to uint128 where it enters (`checkUint128`), and the window walk
  * is closed form, so no input can make a loop, shift or allocation large.
  */
@@ -123,13 +129,34 @@ export function creditableIncrement(increment: TokenUnits, collateral: TokenUnit
 
 /** A buyer's running credit, as stored (see `credit-store.ts`). */
 export interface BuyerCreditState {
-  /** Value delivered, total. */
+  /** Value delivered and not written off, total (all delivered: `delivered + writtenOff`). */
   delivered: bigint
   /** Value credited as paid (backed part of accepted cheques), total. */
   paid: bigint
   settledWindows: number
   /** `paid` at the start of the current window. */
   windowStartPaid: bigint
+  /**
+   * When the payer was last delivered to or had a cheque credited, wall-clock ms (the seller's
+   * clock); 0 when never. Stored, so a restart continues the forgiveness period where it was.
+   */
+  lastActivityMs: number
+  /** Unpaid value written off by forgiveness, total (the seller's loss to this payer so far). */
+  writtenOff: bigint
+}
+
+/** One day, ms: the default forgiveness period (`BuyerCreditInit.forgiveUnpaidAfterMs`). */
+export const DEFAULT_FORGIVE_UNPAID_AFTER_MS = 86_400_000
+
+/**
+ * Whether a payer's unpaid debt is written off now: it owes something, forgiveness is on
+ * (`afterMs > 0`), and it has had no delivery and no credited cheque for `afterMs` — counted from
+ * `lastActivityMs`, so a clock that went back (now before the last activity) forgives nothing
+ * until it has caught up and the whole period has passed.
+ * @example forgivable(5n, 0, 86_400_000, 86_400_000) // true
+ */
+export function forgivable(unpaid: bigint, lastActivityMs: number, nowMs: number, afterMs: number): boolean {
+  return afterMs > 0 && unpaid > 0n && nowMs - lastActivityMs >= afterMs
 }
 
 export interface BuyerCreditInit {
@@ -142,6 +169,13 @@ export interface BuyerCreditInit {
   state?: BuyerCreditState
   /** Called after each change with the new state (the seller writes it to SQLite). */
   onChange?: (state: BuyerCreditState) => void
+  /** Wall-clock ms, for the last activity and forgiveness. @default Date.now */
+  now?: () => number
+  /**
+   * `forgiveIfIdle` writes the unpaid debt off once the payer has had no delivery and no credited
+   * cheque for this long, ms; 0 never forgives. @default 86_400_000 (one day)
+   */
+  forgiveUnpaidAfterMs?: number
 }
 
 /** Index of the highest set bit (floor log2) of a positive bigint ≤ 2^256: constant work. */
@@ -160,12 +194,19 @@ export class BuyerCredit {
   readonly #maxWindow: TokenUnits
   readonly #thresholds: CreditThresholds
   readonly #onChange?: (state: BuyerCreditState) => void
+  readonly #now: () => number
+  readonly #forgiveAfterMs: number
   #delivered = 0n
   #paid = 0n
   #settledWindows = 0
   #windowStartPaid = 0n
+  #lastActivityMs = 0
+  #writtenOff = 0n
 
-  /** @throws {PayError} BITCDN_ERR_AMOUNT_RANGE for a piece value or window outside 1..uint128 */
+  /**
+   * @throws {PayError} BITCDN_ERR_AMOUNT_RANGE for a piece value or window outside 1..uint128, or a
+   *   forgiveness period that is not a finite number ≥ 0
+   */
   constructor(init: BuyerCreditInit) {
     this.#pieceValue = tokenUnits(checkUint128(init.pieceValue, 'piece value'))
     if (this.#pieceValue === 0n) throw new PayError('BITCDN_ERR_AMOUNT_RANGE', 'piece value must be at least 1 base unit')
@@ -173,11 +214,18 @@ export class BuyerCredit {
     this.#maxWindow = tokenUnits(checkUint128(maxWindow, 'max window'))
     if (this.#maxWindow < this.#pieceValue) throw new PayError('BITCDN_ERR_AMOUNT_RANGE', 'max window is below one piece')
     this.#thresholds = init.thresholds ?? defaultCreditThresholds
+    const after = init.forgiveUnpaidAfterMs ?? DEFAULT_FORGIVE_UNPAID_AFTER_MS
+    if (!Number.isFinite(after) || after < 0) throw new PayError('BITCDN_ERR_AMOUNT_RANGE', `forgiveness period ${after} ms is not a finite number ≥ 0`)
+    this.#forgiveAfterMs = after
+    this.#now = init.now ?? Date.now
     if (init.state) {
       this.#delivered = checkUint128(init.state.delivered, 'stored delivered')
       this.#paid = checkUint128(init.state.paid, 'stored paid')
       this.#windowStartPaid = checkUint128(init.state.windowStartPaid, 'stored window start')
       this.#settledWindows = Math.max(0, Math.min(init.state.settledWindows, 256))
+      const last = init.state.lastActivityMs
+      this.#lastActivityMs = Number.isFinite(last) ? last : this.#now()
+      this.#writtenOff = init.state.writtenOff >= 0n ? init.state.writtenOff : 0n
     }
     this.#onChange = init.onChange
   }
@@ -200,8 +248,25 @@ export class BuyerCredit {
     return this.#settledWindows
   }
 
+  /** Unpaid value written off by forgiveness so far (`forgiveIfIdle`), total. */
+  get writtenOff(): TokenUnits {
+    return tokenUnits(this.#writtenOff)
+  }
+
+  /** Wall-clock ms of the last delivery or credited cheque (0: never). */
+  get lastActivityMs(): number {
+    return this.#lastActivityMs
+  }
+
   get state(): BuyerCreditState {
-    return { delivered: this.#delivered, paid: this.#paid, settledWindows: this.#settledWindows, windowStartPaid: this.#windowStartPaid }
+    return {
+      delivered: this.#delivered,
+      paid: this.#paid,
+      settledWindows: this.#settledWindows,
+      windowStartPaid: this.#windowStartPaid,
+      lastActivityMs: this.#lastActivityMs,
+      writtenOff: this.#writtenOff,
+    }
   }
 
   /**
@@ -211,6 +276,7 @@ export class BuyerCredit {
   delivered(value: TokenUnits): void {
     const v = checkUint128(value, 'delivered value')
     this.#delivered = checkUint128(this.#delivered + v, 'total delivered')
+    this.#lastActivityMs = this.#now()
     this.#onChange?.(this.state)
   }
 
@@ -225,7 +291,31 @@ export class BuyerCredit {
     const v = checkUint128(increment, 'paid increment')
     this.#paid = checkUint128(this.#paid + v, 'total paid')
     this.#advanceWindows()
+    this.#lastActivityMs = this.#now()
     this.#onChange?.(this.state)
+  }
+
+  /**
+   * Writes the unpaid debt off when it is due (`forgivable`: something owed, and no delivery and
+   * no credited cheque for the forgiveness period): nothing is owed afterwards (`delivered` :=
+   * `paid`), the window starts again at one piece (a payer that grew its window and stopped
+   * paying gets the first window again, not the grown one), and the amount is added to
+   * `writtenOff`. One state change (`onChange`), so the store writes it in one row. Accepted
+   * cheques are not touched: they are the ledger's, claimable as before. Constant work; the
+   * seller asks it whenever it looks the payer up (lazily — no timer over all payers).
+   * @returns the value written off now; 0 when nothing was due
+   */
+  forgiveIfIdle(): TokenUnits {
+    if (this.#delivered <= this.#paid || this.#forgiveAfterMs === 0) return tokenUnits(0n)
+    const now = this.#now()
+    if (!forgivable(this.#delivered - this.#paid, this.#lastActivityMs, now, this.#forgiveAfterMs)) return tokenUnits(0n)
+    const owed = this.#delivered - this.#paid
+    this.#writtenOff += owed
+    this.#delivered = this.#paid
+    this.#settledWindows = 0
+    this.#windowStartPaid = this.#paid
+    this.#onChange?.(this.state)
+    return tokenUnits(owed)
   }
 
   #advanceWindows(): void {

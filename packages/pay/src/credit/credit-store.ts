@@ -1,7 +1,14 @@
 /**
  * Durable unpaid-credit state of a seller's buyers (SQLite): per (payer, token) the value
- * delivered, the value credited as paid, and the window reached, so a restart neither forgives a
- * buyer's debt nor resets an honest buyer's window.
+ * delivered, the value credited as paid, the window reached, when the payer was last active and
+ * how much of its debt was written off, so a restart neither forgives a buyer's debt early nor
+ * resets an honest buyer's window. A write-off (`BuyerCredit.forgiveIfIdle`) is one row's update —
+ * delivered, window and written-off total together — so a crash leaves it done or not done,
+ * never half; not done, it is done again at the next look (the debt is still as old).
+ *
+ * Rows written before the forgiveness columns existed get the time the store was first opened
+ * with them as their last activity (`opts.now`): an old debt is forgiven one full period after
+ * the upgrade, never at once (its real age is unknown).
  *
  * It lives in the payee ledger's file on its own connection with `synchronous = NORMAL` (WAL):
  * `delivered` changes with every block sent, and an fsync — or even a commit — per block would
@@ -17,11 +24,16 @@ import { getAddress, type Address } from 'viem'
 import { PayError } from '../cheques/errors.js'
 import type { BuyerCreditState } from './credit-rules.js'
 
+export interface CreditStoreOptions {
+  /** Wall-clock ms: the last activity given to rows from before the forgiveness columns. @default Date.now */
+  now?: () => number
+}
+
 export interface CreditStore {
   get(payer: Address, token: Address): BuyerCreditState | undefined
   /** Write now. */
   put(payer: Address, token: Address, state: BuyerCreditState): void
-  /** Write a `paid` or window change now, deliveries once `maxLag` value behind or 100 ms later (write-behind). */
+  /** Write a `paid`, window or write-off change now, deliveries once `maxLag` value behind or 100 ms later (write-behind). */
   putLazy(payer: Address, token: Address, state: BuyerCreditState, maxLag: bigint): void
   /** Write what the write-behind holds. */
   flush(): void
@@ -34,6 +46,8 @@ interface Row {
   paid: string
   settled_windows: number
   window_start_paid: string
+  last_activity_ms: number | null
+  written_off: string
 }
 
 /**
@@ -41,7 +55,8 @@ interface Row {
  * const store = openCreditStore('/var/lib/bitcdn/ledger.db')
  * const credit = new BuyerCredit({ pieceValue, state: store.get(buyer, usdc), onChange: (s) => store.put(buyer, usdc, s) })
  */
-export function openCreditStore(dbPath: string): CreditStore {
+export function openCreditStore(dbPath: string, opts: CreditStoreOptions = {}): CreditStore {
+  const now = opts.now ?? Date.now
   const db = new Database(dbPath)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
@@ -50,12 +65,24 @@ export function openCreditStore(dbPath: string): CreditStore {
     payer TEXT NOT NULL, token TEXT NOT NULL,
     delivered TEXT NOT NULL, paid TEXT NOT NULL,
     settled_windows INTEGER NOT NULL, window_start_paid TEXT NOT NULL,
+    last_activity_ms INTEGER, written_off TEXT NOT NULL DEFAULT '0',
     PRIMARY KEY (payer, token))`)
-  const get = db.prepare<[string, string], Row>('SELECT delivered, paid, settled_windows, window_start_paid FROM credit WHERE payer = ? AND token = ?')
+  // a store from before forgiveness: add its columns, old debts dated now (never forgiven early)
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(credit)').all()
+  if (!columns.some((c) => c.name === 'last_activity_ms')) {
+    db.transaction(() => {
+      db.exec('ALTER TABLE credit ADD COLUMN last_activity_ms INTEGER')
+      db.exec("ALTER TABLE credit ADD COLUMN written_off TEXT NOT NULL DEFAULT '0'")
+      db.prepare('UPDATE credit SET last_activity_ms = ?').run(now())
+    })()
+  }
+  const get = db.prepare<[string, string], Row>('SELECT delivered, paid, settled_windows, window_start_paid, last_activity_ms, written_off FROM credit WHERE payer = ? AND token = ?')
   const put = db.prepare(
-    `INSERT INTO credit VALUES (@payer, @token, @delivered, @paid, @settledWindows, @windowStartPaid)
+    `INSERT INTO credit (payer, token, delivered, paid, settled_windows, window_start_paid, last_activity_ms, written_off)
+     VALUES (@payer, @token, @delivered, @paid, @settledWindows, @windowStartPaid, @lastActivityMs, @writtenOff)
      ON CONFLICT (payer, token) DO UPDATE SET delivered = excluded.delivered, paid = excluded.paid,
-       settled_windows = excluded.settled_windows, window_start_paid = excluded.window_start_paid`,
+       settled_windows = excluded.settled_windows, window_start_paid = excluded.window_start_paid,
+       last_activity_ms = excluded.last_activity_ms, written_off = excluded.written_off`,
   )
   let open = true
   /** Newest unwritten state per pair, and what was last written (write-behind). */
@@ -81,6 +108,8 @@ export function openCreditStore(dbPath: string): CreditStore {
       paid: s.paid.toString(),
       settledWindows: s.settledWindows,
       windowStartPaid: s.windowStartPaid.toString(),
+      lastActivityMs: Math.trunc(s.lastActivityMs),
+      writtenOff: s.writtenOff.toString(),
     })
     written.set(`${payer}:${token}`, s)
   }
@@ -96,7 +125,15 @@ export function openCreditStore(dbPath: string): CreditStore {
     get(payer, token) {
       const r = get.get(getAddress(payer), getAddress(token))
       if (!r) return undefined
-      return { delivered: BigInt(r.delivered), paid: BigInt(r.paid), settledWindows: r.settled_windows, windowStartPaid: BigInt(r.window_start_paid) }
+      return {
+        delivered: BigInt(r.delivered),
+        paid: BigInt(r.paid),
+        settledWindows: r.settled_windows,
+        windowStartPaid: BigInt(r.window_start_paid),
+        // only a row written behind this code's back lacks it: dated now, as the migration does
+        lastActivityMs: r.last_activity_ms ?? now(),
+        writtenOff: BigInt(r.written_off),
+      }
     },
     put(payer, token, s) {
       pending.delete(`${payer}:${token}`)
@@ -106,7 +143,8 @@ export function openCreditStore(dbPath: string): CreditStore {
       if (!open) throw new PayError('BITCDN_ERR_LEDGER_CLOSED', 'credit store is closed')
       const k = `${payer}:${token}`
       const w = written.get(k)
-      if (w === undefined || w.paid !== s.paid || w.settledWindows !== s.settledWindows || s.delivered - w.delivered >= maxLag) {
+      // a write-off lowers `delivered`: written at once, like a payment
+      if (w === undefined || w.paid !== s.paid || w.settledWindows !== s.settledWindows || w.writtenOff !== s.writtenOff || s.delivered - w.delivered >= maxLag) {
         pending.delete(k)
         write(payer, token, s)
         return
