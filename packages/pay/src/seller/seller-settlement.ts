@@ -39,6 +39,14 @@
  * - Unpaid credit survives a restart: each buyer's credit state is written to the ledger's SQLite
  *   file (`credit-store.ts`) at every change; `delivered()` is called in batches (the market
  *   seller: at most 1 MiB or 100 ms behind), so the debt on disk lags one piece's worth at most.
+ * - A stale debt is written off (`forgiveUnpaidAfterMs`, one day by default): `credit()` forgives
+ *   a payer that owes something and has had no delivery and no credited cheque for that long
+ *   (`BuyerCredit.forgiveIfIdle`: nothing owed, the window back to one piece, the amount added to
+ *   its `writtenOff`), lazily — when the payer is looked up, never by a scan of all payers. The
+ *   last activity is stored with the credit, in wall-clock time (`components.clock`), so a restart
+ *   neither restarts the period nor ends it early. A write-off changes `collateralVersion()`, so a
+ *   caller's figures derived from the payer's credit are derived again. Accepted cheques are the
+ *   ledger's and are not touched: what they pay stays claimable.
  * - `collateral()` and `credit()` are asked on every block served, so they are cached: collateral
  *   against the watcher's `version`, the ledger's `version` and the cheques awaiting their fsync,
  *   so it is exactly as fresh as the watcher (its event poll, `pollingIntervalMs`, 1 s by default,
@@ -49,7 +57,7 @@
 import { getAddress, hexToBytes, type Address, type PublicClient, type WalletClient } from 'viem'
 import { silentLogger, tokenUnits, type Clock, type Logger, type Startable, type TokenUnits } from '@bitcdn/core'
 import { createCashout, type Cashout, type CashoutInit } from '../cashout/cashout.js'
-import { BuyerCredit, collateralAvailable, creditableIncrement, type BuyerCreditInit, type CreditAction } from '../credit/credit-rules.js'
+import { BuyerCredit, collateralAvailable, creditableIncrement, DEFAULT_FORGIVE_UNPAID_AFTER_MS, type BuyerCreditInit, type CreditAction } from '../credit/credit-rules.js'
 import { openCreditStore } from '../credit/credit-store.js'
 import { createEscrowWatcher, type EscrowWatcher, type EscrowWatcherInit, type UrgentClaim } from '../credit/escrow-watcher.js'
 import { openWatchCursor } from '../credit/watch-cursor.js'
@@ -92,6 +100,27 @@ export interface SellerSettlementInit {
   verifyBudget?: PeerBudgetInit
   /** Stop accepting a rotated-out signer this long before its grace ends, s. @default 3600 (the escrow's REVOKE_DELAY) */
   signerMarginS?: number
+  /**
+   * Write a payer's unpaid debt off once it has had no delivery and no credited cheque here for
+   * this long, ms; 0 never forgives (a debt then stays until paid). A payer that never pays gets
+   * at most its first credit window per period; one whose blocks a relay kept is served again
+   * after it (docs/security.md). Overrides the `creditInit`'s. @default 86_400_000 (one day)
+   */
+  forgiveUnpaidAfterMs?: number
+  /** Told of every write-off (for metrics and logs). */
+  onWriteOff?: (w: WriteOff) => void
+}
+
+/** A payer's debt written off by forgiveness. */
+export interface WriteOff {
+  payer: Address
+  token: Address
+  /** Value written off now. */
+  amount: TokenUnits
+  /** The payer's written-off total, this one included. */
+  total: TokenUnits
+  /** How long the payer had been idle, ms. */
+  idleMs: number
 }
 
 export interface SellerSettlementComponents {
@@ -146,7 +175,10 @@ export interface SellerSettlement extends Startable {
    * @throws {PayError} BITCDN_ERR_LOOKUP_RATE_LIMITED; an RPC error when the chain cannot be read
    */
   follow(payer: Address, token: Address): Promise<void>
-  /** The running credit of a buyer in a token (created on first use, resumed from disk). */
+  /**
+   * The running credit of a buyer in a token (created on first use, resumed from disk). A debt due
+   * for forgiveness (`forgiveUnpaidAfterMs`) is written off first; its `writtenOff` is the total.
+   */
   credit(payer: Address, token: Address): BuyerCredit
   /**
    * What this seller could claim for this buyer right now and has not yet been paid by cheque:
@@ -156,8 +188,9 @@ export interface SellerSettlement extends Startable {
   collateral(payer: Address, token: Address): TokenUnits
   /**
    * A number that changes whenever `collateral()` of any payer may have changed (the watcher's
-   * funds, the ledger's records, the cheques awaiting their fsync): a caller that derives a figure
-   * from `collateral()` (the market seller's per-block byte limit) keeps it while this holds.
+   * funds, the ledger's records, the cheques awaiting their fsync), and when a payer's debt was
+   * written off: a caller that derives a figure from `collateral()` or a payer's debt (the market
+   * seller's per-block byte limit) keeps it while this holds.
    */
   collateralVersion(): number
   /** True when delivering `value` more to the buyer keeps its debt within its limit. Ask before each piece. */
@@ -188,6 +221,8 @@ export function createSellerSettlement(
 ): (components: SellerSettlementComponents) => SellerSettlement {
   return (components) => {
     const log = (components.logger ?? silentLogger).child({ component: 'seller-settlement' })
+    const forgiveAfterMs = init.forgiveUnpaidAfterMs ?? DEFAULT_FORGIVE_UNPAID_AFTER_MS
+    if (!Number.isFinite(forgiveAfterMs) || forgiveAfterMs < 0) throw new PayError('BITCDN_ERR_AMOUNT_RANGE', `forgiveUnpaidAfterMs ${forgiveAfterMs} is not a finite number ≥ 0`)
     const escrow = getAddress(init.domain.verifyingContract)
     const now = components.clock ? () => components.clock!.now() : Date.now
     const verifier = createChequeVerifier(init.domain)
@@ -226,8 +261,20 @@ export function createSellerSettlement(
     let awaitingVersion = 0
     // collateralVersion(): one number over the three versions collateral() is cached against
     let collateralEpoch = 0
-    let seenVersions = { watcher: -1, ledger: -1, awaiting: -1 }
-    const creditStore = openCreditStore(init.ledgerPath)
+    let seenVersions = { watcher: -1, ledger: -1, awaiting: -1, writeOffs: -1 }
+    const creditStore = openCreditStore(init.ledgerPath, { now })
+    /** Write-offs so far (part of `collateralVersion()`). */
+    let writeOffs = 0
+    /** Writes `c`'s debt off if it is due (asked on every look-up: one comparison when nothing is owed). */
+    const forgiveDue = (c: BuyerCredit, payer: string, token: string): void => {
+      const last = c.lastActivityMs
+      const amount = c.forgiveIfIdle()
+      if (amount === 0n) return
+      writeOffs++
+      const w: WriteOff = { payer: getAddress(payer), token: getAddress(token), amount, total: c.writtenOff, idleMs: now() - last }
+      log.info({ payer: w.payer, token: w.token, amount: amount.toString(), total: w.total.toString(), idleMs: w.idleMs }, 'idle payer’s unpaid debt written off; its window starts again at one piece')
+      init.onWriteOff?.(w)
+    }
     const tracked = new Set<string>()
     const soft = (payer: Address, token: Address): bigint => {
       const a = init.softAllowance
@@ -473,7 +520,10 @@ export function createSellerSettlement(
       credit(payerIn, tokenIn) {
         // asked on every block served: the caller's spelling first, no checksum per call
         const hit = creditsByRaw.get(payerIn)?.get(tokenIn)
-        if (hit !== undefined) return hit
+        if (hit !== undefined) {
+          forgiveDue(hit, payerIn, tokenIn)
+          return hit
+        }
         const payer = getAddress(payerIn)
         const token = getAddress(tokenIn)
         const k = `${payer}:${token}`
@@ -482,15 +532,16 @@ export function createSellerSettlement(
           const ci = creditInit(payer, token)
           // every change is written at once (synchronous = NORMAL): the caller batches deliveries —
           // the market seller records at most 1 MiB (never above one window piece) or 100 ms late
-          c = new BuyerCredit({ ...ci, state: creditStore.get(payer, token), onChange: (st) => creditStore.put(payer, token, st) })
+          c = new BuyerCredit({ ...ci, now, forgiveUnpaidAfterMs: forgiveAfterMs, state: creditStore.get(payer, token), onChange: (st) => creditStore.put(payer, token, st) })
           credits.set(k, c)
         }
         rawCached(creditsByRaw, payerIn, tokenIn, c)
+        forgiveDue(c, payer, token)
         return c
       },
       collateralVersion() {
-        if (watcher.version !== seenVersions.watcher || ledger.version !== seenVersions.ledger || awaitingVersion !== seenVersions.awaiting) {
-          seenVersions = { watcher: watcher.version, ledger: ledger.version, awaiting: awaitingVersion }
+        if (watcher.version !== seenVersions.watcher || ledger.version !== seenVersions.ledger || awaitingVersion !== seenVersions.awaiting || writeOffs !== seenVersions.writeOffs) {
+          seenVersions = { watcher: watcher.version, ledger: ledger.version, awaiting: awaitingVersion, writeOffs }
           collateralEpoch++
         }
         return collateralEpoch
