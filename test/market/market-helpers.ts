@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import type { Address, Hex } from 'viem'
 import { expect } from 'vitest'
 import { privateKeyToAccount } from 'viem/accounts'
-import { tokenUnits, type Logger, type TokenUnits } from '@bitcdn/core'
+import { tokenUnits, type Clock, type Logger, type TokenUnits } from '@bitcdn/core'
 import { createMemoryStore, type Metainfo, type PieceStore } from '@bitcdn/content'
 import { createPayerWallet, createSellerSettlement, escrowAbi, type BuyerCreditInit, type ChequeDomain, type PayerWallet, type SellerSettlement } from '@bitcdn/pay'
 import { createSwarmClient, type SwarmClient, type SwarmClientComponents, type Torrent } from '@bitcdn/swarm'
@@ -58,19 +58,30 @@ export function market(chain: PayChain) {
       m: Metainfo,
       /** The data: in memory, or files in a folder (read from disk, so uploads wait on real reads). */
       store: PieceStore | { dir: string },
-      opts: Partial<PaidSellerInit> & { pricePerGiB: TokenUnits; creditInit?: (payer: Address, token: Address) => BuyerCreditInit; logger?: Logger; payeeKey?: PayeeKey; watcherPollMs?: number },
+      opts: Partial<PaidSellerInit> & {
+        pricePerGiB: TokenUnits
+        creditInit?: (payer: Address, token: Address) => BuyerCreditInit
+        logger?: Logger
+        payeeKey?: PayeeKey
+        watcherPollMs?: number
+        /** The settlement's clock (forgiveness periods without sleeping: see `movableClock`). */
+        clock?: Clock
+        /** pay's `forgiveUnpaidAfterMs` (default one day). */
+        forgiveUnpaidAfterMs?: number
+      },
     ): Promise<TestSeller> {
       const dir = await tempDir('bitcdn-seller-')
       const softAllowance = opts.softAllowance ?? tokenUnits(1_000_000n)
       // as the node does: the first window is worth the largest piece served (at least 1 MiB)
       let client: ReturnType<typeof createSwarmClient> | undefined
       const largestPiece = () => Math.max(0, ...(client?.torrents ?? []).map((t) => t.metainfo?.pieceLength ?? 0))
-      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: opts.watcherPollMs ?? 100, softAllowance, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 } }, opts.creditInit ?? sellerCreditInit(opts.pricePerGiB, largestPiece))({
+      const settlement = createSellerSettlement({ ledgerPath: join(dir, 'ledger.sqlite'), payee: account.address, domain, tokens: [usdc], pollingIntervalMs: opts.watcherPollMs ?? 100, softAllowance, cashout: { thresholdUnits: 1n << 120n, maxAgeMs: 3_600_000 }, ...(opts.forgiveUnpaidAfterMs !== undefined ? { forgiveUnpaidAfterMs: opts.forgiveUnpaidAfterMs } : {}) }, opts.creditInit ?? sellerCreditInit(opts.pricePerGiB, largestPiece))({
         publicClient: chain.publicClient as never,
         walletClient: chain.wallet(account.privateKey) as never,
+        ...(opts.clock ? { clock: opts.clock } : {}),
       })
       await settlement.start()
-      const { creditInit: _ci, logger, payeeKey, watcherPollMs: _wp, ...sellerOpts } = opts
+      const { creditInit: _ci, logger, payeeKey, watcherPollMs: _wp, clock: _clock, forgiveUnpaidAfterMs: _fu, ...sellerOpts } = opts
       const seller = createPaidSeller({ payee: account.address, domain, token: usdc, softAllowance, ...sellerOpts })({
         payments: settlementPayments(settlement),
         // a test may hand an attacker's key (one that signs something else, or claims another address)
@@ -144,6 +155,17 @@ export function market(chain: PayChain) {
 }
 
 type PaidBuyerComponentsWallet = Parameters<ReturnType<typeof createPaidBuyer>>[0]['wallet']
+
+/** Wall-clock time a test moves forward (`advance`) instead of sleeping: a seller's forgiveness period. */
+export function movableClock(): Clock & { advance(ms: number): void } {
+  let offset = 0
+  return {
+    now: () => Date.now() + offset,
+    advance(ms) {
+      offset += ms
+    },
+  }
+}
 
 /** The value the seller is owed for `bytes` at `price`, rounded down (the documented rounding). */
 export const valueOf = (bytes: number, price: bigint) => (BigInt(bytes) * price) / GiB

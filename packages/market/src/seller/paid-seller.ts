@@ -28,6 +28,12 @@
  * being refused. At 100% of credit or outside the window requests are refused and the peer is
  * choked (once the blocks granted to it are out), at 125% (credit shrank under it: a withdrawal,
  * cheques drawing on it) it is disconnected and its payer banned.
+ *
+ * A debt pay wrote off (an idle payer forgiven: `payments.writtenOff`, pay's
+ * `forgiveUnpaidAfterMs`) is cleared from the payer's account here too — looked at when it says
+ * hello and on every credit check of its connections — so a payer locked out by a debt it never
+ * paid (a relay kept its blocks) is served again, from pay's first window; a ban for that debt is
+ * lifted with it.
  */
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
@@ -98,6 +104,10 @@ export interface BuyerAccount {
   accepted: TokenUnits
   /** What accepted cheques paid of this process's deliveries (collateral-backed increments only). */
   paid: TokenUnits
+  /** What pay wrote off of this process's deliveries (an idle payer forgiven): no longer owed. @default 0n */
+  writtenOff: TokenUnits
+  /** pay's written-off total for this payer when last looked at (`payments.writtenOff`). @default 0n */
+  writtenOffSeen: TokenUnits
   /** Bytes of pieces started on its connections but not granted yet: held in pay's window. */
   reservedBytes: number
   /** Bytes granted on its connections and not yet sent: counted as debt by every check. */
@@ -247,7 +257,27 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       t.unref()
     }
 
-    const owedOf = (a: BuyerAccount, extraBytes = 0): bigint => bytesValue(a.servedBytes + extraBytes, price) - a.paid
+    const owedOf = (a: BuyerAccount, extraBytes = 0): bigint => bytesValue(a.servedBytes + extraBytes, price) - a.paid - a.writtenOff
+
+    /**
+     * Look whether pay wrote `a`'s debt off (asking writes off one that is due): then nothing it
+     * recorded is owed here either — only bytes sent and not recorded yet, which pay will count as
+     * a new delivery — and a ban for that debt is lifted. True when it did.
+     */
+    const syncWriteOff = (a: BuyerAccount): boolean => {
+      const total = payments.writtenOff?.(a.payer, token)
+      if (total === undefined || total === a.writtenOffSeen) return false
+      a.writtenOffSeen = total
+      const recordedOwed = bytesValue(a.recordedBytes, price) - a.paid - a.writtenOff
+      if (recordedOwed > 0n) a.writtenOff = tokenUnits(a.writtenOff + recordedOwed)
+      a.limitVersion = -1
+      if (a.banned) {
+        a.banned = false
+        log.info({ payer: a.payer }, 'payer’s debt written off: ban lifted')
+      }
+      log.info({ payer: a.payer, total: total.toString() }, 'payer’s unpaid debt written off (idle): served again from its first window')
+      return true
+    }
 
     /** Cut off a payer whose debt reached the disconnect threshold; true when it did. */
     const enforce = (a: BuyerAccount): boolean => {
@@ -280,7 +310,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       if (v === undefined || v !== a.limitVersion) {
         // owed = value(total) − paid ≤ floor(credit · choke% / 100)  ⇔  total ≤ bytesWithin(that + paid)
         const credit = payments.credit(a.payer, token)
-        a.limitBytes = bytesWithin(((credit > 0n ? credit : 0n) * chokePct) / 100n + a.paid, price)
+        a.limitBytes = bytesWithin(((credit > 0n ? credit : 0n) * chokePct) / 100n + a.paid + a.writtenOff, price)
         a.limitVersion = v ?? -1
       }
       return a.servedBytes + a.inflightBytes + bytes <= a.limitBytes
@@ -454,8 +484,9 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           if (s.state !== 'new') throw marketError('messageUnexpected', 'second hello on one connection')
           s.state = 'admitting'
           const payer = msg.payer
-          const banned = accounts.get(payer)?.banned
-          if (banned) return s.ch.close(marketError('payerRefused', `payer ${payer} is banned`, { payer }), RefuseReason.payer)
+          const known = accounts.get(payer)
+          // a ban stands until pay writes the debt behind it off (the payer idle for its period)
+          if (known?.banned && !syncWriteOff(known)) return s.ch.close(marketError('payerRefused', `payer ${payer} is banned`, { payer }), RefuseReason.payer)
           try {
             // the signer named must have signed our nonce: before any lookup, so a hello naming
             // someone else's payer costs one local recovery and is refused
@@ -491,9 +522,11 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
           s.ch.send({ type: 'proof', signature })
           let a = accounts.get(payer)
           if (a === undefined) {
-            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), reservedBytes: 0, inflightBytes: 0, recordedBytes: 0, banned: false, limitBytes: 0, limitVersion: -1 }
+            // asking pay's written-off total first writes off a debt due from before (a restart)
+            const writtenOffSeen = payments.writtenOff?.(payer, token) ?? tokenUnits(0n)
+            a = { payer, servedBytes: 0, accepted: payments.accepted(payer, token), paid: tokenUnits(0n), writtenOff: tokenUnits(0n), writtenOffSeen, reservedBytes: 0, inflightBytes: 0, recordedBytes: 0, banned: false, limitBytes: 0, limitVersion: -1 }
             accounts.set(payer, a)
-          }
+          } else syncWriteOff(a) // a debt of an earlier connection written off (a relay's, an idle payer's)
           s.account = a
           s.state = 'admitted'
           log.info({ peer: s.conn.id, payer, credit: payments.credit(payer, token).toString() }, 'buyer admitted')
@@ -576,6 +609,9 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
       // one pass over the connections (never accounts × connections)
       const live = new Set<BuyerAccount>()
       for (const s of sessions.values()) if (s.account !== undefined && !s.account.banned) live.add(s.account)
+      // a connected payer locked out by its debt is forgiven while it waits (pay's period), not only at a new hello
+      const forgiven = new Set<BuyerAccount>()
+      for (const a of live) if (syncWriteOff(a)) forgiven.add(a)
       for (const a of live) if (!a.banned) enforce(a)
       // a credit that changed (an allocation seen, a cheque claimed, a withdrawal notice) reaches the
       // buyer now: a buyer capped by its credit sends no cheque, so it would wait for an ack forever
@@ -587,7 +623,7 @@ export function createPaidSeller(init: PaidSellerInit): (components: PaidSellerC
         // is on its way, or it stopped paying): read the chain now, not at the watcher's next poll
         if (look === undefined && honoured(s) < bytesValue(pieceBytes(s.infoHash, 0, MIB), price)) look = a
         const credit = payments.credit(a.payer, token)
-        if (credit === s.creditSent) continue
+        if (credit === s.creditSent && !forgiven.has(a)) continue
         s.creditSent = credit
         s.ch.send({ type: 'ack', cumulative: a.accepted, credit: honoured(s) })
         rechoke(s.infoHash)

@@ -59,6 +59,13 @@ export interface SellerPayments {
   /** Value `mayDeliver` still allows `payer` now: its credit limit (window capped by collateral) minus its unpaid debt. */
   remaining?(payer: Address, token: Address): TokenUnits
   /**
+   * How much of `payer`'s unpaid debt settlement has written off so far (forgiveness of an idle
+   * payer: pay's `forgiveUnpaidAfterMs`), total; asking it writes off a debt that is due. When it
+   * grows, nothing recorded is owed any more: the seller clears its own account of the payer's
+   * debt too (and `creditVersion()` has changed).
+   */
+  writtenOff?(payer: Address, token: Address): TokenUnits
+  /**
    * `payer`'s credit is nearly used up: look for new collateral on chain now (an allocation it just
    * made) rather than at the next poll. Bounded (at most one chain poll per 250 ms in all, and one at a time), so a
    * buyer that never pays cannot turn it into an RPC flood. Credit still comes only from what the
@@ -182,6 +189,7 @@ export function settlementPayments(settlement: SellerSettlement, opts: Settlemen
     peerClosed: (peer) => settlement.peerClosed(peer),
     mayDeliver: (payer, token, value) => settlement.mayDeliver(payer, token, value),
     delivered: (payer, token, value) => settlement.credit(payer, token).delivered(value),
+    writtenOff: (payer, token) => settlement.credit(payer, token).writtenOff,
     remaining(payer, token) {
       const c = settlement.credit(payer, token)
       const r = c.limit(settlement.collateral(payer, token)) + c.prepaid - c.unpaid
