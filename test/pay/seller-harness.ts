@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { parseEther, type Address, type Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { tokenUnits, type TokenUnits } from '@bitcdn/core'
+import { tokenUnits, type Clock, type TokenUnits } from '@bitcdn/core'
 import {
   createPrivateKeyChequeSigner,
   createSellerSettlement,
@@ -61,6 +61,8 @@ export async function startSeller(
   payee: Actor,
   piece: TokenUnits,
   extra: Partial<SellerSettlementInit> = {},
+  /** The settlement's clock (forgiveness periods moved, not slept on). */
+  clock?: Clock,
 ): Promise<SellerSettlement> {
   const { deployment } = chain
   const seller = createSellerSettlement(
@@ -75,7 +77,7 @@ export async function startSeller(
       cashout: { thresholdUnits: 10n ** 15n, maxAgeMs: 86_400_000, confirmations: 1, pollIntervalMs: 3_600_000, ...extra.cashout },
     },
     () => ({ pieceValue: piece, maxWindow: tokenUnits(piece * 16n) }),
-  )({ publicClient: chain.publicClient, walletClient: chain.wallet(payee.privateKey) })
+  )({ publicClient: chain.publicClient, walletClient: chain.wallet(payee.privateKey), ...(clock ? { clock } : {}) })
   await seller.start()
   return seller
 }
@@ -88,6 +90,17 @@ export function serve(seller: SellerSettlement, buyer: Address, token: Address, 
     seller.credit(buyer, token).delivered(piece)
   }
   return n
+}
+
+/** Wall-clock time a test moves forward instead of sleeping. */
+export function movableClock(): Clock & { advance(ms: number): void } {
+  let offset = 0
+  return {
+    now: () => Date.now() + offset,
+    advance(ms) {
+      offset += ms
+    },
+  }
 }
 
 export async function paidOut(chain: PayChain, payer: Address, payee: Address): Promise<bigint> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { tokenUnits as u } from '@bitcdn/core'
-import { BuyerCredit, collateralAvailable, creditAction, creditableIncrement, creditLimit, creditWindow, DEFAULT_FORGIVE_UNPAID_AFTER_MS, forgivable, type BuyerCreditState } from './credit-rules.js'
+import { BuyerCredit, collateralAvailable, creditAction, creditableIncrement, creditLimit, creditWindow, DEFAULT_FORGIVE_UNPAID_AFTER_MS, forgivable, sellerLossBound, type BuyerCreditState } from './credit-rules.js'
 import { checkUint128, MAX_UINT128 } from './amount-range.js'
 
 const code = (f: () => unknown): string | undefined => {
@@ -309,6 +309,20 @@ describe('forgiveness of a stale unpaid window', () => {
     expect(code(() => new BuyerCredit({ pieceValue: u(1n), forgiveUnpaidAfterMs: -1 }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
     expect(code(() => new BuyerCredit({ pieceValue: u(1n), forgiveUnpaidAfterMs: Number.NaN }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
     expect(code(() => new BuyerCredit({ pieceValue: u(1n), forgiveUnpaidAfterMs: Number.POSITIVE_INFINITY }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
+  })
+
+  it('the loss bound grows by one first window per write-off for a payer that paid nothing, by at most a capped window for one that did', () => {
+    const base = { maxWindow: 160n, softAllowance: 10n }
+    expect(sellerLossBound(base)).toBe(10n)
+    expect(sellerLossBound({ ...base, writeOffs: 0, firstWindow: 10n, paidBeforeWriteOffs: 0n })).toBe(10n)
+    expect(sellerLossBound({ ...base, writeOffs: 3, firstWindow: 10n, paidBeforeWriteOffs: 0n })).toBe(40n)
+    // with an allocation: a write-off forgives at most the window, regrown only by what was paid
+    const rich = { ...base, hardCollateral: 1_000n }
+    expect(sellerLossBound(rich)).toBe(160n)
+    expect(sellerLossBound({ ...rich, writeOffs: 2, firstWindow: 10n, paidBeforeWriteOffs: 0n })).toBe(160n + 20n)
+    expect(sellerLossBound({ ...rich, writeOffs: 2, firstWindow: 10n, paidBeforeWriteOffs: 150n })).toBe(160n + 170n)
+    expect(sellerLossBound({ ...rich, writeOffs: 2, firstWindow: 10n, paidBeforeWriteOffs: 10n ** 9n })).toBe(160n + 320n) // never past the cap per write-off
+    expect(sellerLossBound({ ...rich, writeOffs: 2 })).toBe(160n + 320n) // what was paid unknown: the cap
   })
 
   it('the write-off is one reported state change; a resumed credit keeps the last activity (a restart does not start the period again)', () => {

@@ -375,17 +375,33 @@ export interface LossBoundParams {
   softAllowance: bigint
   /** The largest hard collateral (allocation to this seller minus pending decrease) the buyer held. @default 0n */
   hardCollateral?: bigint
+  /** How many times the buyer's debt was written off (forgiveness periods that ended in a write-off). @default 0 */
+  writeOffs?: number
+  /** The first window (one piece's worth): the most a write-off gives a payer that paid nothing since the one before. @default maxWindow */
+  firstWindow?: bigint
+  /** Value credited as paid before the last write-off (what can have grown windows again). @default unbounded */
+  paidBeforeWriteOffs?: bigint
 }
 
 /**
  * The most one buyer address can take from one seller in one token, when the seller delivers only
  * what `BuyerCredit.allows` allows and its urgent claims land before their deadlines:
- * `max(soft, min(maxWindow, hard + soft))`. A buyer without an allocation: the soft allowance.
- * See SELLER-BOUND.md for the derivation and for buyers with more addresses.
+ * `max(soft, min(maxWindow, hard + soft))`, plus what `writeOffs` write-offs forgave:
+ * `min(n · min(maxWindow, hard + soft), n · firstWindow + paidBeforeWriteOffs)` — one first window
+ * per write-off for a payer that never pays. A buyer without an allocation: the soft allowance
+ * (per write-off too). See SELLER-BOUND.md for the derivation and for buyers with more addresses.
  * @example sellerLossBound({ maxWindow: 1_024n, softAllowance: 1n }) // 1n
+ * @example sellerLossBound({ maxWindow: 1_024n, softAllowance: 8n, writeOffs: 2, firstWindow: 4n, paidBeforeWriteOffs: 0n }) // 8n + 2n · 4n
  */
 export function sellerLossBound(p: LossBoundParams): bigint {
   const hard = p.hardCollateral ?? 0n
   const withHard = min(p.maxWindow, hard + p.softAllowance)
-  return withHard > p.softAllowance ? withHard : p.softAllowance
+  const once = withHard > p.softAllowance ? withHard : p.softAllowance
+  const n = BigInt(Math.max(0, Math.trunc(p.writeOffs ?? 0)))
+  if (n === 0n) return once
+  // each write-off forgives at most the limit then: a window (grown only by what was paid since
+  // the write-off before), capped by the collateral
+  let forgiven = n * withHard
+  if (p.paidBeforeWriteOffs !== undefined) forgiven = min(forgiven, n * (p.firstWindow ?? p.maxWindow) + p.paidBeforeWriteOffs)
+  return once + forgiven
 }
