@@ -1,9 +1,11 @@
 /**
  * Property test on a real anvil: random buyer behaviour — deposit, allocate, deallocate (and
  * cancel), withdraw, rotate the signer, pay honestly, overpay, drain the free balance to a second
- * address, stop paying — against 3 sellers. After the run every seller claims what it holds, and
- * for every (buyer, seller) pair the seller's loss (value delivered − `paidOut`) must be within
- * `sellerLossBound` (SELLER-BOUND.md); the escrow's accounting invariant must hold throughout.
+ * address, stop paying, let a forgiveness period pass (the sellers' clocks move a day: an idle
+ * payer's debt is written off) — against 3 sellers. After the run every seller claims what it
+ * holds, and for every (buyer, seller) pair the seller's loss (value delivered, written off or not,
+ * − `paidOut`) must be within `sellerLossBound` (SELLER-BOUND.md) counting that pair's write-offs;
+ * the escrow's accounting invariant must hold throughout.
  *
  * The seed is printed; rerun one with BITCDN_PROP_SEED=<seed>.
  */
@@ -14,11 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Address, Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { tokenUnits } from '@bitcdn/core'
-import { escrowAbi, sellerLossBound, testTokenAbi, type SellerSettlement } from '@bitcdn/pay'
+import { escrowAbi, sellerLossBound, testTokenAbi, type SellerSettlement, type WriteOff } from '@bitcdn/pay'
 import { startPayChain, type PayChain } from './helpers.js'
-import { newActor, paidOut, serve, settleAll, startSeller, until, type Actor } from './seller-harness.js'
+import { movableClock, newActor, paidOut, serve, settleAll, startSeller, until, type Actor } from './seller-harness.js'
 
 const WITHDRAW_DELAY = 600
+const DAY = 86_400_000
 const STEPS = 90
 let chain: PayChain
 const dir = mkdtempSync(join(tmpdir(), 'bitcdn-prop-'))
@@ -69,7 +72,25 @@ describe('seller property test: random buyers against 3 sellers', () => {
 
     const payees = await Promise.all([0, 1, 2].map(() => newActor(chain)))
     const sellers: SellerSettlement[] = []
-    for (let i = 0; i < 3; i++) sellers.push(await startSeller(chain, dir, `seller${i}`, payees[i]!, piece))
+    // the sellers' wall clock: a forgiveness period passes when the test says so
+    const clock = movableClock()
+    /** Write-offs per seller and payer, and what the payer had been credited before its last one. */
+    const writeOffs = new Map<string, { n: number; paidBefore: bigint }>()
+    for (let i = 0; i < 3; i++) {
+      const onWriteOff = (w: WriteOff): void => {
+        const k = `${i}:${w.payer}`
+        const e = writeOffs.get(k) ?? { n: 0, paidBefore: 0n }
+        e.n++
+        e.paidBefore = sellers[i]!.credit(w.payer, w.token).state.paid
+        writeOffs.set(k, e)
+      }
+      sellers.push(await startSeller(chain, dir, `seller${i}`, payees[i]!, piece, { forgiveUnpaidAfterMs: DAY, onWriteOff }, clock))
+    }
+    /** All value a seller delivered to a buyer: what is still counted plus what was written off. */
+    const deliveredAll = (s: SellerSettlement, buyer: Actor): bigint => {
+      const c = s.credit(buyer.address, usdc)
+      return c.state.delivered + c.writtenOff
+    }
     const buyers: Buyer[] = []
     const puppets: Actor[] = []
     for (let i = 0; i < 3; i++) {
@@ -127,7 +148,7 @@ describe('seller property test: random buyers against 3 sellers', () => {
       const seller = sellers[si]!
       const payee = payees[si]!.address
       const free = await read<bigint>('balanceOf', [b.actor.address, usdc])
-      const op = rnd(12)
+      const op = rnd(13)
       if (op === 0) {
         await tryTx(b.actor, 'deposit', [usdc, BigInt(1 + rnd(10)) * piece])
         log.push(`${step} b${bi} deposit`)
@@ -169,10 +190,17 @@ describe('seller property test: random buyers against 3 sellers', () => {
       } else if (op === 7) {
         b.mode = (['honest', 'overpay', 'stop'] as const)[rnd(3)]!
         log.push(`${step} b${bi} now ${b.mode}`)
+      } else if (op === 8) {
+        // a forgiveness period passes on the sellers' clocks; an idle payer's debt is written off
+        // when the seller next looks it up (here at once, for every pair)
+        clock.advance(DAY)
+        for (const s of sellers) for (const x of buyers) s.credit(x.actor.address, usdc)
+        log.push(`${step} clock +1 day`)
       } else {
-        // consume: take what the seller serves, then pay as the buyer's mode says
+        // consume: take what the seller serves, then pay as the buyer's mode says (an honest
+        // buyer pays for everything it got, written off or not)
         const n = serve(seller, b.actor.address, usdc, piece, 1 + rnd(6))
-        const delivered = seller.credit(b.actor.address, usdc).state.delivered
+        const delivered = deliveredAll(seller, b.actor)
         const owed = delivered - b.paidFor[si]!
         if (b.mode !== 'stop' && owed > 0n) {
           const extra = b.mode === 'overpay' ? BigInt(rnd(4)) * piece : 0n
@@ -202,11 +230,12 @@ describe('seller property test: random buyers against 3 sellers', () => {
     const report: string[] = []
     for (const [bi, b] of buyers.entries()) {
       for (const [si, s] of sellers.entries()) {
-        const delivered = s.credit(b.actor.address, usdc).state.delivered
+        const delivered = deliveredAll(s, b.actor)
         const got = await paidOut(chain, b.actor.address, payees[si]!.address)
         const loss = delivered > got ? delivered - got : 0n
-        const bound = sellerLossBound({ maxWindow, softAllowance: piece, hardCollateral: maxHard[bi]![si]! })
-        report.push(`b${bi}→s${si}: delivered ${delivered}, paid ${got}, loss ${loss}, bound ${bound}`)
+        const w = writeOffs.get(`${si}:${b.actor.address}`) ?? { n: 0, paidBefore: 0n }
+        const bound = sellerLossBound({ maxWindow, softAllowance: piece, hardCollateral: maxHard[bi]![si]!, writeOffs: w.n, firstWindow: piece, paidBeforeWriteOffs: w.paidBefore })
+        report.push(`b${bi}→s${si}: delivered ${delivered} (written off ${s.credit(b.actor.address, usdc).writtenOff} in ${w.n}), paid ${got}, loss ${loss}, bound ${bound}`)
         expect(loss, `${report.at(-1)}\n${log.join('\n')}`).toBeLessThanOrEqual(bound)
       }
     }
