@@ -19,6 +19,8 @@ export interface NodeMetrics {
   errors: Counter<'kind'>
   /** Hub catalogue entries auto-pin considered, by outcome (pinned, skipped, failed). */
   autoPins: Counter<'outcome'>
+  creditWrittenOff: Counter<'token'>
+  creditWriteOffs: Counter<'token'>
 }
 
 /**
@@ -44,5 +46,7 @@ export function createNodeMetrics(opts: { defaults?: boolean } = {}): NodeMetric
     torrents: new Gauge({ name: 'bitcdn_torrents', help: 'Torrents held, by kind (pinned, cached).', labelNames: ['kind'], registers }),
     errors: new Counter({ name: 'bitcdn_errors_total', help: 'Warnings and errors, by kind (error code).', labelNames: ['kind'], registers }),
     autoPins: new Counter({ name: 'bitcdn_auto_pins_total', help: 'Hub catalogue entries auto-pin considered, by outcome.', labelNames: ['outcome'], registers }),
+    creditWrittenOff: new Counter({ name: 'bitcdn_credit_written_off_units_total', help: 'Unpaid debt of idle buyers written off (forgive_unpaid_after_hours), token base units.', labelNames: ['token'], registers }),
+    creditWriteOffs: new Counter({ name: 'bitcdn_credit_write_offs_total', help: 'Idle buyers whose unpaid debt was written off.', labelNames: ['token'], registers }),
   }
 }

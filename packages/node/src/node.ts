@@ -265,6 +265,12 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
                 tokens: [chain.token],
                 // credit a new buyer gets against its free escrow balance (the terms announce it)
                 softAllowance: config.price.softAllowanceUnits,
+                // an idle buyer's unpaid debt is written off after this (0: never); counted in the metrics
+                forgiveUnpaidAfterMs: config.price.forgiveUnpaidAfterMs,
+                onWriteOff: (w) => {
+                  metrics.creditWriteOffs.inc({ token: w.token })
+                  metrics.creditWrittenOff.inc({ token: w.token }, Number(w.amount))
+                },
                 cashout: {
                   thresholdUnits: config.cashout.thresholdUnits,
                   maxAgeMs: config.cashout.maxAgeMs,

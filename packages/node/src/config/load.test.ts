@@ -21,6 +21,7 @@ describe('node config', () => {
     expect(c.storageQuotaBytes).toBe(50 * 1024 ** 3)
     expect(c.price.perGiBUnits).toBe(500_000n)
     expect(c.price.softAllowanceUnits).toBe(10_000n)
+    expect(c.price.forgiveUnpaidAfterMs).toBe(86_400_000)
     expect(c.free).toEqual({ enabled: false, infoHashes: [] })
     expect(c.cashout.thresholdUnits).toBe(5_000_000n)
     expect(c.cashout.maxAgeMs).toBe(86_400_000)
@@ -59,6 +60,20 @@ describe('node config', () => {
     expect(c.storageQuotaBytes).toBe(512 * 1024 ** 2)
     expect(c.price.perGiBUnits).toBe(1n)
     expect(codeAndMessage(template.replace('per_gib = "0.50"', 'per_gib = "0.0000001"')).message).toContain('price.per_gib')
+  })
+
+  it('the forgiveness period takes hours, 0 or "off" (never), and refuses anything else naming the field', () => {
+    const set = (v: string) => template.replace('forgive_unpaid_after_hours = 24', `forgive_unpaid_after_hours = ${v}`)
+    expect(parseConfig(set('1.5'), file).price.forgiveUnpaidAfterMs).toBe(5_400_000)
+    expect(parseConfig(set('0'), file).price.forgiveUnpaidAfterMs).toBe(0)
+    expect(parseConfig(set('"off"'), file).price.forgiveUnpaidAfterMs).toBe(0)
+    expect(parseConfig(template.replace(/^forgive_unpaid_after_hours = 24\n/m, ''), file).price.forgiveUnpaidAfterMs).toBe(86_400_000) // absent: the default
+    for (const bad of ['-1', '"never"', '"24h"', '100000', 'inf']) {
+      const e = codeAndMessage(set(bad))
+      expect(e.code, bad).toBe('BITCDN_ERR_CONFIG_INVALID')
+      expect(e.message, bad).toContain('price.forgive_unpaid_after_hours')
+      expect(e.message, bad).not.toContain('\n')
+    }
   })
 
   it('relative paths are taken from the config file’s folder', () => {

@@ -56,6 +56,10 @@ export const configFileSchema = z
         token: z.enum(['USDC', 'USDT']).default('USDC'),
         per_gib: amount,
         soft_allowance: amount.prefault('0'),
+        // hours a buyer's unpaid debt stays before it is written off (0 or "off": never)
+        forgive_unpaid_after_hours: z
+          .union([z.number().nonnegative().max(87_600, 'at most 87600 hours (10 years); "off" to never forgive'), z.literal('off')], { error: 'write a number of hours such as 24, or "off"' })
+          .default(24),
       })
       .strict(),
     chain: z
@@ -122,7 +126,8 @@ export interface NodeConfig {
   storageQuotaBytes: number
   listen: { host: string; port: number }
   trackers: string[]
-  price: { token: 'USDC' | 'USDT'; perGiBUnits: bigint; softAllowanceUnits: bigint }
+  /** `forgiveUnpaidAfterMs`: an idle buyer's unpaid debt is written off after this long; 0 never. */
+  price: { token: 'USDC' | 'USDT'; perGiBUnits: bigint; softAllowanceUnits: bigint; forgiveUnpaidAfterMs: number }
   /** Empty strings mean "the default": deployment file `$BITCDN_HOME/deployment.json`, its RPC URL, no preset. */
   chain: { deployment: string; rpcUrl: string; preset: string }
   free: { enabled: boolean; infoHashes: string[] }
@@ -144,7 +149,12 @@ export function toNodeConfig(f: z.output<typeof configFileSchema>): NodeConfig {
     storageQuotaBytes: f.storage_quota,
     listen: f.listen,
     trackers: f.trackers,
-    price: { token: f.price.token, perGiBUnits: f.price.per_gib, softAllowanceUnits: f.price.soft_allowance },
+    price: {
+      token: f.price.token,
+      perGiBUnits: f.price.per_gib,
+      softAllowanceUnits: f.price.soft_allowance,
+      forgiveUnpaidAfterMs: f.price.forgive_unpaid_after_hours === 'off' ? 0 : Math.round(f.price.forgive_unpaid_after_hours * 3_600_000),
+    },
     chain: { deployment: f.chain.deployment, rpcUrl: f.chain.rpc_url, preset: f.chain.preset },
     free: { enabled: f.free.enabled, infoHashes: f.free.info_hashes },
     cashout: {

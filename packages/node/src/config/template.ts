@@ -55,6 +55,12 @@ token = "USDC"
 per_gib = ${q(t.pricePerGiB ?? '0.50')}
 # Data served to a new buyer before its first cheque, in tokens (from its free escrow balance).
 soft_allowance = "0.01"
+# A buyer's unpaid debt is written off once it has had no delivery and no accepted cheque here
+# for this many hours, and its credit starts again at the first window (one piece's worth). A
+# buyer that never pays then gets at most one first window per period; one whose blocks a relay
+# kept is served again after it. 0 or "off": a debt stays until paid (such a buyer is never
+# served again). Written-off amounts: metric bitcdn_credit_written_off_units_total.
+forgive_unpaid_after_hours = 24
 
 [chain]
 # Deployment file (chain id, escrow, tokens, RPC URL), as written by \`bitcdn chain\` or
