@@ -1,8 +1,10 @@
 /**
  * Attack: a buyer that stops paying and whose credit then shrinks under its debt (its payer asks to
  * withdraw everything) owes past 125% of its credit: the seller disconnects it and bans the payer —
- * no byte more, and a new connection naming that payer is refused at its hello. Real TCP, real
- * anvil and escrow.
+ * no byte more, and a new connection naming that payer is refused at its hello — until the
+ * seller's forgiveness period has passed without activity (pay's `forgiveUnpaidAfterMs`): then
+ * the debt is written off and the ban goes with it. Real TCP, real anvil and escrow; the seller's
+ * clock is moved (`movableClock`), not slept on.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Address } from 'viem'
@@ -10,7 +12,7 @@ import { tokenUnits } from '@bitcdn/core'
 import { escrowAbi } from '@bitcdn/pay'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { filledStore, makeTorrent, testData } from '../swarm/swarm-helpers.js'
-import { market, MiB } from './market-helpers.js'
+import { market, MiB, movableClock } from './market-helpers.js'
 
 let chain: PayChain
 let mk: ReturnType<typeof market>
@@ -28,11 +30,12 @@ afterAll(async () => {
 })
 
 describe('attack: debt past 125% of credit', () => {
-  it('a buyer that stops paying and then withdraws its funds is disconnected and its payer banned; its next hello is refused', async () => {
+  it('a buyer that stops paying and then withdraws its funds is disconnected and its payer banned; its next hello is refused until a forgiveness period has written the debt off', async () => {
     const data = testData(4 * MiB, 'ban')
     const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
     const price = 1_000_000n
-    const s = await mk.seller(chain.accounts[1]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(price), softAllowance: tokenUnits(1_500n) })
+    const clock = movableClock()
+    const s = await mk.seller(chain.accounts[1]!, m, await filledStore(m, data), { pricePerGiB: tokenUnits(price), softAllowance: tokenUnits(1_500n), clock, forgiveUnpaidAfterMs: 86_400_000 })
     const stingy = chain.accounts[5]!
     const banned: Address[] = []
     s.seller.on('banned', (p) => banned.push(p))
@@ -77,5 +80,17 @@ describe('attack: debt past 125% of credit', () => {
     await expect.poll(() => refused.some((t) => /is banned/.test(t)), { timeout: 15_000 }).toBe(true)
     expect(s.seller.stats().paidBytes).toBe(servedAtBan)
     expect(again.torrent.stats().downloaded).toBe(0)
+    await again.client.stop()
+
+    // it keeps its funds after all, and a day passes with no delivery and no cheque: the debt is
+    // written off and the ban lifted — the next hello is admitted and served within its credit again
+    await chain.publicClient.waitForTransactionReceipt({ hash: await w.writeContract({ address: chain.deployment.escrow, abi: escrowAbi, functionName: 'cancelWithdraw', args: [mk.usdc] }) })
+    await expect.poll(() => s.settlement.collateral(stingy.address, mk.usdc), { timeout: 20_000 }).toBeGreaterThan(0n)
+    clock.advance(86_400_000)
+    const later = await mk.buyer(stingy, m, [s.addr], { wallet: { pay: () => new Promise<never>(() => {}) } as never })
+    await expect.poll(() => s.seller.stats().paidBytes, { timeout: 20_000 }).toBeGreaterThan(servedAtBan)
+    expect(s.seller.account(stingy.address)?.banned).toBe(false)
+    expect(s.settlement.credit(stingy.address, mk.usdc).writtenOff).toBeGreaterThan(0n)
+    await later.client.stop()
   }, 120_000)
 })
