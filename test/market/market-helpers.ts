@@ -156,16 +156,8 @@ export function market(chain: PayChain) {
 
 type PaidBuyerComponentsWallet = Parameters<ReturnType<typeof createPaidBuyer>>[0]['wallet']
 
-/** Wall-clock time a test moves forward (`advance`) instead of sleeping: a seller's forgiveness period. */
-export function movableClock(): Clock & { advance(ms: number): void } {
-  let offset = 0
-  return {
-    now: () => Date.now() + offset,
-    advance(ms) {
-      offset += ms
-    },
-  }
-}
+/** Wall-clock time a test moves forward instead of sleeping (a seller's forgiveness period): pay's test harness has it. */
+export { movableClock } from '../pay/seller-harness.js'
 
 /** The value the seller is owed for `bytes` at `price`, rounded down (the documented rounding). */
 export const valueOf = (bytes: number, price: bigint) => (BigInt(bytes) * price) / GiB
