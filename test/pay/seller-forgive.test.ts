@@ -91,6 +91,10 @@ describe('seller settlement: forgiveness of a stale unpaid window', () => {
       expect(after.window).toBe(piece)
       expect(serve(seller, buyer.address, usdc, piece, 64)).toBe(0)
       expect(offs).toHaveLength(1)
+      // the operator's view (`bitcdn node earnings`): the payer owes one piece, and its write-off is kept
+      const row = seller.credits().find((x) => x.payer === buyer.address && x.token === usdc)
+      expect(row?.state).toMatchObject({ delivered: after.state.delivered, paid: cumulative, writtenOff: debt })
+      expect(row!.state.delivered - row!.state.paid).toBe(piece)
 
       // what the cheques pay is claimed and paid out in full
       await settleAll(chain, seller)

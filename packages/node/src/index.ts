@@ -9,7 +9,7 @@ export { renderConfigTemplate, type ConfigTemplateInit } from './config/template
 export type { NodeConfig } from './config/schema.js'
 export { readNodeDeployment, connectChain, type NodeChain } from './chain.js'
 export { createNodeMetrics, type NodeMetrics } from './metrics.js'
-export { earningsFromLedger, type Earnings, type PayerEarnings, type ClaimRecord } from './earnings.js'
+export { earningsFromLedger, type Earnings, type PayerEarnings, type ClaimRecord, type TokenTotals } from './earnings.js'
 export { openContentDb, type ContentDb, type ContentRow } from './state/content-db.js'
 export { contentView, type ContentView } from './content-view.js'
 export type { PinSource } from './pin-source.js'

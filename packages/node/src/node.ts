@@ -448,7 +448,8 @@ export function createNode(init: NodeInit): (components?: NodeComponents) => Bit
         await enforceQuota()
       },
       earnings() {
-        return earningsFromLedger(needChain().ledger)
+        const s = needChain()
+        return earningsFromLedger(s.ledger, s.credits())
       },
       async cashout() {
         const s = needChain()

@@ -6,7 +6,7 @@
 import { access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { getAddress, type Address } from 'viem'
-import { createPayeeLedger, type Deployment } from '@bitcdn/pay'
+import { createPayeeLedger, openCreditStore, type Deployment } from '@bitcdn/pay'
 import { nodeError } from './errors.js'
 import type { NodeConfig } from './config/schema.js'
 import type { NodePaths } from './paths.js'
@@ -94,9 +94,11 @@ export async function offlineEarnings(paths: NodePaths, deployment: Deployment, 
     return { payee: getAddress(payee), totals: [], payers: [], claims: [] }
   }
   const ledger = createPayeeLedger({ dbPath: paths.ledger, payee, domain: { chainId: deployment.chainId, verifyingContract: deployment.escrow } })
+  const credit = openCreditStore(paths.ledger)
   try {
-    return earningsFromLedger(ledger)
+    return earningsFromLedger(ledger, credit.list())
   } finally {
+    credit.close()
     ledger.close()
   }
 }

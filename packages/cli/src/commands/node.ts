@@ -77,24 +77,30 @@ function printContent(rows: ContentView[]): void {
 
 interface EarningsJson {
   payee: string
-  totals: { token: string; accruedUnits: string; heldUnits: string; claimedUnits: string }[]
-  payers: { payer: string; token: string; accruedUnits: string; claimedUnits: string; heldUnits: string; pendingTx?: string }[]
+  totals: { token: string; accruedUnits: string; heldUnits: string; claimedUnits: string; owedUnits: string; writtenOffUnits: string }[]
+  payers: { payer: string; token: string; accruedUnits: string; claimedUnits: string; heldUnits: string; pendingTx?: string; owedUnits: string; writtenOffUnits: string; lastActivityMs?: number }[]
   claims: { txHash: string; payer: string; paidUnits: string; atMs: number }[]
 }
 
 function printEarnings(e: EarningsJson): void {
   out(`payee    ${e.payee}`)
-  if (e.totals.length === 0) out('no cheques yet')
+  if (e.totals.length === 0) out('no cheques and no credit yet')
   for (const t of e.totals) {
     out(`token    ${t.token}`)
     out(`accrued  ${usdc(t.accruedUnits)}   (best cheque of every payer)`)
     out(`held     ${usdc(t.heldUnits)}   (in unclaimed cheques: exposure)`)
     out(`claimed  ${usdc(t.claimedUnits)}   (paid out on chain)`)
+    out(`owed     ${usdc(t.owedUnits)}   (served, not yet paid by cheque: credit extended now)`)
+    out(`written off ${usdc(t.writtenOffUnits)}   (debts of payers idle for the forgiveness period: lost)`)
   }
   if (e.payers.length > 0) {
     out('')
     out('per payer (exposure = held)')
-    for (const p of e.payers) out(`  ${p.payer}  accrued ${usdc(p.accruedUnits)}  claimed ${usdc(p.claimedUnits)}  held ${usdc(p.heldUnits)}${p.pendingTx ? `  claim pending ${p.pendingTx}` : ''}`)
+    for (const p of e.payers) {
+      const debt = `${BigInt(p.owedUnits) > 0n ? `  owes ${usdc(p.owedUnits)}` : ''}${BigInt(p.writtenOffUnits) > 0n ? `  written off ${usdc(p.writtenOffUnits)}` : ''}`
+      const seen = p.lastActivityMs !== undefined ? `  last active ${new Date(p.lastActivityMs).toISOString()}` : ''
+      out(`  ${p.payer}  accrued ${usdc(p.accruedUnits)}  claimed ${usdc(p.claimedUnits)}  held ${usdc(p.heldUnits)}${debt}${p.pendingTx ? `  claim pending ${p.pendingTx}` : ''}${seen}`)
+    }
   }
   if (e.claims.length > 0) {
     out('')

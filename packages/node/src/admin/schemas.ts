@@ -82,13 +82,13 @@ export const earningsSchema = {
     payee: address,
     totals: {
       type: 'array',
-      items: { type: 'object', properties: { token: address, accruedUnits: units, heldUnits: units, claimedUnits: units } },
+      items: { type: 'object', properties: { token: address, accruedUnits: units, heldUnits: units, claimedUnits: units, owedUnits: units, writtenOffUnits: units } },
     },
     payers: {
       type: 'array',
       items: {
         type: 'object',
-        properties: { payer: address, token: address, accruedUnits: units, claimedUnits: units, heldUnits: units, pendingTx: hash },
+        properties: { payer: address, token: address, accruedUnits: units, claimedUnits: units, heldUnits: units, pendingTx: hash, owedUnits: units, writtenOffUnits: units, lastActivityMs: { type: 'integer' } },
       },
     },
     claims: {

@@ -39,6 +39,22 @@ describe('credit store write-behind', () => {
     expect(reader()?.delivered).toBe(150n)
   })
 
+  it('list() shows every payer, with what the write-behind still holds', () => {
+    const path = join(dir, 'list.db')
+    const store = openCreditStore(path)
+    const other = '0x90F79bf6EB2c4f870365E785982E1f101E93b906' as Address
+    expect(store.list()).toEqual([])
+    store.put(payer.toLowerCase() as Address, token, st(10n, 5n))
+    store.putLazy(other, token, st(1n), 100n) // first state: written
+    store.putLazy(other, token, st(50n), 100n) // held in the write-behind
+    const rows = store.list()
+    expect(rows).toHaveLength(2)
+    // checksummed whatever case it was written in; the held state, not the stored one
+    expect(rows.find((r) => r.payer === payer)?.state).toMatchObject({ delivered: 10n, paid: 5n })
+    expect(rows.find((r) => r.payer === other)?.state.delivered).toBe(50n)
+    store.close()
+  })
+
   it('writes held deliveries within 100 ms', async () => {
     const path = join(dir, 'b.db')
     const store = openCreditStore(path)

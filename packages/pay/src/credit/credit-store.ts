@@ -37,8 +37,21 @@ export interface CreditStore {
   putLazy(payer: Address, token: Address, state: BuyerCreditState, maxLag: bigint): void
   /** Write what the write-behind holds. */
   flush(): void
+  /**
+   * Every payer's stored credit, newest write-behind state included (the operator's view of who
+   * owes what and what was written off: `bitcdn node earnings`). One row per (payer, token) the
+   * seller ever delivered to, the same scale as the payee ledger's entries.
+   */
+  list(): StoredCredit[]
   /** Flushes, then closes. */
   close(): void
+}
+
+/** One payer's stored credit in one token. */
+export interface StoredCredit {
+  payer: Address
+  token: Address
+  state: BuyerCreditState
 }
 
 interface Row {
@@ -76,6 +89,7 @@ export function openCreditStore(dbPath: string, opts: CreditStoreOptions = {}): 
       db.prepare('UPDATE credit SET last_activity_ms = ?').run(now())
     })()
   }
+  const all = db.prepare<[], Row & { payer: string; token: string }>('SELECT payer, token, delivered, paid, settled_windows, window_start_paid, last_activity_ms, written_off FROM credit ORDER BY payer, token')
   const get = db.prepare<[string, string], Row>('SELECT delivered, paid, settled_windows, window_start_paid, last_activity_ms, written_off FROM credit WHERE payer = ? AND token = ?')
   const put = db.prepare(
     `INSERT INTO credit (payer, token, delivered, paid, settled_windows, window_start_paid, last_activity_ms, written_off)
@@ -121,19 +135,30 @@ export function openCreditStore(dbPath: string, opts: CreditStoreOptions = {}): 
       write(p.payer, p.token, p.state)
     }
   }
+  const stateOf = (r: Row): BuyerCreditState => ({
+    delivered: BigInt(r.delivered),
+    paid: BigInt(r.paid),
+    settledWindows: r.settled_windows,
+    windowStartPaid: BigInt(r.window_start_paid),
+    // only a row written behind this code's back lacks it: dated now, as the migration does
+    lastActivityMs: r.last_activity_ms ?? now(),
+    writtenOff: BigInt(r.written_off),
+  })
   return {
     get(payer, token) {
       const r = get.get(getAddress(payer), getAddress(token))
-      if (!r) return undefined
-      return {
-        delivered: BigInt(r.delivered),
-        paid: BigInt(r.paid),
-        settledWindows: r.settled_windows,
-        windowStartPaid: BigInt(r.window_start_paid),
-        // only a row written behind this code's back lacks it: dated now, as the migration does
-        lastActivityMs: r.last_activity_ms ?? now(),
-        writtenOff: BigInt(r.written_off),
+      return r ? stateOf(r) : undefined
+    },
+    list() {
+      const rows = all.all().map((r) => ({ payer: getAddress(r.payer), token: getAddress(r.token), state: stateOf(r) }))
+      const at = new Map(rows.map((r, i) => [`${r.payer}:${r.token}`, i]))
+      for (const p of pending.values()) {
+        const row = { payer: checksum(p.payer), token: checksum(p.token), state: p.state }
+        const i = at.get(`${row.payer}:${row.token}`)
+        if (i === undefined) rows.push(row)
+        else rows[i] = row
       }
+      return rows
     },
     put(payer, token, s) {
       pending.delete(`${payer}:${token}`)

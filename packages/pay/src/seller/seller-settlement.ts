@@ -58,7 +58,7 @@ import { getAddress, hexToBytes, type Address, type PublicClient, type WalletCli
 import { silentLogger, tokenUnits, type Clock, type Logger, type Startable, type TokenUnits } from '@bitcdn/core'
 import { createCashout, type Cashout, type CashoutInit } from '../cashout/cashout.js'
 import { BuyerCredit, collateralAvailable, creditableIncrement, DEFAULT_FORGIVE_UNPAID_AFTER_MS, type BuyerCreditInit, type CreditAction } from '../credit/credit-rules.js'
-import { openCreditStore } from '../credit/credit-store.js'
+import { openCreditStore, type StoredCredit } from '../credit/credit-store.js'
 import { createEscrowWatcher, type EscrowWatcher, type EscrowWatcherInit, type UrgentClaim } from '../credit/escrow-watcher.js'
 import { openWatchCursor } from '../credit/watch-cursor.js'
 import { createPayeeLedger, type AcceptResult, type PayeeLedger } from '../ledger/payee-ledger.js'
@@ -199,6 +199,8 @@ export interface SellerSettlement extends Startable {
   action(payer: Address, token: Address): CreditAction
   /** Forgets a closed connection's signature budget. */
   peerClosed(peer: string): void
+  /** Every payer's stored credit: what it owes now and what was written off (the operator's earnings view). */
+  credits(): StoredCredit[]
 }
 
 /**
@@ -584,6 +586,9 @@ export function createSellerSettlement(
         for (const e of ledger.unsettled()) await track(e.payer, e.token)
         await watcher.start()
         await cashout.start()
+      },
+      credits() {
+        return creditStore.list()
       },
       async stop() {
         await cashout.stop()
