@@ -426,7 +426,7 @@ describe('forgiveness of a stale unpaid window', () => {
     expect(code(() => new BuyerCredit({ pieceValue: u(1n), forgiveUnpaidAfterMs: Number.POSITIVE_INFINITY }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
   })
 
-  it('the loss bound grows by one first window per write-off for a payer that paid nothing, by at most a capped window for one that did', () => {
+  it('the loss bound grows by one first window per write-off for a payer that paid nothing; for one that did, by maxWindow once over its life', () => {
     const base = { maxWindow: 160n, softAllowance: 10n }
     expect(sellerLossBound(base)).toBe(10n)
     expect(sellerLossBound({ ...base, writeOffs: 0, firstWindow: 10n, paidBeforeWriteOffs: 0n })).toBe(10n)
@@ -449,6 +449,10 @@ describe('forgiveness of a stale unpaid window', () => {
     expect(writeOffBound({ ...some, writeOffs: 10 })).toBe(160n + 60n)
     expect(sellerLossBound({ ...some, writeOffs: 3 })).toBe(160n) // g(4)
     expect(sellerLossBound({ ...some, writeOffs: 10 })).toBe(160n + 70n) // g(11)
+    // what was paid before, when known, bounds a payer that paid little: once + n·p + paid
+    expect(sellerLossBound({ ...some, writeOffs: 3, paidBeforeWriteOffs: 0n })).toBe(40n + 30n)
+    expect(writeOffBound({ ...some, writeOffs: 3, paidBeforeWriteOffs: 0n })).toBe(30n)
+    expect(sellerLossBound({ ...some, writeOffs: 3, paidBeforeWriteOffs: 10n ** 9n })).toBe(160n) // the lifetime bound then
     // a soft allowance above the first window: the E > A case, g(n) + S
     expect(sellerLossBound({ maxWindow: 160n, softAllowance: 50n, writeOffs: 4, firstWindow: 10n })).toBe(160n + 50n) // g(4) = 50·3 + 10
     expect(writeOffBound({ maxWindow: 160n, softAllowance: 50n, writeOffs: 4, firstWindow: 10n })).toBe(160n)
