@@ -7,11 +7,16 @@
  * gets no more than that. Real TCP, anvil, escrow, seller and buyers; the seller's clock is moved
  * (`movableClock`), not slept on. The soft allowance is about one window, so the market seller's
  * own per-payer account (its debt against collateral) binds as well as pay's window: both must
- * let the debt go.
+ * let the debt go. A payer that pays to regrow its window and defaults again ("regrow and
+ * default") finds its cap lowered by what was written off: the grown window once, then a first
+ * window per period.
  */
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { privateKeyToAccount } from 'viem/accounts'
 import { tokenUnits } from '@bitcdn/core'
 import { bytesValue, sellerCreditInit } from '@bitcdn/market'
+import { createPayerWallet } from '@bitcdn/pay'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { filledStore, makeTorrent, testData } from '../swarm/swarm-helpers.js'
 import { market, MiB, movableClock, type TestSeller, untilSellerStill } from './market-helpers.js'
@@ -122,4 +127,60 @@ describe('attack: forgiveness gives a non-payer one first window per period, no 
     expect(b.torrent.done).toBe(false)
     await b.client.stop()
   }, 120_000)
+
+  it('attack: regrow and default — pay until the window is grown, take it unpaid, come back after the period, repeat — takes the grown window once, then a first window per period', async () => {
+    const data = testData(24 * MiB, 'regrow')
+    const m = await makeTorrent(data, { pieceLength: 64 * 1024 })
+    const clock = movableClock()
+    // a small cap (4 first windows) so the window is grown in a few cheques
+    const base = sellerCreditInit(price, MiB)
+    const creditInit = (payer: `0x${string}`, token: `0x${string}`) => {
+      const c = base(payer, token)
+      return { ...c, maxWindow: tokenUnits(c.pieceValue * 4n) }
+    }
+    const s = await mk.seller(chain.accounts[4]!, m, await filledStore(m, data), { pricePerGiB: price, clock, forgiveUnpaidAfterMs: DAY, creditInit })
+    const attacker = chain.accounts[8]!
+    await chain.deposit(attacker.privateKey, 1_000_000n)
+    const first = base(attacker.address, mk.usdc).pieceValue
+    const W = first * 4n
+    const credit = () => s.settlement.credit(attacker.address, mk.usdc)
+    // one wallet for all its connections (its cumulative per payee), paying only while the window
+    // can still grow: once it is at the payer's cap, no cheque more
+    const real = createPayerWallet({ dbPath: join(await mk.tempDir('bitcdn-regrow-'), 'wallet.sqlite'), signer: privateKeyToAccount(attacker.privateKey), payer: attacker.address, domain: mk.domain })
+    const wallet = {
+      pay: (payee: `0x${string}`, token: `0x${string}`, amount: ReturnType<typeof tokenUnits>) =>
+        credit().window < credit().windowCap ? real.pay(payee, token, amount) : new Promise<never>(() => {}),
+    }
+    const taken: bigint[] = []
+    try {
+      for (let cycle = 0; cycle < 3; cycle++) {
+        const before = credit().writtenOff + credit().unpaid
+        const b = await mk.buyer(attacker, m, [s.addr], { wallet })
+        await expect.poll(() => b.buyer.sellers().some((v) => v.payee === s.payee), { timeout: 20_000 }).toBe(true)
+        await untilSellerStill(s.seller, 1500, 30_000)
+        await b.client.stop()
+        await sleep(300) // the last batch recorded, the connection released
+        const owed = credit().unpaid
+        expect(credit().window).toBe(credit().windowCap) // it defaulted with its window at the cap
+        expect(owed).toBeGreaterThan(credit().windowCap - 2n * piece) // a full window (to within a piece or two: in flight, rounding)
+        expect(owed).toBeLessThanOrEqual(credit().windowCap)
+        clock.advance(DAY)
+        const c = credit()
+        expect(c.unpaid).toBe(0n)
+        expect(c.writtenOff - before).toBe(owed)
+        taken.push(owed)
+        // the lifetime bound, at every period: maxWindow once, a first window per write-off more
+        expect(c.writtenOff).toBeLessThanOrEqual(W + BigInt(cycle) * first)
+      }
+      console.log(`regrow and default over 3 periods: written off ${taken.join(' + ')} (first window ${first}, maxWindow ${W}); paid ${real.cumulative?.(s.payee, mk.usdc) ?? '?'}`)
+      // the first default took the grown window; the cap is then one first window: so is every later take
+      expect(taken[0]).toBeGreaterThan(W - 2n * piece)
+      for (const t of taken.slice(1)) expect(t).toBeLessThanOrEqual(first)
+      expect(credit().windowCap).toBe(W - taken[0]! > first ? W - taken[0]! : first)
+      // with the whole cap each period it would have been ~3 · W
+      expect(credit().writtenOff).toBeLessThanOrEqual(W + 2n * first)
+    } finally {
+      real.close()
+    }
+  }, 240_000)
 })

@@ -19,7 +19,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tokenUnits } from '@bitcdn/core'
 import type { Metainfo } from '@bitcdn/content'
-import { bytesValue } from '@bitcdn/market'
+import { bytesValue, sellerCreditInit } from '@bitcdn/market'
 import { startPayChain, type PayChain } from '../pay/helpers.js'
 import { filledStore, makeTorrent, readAll, testData } from '../swarm/swarm-helpers.js'
 import { market, MiB, movableClock, type TestBuyer, type TestSeller, untilSellerStill } from './market-helpers.js'
@@ -155,6 +155,11 @@ describe('attack: a relay that keeps the blocks (protocol v3)', () => {
     // the relay's debt was written off, once, and no more
     const credit = s.settlement.credit(victim().address, mk.usdc)
     expect(credit.writtenOff).toBe(debt)
+    // its window cap is lowered by what was written off (so a payer cannot regrow and default for
+    // ever), never below the first window: the victim is still served — it just got everything
+    const first = sellerCreditInit(price, MiB)(victim().address, mk.usdc).pieceValue
+    expect(credit.windowCap).toBe(first * 1024n - debt)
+    expect(credit.windowCap).toBeGreaterThanOrEqual(first)
     // the victim paid for exactly what it verified (every piece came from this seller)
     expect([...direct.verifiedFrom.values()].reduce((a, b) => a + b, 0)).toBe(data.length)
     const owed = bytesValue(data.length, price)

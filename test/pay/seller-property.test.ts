@@ -2,10 +2,13 @@
  * Property test on a real anvil: random buyer behaviour — deposit, allocate, deallocate (and
  * cancel), withdraw, rotate the signer, pay honestly, overpay, drain the free balance to a second
  * address, stop paying, let a forgiveness period pass (the sellers' clocks move a day: an idle
- * payer's debt is written off) — against 3 sellers. After the run every seller claims what it
- * holds, and for every (buyer, seller) pair the seller's loss (value delivered, written off or not,
- * − `paidOut`) must be within `sellerLossBound` (SELLER-BOUND.md) counting that pair's write-offs;
- * the escrow's accounting invariant must hold throughout.
+ * payer's debt is written off) — against 3 sellers. After every step, for every (buyer, seller)
+ * pair, what was written off must be within `writeOffBound` and what was written off plus what is
+ * owed now within `sellerLossBound` — the lifetime bounds (SELLER-BOUND.md), which do not grow
+ * with time, only by a first window per write-off. After the run every seller claims what it
+ * holds, and for every pair the seller's loss (value delivered, written off or not, − `paidOut`)
+ * must be within `sellerLossBound` counting that pair's write-offs; the escrow's accounting
+ * invariant must hold throughout.
  *
  * The seed is printed; rerun one with BITCDN_PROP_SEED=<seed>.
  */
@@ -16,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Address, Hex } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { tokenUnits } from '@bitcdn/core'
-import { escrowAbi, sellerLossBound, testTokenAbi, type SellerSettlement, type WriteOff } from '@bitcdn/pay'
+import { escrowAbi, sellerLossBound, testTokenAbi, writeOffBound, type LossBoundParams, type SellerSettlement, type WriteOff } from '@bitcdn/pay'
 import { startPayChain, type PayChain } from './helpers.js'
 import { movableClock, newActor, paidOut, serve, settleAll, startSeller, until, type Actor } from './seller-harness.js'
 
@@ -100,7 +103,28 @@ describe('seller property test: random buyers against 3 sellers', () => {
     }
     // the largest hard collateral each buyer ever gave each seller (the bound's `hard`)
     const maxHard = buyers.map(() => [0n, 0n, 0n])
+    const log: string[] = []
     const allocated = buyers.map(() => [0n, 0n, 0n])
+    const boundParams = (bi: number, si: number): LossBoundParams => {
+      const w = writeOffs.get(`${si}:${buyers[bi]!.actor.address}`) ?? { n: 0, paidBefore: 0n }
+      return { maxWindow, softAllowance: piece, hardCollateral: maxHard[bi]![si]!, writeOffs: w.n, firstWindow: piece, paidBeforeWriteOffs: w.paidBefore }
+    }
+    /**
+     * The lifetime bounds at every step (no chain reads): the written-off total, and that plus the
+     * unpaid delivery now — value delivered that nothing credited pays for.
+     */
+    const lifetime = (step: number): void => {
+      for (const [bi, b] of buyers.entries()) {
+        for (const [si, s] of sellers.entries()) {
+          const c = s.credit(b.actor.address, usdc)
+          const p = boundParams(bi, si)
+          const what = `step ${step} b${bi}→s${si}: written off ${c.writtenOff} in ${p.writeOffs}, owes ${c.unpaid}, cap ${c.windowCap}\n${log.join('\n')}`
+          expect(c.writtenOff, what).toBeLessThanOrEqual(writeOffBound(p))
+          expect(c.writtenOff + c.unpaid, what).toBeLessThanOrEqual(sellerLossBound(p))
+          expect(c.windowCap, what).toBe(maxWindow - c.writtenOff > piece ? maxWindow - c.writtenOff : piece)
+        }
+      }
+    }
 
     const tryTx = async (a: Actor, fn: string, args: readonly unknown[]): Promise<boolean> => {
       try {
@@ -120,7 +144,6 @@ describe('seller property test: random buyers against 3 sellers', () => {
       await chain.testClient.mine({ blocks: 1 })
       for (const s of sellers) await s.cashout.tick()
     }
-    const log: string[] = []
     const invariant = async (): Promise<void> => {
       // one block for every read: sellers' urgent claims and withdrawals land in the background
       const blockNumber = await chain.publicClient.getBlockNumber({ cacheTime: 0 })
@@ -213,6 +236,7 @@ describe('seller property test: random buyers against 3 sellers', () => {
         }
         log.push(`${step} b${bi} consume s${si}: ${n} pieces (${b.mode})`)
       }
+      lifetime(step)
       if (step % 15 === 14 || process.env.BITCDN_PROP_EVERY) await invariant()
     }
     // the end: time passes with the sellers claiming first, every notice is finalized, sellers settle
@@ -233,9 +257,9 @@ describe('seller property test: random buyers against 3 sellers', () => {
         const delivered = deliveredAll(s, b.actor)
         const got = await paidOut(chain, b.actor.address, payees[si]!.address)
         const loss = delivered > got ? delivered - got : 0n
-        const w = writeOffs.get(`${si}:${b.actor.address}`) ?? { n: 0, paidBefore: 0n }
-        const bound = sellerLossBound({ maxWindow, softAllowance: piece, hardCollateral: maxHard[bi]![si]!, writeOffs: w.n, firstWindow: piece, paidBeforeWriteOffs: w.paidBefore })
-        report.push(`b${bi}→s${si}: delivered ${delivered} (written off ${s.credit(b.actor.address, usdc).writtenOff} in ${w.n}), paid ${got}, loss ${loss}, bound ${bound}`)
+        const p = boundParams(bi, si)
+        const bound = sellerLossBound(p)
+        report.push(`b${bi}→s${si}: delivered ${delivered} (written off ${s.credit(b.actor.address, usdc).writtenOff} in ${p.writeOffs}), paid ${got}, loss ${loss}, bound ${bound}`)
         expect(loss, `${report.at(-1)}\n${log.join('\n')}`).toBeLessThanOrEqual(bound)
       }
     }

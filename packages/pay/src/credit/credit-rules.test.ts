@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { tokenUnits as u } from '@bitcdn/core'
-import { BuyerCredit, collateralAvailable, creditAction, creditableIncrement, creditLimit, creditWindow, DEFAULT_FORGIVE_UNPAID_AFTER_MS, forgivable, sellerLossBound, type BuyerCreditState } from './credit-rules.js'
+import { BuyerCredit, collateralAvailable, creditAction, creditableIncrement, creditLimit, creditWindow, DEFAULT_FORGIVE_UNPAID_AFTER_MS, forgivable, sellerLossBound, writeOffBound, type BuyerCreditState } from './credit-rules.js'
 import { checkUint128, MAX_UINT128 } from './amount-range.js'
 
 const code = (f: () => unknown): string | undefined => {
@@ -115,19 +115,31 @@ describe('credit window', () => {
     expect(c.allows(u(31n), u(0n))).toBe(false)
   })
 
-  /** The old per-window loop, as the reference for the closed form. */
-  function reference(p: bigint, max: bigint, ops: ['d' | 'p', bigint][], lastActivityMs: number): BuyerCreditState {
+  /**
+   * The old per-window loop, as the reference for the closed form; 'f' writes the debt off (the
+   * cap then shrinks by it, never below one piece).
+   */
+  function reference(p: bigint, max: bigint, ops: ['d' | 'p' | 'f', bigint][], lastActivityMs: number): BuyerCreditState {
     let delivered = 0n
     let paid = 0n
     let k = 0
     let start = 0n
+    let writtenOff = 0n
     const w = (): bigint => {
+      const cap = max - writtenOff > p ? max - writtenOff : p
       const x = p << BigInt(Math.min(k, 128))
-      return x > max ? max : x
+      return x > cap ? cap : x
     }
     for (const [op, v] of ops) {
       if (op === 'd') delivered += v
-      else {
+      else if (op === 'f') {
+        if (delivered > paid) {
+          writtenOff += delivered - paid
+          delivered = paid
+          k = 0
+          start = paid
+        }
+      } else {
         paid += v
         while (paid - start >= w()) {
           start += w()
@@ -135,25 +147,39 @@ describe('credit window', () => {
         }
       }
     }
-    return { delivered, paid, settledWindows: Math.min(k, 256), windowStartPaid: start, lastActivityMs, writtenOff: 0n }
+    return { delivered, paid, settledWindows: Math.min(k, 256), windowStartPaid: start, lastActivityMs, writtenOff }
   }
 
-  it('the closed-form window walk matches the per-window loop on random histories', () => {
+  it('the closed-form window walk matches the per-window loop on random histories, write-offs (a shrinking cap) included', () => {
     let seed = 7
     const rnd = (n: number): number => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31
       return seed % n
     }
+    let forgiven = 0
     for (let t = 0; t < 300; t++) {
       const p = BigInt(1 + rnd(50))
       const max = p * BigInt(1 + rnd(70))
-      const ops: ['d' | 'p', bigint][] = []
-      for (let i = 0; i < 30; i++) ops.push([rnd(2) ? 'd' : 'p', BigInt(rnd(Number(max) * 3 + 1))])
-      const c = new BuyerCredit({ pieceValue: u(p), maxWindow: u(max), now: () => 1_000 + t })
-      for (const [op, v] of ops) (op === 'd' ? c.delivered(u(v)) : c.paid(u(v)))
-      const want = reference(p, max, ops, 1_000 + t)
+      const ops: ['d' | 'p' | 'f', bigint][] = []
+      for (let i = 0; i < 30; i++) ops.push([(['d', 'p', 'd', 'p', 'f'] as const)[rnd(5)]!, BigInt(rnd(Number(max) * 3 + 1))])
+      const clock = { ms: 1_000 + t }
+      const c = new BuyerCredit({ pieceValue: u(p), maxWindow: u(max), now: () => clock.ms, forgiveUnpaidAfterMs: 1 })
+      let last = clock.ms
+      for (const [op, v] of ops) {
+        if (op === 'f') {
+          clock.ms += 1
+          if (c.forgiveIfIdle() > 0n) forgiven++
+        } else {
+          if (op === 'd') c.delivered(u(v))
+          else c.paid(u(v))
+          last = clock.ms
+        }
+      }
+      const want = reference(p, max, ops, last)
       expect(c.state, `p=${p} max=${max} ops=${JSON.stringify(ops, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`).toEqual(want)
+      expect(c.windowCap).toBe(max - want.writtenOff > p ? max - want.writtenOff : p)
     }
+    expect(forgiven).toBeGreaterThan(100) // the write-offs were exercised
   })
 
   it('attack: a cheque for ~2^100 units is one step of arithmetic, not 2^100 / window loop turns', () => {
@@ -269,10 +295,99 @@ describe('forgiveness of a stale unpaid window', () => {
     expect(c.state).toMatchObject({ delivered: paid, paid, windowStartPaid: paid, writtenOff: 160n })
     expect(c.allows(u(10n), u(10_000n))).toBe(true)
     expect(c.allows(u(11n), u(10_000n))).toBe(false)
-    // and it grows again only as the payer pays again
+    // the whole maxWindow was written off: its cap is one piece now — still served, never more
+    expect(c.windowCap).toBe(10n)
+    for (let i = 0; i < 8; i++) {
+      c.delivered(u(10n))
+      c.paid(u(10n))
+    }
+    expect(c.window).toBe(10n)
+    expect(c.allows(u(10n), u(10_000n))).toBe(true)
+  })
+
+  it('a written-off payer regrows its window as it pays again, up to maxWindow less what was written off (never below one piece)', () => {
+    const { c, clock } = onClock({ pieceValue: 10n, maxWindow: 320n })
+    expect(c.windowCap).toBe(320n)
     c.delivered(u(10n))
     c.paid(u(10n))
-    expect(c.window).toBe(20n)
+    c.delivered(u(20n)) // a window it never pays (say a relay kept the blocks)
+    clock.ms += DAY
+    expect(c.forgiveIfIdle()).toBe(20n)
+    expect(c.windowCap).toBe(300n)
+    expect(c.window).toBe(10n)
+    for (let i = 0; i < 10; i++) {
+      const v = c.window
+      c.delivered(v)
+      c.paid(v)
+    }
+    expect(c.window).toBe(300n) // 10, 20, …, 160, then the cap: not 320
+    // a window's worth paid at the cap leaves it at the cap; a restart keeps the cap (writtenOff is stored)
+    c.delivered(u(300n))
+    c.paid(u(300n))
+    expect(c.window).toBe(300n)
+    const r = onClock({ pieceValue: 10n, maxWindow: 320n, state: c.state })
+    expect(r.c.windowCap).toBe(300n)
+    expect(r.c.window).toBe(300n)
+    // a payer written off more than maxWindow in total keeps one piece
+    const poor = onClock({ pieceValue: 10n, maxWindow: 320n, state: { ...c.state, writtenOff: 10n ** 30n } })
+    expect(poor.c.windowCap).toBe(10n)
+    expect(poor.c.window).toBe(10n)
+    expect(poor.c.allows(u(10n), u(10_000n))).toBe(true)
+  })
+
+  it('attack: regrow-and-default cannot take more than W + n·p over many periods', () => {
+    // the payer pays to regrow its window as far as it will go, takes a full window unpaid, idles a
+    // period, is forgiven, and does it again. With the whole cap: W per period for paying ~W − p
+    // (half price, for ever); with the cap shrunk by what was written off: W + n·p in all.
+    const p = 10n
+    const W = 160n
+    const { c, clock } = onClock({ pieceValue: p, maxWindow: W })
+    const rich = u(10n ** 12n)
+    let seed = 11
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    let n = 0
+    let paid = 0n
+    let taken = 0n
+    const periods = 200
+    for (let cycle = 0; cycle < periods; cycle++) {
+      for (let i = 0; i < 64 && c.window < c.windowCap; i++) {
+        const v = c.window
+        c.delivered(v)
+        c.paid(v)
+        paid += v
+      }
+      // default: take all the credit it has (a full window), or — some cycles — only part of it,
+      // to keep more cap for later
+      const limit = c.window - c.unpaid
+      const v = rnd(3) === 0 ? 1n + BigInt(rnd(Number(limit))) : limit
+      expect(c.allows(u(v), rich)).toBe(true)
+      c.delivered(u(v))
+      if (v === limit) expect(c.allows(u(1n), rich)).toBe(false)
+      clock.ms += DAY
+      const f = c.forgiveIfIdle()
+      expect(f).toBe(v)
+      taken += f
+      n++
+      // at every step: the lifetime bounds
+      expect(c.writtenOff).toBe(taken)
+      expect(c.writtenOff).toBeLessThanOrEqual(W + BigInt(n - 1) * p)
+      expect(c.writtenOff).toBeLessThanOrEqual(writeOffBound({ maxWindow: W, softAllowance: p, hardCollateral: rich, writeOffs: n, firstWindow: p }))
+      expect(c.writtenOff + c.window).toBeLessThanOrEqual(W + BigInt(n) * p) // written off and what it could owe now
+      expect(c.writtenOff + c.window).toBeLessThanOrEqual(sellerLossBound({ maxWindow: W, softAllowance: p, hardCollateral: rich, writeOffs: n, firstWindow: p }))
+      expect(c.windowCap).toBeGreaterThanOrEqual(p) // still served
+    }
+    expect(n).toBe(periods)
+    expect(taken).toBeLessThanOrEqual(W + BigInt(n) * p)
+    // the attack no longer pays: beyond the one first window per period any non-payer gets, it took
+    // at most one W in all — not the W per period (for ~W − p paid) the whole cap would give
+    expect(taken - BigInt(n) * p).toBeLessThanOrEqual(W)
+    expect(taken).toBeLessThan(BigInt(periods) * W / 4n)
+    expect(paid).toBeGreaterThan(0n) // it did pay to regrow
+    expect(c.windowCap).toBe(p)
+    expect(c.allows(u(p), rich)).toBe(true) // one piece at a time, as a payer that never paid
   })
 
   it('the written-off total accumulates over periods; all delivered = delivered + writtenOff', () => {
@@ -311,7 +426,7 @@ describe('forgiveness of a stale unpaid window', () => {
     expect(code(() => new BuyerCredit({ pieceValue: u(1n), forgiveUnpaidAfterMs: Number.POSITIVE_INFINITY }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
   })
 
-  it('the loss bound grows by one first window per write-off for a payer that paid nothing, by at most a capped window for one that did', () => {
+  it('the loss bound grows by one first window per write-off for a payer that paid nothing; for one that did, by maxWindow once over its life', () => {
     const base = { maxWindow: 160n, softAllowance: 10n }
     expect(sellerLossBound(base)).toBe(10n)
     expect(sellerLossBound({ ...base, writeOffs: 0, firstWindow: 10n, paidBeforeWriteOffs: 0n })).toBe(10n)
@@ -320,9 +435,60 @@ describe('forgiveness of a stale unpaid window', () => {
     const rich = { ...base, hardCollateral: 1_000n }
     expect(sellerLossBound(rich)).toBe(160n)
     expect(sellerLossBound({ ...rich, writeOffs: 2, firstWindow: 10n, paidBeforeWriteOffs: 0n })).toBe(160n + 20n)
-    expect(sellerLossBound({ ...rich, writeOffs: 2, firstWindow: 10n, paidBeforeWriteOffs: 150n })).toBe(160n + 170n)
-    expect(sellerLossBound({ ...rich, writeOffs: 2, firstWindow: 10n, paidBeforeWriteOffs: 10n ** 9n })).toBe(160n + 320n) // never past the cap per write-off
-    expect(sellerLossBound({ ...rich, writeOffs: 2 })).toBe(160n + 320n) // what was paid unknown: the cap
+    // however much it paid to regrow: the cap shrinks by what was written off, W + n·p in all
+    expect(sellerLossBound({ ...rich, writeOffs: 2, firstWindow: 10n, paidBeforeWriteOffs: 150n })).toBe(160n + 20n)
+    expect(sellerLossBound({ ...rich, writeOffs: 2, firstWindow: 10n, paidBeforeWriteOffs: 10n ** 9n })).toBe(160n + 20n)
+    expect(sellerLossBound({ ...rich, writeOffs: 2, firstWindow: 10n })).toBe(160n + 20n)
+    expect(sellerLossBound({ ...rich, writeOffs: 100, firstWindow: 10n })).toBe(160n + 1_000n) // not 100 · 160
+    expect(writeOffBound({ ...rich, writeOffs: 100, firstWindow: 10n })).toBe(160n + 990n) // W + (n − 1)·p forgiven
+    expect(sellerLossBound({ ...rich, writeOffs: 2 })).toBe(160n + 320n) // the first window unknown: the cap per write-off
+    // collateral below the window: each write-off forgives at most hard + soft until W is used up
+    const some = { ...base, hardCollateral: 30n, firstWindow: 10n } // C = 40
+    expect(writeOffBound({ ...some, writeOffs: 3 })).toBe(120n)
+    expect(writeOffBound({ ...some, writeOffs: 4 })).toBe(160n)
+    expect(writeOffBound({ ...some, writeOffs: 10 })).toBe(160n + 60n)
+    expect(sellerLossBound({ ...some, writeOffs: 3 })).toBe(160n) // g(4)
+    expect(sellerLossBound({ ...some, writeOffs: 10 })).toBe(160n + 70n) // g(11)
+    // what was paid before, when known, bounds a payer that paid little: once + n·p + paid
+    expect(sellerLossBound({ ...some, writeOffs: 3, paidBeforeWriteOffs: 0n })).toBe(40n + 30n)
+    expect(writeOffBound({ ...some, writeOffs: 3, paidBeforeWriteOffs: 0n })).toBe(30n)
+    expect(sellerLossBound({ ...some, writeOffs: 3, paidBeforeWriteOffs: 10n ** 9n })).toBe(160n) // the lifetime bound then
+    // a soft allowance above the first window: the E > A case, g(n) + S
+    expect(sellerLossBound({ maxWindow: 160n, softAllowance: 50n, writeOffs: 4, firstWindow: 10n })).toBe(160n + 50n) // g(4) = 50·3 + 10
+    expect(writeOffBound({ maxWindow: 160n, softAllowance: 50n, writeOffs: 4, firstWindow: 10n })).toBe(160n)
+    // nothing to lose
+    expect(sellerLossBound({ maxWindow: 160n, softAllowance: 0n, writeOffs: 5, firstWindow: 10n })).toBe(0n)
+  })
+
+  it('the closed-form write-off bound is the greedy maximum of F_i ≤ min(A + S, max(p, W − Σ F_j))', () => {
+    let seed = 3
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    for (let t = 0; t < 500; t++) {
+      const p = BigInt(1 + rnd(20))
+      const W = p * BigInt(1 + rnd(40))
+      const hard = BigInt(rnd(3) === 0 ? 0 : rnd(Number(W) * 2))
+      const soft = BigInt(rnd(Number(p) * 3))
+      const n = rnd(60)
+      const C = hard + soft
+      let g = 0n
+      const gs = [0n]
+      for (let i = 0; i <= n; i++) {
+        const cap = W - g > p ? W - g : p
+        g += C < cap ? C : cap
+        gs.push(g)
+      }
+      const params = { maxWindow: W, softAllowance: soft, hardCollateral: hard, writeOffs: n, firstWindow: p }
+      const msg = JSON.stringify(params, (_, v) => (typeof v === 'bigint' ? v.toString() : v))
+      expect(writeOffBound(params), msg).toBe(gs[n])
+      const withHard = W < C ? W : C
+      const once = withHard > soft ? withHard : soft
+      const want = n === 0 ? once : gs[n + 1]! > gs[n]! + soft ? gs[n + 1]! : gs[n]! + soft
+      expect(sellerLossBound(params), msg).toBe(want)
+      if (n > 0) expect(writeOffBound(params)).toBeLessThanOrEqual(W + BigInt(n - 1) * p)
+    }
   })
 
   it('the write-off is one reported state change; a resumed credit keeps the last activity (a restart does not start the period again)', () => {

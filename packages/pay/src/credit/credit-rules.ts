@@ -14,7 +14,10 @@
  * accepted cheque — for a forgiveness period (`forgivable`, `BuyerCredit.forgiveIfIdle`): the
  * unpaid value is forgiven and the window starts again at one piece, so a payer that never pays
  * gets at most one first window per period, and a payer charged for blocks it never received (a
- * relay that keeps them: docs/security.md) is not locked out for ever.
+ * relay that keeps them: docs/security.md) is not locked out for ever. What was written off comes
+ * off the payer's window cap (`windowCap`, never below one piece), so regrowing the window by
+ * paying and defaulting again cannot take more than `maxWindow + n · pieceValue` over `n`
+ * write-offs, however many periods it keeps at it.
  *
  * Every amount is range-checked to uint128 where it enters (`checkUint128`), and the window walk
  * is closed form, so no input can make a loop, shift or allocation large.
@@ -241,7 +244,20 @@ export class BuyerCredit {
   }
 
   get window(): TokenUnits {
-    return creditWindow({ pieceValue: this.#pieceValue, settledWindows: this.#settledWindows, maxWindow: this.#maxWindow })
+    return creditWindow({ pieceValue: this.#pieceValue, settledWindows: this.#settledWindows, maxWindow: this.windowCap })
+  }
+
+  /**
+   * The largest window this payer can grow to: `max(pieceValue, maxWindow − writtenOff)`. What was
+   * written off for it comes off its cap, so a payer that regrows its window and defaults again
+   * gets less each time — over its whole life here at most `maxWindow + n · pieceValue` written off
+   * and owed for `n` write-offs (SELLER-BOUND.md), however long it keeps at it. Never below one
+   * piece: a payer whose debt was written off through no fault of its own (a relay that kept the
+   * blocks) is still served.
+   */
+  get windowCap(): TokenUnits {
+    const left = this.#maxWindow - this.#writtenOff
+    return tokenUnits(left > this.#pieceValue ? left : this.#pieceValue)
   }
 
   get settledWindows(): number {
@@ -300,7 +316,7 @@ export class BuyerCredit {
    * no credited cheque for the forgiveness period): nothing is owed afterwards (`delivered` :=
    * `paid`), the window starts again at one piece (a payer that grew its window and stopped
    * paying gets the first window again, not the grown one), and the amount is added to
-   * `writtenOff`. One state change (`onChange`), so the store writes it in one row. Accepted
+   * `writtenOff` — which lowers the cap the window can regrow to (`windowCap`). One state change (`onChange`), so the store writes it in one row. Accepted
    * cheques are not touched: they are the ledger's, claimable as before. Constant work; the
    * seller asks it whenever it looks the payer up (lazily — no timer over all payers).
    * @returns the value written off now; 0 when nothing was due
@@ -320,7 +336,10 @@ export class BuyerCredit {
 
   #advanceWindows(): void {
     const p = this.#pieceValue
-    const max = this.#maxWindow
+    // the payer's cap (as `window` uses it). It changes only at a write-off, which also sets k to
+    // 0, so a count grown past it under an earlier cap is never walked against a smaller one
+    // (and were it, k ≥ c below just counts whole capped windows: the window is the cap either way)
+    const max = this.windowCap
     let x = this.#paid - this.#windowStartPaid
     let k = BigInt(this.#settledWindows)
     // c: the first window index at which p·2^i reaches the cap (≤ 128 as max < 2^128, p ≥ 1)
@@ -377,31 +396,80 @@ export interface LossBoundParams {
   hardCollateral?: bigint
   /** How many times the buyer's debt was written off (forgiveness periods that ended in a write-off). @default 0 */
   writeOffs?: number
-  /** The first window (one piece's worth): the most a write-off gives a payer that paid nothing since the one before. @default maxWindow */
+  /**
+   * The first window (one piece's worth): the payer's window cap never shrinks below it, so it is
+   * what each write-off can still forgive once `maxWindow` has been written off. @default maxWindow
+   * (unknown: every write-off may forgive a whole capped window)
+   */
   firstWindow?: bigint
-  /** Value credited as paid before the last write-off (what can have grown windows again). @default unbounded */
+  /**
+   * Value credited as paid before the last write-off (what can have grown windows again), when
+   * known: a further bound for a payer that paid little, `n · firstWindow + paidBeforeWriteOffs`
+   * written off. @default unknown (not used)
+   */
   paidBeforeWriteOffs?: bigint
 }
 
 /**
- * The most one buyer address can take from one seller in one token, when the seller delivers only
- * what `BuyerCredit.allows` allows and its urgent claims land before their deadlines:
- * `max(soft, min(maxWindow, hard + soft))`, plus what `writeOffs` write-offs forgave:
- * `min(n · min(maxWindow, hard + soft), n · firstWindow + paidBeforeWriteOffs)` — one first window
- * per write-off for a payer that never pays. A buyer without an allocation: the soft allowance
- * (per write-off too). See SELLER-BOUND.md for the derivation and for buyers with more addresses.
+ * The most `k` write-offs can forgive in total. Write-off `i` forgives at most the credit limit at
+ * the payer's last delivery before it, `F_i ≤ min(C, max(W₀, maxWindow − Σ_{j<i} F_j))` with
+ * `C = hard + soft` (the window cap shrinks by what was written off, `BuyerCredit.windowCap`).
+ * `g ↦ g + min(C, max(W₀, maxWindow − g))` is non-decreasing, so the total is at most the greedy
+ * sum, in closed form: `min(k·C, maxWindow)` while the write-offs before left the cap above `W₀`
+ * (the first `i₁ = ⌊(maxWindow − W₀) / C⌋ + 1`), then `min(C, W₀)` more per write-off. Hence
+ * `≤ min(k · min(maxWindow, C), maxWindow + (k − 1) · W₀)` for `k ≥ 1`.
+ */
+function forgivenAtMost(maxWindow: bigint, firstWindow: bigint, c: bigint, k: bigint): bigint {
+  if (k <= 0n || c <= 0n || maxWindow <= 0n) return 0n
+  const p0 = firstWindow < 0n ? 0n : firstWindow > maxWindow ? maxWindow : firstWindow
+  const i1 = (maxWindow - p0) / c + 1n
+  if (k <= i1) return min(k * c, maxWindow)
+  return min(i1 * c, maxWindow) + (k - i1) * min(c, p0)
+}
+
+/**
+ * The most the `writeOffs` write-offs can have forgiven one buyer address at one seller in one
+ * token, in total over its life there (see `forgivenAtMost` above, SELLER-BOUND.md): with ample
+ * collateral `maxWindow + (n − 1) · firstWindow`, for a payer that never pays `n · min(firstWindow,
+ * hard + soft)`.
+ * @example writeOffBound({ maxWindow: 160n, softAllowance: 10n, hardCollateral: 1_000n, writeOffs: 5, firstWindow: 10n }) // 160n + 4n · 10n
+ */
+export function writeOffBound(p: LossBoundParams): bigint {
+  const n = BigInt(Math.max(0, Math.trunc(p.writeOffs ?? 0)))
+  const c = (p.hardCollateral ?? 0n) + p.softAllowance
+  const first = p.firstWindow ?? p.maxWindow
+  let g = forgivenAtMost(p.maxWindow, first, c, n)
+  if (p.paidBeforeWriteOffs !== undefined) g = min(g, n * first + p.paidBeforeWriteOffs)
+  return g
+}
+
+/**
+ * The most one buyer address can take from one seller in one token over its whole life there,
+ * when the seller delivers only what `BuyerCredit.allows` allows and its urgent claims land
+ * before their deadlines, after `writeOffs` (n) write-offs: what they forgave plus what is at risk
+ * now, `max(g(n+1), g(n) + soft)` with `g(k)` the most k write-offs forgive (`writeOffBound`) —
+ * the unpaid delivery now is at most one more write-off's worth, or the value at risk is at most
+ * `soft` when this seller's cheques exceed the hard collateral. With n = 0:
+ * `max(soft, min(maxWindow, hard + soft))`; with ample collateral and `soft ≤ firstWindow`:
+ * `maxWindow + n · firstWindow`, however the payer regrows its window and defaults; a payer without
+ * an allocation: `(n + 1) · min(firstWindow, soft)`. See SELLER-BOUND.md for the derivation and for
+ * buyers with more addresses.
  * @example sellerLossBound({ maxWindow: 1_024n, softAllowance: 1n }) // 1n
  * @example sellerLossBound({ maxWindow: 1_024n, softAllowance: 8n, writeOffs: 2, firstWindow: 4n, paidBeforeWriteOffs: 0n }) // 8n + 2n · 4n
+ * @example sellerLossBound({ maxWindow: 160n, softAllowance: 10n, hardCollateral: 1_000n, writeOffs: 5, firstWindow: 10n }) // 160n + 5n · 10n
  */
 export function sellerLossBound(p: LossBoundParams): bigint {
   const hard = p.hardCollateral ?? 0n
-  const withHard = min(p.maxWindow, hard + p.softAllowance)
+  const c = hard + p.softAllowance
+  const withHard = min(p.maxWindow, c)
   const once = withHard > p.softAllowance ? withHard : p.softAllowance
   const n = BigInt(Math.max(0, Math.trunc(p.writeOffs ?? 0)))
   if (n === 0n) return once
-  // each write-off forgives at most the limit then: a window (grown only by what was paid since
-  // the write-off before), capped by the collateral
-  let forgiven = n * withHard
-  if (p.paidBeforeWriteOffs !== undefined) forgiven = min(forgiven, n * (p.firstWindow ?? p.maxWindow) + p.paidBeforeWriteOffs)
-  return once + forgiven
+  const first = p.firstWindow ?? p.maxWindow
+  const gn = forgivenAtMost(p.maxWindow, first, c, n)
+  const next = forgivenAtMost(p.maxWindow, first, c, n + 1n)
+  let bound = next > gn + p.softAllowance ? next : gn + p.softAllowance
+  // a payer that paid little: each write-off forgave at most a window regrown by what was paid
+  if (p.paidBeforeWriteOffs !== undefined) bound = min(bound, once + min(n * withHard, n * first + p.paidBeforeWriteOffs))
+  return bound
 }

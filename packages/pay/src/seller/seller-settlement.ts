@@ -42,7 +42,8 @@
  * - A stale debt is written off (`forgiveUnpaidAfterMs`, one day by default): `credit()` forgives
  *   a payer that owes something and has had no delivery and no credited cheque for that long
  *   (`BuyerCredit.forgiveIfIdle`: nothing owed, the window back to one piece, the amount added to
- *   its `writtenOff`), lazily — when the payer is looked up, never by a scan of all payers. The
+ *   its `writtenOff` — and taken off the cap its window can regrow to, never below one piece, so
+ *   regrowing and defaulting again takes at most `maxWindow + n · piece` in all), lazily — when the payer is looked up, never by a scan of all payers. The
  *   last activity is stored with the credit, in wall-clock time (`components.clock`), so a restart
  *   neither restarts the period nor ends it early. A write-off changes `collateralVersion()`, so a
  *   caller's figures derived from the payer's credit are derived again. Accepted cheques are the
@@ -104,7 +105,8 @@ export interface SellerSettlementInit {
    * Write a payer's unpaid debt off once it has had no delivery and no credited cheque here for
    * this long, ms; 0 never forgives (a debt then stays until paid). A payer that never pays gets
    * at most its first credit window per period; one whose blocks a relay kept is served again
-   * after it (docs/security.md). Overrides the `creditInit`'s. @default 86_400_000 (one day)
+   * after it (docs/security.md), its window cap lowered by what was written off (never below one
+   * piece). Overrides the `creditInit`'s. @default 86_400_000 (one day)
    */
   forgiveUnpaidAfterMs?: number
   /** Told of every write-off (for metrics and logs). */
@@ -274,7 +276,7 @@ export function createSellerSettlement(
       if (amount === 0n) return
       writeOffs++
       const w: WriteOff = { payer: getAddress(payer), token: getAddress(token), amount, total: c.writtenOff, idleMs: now() - last }
-      log.info({ payer: w.payer, token: w.token, amount: amount.toString(), total: w.total.toString(), idleMs: w.idleMs }, 'idle payer’s unpaid debt written off; its window starts again at one piece')
+      log.info({ payer: w.payer, token: w.token, amount: amount.toString(), total: w.total.toString(), idleMs: w.idleMs }, 'idle payer’s unpaid debt written off; its window starts again at one piece, its cap lowered by the amount')
       init.onWriteOff?.(w)
     }
     const tracked = new Set<string>()
