@@ -201,6 +201,10 @@ describe('credit window', () => {
     expect(code(() => new BuyerCredit({ pieceValue: u(0n) }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
     expect(code(() => new BuyerCredit({ pieceValue: u(1n << 130n) }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
     expect(checkUint128(MAX_UINT128, 'x')).toBe(MAX_UINT128)
+    // a damaged stored row (a written-off total out of range would move the window cap) is refused
+    const row = { delivered: 0n, paid: 0n, settledWindows: 0, windowStartPaid: 0n, lastActivityMs: 1, writtenOff: -1n }
+    expect(code(() => new BuyerCredit({ pieceValue: u(10n), state: row }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
+    expect(code(() => new BuyerCredit({ pieceValue: u(10n), state: { ...row, writtenOff: 1n << 129n } }))).toBe('BITCDN_ERR_AMOUNT_RANGE')
   })
 
   it('resumes from a stored state and reports every change', () => {

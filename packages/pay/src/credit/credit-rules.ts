@@ -228,7 +228,8 @@ export class BuyerCredit {
       this.#settledWindows = Math.max(0, Math.min(init.state.settledWindows, 256))
       const last = init.state.lastActivityMs
       this.#lastActivityMs = Number.isFinite(last) ? last : this.#now()
-      this.#writtenOff = init.state.writtenOff >= 0n ? init.state.writtenOff : 0n
+      // range-checked like the other stored amounts: a damaged row is refused, not used as a cap
+      this.#writtenOff = checkUint128(init.state.writtenOff, 'stored written off')
     }
     this.#onChange = init.onChange
   }
