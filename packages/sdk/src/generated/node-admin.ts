@@ -298,9 +298,14 @@ export interface paths {
                                 claimedUnits?: string;
                                 /** @description token base units (6 decimals) */
                                 heldUnits?: string;
+                                lastActivityMs?: number;
+                                /** @description token base units (6 decimals) */
+                                owedUnits?: string;
                                 payer?: string;
                                 pendingTx?: string;
                                 token?: string;
+                                /** @description token base units (6 decimals) */
+                                writtenOffUnits?: string;
                             }[];
                             totals: {
                                 /** @description token base units (6 decimals) */
@@ -309,7 +314,11 @@ export interface paths {
                                 claimedUnits?: string;
                                 /** @description token base units (6 decimals) */
                                 heldUnits?: string;
+                                /** @description token base units (6 decimals) */
+                                owedUnits?: string;
                                 token?: string;
+                                /** @description token base units (6 decimals) */
+                                writtenOffUnits?: string;
                             }[];
                         };
                     };
