@@ -253,7 +253,7 @@ export function registerNode(program: Command): void {
 
   node
     .command('earnings')
-    .description('accrued, held in unclaimed cheques, claimed on chain (with transactions), exposure per payer')
+    .description('accrued, held in unclaimed cheques, claimed on chain (with transactions), exposure per payer, what each payer owes now and what was written off for idle payers')
     .option('--json', 'print JSON', false)
     .action(async (o: { json: boolean }) => {
       const { admin, config } = await running()
